@@ -1,0 +1,156 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { endsAt, Plan, SitePlan } from "../planner/plan";
+import { BinaryInstaller } from "./binaryInstaller";
+import { labels, script } from "./meta";
+
+/** How to reach a site's cluster. */
+export interface ClusterAccess {
+    /** Contents of a kubeconfig file, or the path to one. */
+    kubeconfig: pulumi.Input<string>;
+    /** Context in the kubeconfig to use (default: its current context). */
+    context?: pulumi.Input<string>;
+}
+
+/** What one end of a link publishes for the other end, and for people. */
+export interface EndFacts {
+    site: string;
+    node: string;
+    /** Underlay address on the endpoint pod's net1. */
+    address: string;
+    /** Address of the endpoint's tun device. */
+    tunnelIp: string;
+    /** UDP port the endpoint's plumr listens on. */
+    port: number;
+    /** The site's bridge range: where the peer routes and opens its firewall to. */
+    range: string;
+}
+
+export interface SiteArgs {
+    /** The whole plan; the site takes its own part and its link ends from it. */
+    plan: Plan;
+    /** How to reach the site's cluster. */
+    access: ClusterAccess;
+}
+
+export const SERVICE_ACCOUNTS = { installer: "plumr-installer", endpoint: "plumr-endpoint" } as const;
+export const ENTRYPOINT_CONFIGMAP = "plumr-entrypoint";
+
+/**
+ * One site's share of the deployment: the cluster's provider, the namespace, the privileges the
+ * installer and the endpoints need, and the binary installer. Its `endpoints` output is what the
+ * site publishes to its peers.
+ */
+export class Site extends pulumi.ComponentResource {
+    /** The provider of the site's cluster; every Kubernetes resource of the site uses it. */
+    public readonly provider: k8s.Provider;
+    /** Namespace of the installer and the endpoints. */
+    public readonly namespace: pulumi.Output<string>;
+    public readonly installer: BinaryInstaller;
+    /** Facts of every link end in this site, keyed by link name. */
+    public readonly endpoints: pulumi.Output<Record<string, EndFacts>>;
+    public readonly plan: SitePlan;
+
+    constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("plumr:site:Site", name, {}, opts);
+        const plan = args.plan.sites[name];
+        this.plan = plan;
+        const config = plan.config;
+
+        this.provider = new k8s.Provider(
+            `${name}-cluster`,
+            { kubeconfig: args.access.kubeconfig, context: args.access.context },
+            { parent: this },
+        );
+        const provider = this.provider;
+
+        // The installer and plumr need privileged containers, so the namespace enforces the
+        // privileged Pod Security level; audit and warn still report anything beyond baseline.
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: {
+                    name: config.namespace,
+                    labels: {
+                        ...labels("site"),
+                        "pod-security.kubernetes.io/enforce": "privileged",
+                        "pod-security.kubernetes.io/audit": "baseline",
+                        "pod-security.kubernetes.io/warn": "baseline",
+                    },
+                },
+            },
+            { provider, parent: this },
+        );
+        this.namespace = namespace.metadata.name;
+
+        const accounts = Object.values(SERVICE_ACCOUNTS).map(
+            (account) =>
+                new k8s.core.v1.ServiceAccount(
+                    `${name}-${account}`,
+                    { metadata: { name: account, namespace: this.namespace, labels: labels("site") }, automountServiceAccountToken: false },
+                    { provider, parent: this },
+                ),
+        );
+        const grants = config.platform === "openshift" ? this.grantPrivilegedScc(name, accounts) : [];
+
+        new k8s.core.v1.ConfigMap(
+            `${name}-entrypoint`,
+            {
+                metadata: { name: ENTRYPOINT_CONFIGMAP, namespace: this.namespace, labels: labels("endpoint") },
+                data: { "plumr-entrypoint.sh": script("plumr-entrypoint.sh") },
+            },
+            { provider, parent: this },
+        );
+
+        this.installer = new BinaryInstaller(
+            `${name}-installer`,
+            {
+                namespace: this.namespace,
+                packages: args.plan.binaries.packages,
+                hostPath: args.plan.binaries.hostPath,
+                nodes: plan.nodes.map((n) => n.name),
+                image: args.plan.binaries.installerImage,
+                serviceAccountName: accounts[0].metadata.name,
+                provider,
+            },
+            { parent: this, dependsOn: grants },
+        );
+
+        const facts: Record<string, EndFacts> = {};
+        for (const end of endsAt(args.plan, name)) {
+            facts[end.link] = { site: name, node: end.node, address: end.address, tunnelIp: end.tunnelIp, port: end.port, range: config.bridgeRange };
+        }
+        this.endpoints = pulumi.output(facts);
+        this.registerOutputs({ namespace: this.namespace, endpoints: this.endpoints });
+    }
+
+    /** On OpenShift, pods run privileged only when their service account may use the privileged SCC. */
+    private grantPrivilegedScc(name: string, accounts: k8s.core.v1.ServiceAccount[]): pulumi.Resource[] {
+        const provider = this.provider;
+        const role = new k8s.rbac.v1.Role(
+            `${name}-scc-privileged`,
+            {
+                metadata: { name: "plumr-scc-privileged", namespace: this.namespace, labels: labels("site") },
+                rules: [
+                    {
+                        apiGroups: ["security.openshift.io"],
+                        resources: ["securitycontextconstraints"],
+                        resourceNames: ["privileged"],
+                        verbs: ["use"],
+                    },
+                ],
+            },
+            { provider, parent: this },
+        );
+        const binding = new k8s.rbac.v1.RoleBinding(
+            `${name}-scc-privileged`,
+            {
+                metadata: { name: "plumr-scc-privileged", namespace: this.namespace, labels: labels("site") },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: accounts.map((account) => ({ kind: "ServiceAccount", name: account.metadata.name, namespace: this.namespace })),
+            },
+            { provider, parent: this },
+        );
+        return [role, binding];
+    }
+}

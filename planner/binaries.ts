@@ -1,0 +1,48 @@
+import { createHash } from "crypto";
+import { gzipSync } from "zlib";
+
+/** The binaries Steinwurf ships, which the installer puts on every node. */
+export const BINARY_NAMES = ["plumr", "shm_printer"] as const;
+export type BinaryName = (typeof BINARY_NAMES)[number];
+
+/**
+ * Gzip'd bytes per ConfigMap. A ConfigMap holds at most 1 MiB and binaryData is base64 (4/3 larger),
+ * so 512 KiB of payload leaves room for the object's metadata.
+ */
+export const CHUNK_BYTES = 512 * 1024;
+
+/** A binary ready to ship: its checksum and its gzip'd bytes cut into ConfigMap-sized chunks. */
+export interface BinaryPackage {
+    name: BinaryName;
+    /** sha256 of the binary itself, as the installer verifies it on the node. */
+    sha256: string;
+    /** Size of the binary in bytes. */
+    size: number;
+    /** The gzip stream, in order; concatenated they gunzip to the binary. */
+    chunks: Buffer[];
+}
+
+export function sha256(content: Buffer | string): string {
+    return createHash("sha256").update(content).digest("hex");
+}
+
+export function packageBinary(name: BinaryName, content: Buffer, chunkBytes = CHUNK_BYTES): BinaryPackage {
+    // gzip output is deterministic for the same input (Node writes no timestamp), so the same
+    // binary always gives the same chunks and no spurious diff.
+    const gz = gzipSync(content, { level: 9 });
+    const chunks: Buffer[] = [];
+    for (let offset = 0; offset < gz.length; offset += chunkBytes) {
+        chunks.push(gz.subarray(offset, offset + chunkBytes));
+    }
+    return { name, sha256: sha256(content), size: content.length, chunks };
+}
+
+/** One checksum over every binary: it changes when any binary changes, and rolls the installer. */
+export function combinedSha256(packages: BinaryPackage[]): string {
+    return sha256(packages.map((p) => `${p.sha256}  ${p.name}\n`).join(""));
+}
+
+/** The chunk file name inside the installer's chunk directory: `plumr.gz.000`, `plumr.gz.001`... */
+export function chunkFileName(name: BinaryName, index: number): string {
+    return `${name}.gz.${String(index).padStart(3, "0")}`;
+}

@@ -1,0 +1,34 @@
+import * as fs from "fs";
+import * as path from "path";
+import { BINARY_NAMES, BinaryName } from "./binaries";
+import { Topology } from "./topology";
+
+/** What the topology points at on the local disk; a missing file is left undefined. */
+export interface LocalFiles {
+    /** Absolute path of the config template, for messages. */
+    templatePath: string;
+    template?: string;
+    /** Absolute path of the binaries directory, for messages. */
+    binariesDir: string;
+    binaries: Partial<Record<BinaryName, Buffer>>;
+}
+
+function readIfFile(file: string): Buffer | undefined {
+    try {
+        return fs.statSync(file).isFile() ? fs.readFileSync(file) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Reads the config template and the binaries; paths are relative to `baseDir` (the project). */
+export function readLocalFiles(topology: Topology, baseDir: string): LocalFiles {
+    const templatePath = path.resolve(baseDir, topology.configTemplate);
+    const binariesDir = path.resolve(baseDir, topology.binaries.dir);
+    const binaries: Partial<Record<BinaryName, Buffer>> = {};
+    for (const name of BINARY_NAMES) {
+        const content = readIfFile(path.join(binariesDir, name));
+        if (content) binaries[name] = content;
+    }
+    return { templatePath, template: readIfFile(templatePath)?.toString("utf8"), binariesDir, binaries };
+}

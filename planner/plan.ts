@@ -1,0 +1,364 @@
+import * as a from "./addresses";
+import { BINARY_NAMES, BinaryPackage, packageBinary } from "./binaries";
+import { Problems } from "./errors";
+import { LocalFiles } from "./localFiles";
+import { PLACEHOLDERS, unknownPlaceholders } from "./template";
+import { fieldPath, LinkEndConfig, SiteConfig, Topology } from "./topology";
+
+/** Outer IPv4 (20) and UDP (8) headers around every tunnelled packet. */
+export const IP_UDP_OVERHEAD = 28;
+
+export interface NodePlan {
+    /** `kubernetes.io/hostname` of the node. */
+    name: string;
+    /** The node's bridge range, e.g. 10.10.1.0/24. */
+    range: string;
+    /** The address the node's bridge answers on, the endpoints' next hop: the range's first host. */
+    gateway: string;
+}
+
+/** Everything one end of a link needs, fully computed. */
+export interface EndPlan {
+    link: string;
+    site: string;
+    node: string;
+    /** Underlay address on the pod's second interface (net1). */
+    address: string;
+    /** Prefix length of `address`: the node range's. */
+    prefixLength: number;
+    /** Next hop for `routes`. */
+    gateway: string;
+    /** Address of the tun device. */
+    tunnelIp: string;
+    tunnelPrefixLength: number;
+    /** UDP port plumr listens on. */
+    port: number;
+    /** Destinations routed through net1: the site's other node ranges and the peer site's range. */
+    routes: string[];
+}
+
+export interface LinkPlan {
+    name: string;
+    /** The tunnel subnet of this link, e.g. 10.4.0.0/30. */
+    tunnelSubnet: string;
+    mtu: number;
+    ends: [EndPlan, EndPlan];
+}
+
+export interface SitePlan {
+    name: string;
+    config: SiteConfig;
+    nodes: NodePlan[];
+    /** Image of the plumr sidecar and metrics containers. */
+    sidecarImage: string;
+}
+
+/** The validated topology with every address, route and package computed. */
+export interface Plan {
+    tunnel: Topology["tunnel"];
+    binaries: Topology["binaries"] & { packages: BinaryPackage[] };
+    /** The plumr config template's text. */
+    template: string;
+    sites: Record<string, SitePlan>;
+    links: LinkPlan[];
+}
+
+/** The ends of every link that are in `site`. */
+export function endsAt(plan: Plan, site: string): EndPlan[] {
+    return plan.links.flatMap((link) => link.ends.filter((end) => end.site === site));
+}
+
+/** The other end of the link that `end` belongs to. */
+export function peerOf(plan: Plan, end: EndPlan): EndPlan {
+    const link = plan.links.find((l) => l.name === end.link);
+    if (!link) throw new Error(`no link named ${end.link}`);
+    return link.ends[0] === end ? link.ends[1] : link.ends[0];
+}
+
+type Parsed = { site: Record<string, a.Cidr>; node: Record<string, Record<string, a.Cidr>> };
+
+/** Validates ranges: well-formed, nodes inside their site, nothing overlapping. */
+function checkRanges(topology: Topology, problems: Problems, pool: a.Cidr | undefined): Parsed {
+    const parsed: Parsed = { site: {}, node: {} };
+    const siteNames = Object.keys(topology.sites);
+    for (const siteName of siteNames) {
+        const site = topology.sites[siteName];
+        const siteField = fieldPath(["sites", siteName, "bridgeRange"]);
+        const range = a.parseCidr(site.bridgeRange);
+        if ("error" in range) problems.add(siteField, site.bridgeRange, range.error, range.fix);
+        else parsed.site[siteName] = range.cidr;
+        parsed.node[siteName] = {};
+        site.nodes.forEach((node, i) => {
+            const field = fieldPath(["sites", siteName, "nodes", i]);
+            if (site.nodes.findIndex((n) => n.name === node.name) !== i) {
+                problems.add(`${field}.name`, node.name, "this node is listed twice", "list each node once");
+                return;
+            }
+            const nodeRange = a.parseCidr(node.range);
+            if ("error" in nodeRange) {
+                problems.add(`${field}.range`, node.range, nodeRange.error, nodeRange.fix);
+                return;
+            }
+            const siteRange = parsed.site[siteName];
+            if (siteRange && !a.containsCidr(siteRange, nodeRange.cidr)) {
+                problems.add(
+                    `${field}.range`,
+                    node.range,
+                    `not inside the site's bridge range ${site.bridgeRange}`,
+                    `give the node a part of ${site.bridgeRange}, or widen sites.${siteName}.bridgeRange`,
+                );
+            } else if (nodeRange.cidr.size < 4) {
+                problems.add(`${field}.range`, node.range, "too small to hold a gateway and an endpoint", "use a /29 or larger, e.g. a /24");
+            }
+            for (const [other, otherRange] of Object.entries(parsed.node[siteName])) {
+                if (a.overlaps(otherRange, nodeRange.cidr)) {
+                    problems.add(
+                        `${field}.range`,
+                        node.range,
+                        `overlaps the range ${a.formatCidr(otherRange)} of node ${other}`,
+                        "give every node its own part of the bridge range",
+                    );
+                }
+            }
+            parsed.node[siteName][node.name] = nodeRange.cidr;
+        });
+    }
+    siteNames.forEach((siteName, i) => {
+        for (const other of siteNames.slice(0, i)) {
+            const mine = parsed.site[siteName];
+            const theirs = parsed.site[other];
+            if (mine && theirs && a.overlaps(mine, theirs)) {
+                problems.add(
+                    fieldPath(["sites", siteName, "bridgeRange"]),
+                    topology.sites[siteName].bridgeRange,
+                    `overlaps site ${other}'s bridge range ${topology.sites[other].bridgeRange}`,
+                    "give every site a bridge range of its own: routes between sites are by range",
+                );
+            }
+        }
+        const mine = parsed.site[siteName];
+        if (pool && mine && a.overlaps(pool, mine)) {
+            problems.add(
+                fieldPath(["tunnel", "pool"]),
+                topology.tunnel.pool,
+                `overlaps site ${siteName}'s bridge range ${topology.sites[siteName].bridgeRange}`,
+                "take the tunnel pool from addresses no site uses, e.g. 10.4.0.0/24",
+            );
+        }
+    });
+    return parsed;
+}
+
+function checkSites(topology: Topology, problems: Problems): void {
+    for (const [siteName, site] of Object.entries(topology.sites)) {
+        if (site.attachment === "macvlan" && site.aws) {
+            problems.add(
+                fieldPath(["sites", siteName, "attachment"]),
+                site.attachment,
+                "macvlan does not work on AWS: the VPC drops frames from MAC addresses it did not assign",
+                `use attachment: bridge (routed by the node), or remove sites.${siteName}.aws if the site is not on AWS`,
+            );
+        }
+        if (site.aws && !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(site.aws.region)) {
+            problems.add(
+                fieldPath(["sites", siteName, "aws", "region"]),
+                site.aws.region,
+                "not an AWS region name",
+                "use a region code such as us-east-2 or ap-south-1",
+            );
+        }
+    }
+}
+
+function checkTemplate(files: LocalFiles, problems: Problems, topology: Topology): string {
+    if (files.template === undefined) {
+        problems.add(
+            fieldPath(["configTemplate"]),
+            topology.configTemplate,
+            `no file at ${files.templatePath}`,
+            "point configTemplate at your plumr config template (the README explains its placeholders)",
+        );
+        return "";
+    }
+    for (const unknown of unknownPlaceholders(files.template)) {
+        problems.add(
+            fieldPath(["configTemplate"]),
+            topology.configTemplate,
+            `line ${unknown.line} uses the unknown placeholder {{${unknown.name}}}`,
+            `use one of ${Object.keys(PLACEHOLDERS).map((p) => `{{${p}}}`).join(", ")}`,
+        );
+    }
+    return files.template;
+}
+
+function packageBinaries(files: LocalFiles, problems: Problems, topology: Topology): BinaryPackage[] {
+    const packages: BinaryPackage[] = [];
+    for (const name of BINARY_NAMES) {
+        const content = files.binaries[name];
+        if (!content) {
+            problems.add(
+                fieldPath(["binaries", "dir"]),
+                topology.binaries.dir,
+                `the ${name} binary is missing: no file ${files.binariesDir}/${name}`,
+                `copy the ${name} binary you received from Steinwurf into ${files.binariesDir}`,
+            );
+        } else if (content.length === 0) {
+            problems.add(fieldPath(["binaries", "dir"]), topology.binaries.dir, `${files.binariesDir}/${name} is empty`, `copy the real ${name} binary there`);
+        } else {
+            packages.push(packageBinary(name, content));
+        }
+    }
+    return packages;
+}
+
+/** Checks a link end's site and node; returns the node's range when both are known. */
+function resolveEnd(topology: Topology, parsed: Parsed, end: LinkEndConfig, field: string, problems: Problems): a.Cidr | undefined {
+    const site = topology.sites[end.site];
+    if (!site) {
+        const known = Object.keys(topology.sites).join(", ");
+        problems.add(`${field}.site`, end.site, "no such site", `use one of the sites defined under sites: ${known}`);
+        return undefined;
+    }
+    if (!site.nodes.some((n) => n.name === end.node)) {
+        const known = site.nodes.map((n) => n.name).join(", ");
+        problems.add(`${field}.node`, end.node, `not a node of site ${end.site}`, `use one of ${known}, or add the node to sites.${end.site}.nodes`);
+        return undefined;
+    }
+    return parsed.node[end.site][end.node];
+}
+
+/**
+ * Validates the topology against the local files and computes everything the deployment needs.
+ * Throws one ConfigError listing every problem (field, value, fix); registers no resource.
+ */
+export function planTopology(topology: Topology, files: LocalFiles): Plan {
+    const problems = new Problems();
+    const poolResult = a.parseCidr(topology.tunnel.pool);
+    if ("error" in poolResult) problems.add(fieldPath(["tunnel", "pool"]), topology.tunnel.pool, poolResult.error, poolResult.fix);
+    const pool = "cidr" in poolResult ? poolResult.cidr : undefined;
+    const parsed = checkRanges(topology, problems, pool);
+    checkSites(topology, problems);
+    const template = checkTemplate(files, problems, topology);
+    const packages = packageBinaries(files, problems, topology);
+
+    const maxMtu = topology.tunnel.underlayMtu - IP_UDP_OVERHEAD - topology.tunnel.protocolOverhead;
+    if (topology.tunnel.mtu > maxMtu) {
+        problems.add(
+            fieldPath(["tunnel", "mtu"]),
+            topology.tunnel.mtu,
+            `larger than the underlay allows: ${topology.tunnel.underlayMtu} (underlayMtu) - ${IP_UDP_OVERHEAD} (IPv4 + UDP) - ${topology.tunnel.protocolOverhead} (protocolOverhead) = ${maxMtu}`,
+            `set tunnel.mtu to ${maxMtu} or less`,
+        );
+    }
+
+    if (pool && topology.links.length > a.subnetCount(pool, topology.tunnel.prefixLength)) {
+        const capacity = a.subnetCount(pool, topology.tunnel.prefixLength);
+        problems.add(
+            fieldPath(["tunnel", "pool"]),
+            topology.tunnel.pool,
+            `the tunnel pool is exhausted: ${topology.links.length} links need ${topology.links.length} /${topology.tunnel.prefixLength} subnets, the pool holds ${capacity}`,
+            "widen the pool (e.g. a /24 holds 64 links at /30) or use prefixLength 31",
+        );
+    }
+
+    // Explicit addresses first, so that allocated ones never take an address someone asked for.
+    const used = new Map<number, string>();
+    const nodeRanges: (a.Cidr | undefined)[][] = [];
+    topology.links.forEach((link, li) => {
+        const linkField = fieldPath(["links", li]);
+        if (topology.links.findIndex((l) => l.name === link.name) !== li) {
+            problems.add(`${linkField}.name`, link.name, "another link has this name", "give every link its own name");
+        }
+        if (link.ends[0].site === link.ends[1].site) {
+            problems.add(`${linkField}.ends`, link.ends.map((e) => e.site), "both ends are in the same site", "a link joins two different sites");
+        }
+        nodeRanges[li] = link.ends.map((end, ei) => {
+            const field = `${linkField}.ends[${ei}]`;
+            const range = resolveEnd(topology, parsed, end, field, problems);
+            if (!range || end.address === undefined) return range;
+            const address = a.parseIp(end.address);
+            const rangeText = a.formatCidr(range);
+            if (address === undefined) {
+                problems.add(`${field}.address`, end.address, "not an IPv4 address", `write it as a.b.c.d inside ${rangeText}`);
+            } else if (!a.contains(range, address)) {
+                problems.add(`${field}.address`, end.address, `outside node ${end.node}'s range ${rangeText}`, `pick an address inside ${rangeText}, or pin the end to the node whose range holds it`);
+            } else if (address === range.network || address === a.broadcast(range)) {
+                problems.add(`${field}.address`, end.address, `the ${address === range.network ? "network" : "broadcast"} address of ${rangeText}`, `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`);
+            } else if (address === a.gateway(range)) {
+                problems.add(`${field}.address`, end.address, `the gateway address of ${rangeText} (the node's bridge has it)`, `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`);
+            } else if (used.has(address)) {
+                problems.add(`${field}.address`, end.address, `already used by ${used.get(address)}`, "give every link end its own address");
+            } else {
+                used.set(address, field);
+            }
+            return range;
+        });
+    });
+    problems.throwIfAny();
+
+    const links: LinkPlan[] = topology.links.map((link, li) => {
+        const subnet = a.nthSubnet(pool!, topology.tunnel.prefixLength, li)!;
+        const firstTunnelHost = topology.tunnel.prefixLength === 31 ? subnet.network : subnet.network + 1;
+        const ends = link.ends.map((end, ei): EndPlan => {
+            const range = nodeRanges[li][ei]!;
+            const peer = link.ends[1 - ei];
+            const otherNodes = topology.sites[end.site].nodes.filter((n) => n.name !== end.node).map((n) => n.range);
+            return {
+                link: link.name,
+                site: end.site,
+                node: end.node,
+                address: a.formatIp(end.address !== undefined ? a.parseIp(end.address)! : allocate(range, used, `${link.name}.ends[${ei}]`, problems, `${fieldPath(["links", li, "ends", ei])}`)),
+                prefixLength: range.prefixLength,
+                gateway: a.formatIp(a.gateway(range)),
+                tunnelIp: a.formatIp(firstTunnelHost + ei),
+                tunnelPrefixLength: topology.tunnel.prefixLength,
+                port: link.port ?? topology.tunnel.port,
+                routes: [...otherNodes, topology.sites[peer.site].bridgeRange],
+            };
+        }) as [EndPlan, EndPlan];
+        return { name: link.name, tunnelSubnet: a.formatCidr(subnet), mtu: topology.tunnel.mtu, ends };
+    });
+    problems.throwIfAny();
+
+    const sites: Record<string, SitePlan> = {};
+    for (const [name, config] of Object.entries(topology.sites)) {
+        const nodes = config.nodes.map((n) => ({ name: n.name, range: n.range, gateway: a.formatIp(a.gateway(parsed.node[name][n.name])) }));
+        sites[name] = { name, config, nodes, sidecarImage: config.sidecarImage ?? config.workload.image };
+    }
+    return { tunnel: topology.tunnel, binaries: { ...topology.binaries, packages }, template, sites, links };
+}
+
+/** The lowest free host address after the gateway. */
+function allocate(range: a.Cidr, used: Map<number, string>, owner: string, problems: Problems, field: string): number {
+    for (let address = a.gateway(range) + 1; address < a.broadcast(range); address++) {
+        if (!used.has(address)) {
+            used.set(address, owner);
+            return address;
+        }
+    }
+    problems.add(`${field}.address`, undefined, `no free address left in ${a.formatCidr(range)}`, "give the node a larger range or move the end to another node");
+    return range.network;
+}
+
+/**
+ * The sites a stack manages: `plumr:sites` when set, else the stack's own name. Unknown names
+ * are a ConfigError.
+ */
+export function managedSites(plan: Plan, requested: string[] | undefined, stack: string): string[] {
+    const names = requested ?? [stack];
+    const problems = new Problems();
+    const known = Object.keys(plan.sites);
+    if (names.length === 0) problems.add("plumr:sites", names, "no site to manage", `name at least one of ${known.join(", ")}`);
+    for (const name of names) {
+        if (!plan.sites[name]) {
+            problems.add(
+                "plumr:sites",
+                requested ?? undefined,
+                requested ? `names ${name}, which is not a site of the topology` : `not set, and the stack's name ${stack} is not a site of the topology`,
+                `set it to the sites this stack deploys, e.g. pulumi config set --path 'plumr:sites[0]' ${known[0] ?? "ohio"} (known: ${known.join(", ")})`,
+            );
+        }
+    }
+    problems.throwIfAny();
+    return [...new Set(names)];
+}
