@@ -1,0 +1,129 @@
+// Runs the program under Pulumi's mocks and records every resource it registers.
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { deploy } from "../program";
+
+const REPO = path.join(__dirname, "..");
+
+/** The example topology shipped in Pulumi.yaml, as a fresh copy. */
+export function exampleTopology(): any {
+    const project = YAML.parse(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8"));
+    return structuredClone(project.config["plumr:topology"].value);
+}
+
+/** A resource as the program registered it. */
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: any;
+    /** Logical name of the provider resource it uses, if any. */
+    provider?: string;
+}
+
+export interface RunOptions {
+    stack: string;
+    topology?: any;
+    /** `plumr:sites`; unset means the stack's name. */
+    sites?: string[];
+    /** `plumr:access`; by default a kubeconfig for every site. */
+    access?: Record<string, unknown>;
+    peerStacks?: Record<string, string>;
+    /** Outputs of other stacks by full name, as a StackReference would read them. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+    /** Contents of the binaries; by default fixed bytes per name. */
+    binaries?: Record<string, Buffer>;
+}
+
+export interface RunResult {
+    resources: Registered[];
+    sites: any;
+    links: any;
+}
+
+/** Deterministic bytes that gzip cannot shrink (a sha256 stream), as a stand-in binary. */
+export function standInBinary(name: string, size = 40_000): Buffer {
+    const blocks: Buffer[] = [];
+    for (let i = 0; i * 32 < size; i++) blocks.push(createHash("sha256").update(`${name}/${i}`).digest());
+    return Buffer.concat(blocks).subarray(0, size);
+}
+
+/** A project directory with the example's template and the given binaries. */
+function projectDir(binaries: Record<string, Buffer>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-test-"));
+    fs.mkdirSync(path.join(dir, "binaries"));
+    fs.mkdirSync(path.join(dir, "plumr"));
+    fs.copyFileSync(path.join(REPO, "plumr", "config.template.json"), path.join(dir, "plumr", "config.template.json"));
+    for (const [name, content] of Object.entries(binaries)) fs.writeFileSync(path.join(dir, "binaries", name), content);
+    return dir;
+}
+
+function unwrap(value: any): any {
+    if (value === null || typeof value !== "object") return value;
+    if (value[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return unwrap(value.value);
+    if (Array.isArray(value)) return value.map(unwrap);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
+}
+
+function resolve<T>(output: pulumi.Output<T> | T): Promise<T> {
+    return new Promise((res) => pulumi.output(output).apply((v) => res(v as T)));
+}
+
+/** Runs the whole program for one stack under mocks; rejects with the program's error. */
+export async function runProgram(options: RunOptions): Promise<RunResult> {
+    const topology = options.topology ?? exampleTopology();
+    const resources: Registered[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const provider = args.provider?.split("::")[3];
+                const inputs = unwrap(args.inputs);
+                resources.push({ type: args.type, name: args.name, inputs, provider });
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    return { id: inputs.name, state: { name: inputs.name, outputs: options.stackOutputs?.[inputs.name] ?? {}, secretOutputNames: [] } };
+                }
+                return { id: `${args.name}-id`, state: inputs };
+            },
+            call(args) {
+                throw new Error(`the program made an unexpected call: ${args.token}`);
+            },
+        },
+        "plumr",
+        options.stack,
+        false,
+        "organization",
+    );
+    const config: Record<string, string> = {
+        "plumr:topology": JSON.stringify(topology),
+        "plumr:access": JSON.stringify(
+            options.access ?? Object.fromEntries(Object.keys(topology.sites ?? {}).map((s) => [s, { kubeconfig: `kubeconfig-of-${s}` }])),
+        ),
+    };
+    if (options.sites) config["plumr:sites"] = JSON.stringify(options.sites);
+    if (options.peerStacks) config["plumr:peerStacks"] = JSON.stringify(options.peerStacks);
+    pulumi.runtime.setAllConfig(config, ["plumr:access"]);
+
+    const dir = projectDir(options.binaries ?? { plumr: standInBinary("plumr"), shm_printer: standInBinary("shm_printer") });
+    try {
+        const deployment = deploy(dir);
+        const sites = unwrap(await resolve(pulumi.output(deployment.sites)));
+        const links = unwrap(await resolve(pulumi.output(deployment.links)));
+        // Resources whose inputs wait on other outputs register late: let every RPC finish.
+        await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
+        return { resources, sites, links };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** The one registered resource of `type` whose logical name is `name`. */
+export function find(resources: Registered[], type: string, name: string): Registered {
+    const found = resources.filter((r) => r.type === type && r.name === name);
+    if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+    return found[0];
+}
+
+export const KUBERNETES_PROVIDER = "pulumi:providers:kubernetes";

@@ -1,0 +1,313 @@
+// The whole program under Pulumi's mocks: the resource graph, providers, cross-references,
+// security contexts and bad configuration.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ConfigError } from "../planner/errors";
+import { exampleTopology, find, KUBERNETES_PROVIDER, Registered, runProgram, standInBinary } from "./harness";
+
+const OHIO_NODE = "ip-10-0-154-10.us-east-2.compute.internal";
+const MUMBAI_NODE = "ip-10-1-241-95.ap-south-1.compute.internal";
+
+const kubernetesResources = (resources: Registered[]) => resources.filter((r) => r.type.startsWith("kubernetes:"));
+const secretConfig = (resources: Registered[], site: string) =>
+    find(resources, "kubernetes:core/v1:Secret", `${site}-ohio-mumbai-config`).inputs.stringData["config.json"];
+const deployment = (resources: Registered[], site: string) => find(resources, "kubernetes:apps/v1:Deployment", `${site}-ohio-mumbai`);
+const podSpec = (resources: Registered[], site: string) => deployment(resources, site).inputs.spec.template.spec;
+
+/** What a deployed stack publishes for its site, as a peer's StackReference reads it. */
+function published(site: string, end: Record<string, unknown>) {
+    return { sites: { [site]: { endpoints: { "ohio-mumbai": { site, ...end } } } } };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ConfigError> {
+    try {
+        await promise;
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+        return err;
+    }
+    assert.fail("the program accepted a configuration it must reject");
+}
+
+describe("a stack that manages Ohio only", () => {
+    it("deploys every Kubernetes resource through Ohio's own provider", async () => {
+        const { resources } = await runProgram({ stack: "ohio" });
+        const providers = resources.filter((r) => r.type === KUBERNETES_PROVIDER);
+        assert.deepStrictEqual(providers.map((p) => p.name), ["ohio-cluster"]);
+        assert.strictEqual(providers[0].inputs.kubeconfig, "kubeconfig-of-ohio");
+        const k8s = kubernetesResources(resources);
+        assert.ok(k8s.length > 10);
+        for (const r of k8s) assert.strictEqual(r.provider, "ohio-cluster", `${r.type} ${r.name}`);
+        assert.ok(!resources.some((r) => r.name.startsWith("mumbai-")), "nothing of Mumbai's is deployed");
+    });
+
+    it("renders Ohio's config from Mumbai's published facts", async () => {
+        const { resources } = await runProgram({
+            stack: "ohio",
+            stackOutputs: { "organization/plumr/mumbai": published("mumbai", { address: "10.20.1.77", tunnelIp: "10.4.0.2", port: 5001 }) },
+        });
+        const ref = find(resources, "pulumi:pulumi:StackReference", "peer-mumbai");
+        assert.strictEqual(ref.inputs.name, "organization/plumr/mumbai");
+        const config = JSON.parse(secretConfig(resources, "ohio"));
+        assert.strictEqual(config.udp.remote_address, "10.20.1.77");
+        assert.strictEqual(config.udp.remote_port, 5001);
+        assert.strictEqual(config.udp.local_address, "10.10.1.200");
+        assert.strictEqual(config.tun.address, "10.4.0.1");
+    });
+
+    it("bootstraps from the topology while Mumbai's stack publishes nothing yet", async () => {
+        const { resources } = await runProgram({ stack: "ohio" });
+        const config = JSON.parse(secretConfig(resources, "ohio"));
+        assert.deepStrictEqual(config.udp, { local_address: "10.10.1.200", local_port: 5000, remote_address: "10.20.1.200", remote_port: 5000 });
+        assert.deepStrictEqual(config.tun, { name: "tun", address: "10.4.0.1", prefix_length: 30, mtu: 1452 });
+    });
+
+    it("reads the peer from the stack plumr:peerStacks names", async () => {
+        const { resources } = await runProgram({
+            stack: "ohio",
+            peerStacks: { mumbai: "acme/links/mumbai-prod" },
+            stackOutputs: { "acme/links/mumbai-prod": published("mumbai", { address: "10.20.1.9", tunnelIp: "10.4.0.2", port: 5000 }) },
+        });
+        assert.strictEqual(find(resources, "pulumi:pulumi:StackReference", "peer-mumbai").inputs.name, "acme/links/mumbai-prod");
+        assert.strictEqual(JSON.parse(secretConfig(resources, "ohio")).udp.remote_address, "10.20.1.9");
+    });
+
+    it("exports what a peer stack and a person need", async () => {
+        const { sites, links } = await runProgram({ stack: "ohio" });
+        assert.deepStrictEqual(Object.keys(sites), ["ohio"]);
+        assert.deepStrictEqual(sites.ohio.endpoints["ohio-mumbai"], {
+            site: "ohio",
+            node: OHIO_NODE,
+            address: "10.10.1.200",
+            tunnelIp: "10.4.0.1",
+            port: 5000,
+            range: "10.10.0.0/16",
+        });
+        assert.strictEqual(sites.ohio.installer.daemonSet, "plumr-installer");
+        assert.strictEqual(links["ohio-mumbai"].tunnelSubnet, "10.4.0.0/30");
+        assert.deepStrictEqual(
+            links["ohio-mumbai"].ends.map((e: any) => [e.site, e.deployedBy]),
+            [["ohio", "ohio"], ["mumbai", "organization/plumr/mumbai"]],
+        );
+    });
+});
+
+describe("a stack that manages Mumbai only", () => {
+    it("renders Mumbai's config from Ohio's published facts, through Mumbai's provider", async () => {
+        const { resources } = await runProgram({
+            stack: "mumbai",
+            stackOutputs: { "organization/plumr/ohio": published("ohio", { address: "10.10.1.200", tunnelIp: "10.4.0.1", port: 5000 }) },
+        });
+        for (const r of kubernetesResources(resources)) assert.strictEqual(r.provider, "mumbai-cluster", `${r.type} ${r.name}`);
+        const config = JSON.parse(secretConfig(resources, "mumbai"));
+        assert.deepStrictEqual(config.udp, { local_address: "10.20.1.200", local_port: 5000, remote_address: "10.10.1.200", remote_port: 5000 });
+        assert.strictEqual(config.tun.address, "10.4.0.2");
+        assert.strictEqual(podSpec(resources, "mumbai").nodeSelector["kubernetes.io/hostname"], MUMBAI_NODE);
+    });
+});
+
+describe("a stack that manages both sites", () => {
+    let resources: Registered[];
+    before(async () => {
+        ({ resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"] }));
+    });
+
+    it("has one provider per site and sends each resource through its own site's", () => {
+        const providers = resources.filter((r) => r.type === KUBERNETES_PROVIDER).map((p) => p.name).sort();
+        assert.deepStrictEqual(providers, ["mumbai-cluster", "ohio-cluster"]);
+        for (const r of kubernetesResources(resources)) {
+            const site = r.name.split("-")[0];
+            assert.strictEqual(r.provider, `${site}-cluster`, `${r.type} ${r.name}`);
+        }
+    });
+
+    it("gives every custom resource an explicit provider", () => {
+        const custom = resources.filter((r) => !r.type.startsWith("plumr:") && !r.type.startsWith("pulumi:"));
+        for (const r of custom) assert.ok(r.provider, `${r.type} ${r.name} has no explicit provider`);
+    });
+
+    it("needs no stack reference", () => {
+        assert.ok(!resources.some((r) => r.type === "pulumi:pulumi:StackReference"));
+    });
+
+    it("cross-references the two ends' addresses", () => {
+        const ohio = JSON.parse(secretConfig(resources, "ohio"));
+        const mumbai = JSON.parse(secretConfig(resources, "mumbai"));
+        assert.strictEqual(ohio.udp.remote_address, mumbai.udp.local_address);
+        assert.strictEqual(mumbai.udp.remote_address, ohio.udp.local_address);
+        assert.strictEqual(ohio.udp.remote_address, "10.20.1.200");
+        assert.strictEqual(mumbai.udp.remote_address, "10.10.1.200");
+        assert.deepStrictEqual([ohio.tun.address, mumbai.tun.address], ["10.4.0.1", "10.4.0.2"]);
+        const env = (site: string) => Object.fromEntries(podSpec(resources, site).initContainers[0].env.map((e: any) => [e.name, e.value]));
+        assert.strictEqual(env("ohio").PLUMR_REMOTE_TUN_IP, "10.4.0.2");
+        assert.strictEqual(env("mumbai").PLUMR_REMOTE_TUN_IP, "10.4.0.1");
+    });
+
+    it("writes the NetworkAttachmentDefinition Multus and the bridge plugin expect", () => {
+        const nad = find(resources, "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition", "ohio-ohio-mumbai-attachment").inputs;
+        assert.strictEqual(nad.apiVersion, "k8s.cni.cncf.io/v1");
+        const config = JSON.parse(nad.spec.config);
+        assert.strictEqual(config.type, "bridge");
+        assert.strictEqual(config.isGateway, true);
+        assert.strictEqual(config.name, nad.metadata.name);
+        assert.deepStrictEqual(config.capabilities, { ips: true }, "Multus passes the pod's IP only to a plugin that declares capabilities.ips");
+        assert.ok(!nad.spec.config.includes("capabilites"));
+        assert.strictEqual(config.ipam.type, "static");
+        assert.deepStrictEqual(config.ipam.routes, [
+            { dst: "10.10.2.0/24", gw: "10.10.1.1" },
+            { dst: "10.20.0.0/16", gw: "10.10.1.1" },
+        ]);
+        const annotation = JSON.parse(deployment(resources, "ohio").inputs.spec.template.metadata.annotations["k8s.v1.cni.cncf.io/networks"]);
+        assert.deepStrictEqual(annotation, [{ name: nad.metadata.name, namespace: nad.metadata.namespace, interface: "net1", ips: ["10.10.1.200/24"] }]);
+    });
+
+    it("pins one replica to its node and never runs two at once", () => {
+        const spec = deployment(resources, "ohio").inputs.spec;
+        assert.strictEqual(spec.replicas, 1);
+        assert.deepStrictEqual(spec.strategy, { type: "Recreate" });
+        assert.deepStrictEqual(spec.template.spec.nodeSelector, { "kubernetes.io/hostname": OHIO_NODE });
+    });
+
+    it("runs plumr as a native sidecar with probes on its tun device", () => {
+        const spec = podSpec(resources, "ohio");
+        assert.strictEqual(spec.initContainers.length, 1);
+        const plumr = spec.initContainers[0];
+        assert.strictEqual(plumr.name, "plumr");
+        assert.strictEqual(plumr.restartPolicy, "Always");
+        for (const probe of [plumr.startupProbe, plumr.livenessProbe]) assert.match(probe.exec.command.join(" "), /\/sys\/class\/net\/tun\/flags/);
+        assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["workload", "metrics"]);
+        assert.deepStrictEqual(spec.containers[1].command, ["/opt/plumr/shm_printer", "--name", "plumr_metrics"]);
+    });
+
+    it("gives network privileges to plumr alone", () => {
+        const spec = podSpec(resources, "ohio");
+        const [plumr] = spec.initContainers;
+        assert.deepStrictEqual(plumr.securityContext.capabilities.add, ["NET_ADMIN", "NET_RAW"]);
+        for (const container of spec.containers) {
+            assert.strictEqual(container.securityContext.privileged, false, container.name);
+            assert.strictEqual(container.securityContext.allowPrivilegeEscalation, false, container.name);
+            assert.deepStrictEqual(container.securityContext.capabilities, { drop: ["ALL"] }, container.name);
+        }
+        const binaries = spec.volumes.find((v: any) => v.hostPath);
+        for (const container of [...spec.initContainers, ...spec.containers]) {
+            for (const mount of container.volumeMounts ?? []) {
+                if (mount.name === binaries.name) assert.strictEqual(mount.readOnly, true, `${container.name} mounts the binaries read-only`);
+            }
+        }
+    });
+
+    it("labels the namespace for Pod Security and grants the privileged SCC on OpenShift", () => {
+        const ns = find(resources, "kubernetes:core/v1:Namespace", "ohio-namespace").inputs;
+        assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
+        const role = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:Role", "ohio-scc-privileged").inputs;
+        assert.deepStrictEqual(role.rules, [
+            { apiGroups: ["security.openshift.io"], resources: ["securitycontextconstraints"], resourceNames: ["privileged"], verbs: ["use"] },
+        ]);
+        const binding = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ohio-scc-privileged").inputs;
+        assert.deepStrictEqual(binding.subjects.map((s: any) => s.name).sort(), ["plumr-endpoint", "plumr-installer"]);
+        assert.strictEqual(podSpec(resources, "ohio").serviceAccountName, "plumr-endpoint");
+    });
+
+    it("installs the binaries on exactly the site's nodes, verifying them", () => {
+        const ds = find(resources, "kubernetes:apps/v1:DaemonSet", "ohio-installer").inputs.spec.template.spec;
+        const terms = ds.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+        assert.deepStrictEqual(terms[0].matchExpressions[0].values, [OHIO_NODE, "ip-10-0-171-33.us-east-2.compute.internal"]);
+        assert.strictEqual(ds.initContainers[0].securityContext.privileged, true);
+        assert.match(ds.containers[0].readinessProbe.exec.command.join(" "), /sha256sum -c \/manifest\/SHA256SUMS/);
+        assert.strictEqual(ds.containers[0].securityContext.privileged, false);
+        const hostPath = ds.volumes.find((v: any) => v.hostPath).hostPath.path;
+        assert.strictEqual(hostPath, "/var/lib/plumr/bin");
+    });
+});
+
+describe("site options", () => {
+    it("runs plumr as a plain container in legacy mode", async () => {
+        const topology = exampleTopology();
+        topology.sites.ohio.sidecar = "legacy";
+        const { resources } = await runProgram({ stack: "ohio", topology });
+        const spec = podSpec(resources, "ohio");
+        assert.deepStrictEqual(spec.initContainers, []);
+        assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["plumr", "workload", "metrics"]);
+        assert.ok(spec.containers[0].startupProbe && spec.containers[0].livenessProbe);
+        assert.strictEqual(spec.containers[0].restartPolicy, undefined);
+    });
+
+    it("grants no SCC on plain Kubernetes", async () => {
+        const topology = exampleTopology();
+        topology.sites.ohio.platform = "kubernetes";
+        const { resources } = await runProgram({ stack: "ohio", topology });
+        assert.ok(!resources.some((r) => r.type.includes("rbac")));
+        assert.ok(resources.some((r) => r.type === "kubernetes:apps/v1:DaemonSet"));
+    });
+});
+
+describe("binary distribution", () => {
+    const installer = (resources: Registered[]) => find(resources, "kubernetes:apps/v1:DaemonSet", "ohio-installer").inputs;
+    const checksum = (resources: Registered[]) => installer(resources).spec.template.metadata.annotations["plumr/binaries-sha256"];
+
+    it("rolls the installer when a binary changes, and only then", async () => {
+        const first = await runProgram({ stack: "ohio" });
+        const again = await runProgram({ stack: "ohio" });
+        const changed = await runProgram({ stack: "ohio", binaries: { plumr: standInBinary("plumr-v2"), shm_printer: standInBinary("shm_printer") } });
+        assert.strictEqual(checksum(first.resources), checksum(again.resources));
+        assert.notStrictEqual(checksum(first.resources), checksum(changed.resources));
+        assert.deepStrictEqual(installer(first.resources), installer(again.resources), "the same binaries render the same DaemonSet");
+        const endpointSha = (r: Registered[]) => deployment(r, "ohio").inputs.spec.template.metadata.annotations["plumr/binaries-sha256"];
+        assert.notStrictEqual(endpointSha(first.resources), endpointSha(changed.resources), "endpoints restart onto the new binary");
+    });
+
+    it("cuts a large binary into ConfigMaps well under the 1 MiB limit, all mounted in order", async () => {
+        const big = standInBinary("plumr", 1_400_000);
+        const { resources } = await runProgram({ stack: "ohio", binaries: { plumr: big, shm_printer: standInBinary("shm_printer") } });
+        const chunks = resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.binaryData);
+        const plumrChunks = chunks.filter((c) => c.name.includes("-plumr.gz."));
+        assert.ok(plumrChunks.length >= 3, `expected several chunks, got ${plumrChunks.length}`);
+        for (const chunk of chunks) {
+            assert.ok(JSON.stringify(chunk.inputs).length < 800 * 1024, `${chunk.name} is too large`);
+            assert.strictEqual(chunk.inputs.immutable, true);
+        }
+        const joined = Buffer.concat(plumrChunks.map((c) => Buffer.from(c.inputs.binaryData.chunk, "base64")));
+        assert.deepStrictEqual(require("zlib").gunzipSync(joined), big);
+        const sources = installer(resources).spec.template.spec.volumes.find((v: any) => v.name === "chunks").projected.sources;
+        const paths = sources.map((s: any) => s.configMap.items[0].path).filter((p: string) => p.startsWith("plumr."));
+        assert.deepStrictEqual(paths, plumrChunks.map((_, i) => `plumr.gz.${String(i).padStart(3, "0")}`));
+    });
+});
+
+describe("bad configuration", () => {
+    it("fails on a bad topology before registering any resource", async () => {
+        const topology = exampleTopology();
+        topology.links[0].ends[0].address = "10.10.9.200";
+        const resources: Registered[] = [];
+        const err = await rejection(runProgram({ stack: "ohio", topology }).then((r) => resources.push(...r.resources)));
+        assert.match(err.message, /plumr:topology\.links\[0\]\.ends\[0\]\.address/);
+        assert.strictEqual(resources.length, 0);
+    });
+
+    it("names the missing kubeconfig and how to set it", async () => {
+        const err = await rejection(runProgram({ stack: "ohio", access: {} }));
+        assert.strictEqual(err.problems[0].field, "plumr:access.ohio.kubeconfig");
+        assert.match(err.problems[0].fix, /pulumi config set --secret --path 'plumr:access.ohio.kubeconfig'/);
+    });
+
+    it("rejects a stack whose name is not a site unless plumr:sites says which", async () => {
+        const err = await rejection(runProgram({ stack: "staging" }));
+        assert.strictEqual(err.problems[0].field, "plumr:sites");
+        await rejection(runProgram({ stack: "demo", sites: ["ohio", "tokyo"] }));
+    });
+
+    it("refuses to run without the binaries", async () => {
+        const err = await rejection(runProgram({ stack: "ohio", binaries: { plumr: standInBinary("plumr") } }));
+        assert.strictEqual(err.problems[0].field, "plumr:topology.binaries.dir");
+        assert.match(err.problems[0].message, /shm_printer/);
+    });
+});
+
+describe("Pulumi.yaml", () => {
+    it("disables default providers for every package", () => {
+        const project = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"));
+        assert.deepStrictEqual(project.config["pulumi:disable-default-providers"].value, ["*"]);
+    });
+});
