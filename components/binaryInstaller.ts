@@ -1,7 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BinaryPackage, chunkFileName, combinedSha256 } from "../planner/binaries";
+import { BinaryPackage, chunkFileName, combinedSha256, installerManifest } from "../planner/binaries";
 import { labels, PREFIX, script } from "./meta";
+
+/** The readiness check: every installed binary still has the checksum it was shipped with. */
+export function verifyCommand(hostBin: string, manifest: string): string {
+    return `cd ${hostBin} && sha256sum -c ${manifest}/SHA256SUMS >/dev/null`;
+}
 
 export interface BinaryInstallerArgs {
     /** Namespace the installer runs in. */
@@ -65,9 +70,7 @@ export class BinaryInstaller extends pulumi.ComponentResource {
                 metadata: meta(`plumr-installer-${short}`),
                 immutable: true,
                 data: {
-                    // sha256sum -c format, read by the install script and by the readiness probe.
-                    SHA256SUMS: args.packages.map((p) => `${p.sha256}  ${p.name}\n`).join(""),
-                    CHUNKS: args.packages.map((p) => `${p.name} ${p.chunks.length}\n`).join(""),
+                    ...installerManifest(args.packages),
                     "install-binaries.sh": script("install-binaries.sh"),
                 },
             },
@@ -120,7 +123,7 @@ export class BinaryInstaller extends pulumi.ComponentResource {
                                     // Sleeps, and answers SIGTERM at once rather than after the grace period.
                                     command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 3600 & wait $!; done"],
                                     readinessProbe: {
-                                        exec: { command: ["/bin/sh", "-c", "cd /host-bin && sha256sum -c /manifest/SHA256SUMS >/dev/null"] },
+                                        exec: { command: ["/bin/sh", "-c", verifyCommand("/host-bin", "/manifest")] },
                                         periodSeconds: 30,
                                     },
                                     securityContext: { privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },

@@ -46,3 +46,14 @@ export function combinedSha256(packages: BinaryPackage[]): string {
 export function chunkFileName(name: BinaryName, index: number): string {
     return `${name}.gz.${String(index).padStart(3, "0")}`;
 }
+
+/**
+ * The installer's manifest: `SHA256SUMS` in `sha256sum -c` format (what to verify) and `CHUNKS`
+ * (how many chunks make each binary, so an incomplete set is caught before anything is written).
+ */
+export function installerManifest(packages: BinaryPackage[]): { SHA256SUMS: string; CHUNKS: string } {
+    return {
+        SHA256SUMS: packages.map((p) => `${p.sha256}  ${p.name}\n`).join(""),
+        CHUNKS: packages.map((p) => `${p.name} ${p.chunks.length}\n`).join(""),
+    };
+}

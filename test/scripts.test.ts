@@ -1,0 +1,100 @@
+// The shell scripts the cluster runs, run for real here against temporary directories.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { verifyCommand } from "../components/binaryInstaller";
+import { BinaryPackage, chunkFileName, installerManifest, packageBinary } from "../planner/binaries";
+import { standInBinary } from "./harness";
+
+const SCRIPTS = path.join(__dirname, "..", "components", "scripts");
+
+function sh(script: string, env: Record<string, string>, args: string[] = []) {
+    const result = spawnSync("/bin/sh", [script, ...args], { env: { PATH: process.env.PATH!, ...env }, encoding: "utf8", timeout: 20_000 });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe("install-binaries.sh, the installer's init container", () => {
+    let root: string;
+    let dirs: { CHUNKS_DIR: string; MANIFEST_DIR: string; DEST_DIR: string };
+    let packages: BinaryPackage[];
+    const contents = { plumr: standInBinary("plumr", 9000), shm_printer: standInBinary("shm_printer", 3000) };
+
+    beforeEach(() => {
+        root = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-installer-"));
+        dirs = { CHUNKS_DIR: path.join(root, "chunks"), MANIFEST_DIR: path.join(root, "manifest"), DEST_DIR: path.join(root, "host-bin") };
+        Object.values(dirs).forEach((d) => fs.mkdirSync(d));
+        packages = [packageBinary("plumr", contents.plumr, 2000), packageBinary("shm_printer", contents.shm_printer, 2000)];
+        for (const pkg of packages) pkg.chunks.forEach((chunk, i) => fs.writeFileSync(path.join(dirs.CHUNKS_DIR, chunkFileName(pkg.name, i)), chunk));
+        for (const [file, text] of Object.entries(installerManifest(packages))) fs.writeFileSync(path.join(dirs.MANIFEST_DIR, file), text);
+    });
+    afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+    const install = () => sh(path.join(SCRIPTS, "install-binaries.sh"), dirs);
+    const verify = () => spawnSync("/bin/sh", ["-c", verifyCommand(dirs.DEST_DIR, dirs.MANIFEST_DIR)]).status;
+    const installed = () => fs.readdirSync(dirs.DEST_DIR).sort();
+
+    it("reassembles, verifies and installs every binary, executable", () => {
+        assert.ok(packages[0].chunks.length > 1, "the test needs a multi-chunk binary");
+        const { status, output } = install();
+        assert.strictEqual(status, 0, output);
+        assert.deepStrictEqual(installed(), ["plumr", "shm_printer"]);
+        assert.deepStrictEqual(fs.readFileSync(path.join(dirs.DEST_DIR, "plumr")), contents.plumr);
+        assert.deepStrictEqual(fs.readFileSync(path.join(dirs.DEST_DIR, "shm_printer")), contents.shm_printer);
+        assert.strictEqual(fs.statSync(path.join(dirs.DEST_DIR, "plumr")).mode & 0o777, 0o755);
+        assert.strictEqual(verify(), 0, "the readiness check passes");
+    });
+
+    it("replaces an older binary in place", () => {
+        fs.writeFileSync(path.join(dirs.DEST_DIR, "plumr"), "old version");
+        assert.strictEqual(install().status, 0);
+        assert.deepStrictEqual(fs.readFileSync(path.join(dirs.DEST_DIR, "plumr")), contents.plumr);
+    });
+
+    it("installs nothing when a chunk is missing", () => {
+        fs.writeFileSync(path.join(dirs.DEST_DIR, "plumr"), "old version");
+        fs.rmSync(path.join(dirs.CHUNKS_DIR, chunkFileName("plumr", 1)));
+        const { status, output } = install();
+        assert.notStrictEqual(status, 0);
+        assert.match(output, /plumr: found \d+ of \d+ chunks, the chunk set does not add up; nothing was installed/);
+        assert.deepStrictEqual(installed(), ["plumr"]);
+        assert.strictEqual(fs.readFileSync(path.join(dirs.DEST_DIR, "plumr"), "utf8"), "old version");
+    });
+
+    it("installs nothing when a checksum does not match, and leaves no temporary file", () => {
+        const tampered = fs.readFileSync(path.join(dirs.MANIFEST_DIR, "SHA256SUMS"), "utf8").replace(packages[1].sha256, "0".repeat(64));
+        fs.writeFileSync(path.join(dirs.MANIFEST_DIR, "SHA256SUMS"), tampered);
+        const { status, output } = install();
+        assert.notStrictEqual(status, 0);
+        assert.match(output, /shm_printer: sha256 is [0-9a-f]{64}, expected 0{64}/);
+        assert.deepStrictEqual(installed(), [], "plumr was verified but must not be installed alone");
+    });
+
+    it("fails the readiness check when an installed binary changes", () => {
+        assert.strictEqual(install().status, 0);
+        fs.appendFileSync(path.join(dirs.DEST_DIR, "plumr"), "x");
+        assert.notStrictEqual(verify(), 0);
+    });
+});
+
+describe("plumr-entrypoint.sh, the sidecar's command", () => {
+    let root: string;
+    beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-entry-"))));
+    afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+    it("execs plumr in the foreground with the rendered config", () => {
+        fs.writeFileSync(path.join(root, "plumr"), '#!/bin/sh\necho "plumr pid $$ args $*"\nexit 7\n', { mode: 0o755 });
+        fs.writeFileSync(path.join(root, "config.json"), "{}");
+        const { status, output } = sh(path.join(SCRIPTS, "plumr-entrypoint.sh"), { PLUMR_BIN_DIR: root, PLUMR_CONFIG: path.join(root, "config.json") });
+        assert.strictEqual(status, 7, "plumr's exit status reaches the kubelet");
+        assert.match(output, new RegExp(`plumr pid \\d+ args -f ${root}/config.json`));
+    });
+
+    it("says what is wrong when the binary is not installed", () => {
+        fs.writeFileSync(path.join(root, "config.json"), "{}");
+        const { status, output } = sh(path.join(SCRIPTS, "plumr-entrypoint.sh"), { PLUMR_BIN_DIR: root, PLUMR_CONFIG: path.join(root, "config.json"), NODE_NAME: "worker-1" });
+        assert.strictEqual(status, 1);
+        assert.match(output, /plumr is missing or not executable on node worker-1; is the plumr installer DaemonSet ready there\?/);
+    });
+});
