@@ -139,16 +139,16 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
     return value;
 }
 
-function fixFor(issue: z.core.$ZodIssue): string {
+function fixFor(issue: z.core.$ZodIssue, missing: boolean): string {
     switch (issue.code) {
         case "invalid_type":
-            return issue.input === undefined
-                ? `add it: it is required (a ${issue.expected})`
-                : `write it as a ${issue.expected}`;
+            return missing ? `add it (a ${issue.expected})` : `write it as a ${issue.expected}`;
         case "unrecognized_keys":
             return "remove it or correct its spelling; the README's config reference lists every key";
-        case "invalid_value":
-            return `use one of: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+        case "invalid_value": {
+            const choices = issue.values.map((v) => JSON.stringify(v)).join(", ");
+            return missing ? `add it: one of ${choices}` : `use one of: ${choices}`;
+        }
         case "too_small":
             return `use at least ${issue.minimum}`;
         case "too_big":
@@ -170,11 +170,13 @@ export function parseTopology(raw: unknown): Topology {
         if (issue.code === "unrecognized_keys") {
             for (const key of issue.keys) {
                 const path = [...issue.path, key];
-                problems.add(fieldPath(path), valueAt(raw, path), "unknown key", fixFor(issue));
+                problems.add(fieldPath(path), valueAt(raw, path), "unknown key", fixFor(issue, false));
             }
             continue;
         }
-        problems.add(fieldPath(issue.path), valueAt(raw, issue.path), issue.message, fixFor(issue));
+        const value = valueAt(raw, issue.path);
+        const missing = value === undefined;
+        problems.add(fieldPath(issue.path), value, missing ? "required, but missing" : issue.message, fixFor(issue, missing));
     }
     problems.throwIfAny();
     throw new Error("unreachable");
