@@ -83,7 +83,7 @@ export class Site extends pulumi.ComponentResource {
         );
         this.namespace = namespace.metadata.name;
 
-        const accounts = Object.values(SERVICE_ACCOUNTS).map(
+        const [installerAccount, endpointAccount] = [SERVICE_ACCOUNTS.installer, SERVICE_ACCOUNTS.endpoint].map(
             (account) =>
                 new k8s.core.v1.ServiceAccount(
                     `${name}-${account}`,
@@ -91,7 +91,7 @@ export class Site extends pulumi.ComponentResource {
                     { provider, parent: this },
                 ),
         );
-        const grants = config.platform === "openshift" ? this.grantPrivilegedScc(name, accounts) : [];
+        const grants = config.platform === "openshift" ? this.grantPrivilegedScc(name, [installerAccount, endpointAccount]) : [];
 
         new k8s.core.v1.ConfigMap(
             `${name}-entrypoint`,
@@ -110,7 +110,7 @@ export class Site extends pulumi.ComponentResource {
                 hostPath: args.plan.binaries.hostPath,
                 nodes: plan.nodes.map((n) => n.name),
                 image: args.plan.binaries.installerImage,
-                serviceAccountName: accounts[0].metadata.name,
+                serviceAccountName: installerAccount.metadata.name,
                 provider,
             },
             { parent: this, dependsOn: grants },

@@ -108,7 +108,7 @@ function checkRanges(topology: Topology, problems: Problems, pool: a.Cidr | unde
                     `give the node a part of ${site.bridgeRange}, or widen sites.${siteName}.bridgeRange`,
                 );
             } else if (nodeRange.cidr.size < 4) {
-                problems.add(`${field}.range`, node.range, "too small to hold a gateway and an endpoint", "use a /29 or larger, e.g. a /24");
+                problems.add(`${field}.range`, node.range, "too small to hold a gateway and an endpoint", "use a /30 or larger, e.g. a /24");
             }
             for (const [other, otherRange] of Object.entries(parsed.node[siteName])) {
                 if (a.overlaps(otherRange, nodeRange.cidr)) {
@@ -213,7 +213,7 @@ function packageBinaries(files: LocalFiles, problems: Problems, topology: Topolo
 
 /** Checks a link end's site and node; returns the node's range when both are known. */
 function resolveEnd(topology: Topology, parsed: Parsed, end: LinkEndConfig, field: string, problems: Problems): a.Cidr | undefined {
-    const site = topology.sites[end.site];
+    const site = Object.hasOwn(topology.sites, end.site) ? topology.sites[end.site] : undefined;
     if (!site) {
         const known = Object.keys(topology.sites).join(", ");
         problems.add(`${field}.site`, end.site, "no such site", `use one of the sites defined under sites: ${known}`);
@@ -350,7 +350,7 @@ export function managedSites(plan: Plan, requested: string[] | undefined, stack:
     const known = Object.keys(plan.sites);
     if (names.length === 0) problems.add("plumr:sites", names, "no site to manage", `name at least one of ${known.join(", ")}`);
     for (const name of names) {
-        if (!plan.sites[name]) {
+        if (!Object.hasOwn(plan.sites, name)) {
             problems.add(
                 "plumr:sites",
                 requested ?? undefined,

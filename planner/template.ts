@@ -18,7 +18,12 @@ export const PLACEHOLDERS = {
 export type Placeholder = keyof typeof PLACEHOLDERS;
 export type TemplateValues = Record<Placeholder, string | number>;
 
-const PATTERN = /\{\{\s*([A-Za-z0-9_]*)\s*\}\}/g;
+// Anything between double braces is a placeholder, so a misspelt one is reported, never left in.
+const PATTERN = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+function isPlaceholder(name: string): name is Placeholder {
+    return Object.hasOwn(PLACEHOLDERS, name);
+}
 
 /** A placeholder the program does not know, with the line it is on. */
 export interface UnknownPlaceholder {
@@ -29,7 +34,7 @@ export interface UnknownPlaceholder {
 export function unknownPlaceholders(template: string): UnknownPlaceholder[] {
     const found: UnknownPlaceholder[] = [];
     for (const match of template.matchAll(PATTERN)) {
-        if (!(match[1] in PLACEHOLDERS)) {
+        if (!isPlaceholder(match[1])) {
             const line = template.slice(0, match.index).split("\n").length;
             found.push({ name: match[1], line });
         }
@@ -40,7 +45,7 @@ export function unknownPlaceholders(template: string): UnknownPlaceholder[] {
 /** Fills every placeholder. The template must have passed `unknownPlaceholders` first. */
 export function renderTemplate(template: string, values: TemplateValues): string {
     return template.replace(PATTERN, (_, name: string) => {
-        if (!(name in values)) throw new Error(`unknown placeholder {{${name}}}`);
-        return String(values[name as Placeholder]);
+        if (!isPlaceholder(name)) throw new Error(`unknown placeholder {{${name}}}`);
+        return String(values[name]);
     });
 }

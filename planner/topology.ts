@@ -174,6 +174,12 @@ export function parseTopology(raw: unknown): Topology {
             }
             continue;
         }
+        if (issue.code === "invalid_key") {
+            // A bad name in a map (a site name): report the name itself and the naming rule.
+            const key = issue.path[issue.path.length - 1];
+            problems.add(fieldPath(issue.path), key, issue.issues[0]?.message ?? issue.message, "rename it");
+            continue;
+        }
         const value = valueAt(raw, issue.path);
         const missing = value === undefined;
         problems.add(fieldPath(issue.path), value, missing ? "required, but missing" : issue.message, fixFor(issue, missing));
