@@ -1,9 +1,11 @@
 // The program's entry point: everything lives in program.ts so that tests can run it under mocks.
 import { deploy } from "./program";
 
-const deployment = deploy();
-
-/** Per managed site: namespace, ranges, nodes, installer and the facts of its link ends. */
-export const sites = deployment.sites;
-/** Per link: tunnel subnet, MTU and both ends, with the stack that deploys each. */
-export const links = deployment.links;
+/**
+ * The stack's outputs. `sites`: per managed site, its namespace, ranges, nodes, installer, AWS
+ * side and the facts of its link ends. `links`: per link, the tunnel subnet, MTU and both ends.
+ */
+export = async () => {
+    const deployment = await deploy();
+    return { sites: deployment.sites, links: deployment.links };
+};

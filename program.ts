@@ -1,18 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
+import { AwsFacts, AwsRouting } from "./components/awsRouting";
 import { Endpoint } from "./components/endpoint";
 import { ClusterAccess, EndFacts, Site } from "./components/site";
+import { planAws } from "./planner/aws";
 import { Problems } from "./planner/errors";
 import { readLocalFiles } from "./planner/localFiles";
 import { EndPlan, endsAt, managedSites, peerOf, Plan, planTopology } from "./planner/plan";
 import { parseTopology } from "./planner/topology";
 
 /** Per-site cluster access, from `plumr:access` in the stack's config. */
-function readAccess(sites: string[]): Record<string, ClusterAccess> {
+function readAccess(sites: string[]): Record<string, ClusterAccess & { awsProfile?: string }> {
     // Read raw: the kubeconfig is usually a secret, and it is wrapped as one again below.
     const raw = pulumi.runtime.getConfig("plumr:access");
-    const access = raw ? (JSON.parse(raw) as Record<string, Partial<ClusterAccess>>) : {};
+    const access = raw ? (JSON.parse(raw) as Record<string, Partial<ClusterAccess> & { awsProfile?: string }>) : {};
     const problems = new Problems();
-    const result: Record<string, ClusterAccess> = {};
+    const result: Record<string, ClusterAccess & { awsProfile?: string }> = {};
     for (const site of sites) {
         const entry = access[site] ?? {};
         if (typeof entry.kubeconfig !== "string" || entry.kubeconfig === "") {
@@ -24,7 +26,7 @@ function readAccess(sites: string[]): Record<string, ClusterAccess> {
             );
             continue;
         }
-        result[site] = { kubeconfig: pulumi.secret(entry.kubeconfig), context: entry.context };
+        result[site] = { kubeconfig: pulumi.secret(entry.kubeconfig), context: entry.context, awsProfile: entry.awsProfile };
     }
     problems.throwIfAny();
     return result;
@@ -50,13 +52,26 @@ class PeerStacks {
         return this.names[site] ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/${site}`;
     }
 
-    facts(plan: Plan, end: EndPlan): pulumi.Output<EndFacts> {
-        const name = this.stackName(end.site);
+    private ref(site: string): pulumi.StackReference {
+        const name = this.stackName(site);
         let ref = this.refs.get(name);
         if (!ref) {
-            ref = new pulumi.StackReference(`peer-${end.site}`, { name });
+            ref = new pulumi.StackReference(`peer-${site}`, { name });
             this.refs.set(name, ref);
         }
+        return ref;
+    }
+
+    /** What the peer's stack publishes about its AWS side, if it has been deployed. */
+    async awsFacts(site: string): Promise<AwsFacts | undefined> {
+        const details = await this.ref(site).getOutputDetails("sites");
+        const sites = (details.value ?? details.secretValue) as any;
+        return sites?.[site]?.aws;
+    }
+
+    facts(plan: Plan, end: EndPlan): pulumi.Output<EndFacts> {
+        const name = this.stackName(end.site);
+        const ref = this.ref(end.site);
         const bootstrap = staticFacts(plan, end);
         return ref.getOutput("sites").apply((sites: any) => {
             const published: EndFacts | undefined = sites?.[end.site]?.endpoints?.[end.link];
@@ -85,7 +100,7 @@ export interface Deployment {
  * The whole program: plan the topology, then deploy the sites this stack manages and their link
  * ends. Everything that can be wrong with the configuration fails here, before any resource.
  */
-export function deploy(baseDir = process.cwd()): Deployment {
+export async function deploy(baseDir = process.cwd()): Promise<Deployment> {
     const config = new pulumi.Config("plumr");
     const topology = parseTopology(config.requireObject("topology"));
     const plan = planTopology(topology, readLocalFiles(topology, baseDir));
@@ -95,6 +110,7 @@ export function deploy(baseDir = process.cwd()): Deployment {
 
     const sites: Record<string, Site> = {};
     for (const name of managed) sites[name] = new Site(name, { plan, access: access[name] });
+    const routing = await deployAwsRouting(plan, managed, access, peers);
 
     for (const name of managed) {
         const site = sites[name];
@@ -116,6 +132,7 @@ export function deploy(baseDir = process.cwd()): Deployment {
             nodes: site.plan.nodes,
             installer: { daemonSet: site.installer.daemonSetName, binariesSha256: site.installer.binariesSha256 },
             endpoints: site.endpoints,
+            aws: routing[name]?.facts(),
         });
     }
     const links: Record<string, unknown> = {};
@@ -130,4 +147,46 @@ export function deploy(baseDir = process.cwd()): Deployment {
         };
     }
     return { sites: siteOutputs, links };
+}
+
+/**
+ * The AWS routing of every managed site with `routing: transitGateway`, and the Transit Gateway
+ * peerings between linked sites. A peer in another stack is peered once that stack has published
+ * what this side needs (its Transit Gateway, or the requested attachment); until then the run
+ * says which stack to deploy first.
+ */
+async function deployAwsRouting(
+    plan: Plan,
+    managed: string[],
+    access: Record<string, { awsProfile?: string }>,
+    peers: PeerStacks,
+): Promise<Record<string, AwsRouting>> {
+    const awsPlans = planAws(plan);
+    const routing: Record<string, AwsRouting> = {};
+    for (const name of managed) {
+        if (awsPlans[name]) routing[name] = new AwsRouting(name, { plan: awsPlans[name], profile: access[name].awsProfile });
+    }
+    // Requesters first: an accepter in this stack reads the attachment its requester creates.
+    for (const role of ["requester", "accepter"] as const) {
+        for (const name of Object.keys(routing)) {
+            for (const peer of awsPlans[name].peers.filter((p) => p.peering === role)) {
+                if (routing[peer.site]) {
+                    routing[name].peerWith(peer.site, routing[peer.site].facts());
+                    continue;
+                }
+                const published = await peers.awsFacts(peer.site);
+                const ready = role === "requester" ? published?.transitGatewayId : published?.peeringAttachments?.[name];
+                if (published && ready) {
+                    routing[name].peerWith(peer.site, published);
+                } else {
+                    const waitingFor = role === "requester" ? "its Transit Gateway" : "the peering attachment it requests";
+                    pulumi.log.warn(
+                        `site ${name} cannot peer with ${peer.site} yet: stack ${peers.stackName(peer.site)} has not published ${waitingFor}. ` +
+                            `Run pulumi up on that stack, then on this one again.`,
+                    );
+                }
+            }
+        }
+    }
+    return routing;
 }

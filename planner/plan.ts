@@ -1,4 +1,5 @@
 import * as a from "./addresses";
+import { checkAws } from "./aws";
 import { BINARY_NAMES, BinaryPackage, packageBinary } from "./binaries";
 import { Problems } from "./errors";
 import { LocalFiles } from "./localFiles";
@@ -159,14 +160,6 @@ function checkSites(topology: Topology, problems: Problems): void {
                 `use attachment: bridge (routed by the node), or remove sites.${siteName}.aws if the site is not on AWS`,
             );
         }
-        if (site.aws && !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(site.aws.region)) {
-            problems.add(
-                fieldPath(["sites", siteName, "aws", "region"]),
-                site.aws.region,
-                "not an AWS region name",
-                "use a region code such as us-east-2 or ap-south-1",
-            );
-        }
     }
 }
 
@@ -238,6 +231,7 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
     const pool = "cidr" in poolResult ? poolResult.cidr : undefined;
     const parsed = checkRanges(topology, problems, pool);
     checkSites(topology, problems);
+    checkAws(topology, parsed.site, problems);
     const template = checkTemplate(files, problems, topology);
     const packages = packageBinaries(files, problems, topology);
 

@@ -22,6 +22,8 @@ const node = z.strictObject({
     name: z.string().min(1),
     /** The part of the site's bridge range that this node's bridge serves, e.g. 10.10.1.0/24. */
     range: z.string(),
+    /** EC2 instance id of the node (AWS sites): its ENI receives the range's traffic. */
+    instanceId: z.string().optional(),
 });
 
 const workload = z.strictObject({
@@ -37,10 +39,22 @@ const aws = z.strictObject({
     /** AWS region of the site's cluster, e.g. us-east-2. */
     region: z.string(),
     /**
-     * How the bridge ranges are carried between the sites' VPCs. `none`: the program does not
-     * touch AWS; the connectivity is managed elsewhere.
+     * How the bridge ranges are carried between the sites' VPCs: `transitGateway` (a Transit
+     * Gateway per site, peered across regions) or `none` (the program does not touch AWS).
      */
-    routing: z.enum(["none"]).default("none"),
+    routing: z.enum(["transitGateway", "none", "vpcPeering"]).default("transitGateway"),
+    /** The cluster's VPC. */
+    vpcId: z.string().optional(),
+    /** The VPC's CIDR block; no bridge range may overlap it. */
+    vpcCidr: z.string().optional(),
+    /** Route tables of the nodes' subnets: they get the node and peer routes. */
+    routeTableIds: z.array(z.string()).default([]),
+    /** Subnets for the Transit Gateway's VPC attachment, one per availability zone used. */
+    subnetIds: z.array(z.string()).default([]),
+    /** Security groups of the nodes: they get the tunnel's UDP port and ICMP from the peers' ranges. */
+    securityGroupIds: z.array(z.string()).default([]),
+    /** Private ASN of the site's Transit Gateway. */
+    transitGatewayAsn: z.int().min(64512).max(65534).default(64512),
 });
 
 const site = z.strictObject({

@@ -22,7 +22,19 @@ export interface Registered {
     inputs: any;
     /** Logical name of the provider resource it uses, if any. */
     provider?: string;
+    /** Logical names of the resources it depends on (explicitly or through its inputs). */
+    dependsOn: string[];
 }
+
+// The mocks API does not show a resource's dependencies, so read them off the register request
+// the mock monitor receives: they decide the order of destroy.
+const dependencies = new Map<string, string[]>();
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+const registerResource = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (req: any, callback: unknown) {
+    dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map((urn: string) => urn.split("::").pop()));
+    return registerResource.call(this, req, callback);
+};
 
 export interface RunOptions {
     stack: string;
@@ -81,14 +93,21 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
             newResource(args) {
                 const provider = args.provider?.split("::")[3];
                 const inputs = unwrap(args.inputs);
-                resources.push({ type: args.type, name: args.name, inputs, provider });
+                resources.push({ type: args.type, name: args.name, inputs, provider, dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [] });
                 if (args.type === "pulumi:pulumi:StackReference") {
                     return { id: inputs.name, state: { name: inputs.name, outputs: options.stackOutputs?.[inputs.name] ?? {}, secretOutputNames: [] } };
                 }
                 return { id: `${args.name}-id`, state: inputs };
             },
             call(args) {
-                throw new Error(`the program made an unexpected call: ${args.token}`);
+                switch (args.token) {
+                    case "aws:index/getCallerIdentity:getCallerIdentity":
+                        return { accountId: `account-of-${args.provider?.split("::")[3]}`, arn: "arn", userId: "user", id: "id" };
+                    case "aws:ec2/getInstance:getInstance":
+                        return { networkInterfaceId: `eni-of-${args.inputs.instanceId}`, instanceId: args.inputs.instanceId };
+                    default:
+                        throw new Error(`the program made an unexpected call: ${args.token}`);
+                }
             },
         },
         "plumr",
@@ -108,7 +127,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
 
     const dir = projectDir(options.binaries ?? { plumr: standInBinary("plumr"), shm_printer: standInBinary("shm_printer") });
     try {
-        const deployment = deploy(dir);
+        const deployment = await deploy(dir);
         const sites = unwrap(await resolve(pulumi.output(deployment.sites)));
         const links = unwrap(await resolve(pulumi.output(deployment.links)));
         // Resources whose inputs wait on other outputs register late: let every RPC finish.

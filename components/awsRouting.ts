@@ -1,0 +1,173 @@
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { AwsSitePlan } from "../planner/aws";
+
+/** What a site publishes about its AWS side, for the sites it peers with. */
+export interface AwsFacts {
+    region: string;
+    accountId: string;
+    transitGatewayId: string;
+    /** Peering attachments this site requested, keyed by the accepting site. */
+    peeringAttachments: Record<string, string>;
+}
+
+export interface AwsRoutingArgs {
+    /** The site's AWS plan: ids, node routes, peers. */
+    plan: AwsSitePlan;
+    /** AWS profile for the site's account (default: the environment's credentials). */
+    profile?: string;
+}
+
+/**
+ * A site's AWS routing prerequisites, all in the site's region through one explicit provider:
+ * a Transit Gateway attached to the VPC, each node's range routed to the node's ENI, the peers'
+ * ranges routed to the Transit Gateway, and the tunnel's port and ICMP opened to those ranges only.
+ * Peerings between Transit Gateways are added by `peerWith`, once the peer's facts are known.
+ */
+export class AwsRouting extends pulumi.ComponentResource {
+    public readonly provider: aws.Provider;
+    public readonly transitGateway: aws.ec2transitgateway.TransitGateway;
+    public readonly vpcAttachment: aws.ec2transitgateway.VpcAttachment;
+    public readonly accountId: pulumi.Output<string>;
+    /** Peering attachments this site requested, keyed by peer site. */
+    public readonly requested: Record<string, pulumi.Output<string>> = {};
+    private readonly plan: AwsSitePlan;
+
+    constructor(name: string, args: AwsRoutingArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("plumr:site:AwsRouting", name, {}, opts);
+        const plan = args.plan;
+        this.plan = plan;
+        this.provider = new aws.Provider(`${name}-aws`, { region: plan.region as aws.Region, profile: args.profile }, { parent: this });
+        const provider = this.provider;
+        const tags = { "plumr:site": plan.site, "managed-by": "pulumi" };
+        this.accountId = aws.getCallerIdentityOutput({}, { provider, parent: this }).accountId;
+
+        this.transitGateway = new aws.ec2transitgateway.TransitGateway(
+            `${name}-tgw`,
+            { amazonSideAsn: plan.asn, description: `plumr bridge ranges of site ${plan.site}`, tags },
+            { provider, parent: this },
+        );
+        this.vpcAttachment = new aws.ec2transitgateway.VpcAttachment(
+            `${name}-tgw-vpc`,
+            { transitGatewayId: this.transitGateway.id, vpcId: plan.vpcId, subnetIds: plan.subnetIds, tags },
+            { provider, parent: this },
+        );
+        // The bridge range is not a VPC address, so the Transit Gateway learns it from this route only.
+        new aws.ec2transitgateway.Route(
+            `${name}-tgw-local`,
+            {
+                destinationCidrBlock: plan.bridgeRange,
+                transitGatewayAttachmentId: this.vpcAttachment.id,
+                transitGatewayRouteTableId: this.transitGateway.associationDefaultRouteTableId,
+            },
+            { provider, parent: this },
+        );
+
+        for (const node of plan.nodeRoutes) {
+            const eni = aws.ec2.getInstanceOutput({ instanceId: node.instanceId }, { provider, parent: this }).networkInterfaceId;
+            plan.routeTableIds.forEach((routeTableId) => {
+                new aws.ec2.Route(
+                    `${name}-node-${node.node}-${routeTableId}`,
+                    { routeTableId, destinationCidrBlock: node.range, networkInterfaceId: eni },
+                    { provider, parent: this },
+                );
+            });
+        }
+
+        // The instances are the cluster's, not this program's, so no aws.ec2.Instance can own the
+        // attribute: a command flips it off on create and restores it on destroy.
+        const shell = new command.Provider(`${name}-command`, {}, { parent: this });
+        for (const instance of plan.forwardingInstances) {
+            const cli = (flag: string) => `aws ec2 modify-instance-attribute --region ${plan.region} --instance-id ${instance.instanceId} ${flag}`;
+            new command.local.Command(
+                `${name}-source-dest-check-${instance.node}`,
+                {
+                    create: cli("--no-source-dest-check"),
+                    delete: cli("--source-dest-check"),
+                    environment: args.profile ? { AWS_PROFILE: args.profile } : undefined,
+                },
+                { provider: shell, parent: this },
+            );
+        }
+
+        for (const peer of plan.peers) {
+            plan.routeTableIds.forEach((routeTableId) => {
+                new aws.ec2.Route(
+                    `${name}-to-${peer.site}-${routeTableId}`,
+                    { routeTableId, destinationCidrBlock: peer.range, transitGatewayId: this.transitGateway.id },
+                    // Deleted before the attachment it sends traffic through.
+                    { provider, parent: this, dependsOn: [this.vpcAttachment] },
+                );
+            });
+            for (const securityGroupId of plan.securityGroupIds) {
+                const rule = (suffix: string, ipProtocol: string, fromPort: number, toPort: number, description: string) =>
+                    new aws.vpc.SecurityGroupIngressRule(
+                        `${name}-from-${peer.site}-${securityGroupId}-${suffix}`,
+                        { securityGroupId, cidrIpv4: peer.range, ipProtocol, fromPort, toPort, description, tags },
+                        { provider, parent: this },
+                    );
+                peer.ports.forEach((port) => rule(`udp-${port}`, "udp", port, port, `plumr tunnel from site ${peer.site}`));
+                rule("icmp", "icmp", -1, -1, `ICMP from site ${peer.site}`);
+            }
+        }
+        this.registerOutputs({ transitGatewayId: this.transitGateway.id, accountId: this.accountId });
+    }
+
+    /** The facts this site publishes for its peers. */
+    facts(): pulumi.Output<AwsFacts> {
+        return pulumi.output({
+            region: this.plan.region,
+            accountId: this.accountId,
+            transitGatewayId: this.transitGateway.id,
+            peeringAttachments: pulumi.output(this.requested),
+        });
+    }
+
+    /**
+     * Requests or accepts the peering with `peer` and routes the peer's range through it. The
+     * accepting side needs the requester's attachment id, so it waits until that is published.
+     */
+    peerWith(peer: string, facts: pulumi.Input<AwsFacts>): void {
+        const plan = this.plan.peers.find((p) => p.site === peer);
+        if (!plan?.peering) throw new Error(`site ${this.plan.site} does not peer with ${peer}`);
+        const provider = this.provider;
+        const name = `${this.plan.site}-peering-${peer}`;
+        const remote = pulumi.output(facts);
+        let attachmentId: pulumi.Output<string>;
+        let attachment: pulumi.Resource;
+        if (plan.peering === "requester") {
+            const requested = new aws.ec2transitgateway.PeeringAttachment(
+                name,
+                {
+                    transitGatewayId: this.transitGateway.id,
+                    peerTransitGatewayId: remote.transitGatewayId,
+                    peerRegion: remote.region,
+                    peerAccountId: remote.accountId,
+                    tags: { Name: `plumr ${this.plan.site} - ${peer}` },
+                },
+                { provider, parent: this },
+            );
+            attachmentId = requested.id;
+            attachment = requested;
+            this.requested[peer] = requested.id;
+        } else {
+            const accepted = new aws.ec2transitgateway.PeeringAttachmentAccepter(
+                name,
+                { transitGatewayAttachmentId: remote.peeringAttachments.apply((p) => p[this.plan.site]), tags: { Name: `plumr ${peer} - ${this.plan.site}` } },
+                { provider, parent: this },
+            );
+            attachmentId = accepted.transitGatewayAttachmentId;
+            attachment = accepted;
+        }
+        new aws.ec2transitgateway.Route(
+            `${name}-route`,
+            {
+                destinationCidrBlock: plan.range,
+                transitGatewayAttachmentId: attachmentId,
+                transitGatewayRouteTableId: this.transitGateway.associationDefaultRouteTableId,
+            },
+            { provider, parent: this, dependsOn: [attachment] },
+        );
+    }
+}
