@@ -27,7 +27,9 @@ export interface AwsRoutingArgs {
  */
 export class AwsRouting extends pulumi.ComponentResource {
     public readonly provider: aws.Provider;
-    public readonly transitGateway: aws.ec2transitgateway.TransitGateway;
+    public readonly transitGatewayId: pulumi.Output<string>;
+    /** The Transit Gateway's default route table, where the static routes go. */
+    public readonly transitGatewayRouteTableId: pulumi.Output<string>;
     public readonly vpcAttachment: aws.ec2transitgateway.VpcAttachment;
     public readonly accountId: pulumi.Output<string>;
     /** Peering attachments this site requested, keyed by peer site. */
@@ -43,14 +45,22 @@ export class AwsRouting extends pulumi.ComponentResource {
         const tags = { "plumr:site": plan.site, "managed-by": "pulumi" };
         this.accountId = aws.getCallerIdentityOutput({}, { provider, parent: this }).accountId;
 
-        this.transitGateway = new aws.ec2transitgateway.TransitGateway(
-            `${name}-tgw`,
-            { amazonSideAsn: plan.asn, description: `plumr bridge ranges of site ${plan.site}`, tags },
-            { provider, parent: this },
-        );
+        if (plan.existingTransitGatewayId) {
+            const existing = aws.ec2transitgateway.getTransitGatewayOutput({ id: plan.existingTransitGatewayId }, { provider, parent: this });
+            this.transitGatewayId = existing.id;
+            this.transitGatewayRouteTableId = existing.associationDefaultRouteTableId;
+        } else {
+            const created = new aws.ec2transitgateway.TransitGateway(
+                `${name}-tgw`,
+                { amazonSideAsn: plan.asn, description: `plumr bridge ranges of site ${plan.site}`, tags },
+                { provider, parent: this },
+            );
+            this.transitGatewayId = created.id;
+            this.transitGatewayRouteTableId = created.associationDefaultRouteTableId;
+        }
         this.vpcAttachment = new aws.ec2transitgateway.VpcAttachment(
             `${name}-tgw-vpc`,
-            { transitGatewayId: this.transitGateway.id, vpcId: plan.vpcId, subnetIds: plan.subnetIds, tags },
+            { transitGatewayId: this.transitGatewayId, vpcId: plan.vpcId, subnetIds: plan.subnetIds, tags },
             { provider, parent: this },
         );
         // The bridge range is not a VPC address, so the Transit Gateway learns it from this route only.
@@ -59,7 +69,7 @@ export class AwsRouting extends pulumi.ComponentResource {
             {
                 destinationCidrBlock: plan.bridgeRange,
                 transitGatewayAttachmentId: this.vpcAttachment.id,
-                transitGatewayRouteTableId: this.transitGateway.associationDefaultRouteTableId,
+                transitGatewayRouteTableId: this.transitGatewayRouteTableId,
             },
             { provider, parent: this },
         );
@@ -95,7 +105,7 @@ export class AwsRouting extends pulumi.ComponentResource {
             plan.routeTableIds.forEach((routeTableId) => {
                 new aws.ec2.Route(
                     `${name}-to-${peer.site}-${routeTableId}`,
-                    { routeTableId, destinationCidrBlock: peer.range, transitGatewayId: this.transitGateway.id },
+                    { routeTableId, destinationCidrBlock: peer.range, transitGatewayId: this.transitGatewayId },
                     // Deleted before the attachment it sends traffic through.
                     { provider, parent: this, dependsOn: [this.vpcAttachment] },
                 );
@@ -111,7 +121,7 @@ export class AwsRouting extends pulumi.ComponentResource {
                 rule("icmp", "icmp", -1, -1, `ICMP from site ${peer.site}`);
             }
         }
-        this.registerOutputs({ transitGatewayId: this.transitGateway.id, accountId: this.accountId });
+        this.registerOutputs({ transitGatewayId: this.transitGatewayId, accountId: this.accountId });
     }
 
     /** The facts this site publishes for its peers. */
@@ -119,7 +129,7 @@ export class AwsRouting extends pulumi.ComponentResource {
         return pulumi.output({
             region: this.plan.region,
             accountId: this.accountId,
-            transitGatewayId: this.transitGateway.id,
+            transitGatewayId: this.transitGatewayId,
             peeringAttachments: pulumi.output(this.requested),
         });
     }
@@ -140,7 +150,7 @@ export class AwsRouting extends pulumi.ComponentResource {
             const requested = new aws.ec2transitgateway.PeeringAttachment(
                 name,
                 {
-                    transitGatewayId: this.transitGateway.id,
+                    transitGatewayId: this.transitGatewayId,
                     peerTransitGatewayId: remote.transitGatewayId,
                     peerRegion: remote.region,
                     peerAccountId: remote.accountId,
@@ -165,7 +175,7 @@ export class AwsRouting extends pulumi.ComponentResource {
             {
                 destinationCidrBlock: plan.range,
                 transitGatewayAttachmentId: attachmentId,
-                transitGatewayRouteTableId: this.transitGateway.associationDefaultRouteTableId,
+                transitGatewayRouteTableId: this.transitGatewayRouteTableId,
             },
             { provider, parent: this, dependsOn: [attachment] },
         );

@@ -26,6 +26,8 @@ export interface AwsSitePlan {
     subnetIds: string[];
     securityGroupIds: string[];
     asn: number;
+    /** An existing Transit Gateway to use; the program creates one when this is undefined. */
+    existingTransitGatewayId?: string;
     bridgeRange: string;
     /** Every node with an instance id: its range is routed to its primary ENI. */
     nodeRoutes: { node: string; range: string; instanceId: string }[];
@@ -40,6 +42,7 @@ const ID_PATTERNS = {
     subnetIds: /^subnet-[0-9a-f]{8,17}$/,
     securityGroupIds: /^sg-[0-9a-f]{8,17}$/,
     instanceId: /^i-[0-9a-f]{8,17}$/,
+    transitGatewayId: /^tgw-[0-9a-f]{8,17}$/,
 } as const;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
@@ -74,6 +77,7 @@ export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>,
             if (aws[key].length === 0) problems.add(field(key), aws[key], "empty; routing: transitGateway needs at least one", `list them, e.g. [${example}]`);
             aws[key].forEach((id, i) => checkId(key, id, ["aws", key, i], example));
         }
+        if (aws.transitGatewayId !== undefined) checkId("transitGatewayId", aws.transitGatewayId, ["aws", "transitGatewayId"], "tgw-0a1b2c3d4e5f60718");
         aws.securityGroupIds.forEach((id, i) => checkId("securityGroupIds", id, ["aws", "securityGroupIds", i], "sg-0a1b2c3d4e5f60718"));
         site.nodes.forEach((node, i) => {
             if (node.instanceId !== undefined || hosts.has(`${siteName}/${node.name}`)) {
@@ -128,6 +132,7 @@ export function planAws(plan: Plan): Record<string, AwsSitePlan> {
             subnetIds: aws.subnetIds,
             securityGroupIds: aws.securityGroupIds,
             asn: aws.transitGatewayAsn,
+            existingTransitGatewayId: aws.transitGatewayId,
             bridgeRange: site.config.bridgeRange,
             nodeRoutes: site.config.nodes.filter((n) => n.instanceId).map((n) => ({ node: n.name, range: n.range, instanceId: n.instanceId! })),
             forwardingInstances: hosting.map((node) => ({ node, instanceId: instance(node)! })),

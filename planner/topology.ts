@@ -53,7 +53,9 @@ const aws = z.strictObject({
     subnetIds: z.array(z.string()).default([]),
     /** Security groups of the nodes: they get the tunnel's UDP port and ICMP from the peers' ranges. */
     securityGroupIds: z.array(z.string()).default([]),
-    /** Private ASN of the site's Transit Gateway. */
+    /** An existing Transit Gateway to use instead of creating one. */
+    transitGatewayId: z.string().optional(),
+    /** Private ASN of the Transit Gateway the program creates. */
     transitGatewayAsn: z.int().min(64512).max(65534).default(64512),
 });
 

@@ -52,10 +52,12 @@ describe("AWS planning", () => {
         const t = exampleTopology();
         Object.assign(t.sites.ohio.aws, { vpcId: "vpc-XYZ", routeTableIds: ["rt-1"], subnetIds: ["subnet-12"], securityGroupIds: ["sg_0a10000000"] });
         t.sites.ohio.nodes[1].instanceId = "0a10000000000002a";
+        t.sites.ohio.aws.transitGatewayId = "tgw-0a1";
         assert.deepStrictEqual(problemFields(t).sort(), [
             `${S}.ohio.aws.routeTableIds[0]`,
             `${S}.ohio.aws.securityGroupIds[0]`,
             `${S}.ohio.aws.subnetIds[0]`,
+            `${S}.ohio.aws.transitGatewayId`,
             `${S}.ohio.aws.vpcId`,
             `${S}.ohio.nodes[1].instanceId`,
         ]);
@@ -223,6 +225,19 @@ describe("AWS peering across two per-site stacks", () => {
         const { resources } = await runProgram({ stack: "mumbai" });
         assert.strictEqual(ofType(resources, PEERING).length, 0);
         assert.ok(ofType(resources, "aws:ec2/route:Route").some((r) => r.inputs.destinationCidrBlock === "10.10.0.0/16"));
+    });
+});
+
+describe("an existing Transit Gateway", () => {
+    it("is used instead of a new one, with its own route table", async () => {
+        const topology = exampleTopology();
+        topology.sites.ohio.aws.transitGatewayId = "tgw-0e1e2e3e4e5e6e7e8";
+        const { resources, sites } = await runProgram({ stack: "ohio", topology });
+        assert.strictEqual(ofType(resources, "aws:ec2transitgateway/transitGateway:TransitGateway").length, 0);
+        const attachment = find(resources, "aws:ec2transitgateway/vpcAttachment:VpcAttachment", "ohio-tgw-vpc").inputs;
+        assert.strictEqual(attachment.transitGatewayId, "tgw-0e1e2e3e4e5e6e7e8");
+        assert.strictEqual(find(resources, TGW_ROUTE, "ohio-tgw-local").inputs.transitGatewayRouteTableId, "tgw-rtb-of-tgw-0e1e2e3e4e5e6e7e8");
+        assert.strictEqual(sites.ohio.aws.transitGatewayId, "tgw-0e1e2e3e4e5e6e7e8");
     });
 });
 

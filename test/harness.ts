@@ -103,6 +103,8 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
                 switch (args.token) {
                     case "aws:index/getCallerIdentity:getCallerIdentity":
                         return { accountId: `account-of-${args.provider?.split("::")[3]}`, arn: "arn", userId: "user", id: "id" };
+                    case "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
+                        return { id: args.inputs.id, associationDefaultRouteTableId: `tgw-rtb-of-${args.inputs.id}` };
                     case "aws:ec2/getInstance:getInstance":
                         return { networkInterfaceId: `eni-of-${args.inputs.instanceId}`, instanceId: args.inputs.instanceId };
                     default:
