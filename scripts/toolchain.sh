@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Builds the local toolchain from published Go modules, pinned in toolchain/versions.json:
+# the Pulumi CLI, our Node.js language host, the Kubernetes provider plugin, etcd, the Kubernetes
+# control plane and kwok. Idempotent: each binary is built once per version into .cache/toolchain/bin
+# (Go's own caches make a rebuild after a clean clone quick). A binary already on PATH is used when
+# it reports the pinned version.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${PLUMR_TOOLCHAIN_DIR:-$ROOT/.cache/toolchain}"
+BIN="$CACHE/bin"
+SRC="$CACHE/src"
+mkdir -p "$BIN" "$SRC"
+export PATH="/usr/local/go/bin:$PATH" GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+
+version() { node -p "require('$ROOT/toolchain/versions.json')['$1']"; }
+say() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# wrapper NAME: a module of ours that requires the tool's module, so its dependencies resolve
+# from published versions (a dependency's own replace lines do not apply).
+wrapper() {
+    local dir="$SRC/$1"
+    mkdir -p "$dir"
+    printf 'module plumr.local/toolchain/%s\n\ngo 1.26\n' "$1" >"$dir/go.mod"
+    echo "$dir"
+}
+
+# stamp NAME VERSION: whether NAME is already built at VERSION.
+built() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]; }
+stamp() { echo "$2" >"$BIN/.$1.version"; }
+
+build_pulumi() {
+    local v; v="$(version pulumi)"
+    if command -v pulumi >/dev/null && [ "$(command -v pulumi)" != "$BIN/pulumi" ] && [ "$(pulumi version 2>/dev/null)" = "v$v" ]; then
+        ln -sf "$(command -v pulumi)" "$BIN/pulumi"; stamp pulumi "$v"; say "pulumi v$v: using $(command -v pulumi)"; return
+    fi
+    built pulumi "$v" && { say "pulumi v$v: cached"; return; }
+    say "pulumi v$v: building the CLI from github.com/pulumi/pulumi/pkg/v3 (several minutes)"
+    local dir; dir="$(wrapper pulumi)"
+    cat >>"$dir/go.mod" <<MOD
+require github.com/pulumi/pulumi/pkg/v3 v$v
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+MOD
+    (cd "$dir" && go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$v" &&
+        go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v" -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+    stamp pulumi "$v"
+}
+
+build_language_host() {
+    local v; v="$(version pulumi)"
+    built pulumi-language-nodejs "$v-$(sha256sum "$ROOT"/toolchain/language-host/*.go | sha256sum | cut -c1-12)" && { say "pulumi-language-nodejs: cached"; return; }
+    say "pulumi-language-nodejs: building the project's language host against sdk v$v"
+    local dir; dir="$(wrapper language-host)"
+    cp "$ROOT"/toolchain/language-host/*.go "$dir/"
+    cat >>"$dir/go.mod" <<MOD
+require github.com/pulumi/pulumi/sdk/v3 v$v
+MOD
+    (cd "$dir" && go mod tidy && go build -trimpath -ldflags "-X main.version=$v" -o "$BIN/pulumi-language-nodejs" .)
+    stamp pulumi-language-nodejs "$v-$(sha256sum "$ROOT"/toolchain/language-host/*.go | sha256sum | cut -c1-12)"
+}
+
+build_kubernetes_provider() {
+    local v mod; v="$(version pulumiKubernetes)"; mod="$(version pulumiKubernetesGoModule)"
+    built pulumi-resource-kubernetes "$v" && { say "kubernetes provider v$v: cached"; return; }
+    say "kubernetes provider v$v: building from github.com/pulumi/pulumi-kubernetes/provider/v4@$mod (several minutes)"
+    local dir; dir="$(wrapper kubernetes-provider)"
+    cat >>"$dir/go.mod" <<MOD
+require github.com/pulumi/pulumi-kubernetes/provider/v4 $mod
+MOD
+    (cd "$dir" && go mod download -json "github.com/pulumi/pulumi-kubernetes/provider/v4@$mod" >"$dir/module.json")
+    local moddir; moddir="$(node -p "require('$dir/module.json').Dir")"
+    # The provider's main package embeds its schema with the version stamped in; its build makes
+    # that file with go generate. Do the same from the module's own schema.json.
+    rm -rf "$dir/cmd" && mkdir -p "$dir/cmd"
+    cp "$moddir/cmd/pulumi-resource-kubernetes/main.go" "$moddir"/cmd/pulumi-resource-kubernetes/*.json "$dir/cmd/"
+    chmod -R u+w "$dir/cmd"
+    node -e '
+        const fs = require("fs"); const [src, out, v] = process.argv.slice(1);
+        const schema = JSON.parse(fs.readFileSync(`${src}/schema.json`)); schema.version = v;
+        fs.writeFileSync(`${out}/schema-embed.json`, JSON.stringify(schema));
+        fs.writeFileSync(`${out}/terraform-mapping-embed.json`, JSON.stringify(JSON.parse(fs.readFileSync(`${src}/terraform-mapping.json`))));
+    ' "$moddir/cmd/pulumi-resource-kubernetes" "$dir/cmd" "$v"
+    (cd "$dir" && go mod tidy && go build -trimpath \
+        -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v" \
+        -o "$BIN/pulumi-resource-kubernetes" ./cmd)
+    stamp pulumi-resource-kubernetes "$v"
+}
+
+build_etcd() {
+    local v; v="$(version etcd)"
+    built etcd "$v" && { say "etcd v$v: cached"; return; }
+    say "etcd v$v: building from go.etcd.io/etcd/server/v3"
+    local dir; dir="$(wrapper etcd)"
+    printf 'require go.etcd.io/etcd/server/v3 v%s\n' "$v" >>"$dir/go.mod"
+    (cd "$dir" && go get "go.etcd.io/etcd/server/v3@v$v" && go build -trimpath -o "$BIN/etcd" go.etcd.io/etcd/server/v3)
+    stamp etcd "$v"
+}
+
+build_kubernetes() {
+    local v; v="$(version kubernetes)"
+    local tools=(kube-apiserver kube-controller-manager kube-scheduler)
+    local missing=0 t
+    for t in "${tools[@]}"; do built "$t" "$v" || missing=1; done
+    [ "$missing" = 0 ] && { say "kubernetes v$v control plane: cached"; return; }
+    say "kubernetes v$v: building ${tools[*]} from k8s.io/kubernetes (the longest step)"
+    local dir; dir="$(wrapper kubernetes)"
+    local gomod; gomod="$(go mod download -json "k8s.io/kubernetes@v$v" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).GoMod))')"
+    {
+        printf 'require k8s.io/kubernetes v%s\n' "$v"
+        # k8s.io/kubernetes requires its staging modules at v0.0.0 through relative replaces:
+        # point each at the release published with the same minor and patch.
+        grep -oE 'k8s.io/[a-z0-9-]+ => ./staging/src/k8s.io/[a-z0-9-]+' "$gomod" | awk -v tag="v0.${v#1.}" '{print "replace " $1 " => " $1 " " tag}'
+    } >>"$dir/go.mod"
+    (cd "$dir" && for t in "${tools[@]}"; do go get "k8s.io/kubernetes/cmd/$t@v$v"; done &&
+        for t in "${tools[@]}"; do say "  $t"; go build -trimpath -o "$BIN/$t" "k8s.io/kubernetes/cmd/$t"; stamp "$t" "$v"; done)
+}
+
+build_kwok() {
+    local v; v="$(version kwok)"
+    built kwok "$v" && { say "kwok v$v: cached"; return; }
+    say "kwok v$v: building from sigs.k8s.io/kwok"
+    local dir; dir="$(wrapper kwok)"
+    printf 'require sigs.k8s.io/kwok v%s\n' "$v" >>"$dir/go.mod"
+    (cd "$dir" && go get "sigs.k8s.io/kwok/cmd/kwok@v$v" && go build -trimpath -o "$BIN/kwok" sigs.k8s.io/kwok/cmd/kwok)
+    stamp kwok "$v"
+}
+
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(pulumi language_host kubernetes_provider etcd kubernetes kwok)
+start=$(date +%s)
+for step in "${steps[@]}"; do "build_$step"; done
+say "ready in $(( $(date +%s) - start ))s: $BIN"
