@@ -59,7 +59,13 @@ export class Site extends pulumi.ComponentResource {
 
         this.provider = new k8s.Provider(
             `${name}-cluster`,
-            { kubeconfig: args.access.kubeconfig, context: args.access.context },
+            {
+                kubeconfig: args.access.kubeconfig,
+                context: args.access.context,
+                // A new peer address updates the plumr config Secret in place (the endpoint rolls
+                // through its config checksum) instead of replacing the Secret and the Deployment.
+                enableSecretMutable: true,
+            },
             { parent: this },
         );
         const provider = this.provider;

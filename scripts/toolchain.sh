@@ -2,15 +2,17 @@
 # Builds the local toolchain from published Go modules, pinned in toolchain/versions.json:
 # the Pulumi CLI, our Node.js language host, the Kubernetes provider plugin, etcd, the Kubernetes
 # control plane and kwok. Idempotent: each binary is built once per version into .cache/toolchain/bin
-# (Go's own caches make a rebuild after a clean clone quick). A binary already on PATH is used when
+# (Go's own caches make a rebuild after a clean clone quick); provider plugins go to .cache/toolchain/plugins. A binary already on PATH is used when
 # it reports the pinned version.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${PLUMR_TOOLCHAIN_DIR:-$ROOT/.cache/toolchain}"
 BIN="$CACHE/bin"
+# Provider plugins stay off PATH: the engine would take them from there before the installed ones.
+PLUGINS="$CACHE/plugins"
 SRC="$CACHE/src"
-mkdir -p "$BIN" "$SRC"
+mkdir -p "$BIN" "$PLUGINS" "$SRC"
 export PATH="/usr/local/go/bin:$PATH" GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
 
 version() { node -p "require('$ROOT/toolchain/versions.json')['$1']"; }
@@ -28,13 +30,24 @@ wrapper() {
 # stamp NAME VERSION: whether NAME is already built at VERSION.
 built() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]; }
 stamp() { echo "$2" >"$BIN/.$1.version"; }
+built_plugin() { [ -x "$PLUGINS/$1" ] && [ "$(cat "$PLUGINS/.$1.version" 2>/dev/null)" = "$2" ]; }
+
+# on_path NAME EXPECTED ARGS...: use a binary already on PATH when `NAME ARGS` prints EXPECTED.
+on_path() {
+    local name="$1" expected="$2" found
+    shift 2
+    found="$(command -v "$name" 2>/dev/null)" || return 1
+    [ "$found" != "$BIN/$name" ] || return 1
+    "$found" "$@" 2>&1 | grep -qF -- "$expected" || return 1
+    ln -sf "$found" "$BIN/$name"
+    stamp "$name" "$expected"
+    say "$name: using $found ($expected)"
+}
 
 build_pulumi() {
     local v; v="$(version pulumi)"
-    if command -v pulumi >/dev/null && [ "$(command -v pulumi)" != "$BIN/pulumi" ] && [ "$(pulumi version 2>/dev/null)" = "v$v" ]; then
-        ln -sf "$(command -v pulumi)" "$BIN/pulumi"; stamp pulumi "$v"; say "pulumi v$v: using $(command -v pulumi)"; return
-    fi
-    built pulumi "$v" && { say "pulumi v$v: cached"; return; }
+    on_path pulumi "v$v" version && return
+    built pulumi "v$v" && { say "pulumi v$v: cached"; return; }
     say "pulumi v$v: building the CLI from github.com/pulumi/pulumi/pkg/v3 (several minutes)"
     local dir; dir="$(wrapper pulumi)"
     cat >>"$dir/go.mod" <<MOD
@@ -43,7 +56,7 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
 MOD
     (cd "$dir" && go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$v" &&
         go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v" -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-    stamp pulumi "$v"
+    stamp pulumi "v$v"
 }
 
 build_language_host() {
@@ -61,7 +74,7 @@ MOD
 
 build_kubernetes_provider() {
     local v mod; v="$(version pulumiKubernetes)"; mod="$(version pulumiKubernetesGoModule)"
-    built pulumi-resource-kubernetes "$v" && { say "kubernetes provider v$v: cached"; return; }
+    built_plugin pulumi-resource-kubernetes "$v" && { say "kubernetes provider v$v: cached"; return; }
     say "kubernetes provider v$v: building from github.com/pulumi/pulumi-kubernetes/provider/v4@$mod (several minutes)"
     local dir; dir="$(wrapper kubernetes-provider)"
     cat >>"$dir/go.mod" <<MOD
@@ -82,25 +95,32 @@ MOD
     ' "$moddir/cmd/pulumi-resource-kubernetes" "$dir/cmd" "$v"
     (cd "$dir" && go mod tidy && go build -trimpath \
         -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v" \
-        -o "$BIN/pulumi-resource-kubernetes" ./cmd)
-    stamp pulumi-resource-kubernetes "$v"
+        -o "$PLUGINS/pulumi-resource-kubernetes" ./cmd)
+    echo "$v" >"$PLUGINS/.pulumi-resource-kubernetes.version"
+}
+
+# build_module NAME MODULE VERSION PACKAGE STAMP: a tool that builds from its module as published.
+build_module() {
+    local name="$1" module="$2" v="$3" package="$4" label="$5"
+    built "$name" "$label" && { say "$name v$v: cached"; return; }
+    say "$name v$v: building from $module"
+    local dir; dir="$(wrapper "$name")"
+    printf 'require %s v%s\n' "$module" "$v" >>"$dir/go.mod"
+    (cd "$dir" && go get "$package@v$v" && go build -trimpath -o "$BIN/$name" "$package")
+    stamp "$name" "$label"
 }
 
 build_etcd() {
     local v; v="$(version etcd)"
-    built etcd "$v" && { say "etcd v$v: cached"; return; }
-    say "etcd v$v: building from go.etcd.io/etcd/server/v3"
-    local dir; dir="$(wrapper etcd)"
-    printf 'require go.etcd.io/etcd/server/v3 v%s\n' "$v" >>"$dir/go.mod"
-    (cd "$dir" && go get "go.etcd.io/etcd/server/v3@v$v" && go build -trimpath -o "$BIN/etcd" go.etcd.io/etcd/server/v3)
-    stamp etcd "$v"
+    on_path etcd "etcd Version: $v" --version && return
+    build_module etcd go.etcd.io/etcd/server/v3 "$v" go.etcd.io/etcd/server/v3 "etcd Version: $v"
 }
 
 build_kubernetes() {
     local v; v="$(version kubernetes)"
     local tools=(kube-apiserver kube-controller-manager kube-scheduler)
     local missing=0 t
-    for t in "${tools[@]}"; do built "$t" "$v" || missing=1; done
+    for t in "${tools[@]}"; do on_path "$t" "Kubernetes v$v" --version || built "$t" "Kubernetes v$v" || missing=1; done
     [ "$missing" = 0 ] && { say "kubernetes v$v control plane: cached"; return; }
     say "kubernetes v$v: building ${tools[*]} from k8s.io/kubernetes (the longest step)"
     local dir; dir="$(wrapper kubernetes)"
@@ -112,17 +132,12 @@ build_kubernetes() {
         grep -oE 'k8s.io/[a-z0-9-]+ => ./staging/src/k8s.io/[a-z0-9-]+' "$gomod" | awk -v tag="v0.${v#1.}" '{print "replace " $1 " => " $1 " " tag}'
     } >>"$dir/go.mod"
     (cd "$dir" && for t in "${tools[@]}"; do go get "k8s.io/kubernetes/cmd/$t@v$v"; done &&
-        for t in "${tools[@]}"; do say "  $t"; go build -trimpath -o "$BIN/$t" "k8s.io/kubernetes/cmd/$t"; stamp "$t" "$v"; done)
+        for t in "${tools[@]}"; do say "  $t"; go build -trimpath -ldflags "-X k8s.io/component-base/version.gitVersion=v$v" -o "$BIN/$t" "k8s.io/kubernetes/cmd/$t"; stamp "$t" "Kubernetes v$v"; done)
 }
 
 build_kwok() {
     local v; v="$(version kwok)"
-    built kwok "$v" && { say "kwok v$v: cached"; return; }
-    say "kwok v$v: building from sigs.k8s.io/kwok"
-    local dir; dir="$(wrapper kwok)"
-    printf 'require sigs.k8s.io/kwok v%s\n' "$v" >>"$dir/go.mod"
-    (cd "$dir" && go get "sigs.k8s.io/kwok/cmd/kwok@v$v" && go build -trimpath -o "$BIN/kwok" sigs.k8s.io/kwok/cmd/kwok)
-    stamp kwok "$v"
+    build_module kwok sigs.k8s.io/kwok "$v" sigs.k8s.io/kwok/cmd/kwok "$v"
 }
 
 steps=("$@")

@@ -37,6 +37,7 @@ describe("a stack that manages Ohio only", () => {
         const providers = resources.filter((r) => r.type === KUBERNETES_PROVIDER);
         assert.deepStrictEqual(providers.map((p) => p.name), ["ohio-cluster"]);
         assert.strictEqual(providers[0].inputs.kubeconfig, "kubeconfig-of-ohio");
+        assert.strictEqual(providers[0].inputs.enableSecretMutable, "true", "a new config updates the Secret in place");
         const k8s = kubernetesResources(resources);
         assert.ok(k8s.length > 10);
         for (const r of k8s) assert.strictEqual(r.provider, "ohio-cluster", `${r.type} ${r.name}`);

@@ -104,7 +104,13 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 
-	args := []string{runner}
+	options := info.GetOptions().AsMap()
+	var args []string
+	// Pulumi.yaml's runtime option nodeargs: extra arguments for node itself.
+	if nodeargs, ok := options["nodeargs"].(string); ok {
+		args = append(args, strings.Fields(nodeargs)...)
+	}
+	args = append(args, runner)
 	flagIfSet := func(name, value string) {
 		if value != "" {
 			args = append(args, "--"+name, value)
@@ -125,7 +131,6 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	args = append(args, req.GetArgs()...)
 
 	env := append(os.Environ(), "PULUMI_CONFIG="+configJSON, "PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys))
-	options := info.GetOptions().AsMap()
 	if typescript, ok := options["typescript"].(bool); !ok || typescript {
 		env = append(env, "PULUMI_NODEJS_TYPESCRIPT=true")
 	}
