@@ -137,6 +137,7 @@ build_kubernetes() {
 
 build_kwok() {
     local v; v="$(version kwok)"
+    on_path kwok "kwok version v$v" --version && return
     build_module kwok sigs.k8s.io/kwok "$v" sigs.k8s.io/kwok/cmd/kwok "$v"
 }
 
