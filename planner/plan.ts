@@ -1,5 +1,6 @@
 import * as a from "./addresses";
 import { checkAws } from "./aws";
+import { checkRanges, ParsedRanges } from "./ranges";
 import { BINARY_NAMES, BinaryPackage, packageBinary } from "./binaries";
 import { Problems } from "./errors";
 import { LocalFiles } from "./localFiles";
@@ -76,80 +77,6 @@ export function peerOf(plan: Plan, end: EndPlan): EndPlan {
     return link.ends[0] === end ? link.ends[1] : link.ends[0];
 }
 
-type Parsed = { site: Record<string, a.Cidr>; node: Record<string, Record<string, a.Cidr>> };
-
-/** Validates ranges: well-formed, nodes inside their site, nothing overlapping. */
-function checkRanges(topology: Topology, problems: Problems, pool: a.Cidr | undefined): Parsed {
-    const parsed: Parsed = { site: {}, node: {} };
-    const siteNames = Object.keys(topology.sites);
-    for (const siteName of siteNames) {
-        const site = topology.sites[siteName];
-        const siteField = fieldPath(["sites", siteName, "bridgeRange"]);
-        const range = a.parseCidr(site.bridgeRange);
-        if ("error" in range) problems.add(siteField, site.bridgeRange, range.error, range.fix);
-        else parsed.site[siteName] = range.cidr;
-        parsed.node[siteName] = {};
-        site.nodes.forEach((node, i) => {
-            const field = fieldPath(["sites", siteName, "nodes", i]);
-            if (site.nodes.findIndex((n) => n.name === node.name) !== i) {
-                problems.add(`${field}.name`, node.name, "this node is listed twice", "list each node once");
-                return;
-            }
-            const nodeRange = a.parseCidr(node.range);
-            if ("error" in nodeRange) {
-                problems.add(`${field}.range`, node.range, nodeRange.error, nodeRange.fix);
-                return;
-            }
-            const siteRange = parsed.site[siteName];
-            if (siteRange && !a.containsCidr(siteRange, nodeRange.cidr)) {
-                problems.add(
-                    `${field}.range`,
-                    node.range,
-                    `not inside the site's bridge range ${site.bridgeRange}`,
-                    `give the node a part of ${site.bridgeRange}, or widen sites.${siteName}.bridgeRange`,
-                );
-            } else if (nodeRange.cidr.size < 4) {
-                problems.add(`${field}.range`, node.range, "too small to hold a gateway and an endpoint", "use a /30 or larger, e.g. a /24");
-            }
-            for (const [other, otherRange] of Object.entries(parsed.node[siteName])) {
-                if (a.overlaps(otherRange, nodeRange.cidr)) {
-                    problems.add(
-                        `${field}.range`,
-                        node.range,
-                        `overlaps the range ${a.formatCidr(otherRange)} of node ${other}`,
-                        "give every node its own part of the bridge range",
-                    );
-                }
-            }
-            parsed.node[siteName][node.name] = nodeRange.cidr;
-        });
-    }
-    siteNames.forEach((siteName, i) => {
-        for (const other of siteNames.slice(0, i)) {
-            const mine = parsed.site[siteName];
-            const theirs = parsed.site[other];
-            if (mine && theirs && a.overlaps(mine, theirs)) {
-                problems.add(
-                    fieldPath(["sites", siteName, "bridgeRange"]),
-                    topology.sites[siteName].bridgeRange,
-                    `overlaps site ${other}'s bridge range ${topology.sites[other].bridgeRange}`,
-                    "give every site a bridge range of its own: routes between sites are by range",
-                );
-            }
-        }
-        const mine = parsed.site[siteName];
-        if (pool && mine && a.overlaps(pool, mine)) {
-            problems.add(
-                fieldPath(["tunnel", "pool"]),
-                topology.tunnel.pool,
-                `overlaps site ${siteName}'s bridge range ${topology.sites[siteName].bridgeRange}`,
-                "take the tunnel pool from addresses no site uses, e.g. 10.4.0.0/24",
-            );
-        }
-    });
-    return parsed;
-}
-
 function checkSites(topology: Topology, problems: Problems): void {
     for (const [siteName, site] of Object.entries(topology.sites)) {
         if (site.attachment === "macvlan" && site.aws) {
@@ -205,7 +132,7 @@ function packageBinaries(files: LocalFiles, problems: Problems, topology: Topolo
 }
 
 /** Checks a link end's site and node; returns the node's range when both are known. */
-function resolveEnd(topology: Topology, parsed: Parsed, end: LinkEndConfig, field: string, problems: Problems): a.Cidr | undefined {
+function resolveEnd(topology: Topology, parsed: ParsedRanges, end: LinkEndConfig, field: string, problems: Problems): a.Cidr | undefined {
     const site = Object.hasOwn(topology.sites, end.site) ? topology.sites[end.site] : undefined;
     if (!site) {
         const known = Object.keys(topology.sites).join(", ");
