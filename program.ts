@@ -8,13 +8,16 @@ import { readLocalFiles } from "./planner/localFiles";
 import { EndPlan, endsAt, managedSites, peerOf, Plan, planTopology } from "./planner/plan";
 import { parseTopology } from "./planner/topology";
 
-/** Per-site cluster access, from `plumr:access` in the stack's config. */
-function readAccess(sites: string[]): Record<string, ClusterAccess & { awsProfile?: string }> {
+/** How a stack reaches one site: its cluster, and the AWS profile of its account. */
+type SiteAccess = ClusterAccess & { awsProfile?: string };
+
+/** Per-site access, from `plumr:access` in the stack's config. */
+function readAccess(sites: string[]): Record<string, SiteAccess> {
     // Read raw: the kubeconfig is usually a secret, and it is wrapped as one again below.
     const raw = pulumi.runtime.getConfig("plumr:access");
-    const access = raw ? (JSON.parse(raw) as Record<string, Partial<ClusterAccess> & { awsProfile?: string }>) : {};
+    const access = raw ? (JSON.parse(raw) as Record<string, Partial<SiteAccess>>) : {};
     const problems = new Problems();
-    const result: Record<string, ClusterAccess & { awsProfile?: string }> = {};
+    const result: Record<string, SiteAccess> = {};
     for (const site of sites) {
         const entry = access[site] ?? {};
         if (typeof entry.kubeconfig !== "string" || entry.kubeconfig === "") {
@@ -158,7 +161,7 @@ export async function deploy(baseDir = process.cwd()): Promise<Deployment> {
 async function deployAwsRouting(
     plan: Plan,
     managed: string[],
-    access: Record<string, { awsProfile?: string }>,
+    access: Record<string, SiteAccess>,
     peers: PeerStacks,
 ): Promise<Record<string, AwsRouting>> {
     const awsPlans = planAws(plan);
