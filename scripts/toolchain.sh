@@ -141,8 +141,19 @@ build_kwok() {
     build_module kwok sigs.k8s.io/kwok "$v" sigs.k8s.io/kwok/cmd/kwok "$v"
 }
 
+build_cni_plugins() {
+    local v; v="$(version cniPlugins)"
+    local plugin
+    # CNI_PATH is searched by plugin type, so the plugins also appear under their own names.
+    mkdir -p "$CACHE/cni"
+    for plugin in main/bridge main/macvlan ipam/static; do
+        build_module "cni-${plugin#*/}" github.com/containernetworking/plugins "$v" "github.com/containernetworking/plugins/plugins/$plugin" "$v"
+        ln -sf "$BIN/cni-${plugin#*/}" "$CACHE/cni/${plugin#*/}"
+    done
+}
+
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(pulumi language_host kubernetes_provider etcd kubernetes kwok)
+[ ${#steps[@]} -gt 0 ] || steps=(pulumi language_host kubernetes_provider etcd kubernetes kwok cni_plugins)
 start=$(date +%s)
 for step in "${steps[@]}"; do "build_$step"; done
 say "ready in $(( $(date +%s) - start ))s: $BIN"
