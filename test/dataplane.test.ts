@@ -1,29 +1,8 @@
 // The data-plane twin (twin/twin.ts): what the program renders, attached with the real CNI
 // plugins in network namespaces, carries traffic between the two sites through the tunnel.
 import * as assert from "assert";
-import { RenderedEndpoint, inNs, Twin, twinUnavailable } from "../twin/twin";
-import { exampleTopology, find, runProgram } from "./harness";
-
-/** Runs the program (two-site stack, under mocks) and takes each endpoint's rendered objects. */
-export async function renderedEndpoints(topology = exampleTopology()): Promise<RenderedEndpoint[]> {
-    const { resources } = await runProgram({ stack: "twin", sites: ["ohio", "mumbai"], topology });
-    return ["ohio", "mumbai"].map((site) => {
-        const link = topology.links[0];
-        const end = link.ends.find((e: any) => e.site === site);
-        const node = topology.sites[site].nodes.find((n: any) => n.name === end.node);
-        const deployment = find(resources, "kubernetes:apps/v1:Deployment", `${site}-${link.name}`).inputs;
-        return {
-            site,
-            attachmentConfig: find(resources, "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition", `${site}-${link.name}-attachment`).inputs.spec.config,
-            networks: deployment.spec.template.metadata.annotations["k8s.v1.cni.cncf.io/networks"],
-            plumrConfig: find(resources, "kubernetes:core/v1:Secret", `${site}-${link.name}-config`).inputs.stringData["config.json"],
-            podSpec: deployment.spec.template.spec,
-            bridgeRange: topology.sites[site].bridgeRange,
-            nodeRange: node.range,
-            gateway: node.range.replace(/\.0\/\d+$/, ".1"),
-        };
-    });
-}
+import { renderedEndpoints } from "../twin/rendered";
+import { inNs, Twin, twinUnavailable } from "../twin/twin";
 
 /** The original demo's attachment, as it was written (capabilities misspelt, inside ipam). */
 const ORIGINAL_NAD = JSON.stringify({
