@@ -64,6 +64,12 @@ describe("data-plane twin: the rendered link carries traffic", function () {
         assert.deepStrictEqual(net1Addresses(twin.pod(1)), ["10.20.1.200/24"]);
     });
 
+    it("reaches the site's other workers and the peer site over net1, by the attachment's routes", () => {
+        assert.ok(pingOk(twin.pod(0), "10.10.2.1"), "Ohio worker 2's bridge gateway, through the node and the router");
+        assert.ok(pingOk(twin.pod(1), "10.20.3.1"), "Mumbai worker 3's bridge gateway");
+        assert.ok(pingOk(twin.pod(0), "10.20.1.200"), "the Mumbai pod's underlay address");
+    });
+
     it("pings Mumbai's tunnel address from the Ohio pod", async () => {
         await eventually("a ping through the tunnel", () => pingOk(twin.pod(0), "10.4.0.2"));
     });

@@ -9,16 +9,18 @@ export async function renderedEndpoints(topology = exampleTopology()): Promise<R
         const link = topology.links[0];
         const end = link.ends.find((e: any) => e.site === site);
         const node = topology.sites[site].nodes.find((n: any) => n.name === end.node);
+        const attachmentConfig = find(resources, "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition", `${site}-${link.name}-attachment`).inputs.spec.config;
         const deployment = find(resources, "kubernetes:apps/v1:Deployment", `${site}-${link.name}`).inputs;
         return {
             site,
-            attachmentConfig: find(resources, "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition", `${site}-${link.name}-attachment`).inputs.spec.config,
+            attachmentConfig,
             networks: deployment.spec.template.metadata.annotations["k8s.v1.cni.cncf.io/networks"],
             plumrConfig: find(resources, "kubernetes:core/v1:Secret", `${site}-${link.name}-config`).inputs.stringData["config.json"],
             podSpec: deployment.spec.template.spec,
             bridgeRange: topology.sites[site].bridgeRange,
             nodeRange: node.range,
-            gateway: node.range.replace(/\.0\/\d+$/, ".1"),
+            gateway: JSON.parse(attachmentConfig).ipam.routes[0].gw,
+            otherNodeRanges: topology.sites[site].nodes.filter((n: any) => n.name !== end.node).map((n: any) => n.range),
         };
     });
 }

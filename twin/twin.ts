@@ -6,6 +6,7 @@ import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { formatIp, gateway, parseCidr } from "../planner/addresses";
 
 const ROOT = path.join(__dirname, "..");
 export const CNI_DIR = path.join(process.env.PLUMR_TOOLCHAIN_DIR ?? path.join(ROOT, ".cache", "toolchain"), "cni");
@@ -25,6 +26,8 @@ export interface RenderedEndpoint {
     bridgeRange: string;
     nodeRange: string;
     gateway: string;
+    /** Ranges of the site's other worker nodes. */
+    otherNodeRanges: string[];
 }
 
 export function ip(...args: string[]): string {
@@ -113,6 +116,8 @@ export class Twin {
 
     router = (i: number) => `${this.prefix}-${i}-r`;
     node = (i: number) => `${this.prefix}-${i}-n`;
+    /** The site's k-th other worker node (no endpoint on it). */
+    worker = (i: number, k: number) => `${this.prefix}-${i}-w${k}`;
     pod = (i: number) => `${this.prefix}-${i}-p`;
     private underlay = (i: number, host: number) => `192.168.${10 + i}.${host}`;
 
@@ -133,6 +138,24 @@ export class Twin {
             inNs(this.node(i), ["ip", "addr", "add", `${this.underlay(i, 10)}/24`, "dev", "eth0"]);
             inNs(this.node(i), ["ip", "link", "set", "eth0", "up"]);
             inNs(this.node(i), ["ip", "route", "add", "default", "via", this.underlay(i, 1)]);
+            // The site's other workers: reachable through the router, each answering on its
+            // range's gateway address as its bridge would.
+            this.endpoints[i].otherNodeRanges.forEach((range, k) => {
+                const worker = this.worker(i, k);
+                this.addNs(worker);
+                ip("link", "add", "eth0", "netns", worker, "type", "veth", "peer", "name", `w${k}`, "netns", this.router(i));
+                inNs(this.router(i), ["ip", "link", "set", `w${k}`, "up"]);
+                inNs(this.router(i), ["ip", "addr", "add", `${this.underlay(i, 1)}/32`, "dev", `w${k}`]);
+                inNs(this.router(i), ["ip", "route", "add", `${this.underlay(i, 20 + k)}/32`, "dev", `w${k}`]);
+                inNs(this.router(i), ["ip", "route", "add", range, "via", this.underlay(i, 20 + k)]);
+                inNs(worker, ["ip", "addr", "add", `${this.underlay(i, 20 + k)}/32`, "dev", "eth0"]);
+                inNs(worker, ["ip", "link", "set", "eth0", "up"]);
+                inNs(worker, ["ip", "route", "add", `${this.underlay(i, 1)}/32`, "dev", "eth0"]);
+                inNs(worker, ["ip", "route", "add", "default", "via", this.underlay(i, 1)]);
+                const cidr = parseCidr(range);
+                if ("error" in cidr) throw new Error(`bad node range ${range}`);
+                inNs(worker, ["ip", "addr", "add", `${formatIp(gateway(cidr.cidr))}/32`, "dev", "lo"]);
+            });
         });
         ip("link", "add", "peer", "netns", this.router(0), "type", "veth", "peer", "name", "peer", "netns", this.router(1));
         this.endpoints.forEach((end, i) => {
