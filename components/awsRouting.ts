@@ -46,7 +46,10 @@ export class AwsRouting extends pulumi.ComponentResource {
         this.accountId = aws.getCallerIdentityOutput({}, { provider, parent: this }).accountId;
 
         if (plan.existingTransitGatewayId) {
-            const existing = aws.ec2transitgateway.getTransitGatewayOutput({ id: plan.existingTransitGatewayId }, { provider, parent: this });
+            const existing = aws.ec2transitgateway.getTransitGatewayOutput(
+                { id: plan.existingTransitGatewayId },
+                { provider, parent: this },
+            );
             this.transitGatewayId = existing.id;
             this.transitGatewayRouteTableId = existing.associationDefaultRouteTableId;
         } else {
@@ -89,7 +92,8 @@ export class AwsRouting extends pulumi.ComponentResource {
         // attribute: a command flips it off on create and restores it on destroy.
         const shell = new command.Provider(`${name}-command`, {}, { parent: this });
         for (const instance of plan.forwardingInstances) {
-            const cli = (flag: string) => `aws ec2 modify-instance-attribute --region ${plan.region} --instance-id ${instance.instanceId} ${flag}`;
+            const cli = (flag: string) =>
+                `aws ec2 modify-instance-attribute --region ${plan.region} --instance-id ${instance.instanceId} ${flag}`;
             new command.local.Command(
                 `${name}-source-dest-check-${instance.node}`,
                 {
@@ -164,7 +168,10 @@ export class AwsRouting extends pulumi.ComponentResource {
         } else {
             const accepted = new aws.ec2transitgateway.PeeringAttachmentAccepter(
                 name,
-                { transitGatewayAttachmentId: remote.peeringAttachments.apply((p) => p[this.plan.site]), tags: { Name: `plumr ${peer} - ${this.plan.site}` } },
+                {
+                    transitGatewayAttachmentId: remote.peeringAttachments.apply((p) => p[this.plan.site]),
+                    tags: { Name: `plumr ${peer} - ${this.plan.site}` },
+                },
                 { provider, parent: this },
             );
             attachmentId = accepted.transitGatewayAttachmentId;

@@ -97,7 +97,11 @@ export class BinaryInstaller extends pulumi.ComponentResource {
                                 nodeAffinity: {
                                     requiredDuringSchedulingIgnoredDuringExecution: {
                                         nodeSelectorTerms: [
-                                            { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [...args.nodes] }] },
+                                            {
+                                                matchExpressions: [
+                                                    { key: "kubernetes.io/hostname", operator: "In", values: [...args.nodes] },
+                                                ],
+                                            },
                                         ],
                                     },
                                 },
@@ -126,7 +130,11 @@ export class BinaryInstaller extends pulumi.ComponentResource {
                                         exec: { command: ["/bin/sh", "-c", verifyCommand("/host-bin", "/manifest")] },
                                         periodSeconds: 30,
                                     },
-                                    securityContext: { privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                                    securityContext: {
+                                        privileged: false,
+                                        allowPrivilegeEscalation: false,
+                                        capabilities: { drop: ["ALL"] },
+                                    },
                                     resources: { requests: { cpu: "1m", memory: "8Mi" } },
                                     volumeMounts: [
                                         { name: "manifest", mountPath: "/manifest", readOnly: true },

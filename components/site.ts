@@ -124,7 +124,14 @@ export class Site extends pulumi.ComponentResource {
 
         const facts: Record<string, EndFacts> = {};
         for (const end of endsAt(args.plan, name)) {
-            facts[end.link] = { site: name, node: end.node, address: end.address, tunnelIp: end.tunnelIp, port: end.port, range: config.bridgeRange };
+            facts[end.link] = {
+                site: name,
+                node: end.node,
+                address: end.address,
+                tunnelIp: end.tunnelIp,
+                port: end.port,
+                range: config.bridgeRange,
+            };
         }
         this.endpoints = pulumi.output(facts);
         this.registerOutputs({ namespace: this.namespace, endpoints: this.endpoints });

@@ -69,15 +69,25 @@ export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>,
 
         const checkId = (key: keyof typeof ID_PATTERNS, value: string | undefined, path: (string | number)[], example: string) => {
             if (value === undefined || !ID_PATTERNS[key].test(value)) {
-                problems.add(fieldPath(["sites", siteName, ...path]), value, value === undefined ? "required with routing: transitGateway" : `not a well-formed id`, `write the AWS id, e.g. ${example}`);
+                problems.add(
+                    fieldPath(["sites", siteName, ...path]),
+                    value,
+                    value === undefined ? "required with routing: transitGateway" : `not a well-formed id`,
+                    `write the AWS id, e.g. ${example}`,
+                );
             }
         };
         checkId("vpcId", aws.vpcId, ["aws", "vpcId"], "vpc-0a1b2c3d4e5f60718");
-        for (const [key, example] of [["routeTableIds", "rtb-0a1b2c3d4e5f60718"], ["subnetIds", "subnet-0a1b2c3d4e5f60718"]] as const) {
-            if (aws[key].length === 0) problems.add(field(key), aws[key], "empty; routing: transitGateway needs at least one", `list them, e.g. [${example}]`);
+        for (const [key, example] of [
+            ["routeTableIds", "rtb-0a1b2c3d4e5f60718"],
+            ["subnetIds", "subnet-0a1b2c3d4e5f60718"],
+        ] as const) {
+            if (aws[key].length === 0)
+                problems.add(field(key), aws[key], "empty; routing: transitGateway needs at least one", `list them, e.g. [${example}]`);
             aws[key].forEach((id, i) => checkId(key, id, ["aws", key, i], example));
         }
-        if (aws.transitGatewayId !== undefined) checkId("transitGatewayId", aws.transitGatewayId, ["aws", "transitGatewayId"], "tgw-0a1b2c3d4e5f60718");
+        if (aws.transitGatewayId !== undefined)
+            checkId("transitGatewayId", aws.transitGatewayId, ["aws", "transitGatewayId"], "tgw-0a1b2c3d4e5f60718");
         aws.securityGroupIds.forEach((id, i) => checkId("securityGroupIds", id, ["aws", "securityGroupIds", i], "sg-0a1b2c3d4e5f60718"));
         site.nodes.forEach((node, i) => {
             if (node.instanceId !== undefined || hosts.has(`${siteName}/${node.name}`)) {
@@ -87,7 +97,12 @@ export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>,
 
         const vpcCidr = a.parseCidr(aws.vpcCidr);
         if ("error" in vpcCidr) {
-            problems.add(field("vpcCidr"), aws.vpcCidr, aws.vpcCidr === undefined ? "required with routing: transitGateway" : vpcCidr.error, "write the VPC's CIDR block, e.g. 10.0.0.0/16");
+            problems.add(
+                field("vpcCidr"),
+                aws.vpcCidr,
+                aws.vpcCidr === undefined ? "required with routing: transitGateway" : vpcCidr.error,
+                "write the VPC's CIDR block, e.g. 10.0.0.0/16",
+            );
             continue;
         }
         for (const [other, range] of Object.entries(siteRanges)) {
@@ -110,7 +125,9 @@ export function planAws(plan: Plan): Record<string, AwsSitePlan> {
     for (const [name, site] of Object.entries(plan.sites)) {
         const aws = site.config.aws;
         if (!aws || !routed(name)) continue;
-        const ends = plan.links.flatMap((l) => l.ends.filter((e) => e.site === name).map((end) => ({ end, peer: l.ends.find((e) => e !== end)! })));
+        const ends = plan.links.flatMap((l) =>
+            l.ends.filter((e) => e.site === name).map((end) => ({ end, peer: l.ends.find((e) => e !== end)! })),
+        );
         const peers = new Map<string, AwsPeerPlan>();
         for (const { end, peer } of ends) {
             const entry = peers.get(peer.site) ?? {
@@ -134,7 +151,9 @@ export function planAws(plan: Plan): Record<string, AwsSitePlan> {
             asn: aws.transitGatewayAsn,
             existingTransitGatewayId: aws.transitGatewayId,
             bridgeRange: site.config.bridgeRange,
-            nodeRoutes: site.config.nodes.filter((n) => n.instanceId).map((n) => ({ node: n.name, range: n.range, instanceId: n.instanceId! })),
+            nodeRoutes: site.config.nodes
+                .filter((n) => n.instanceId)
+                .map((n) => ({ node: n.name, range: n.range, instanceId: n.instanceId! })),
             forwardingInstances: hosting.map((node) => ({ node, instanceId: instance(node)! })),
             peers: [...peers.values()].sort((x, y) => x.site.localeCompare(y.site)),
         };

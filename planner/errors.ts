@@ -28,9 +28,7 @@ function formatValue(value: unknown): string {
 }
 
 export function formatProblems(problems: Problem[]): string {
-    const lines = problems.map(
-        (p) => `  - ${p.field} = ${formatValue(p.value)}: ${p.message}\n    fix: ${p.fix}`,
-    );
+    const lines = problems.map((p) => `  - ${p.field} = ${formatValue(p.value)}: ${p.message}\n    fix: ${p.fix}`);
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
     return `the plumr configuration cannot be deployed (${count}):\n${lines.join("\n")}`;
 }

@@ -105,7 +105,9 @@ function checkTemplate(files: LocalFiles, problems: Problems, topology: Topology
             fieldPath(["configTemplate"]),
             topology.configTemplate,
             `line ${unknown.line} uses the unknown placeholder {{${unknown.name}}}`,
-            `use one of ${Object.keys(PLACEHOLDERS).map((p) => `{{${p}}}`).join(", ")}`,
+            `use one of ${Object.keys(PLACEHOLDERS)
+                .map((p) => `{{${p}}}`)
+                .join(", ")}`,
         );
     }
     return files.template;
@@ -123,7 +125,12 @@ function packageBinaries(files: LocalFiles, problems: Problems, topology: Topolo
                 `copy the ${name} binary you received from Steinwurf into ${files.binariesDir}`,
             );
         } else if (content.length === 0) {
-            problems.add(fieldPath(["binaries", "dir"]), topology.binaries.dir, `${files.binariesDir}/${name} is empty`, `copy the real ${name} binary there`);
+            problems.add(
+                fieldPath(["binaries", "dir"]),
+                topology.binaries.dir,
+                `${files.binariesDir}/${name} is empty`,
+                `copy the real ${name} binary there`,
+            );
         } else {
             packages.push(packageBinary(name, content));
         }
@@ -141,7 +148,12 @@ function resolveEnd(topology: Topology, parsed: ParsedRanges, end: LinkEndConfig
     }
     if (!site.nodes.some((n) => n.name === end.node)) {
         const known = site.nodes.map((n) => n.name).join(", ");
-        problems.add(`${field}.node`, end.node, `not a node of site ${end.site}`, `use one of ${known}, or add the node to sites.${end.site}.nodes`);
+        problems.add(
+            `${field}.node`,
+            end.node,
+            `not a node of site ${end.site}`,
+            `use one of ${known}, or add the node to sites.${end.site}.nodes`,
+        );
         return undefined;
     }
     return parsed.node[end.site][end.node];
@@ -191,7 +203,12 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
             problems.add(`${linkField}.name`, link.name, "another link has this name", "give every link its own name");
         }
         if (link.ends[0].site === link.ends[1].site) {
-            problems.add(`${linkField}.ends`, link.ends.map((e) => e.site), "both ends are in the same site", "a link joins two different sites");
+            problems.add(
+                `${linkField}.ends`,
+                link.ends.map((e) => e.site),
+                "both ends are in the same site",
+                "a link joins two different sites",
+            );
         }
         nodeRanges[li] = link.ends.map((end, ei) => {
             const field = `${linkField}.ends[${ei}]`;
@@ -202,13 +219,33 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
             if (address === undefined) {
                 problems.add(`${field}.address`, end.address, "not an IPv4 address", `write it as a.b.c.d inside ${rangeText}`);
             } else if (!a.contains(range, address)) {
-                problems.add(`${field}.address`, end.address, `outside node ${end.node}'s range ${rangeText}`, `pick an address inside ${rangeText}, or pin the end to the node whose range holds it`);
+                problems.add(
+                    `${field}.address`,
+                    end.address,
+                    `outside node ${end.node}'s range ${rangeText}`,
+                    `pick an address inside ${rangeText}, or pin the end to the node whose range holds it`,
+                );
             } else if (address === range.network || address === a.broadcast(range)) {
-                problems.add(`${field}.address`, end.address, `the ${address === range.network ? "network" : "broadcast"} address of ${rangeText}`, `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`);
+                problems.add(
+                    `${field}.address`,
+                    end.address,
+                    `the ${address === range.network ? "network" : "broadcast"} address of ${rangeText}`,
+                    `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`,
+                );
             } else if (address === a.gateway(range)) {
-                problems.add(`${field}.address`, end.address, `the gateway address of ${rangeText} (the node's bridge has it)`, `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`);
+                problems.add(
+                    `${field}.address`,
+                    end.address,
+                    `the gateway address of ${rangeText} (the node's bridge has it)`,
+                    `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`,
+                );
             } else if (used.has(address)) {
-                problems.add(`${field}.address`, end.address, `already used by ${used.get(address)}`, "give every link end its own address");
+                problems.add(
+                    `${field}.address`,
+                    end.address,
+                    `already used by ${used.get(address)}`,
+                    "give every link end its own address",
+                );
             } else {
                 used.set(address, field);
             }
@@ -228,7 +265,11 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
                 link: link.name,
                 site: end.site,
                 node: end.node,
-                address: a.formatIp(end.address !== undefined ? a.parseIp(end.address)! : allocate(range, used, `${link.name}.ends[${ei}]`, problems, `${fieldPath(["links", li, "ends", ei])}`)),
+                address: a.formatIp(
+                    end.address !== undefined
+                        ? a.parseIp(end.address)!
+                        : allocate(range, used, `${link.name}.ends[${ei}]`, problems, `${fieldPath(["links", li, "ends", ei])}`),
+                ),
                 prefixLength: range.prefixLength,
                 gateway: a.formatIp(a.gateway(range)),
                 tunnelIp: a.formatIp(firstTunnelHost + ei),
@@ -243,7 +284,11 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
 
     const sites: Record<string, SitePlan> = {};
     for (const [name, config] of Object.entries(topology.sites)) {
-        const nodes = config.nodes.map((n) => ({ name: n.name, range: n.range, gateway: a.formatIp(a.gateway(parsed.node[name][n.name])) }));
+        const nodes = config.nodes.map((n) => ({
+            name: n.name,
+            range: n.range,
+            gateway: a.formatIp(a.gateway(parsed.node[name][n.name])),
+        }));
         sites[name] = { name, config, nodes, sidecarImage: config.sidecarImage ?? config.workload.image };
     }
     return { tunnel: topology.tunnel, binaries: { ...topology.binaries, packages }, template, sites, links };
@@ -257,7 +302,12 @@ function allocate(range: a.Cidr, used: Map<number, string>, owner: string, probl
             return address;
         }
     }
-    problems.add(`${field}.address`, undefined, `no free address left in ${a.formatCidr(range)}`, "give the node a larger range or move the end to another node");
+    problems.add(
+        `${field}.address`,
+        undefined,
+        `no free address left in ${a.formatCidr(range)}`,
+        "give the node a larger range or move the end to another node",
+    );
     return range.network;
 }
 
@@ -275,7 +325,9 @@ export function managedSites(plan: Plan, requested: string[] | undefined, stack:
             problems.add(
                 "plumr:sites",
                 requested ?? undefined,
-                requested ? `names ${name}, which is not a site of the topology` : `not set, and the stack's name ${stack} is not a site of the topology`,
+                requested
+                    ? `names ${name}, which is not a site of the topology`
+                    : `not set, and the stack's name ${stack} is not a site of the topology`,
                 `set it to the sites this stack deploys, e.g. pulumi config set --path 'plumr:sites[0]' ${known[0] ?? "ohio"} (known: ${known.join(", ")})`,
             );
         }

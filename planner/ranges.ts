@@ -36,7 +36,12 @@ export function checkRanges(topology: Topology, problems: Problems, pool: a.Cidr
                     `give the node a part of ${site.bridgeRange}, or widen sites.${siteName}.bridgeRange`,
                 );
             } else if (nodeRange.cidr.size < 4) {
-                problems.add(`${field}.range`, node.range, "too small to hold a gateway and an endpoint", "use a /30 or larger, e.g. a /24");
+                problems.add(
+                    `${field}.range`,
+                    node.range,
+                    "too small to hold a gateway and an endpoint",
+                    "use a /30 or larger, e.g. a /24",
+                );
             }
             for (const [other, otherRange] of Object.entries(parsed.node[siteName])) {
                 if (a.overlaps(otherRange, nodeRange.cidr)) {

@@ -140,10 +140,7 @@ export type LinkEndConfig = LinkConfig["ends"][number];
 
 /** Renders a zod path as the user writes it: `sites.ohio.nodes[0].range`. */
 export function fieldPath(path: readonly PropertyKey[], root = TOPOLOGY_KEY): string {
-    return path.reduce<string>(
-        (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : `${acc}.${String(key)}`),
-        root,
-    );
+    return path.reduce<string>((acc, key) => (typeof key === "number" ? `${acc}[${key}]` : `${acc}.${String(key)}`), root);
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {

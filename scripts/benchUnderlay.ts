@@ -81,8 +81,11 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.dirname(OUT), { recursive: true });
     fs.writeFileSync(OUT, JSON.stringify(report, null, 2) + "\n");
     console.log(`\nmedians over ${REPETITIONS} runs of ${SECONDS}s:`);
-    for (const [name, r] of Object.entries(results)) console.log(`  ${name.padEnd(8)} ${r.medianGbitsPerSecond.toFixed(2)} Gbit/s  rtt ${r.medianRttMs.toFixed(3)} ms`);
-    console.log(`  macvlan/bridge: throughput x${report.ratio.throughputMacvlanOverBridge.toFixed(2)}, rtt x${report.ratio.rttMacvlanOverBridge.toFixed(2)}`);
+    for (const [name, r] of Object.entries(results))
+        console.log(`  ${name.padEnd(8)} ${r.medianGbitsPerSecond.toFixed(2)} Gbit/s  rtt ${r.medianRttMs.toFixed(3)} ms`);
+    console.log(
+        `  macvlan/bridge: throughput x${report.ratio.throughputMacvlanOverBridge.toFixed(2)}, rtt x${report.ratio.rttMacvlanOverBridge.toFixed(2)}`,
+    );
     console.log(`written to ${OUT}`);
 }
 

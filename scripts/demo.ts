@@ -48,11 +48,16 @@ async function summary(clusters: ReturnType<typeof localClusterSpecs>, outputs: 
         const site = outputs[cluster.name]?.sites?.value?.[cluster.name];
         const namespace = site?.namespace ?? "plumr";
         const ds = await api.get(`/apis/apps/v1/namespaces/${namespace}/daemonsets/${site?.installer?.daemonSet ?? "plumr-installer"}`);
-        console.log(`${cluster.name}: DaemonSet ${ds.metadata.name}: ${ds.status.numberReady}/${ds.status.desiredNumberScheduled} ready (binaries ${site?.installer?.binariesSha256?.slice(0, 12)})`);
-        const pods = (await api.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dendpoint`)).items as any[];
+        console.log(
+            `${cluster.name}: DaemonSet ${ds.metadata.name}: ${ds.status.numberReady}/${ds.status.desiredNumberScheduled} ready (binaries ${site?.installer?.binariesSha256?.slice(0, 12)})`,
+        );
+        const pods = (await api.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dendpoint`))
+            .items as any[];
         for (const pod of pods) {
             const ready = pod.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
-            console.log(`${cluster.name}: endpoint pod ${pod.metadata.name} on ${pod.spec.nodeName}: ${ready ? "Ready" : pod.status?.phase}`);
+            console.log(
+                `${cluster.name}: endpoint pod ${pod.metadata.name} on ${pod.spec.nodeName}: ${ready ? "Ready" : pod.status?.phase}`,
+            );
         }
     }
     console.log("\n(kwok simulates the nodes: pods are scheduled and reported Ready, but no container runs.)");

@@ -10,7 +10,9 @@ import * as path from "path";
 import * as YAML from "yaml";
 
 const ROOT = path.join(__dirname, "..");
-const BIN = process.env.PLUMR_TOOLCHAIN_DIR ? path.join(process.env.PLUMR_TOOLCHAIN_DIR, "bin") : path.join(ROOT, ".cache", "toolchain", "bin");
+const BIN = process.env.PLUMR_TOOLCHAIN_DIR
+    ? path.join(process.env.PLUMR_TOOLCHAIN_DIR, "bin")
+    : path.join(ROOT, ".cache", "toolchain", "bin");
 const STATE = path.join(ROOT, ".cache", "clusters");
 
 /** One local cluster: its name, the nodes kwok simulates, and the loopback ports it uses. */
@@ -50,13 +52,49 @@ function openssl(cwd: string, ...args: string[]): void {
 /** A CA, the API server's serving certificate, an admin client certificate and service-account keys. */
 function makeCertificates(dir: string, name: string): void {
     if (fs.existsSync(path.join(dir, "admin.crt"))) return;
-    openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650", "-subj", `/CN=plumr-local-${name}-ca`);
+    openssl(
+        dir,
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "3650",
+        "-subj",
+        `/CN=plumr-local-${name}-ca`,
+    );
     const sign = (base: string, subject: string, ext: string) => {
         fs.writeFileSync(path.join(dir, `${base}.ext`), ext);
         openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${base}.key`, "-out", `${base}.csr`, "-subj", subject);
-        openssl(dir, "x509", "-req", "-in", `${base}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${base}.crt`, "-days", "3650", "-extfile", `${base}.ext`);
+        openssl(
+            dir,
+            "x509",
+            "-req",
+            "-in",
+            `${base}.csr`,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            `${base}.crt`,
+            "-days",
+            "3650",
+            "-extfile",
+            `${base}.ext`,
+        );
     };
-    sign("apiserver", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,IP:10.96.0.1\nextendedKeyUsage=serverAuth\n");
+    sign(
+        "apiserver",
+        "/CN=kube-apiserver",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,IP:10.96.0.1\nextendedKeyUsage=serverAuth\n",
+    );
     sign("admin", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth\n");
     openssl(dir, "genrsa", "-out", "sa.key", "2048");
     openssl(dir, "rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub");
@@ -128,7 +166,13 @@ function processes(c: ClusterSpec): { name: string; args: string[] }[] {
         },
         {
             name: "kube-scheduler",
-            args: [`--kubeconfig=${kubeconfig}`, "--bind-address=127.0.0.1", `--secure-port=${c.ports.scheduler}`, "--leader-elect=false", "--profiling=false"],
+            args: [
+                `--kubeconfig=${kubeconfig}`,
+                "--bind-address=127.0.0.1",
+                `--secure-port=${c.ports.scheduler}`,
+                "--leader-elect=false",
+                "--profiling=false",
+            ],
         },
         {
             name: "kwok",
@@ -193,7 +237,15 @@ export class KubeApi {
     request(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }> {
         return new Promise((resolve, reject) => {
             const req = https.request(
-                { host: "127.0.0.1", port: this.cluster.ports.api, path: urlPath, method, agent: this.agent, headers: { "content-type": "application/json" }, timeout: 10_000 },
+                {
+                    host: "127.0.0.1",
+                    port: this.cluster.ports.api,
+                    path: urlPath,
+                    method,
+                    agent: this.agent,
+                    headers: { "content-type": "application/json" },
+                    timeout: 10_000,
+                },
                 (res) => {
                     let data = "";
                     res.on("data", (chunk) => (data += chunk));
@@ -224,7 +276,8 @@ export class KubeApi {
     /** Creates an object unless it exists already. */
     async ensure(collection: string, object: unknown): Promise<void> {
         const res = await this.request("POST", collection, object);
-        if (res.status !== 201 && res.status !== 409) throw new Error(`POST ${collection} on ${this.cluster.name}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+        if (res.status !== 201 && res.status !== 409)
+            throw new Error(`POST ${collection} on ${this.cluster.name}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
     }
 }
 
@@ -289,7 +342,9 @@ export async function stopCluster(c: ClusterSpec, wipe = false): Promise<void> {
         const pid = runningPid(c, p.name);
         if (pid) {
             process.kill(pid, "SIGTERM");
-            await waitFor(`${p.name} of ${c.name} to exit`, 20_000, async () => (alive(pid) ? undefined : true)).catch(() => process.kill(pid, "SIGKILL"));
+            await waitFor(`${p.name} of ${c.name} to exit`, 20_000, async () => (alive(pid) ? undefined : true)).catch(() =>
+                process.kill(pid, "SIGKILL"),
+            );
         }
         fs.rmSync(pidFile(c, p.name), { force: true });
     }

@@ -32,7 +32,11 @@ export function prepareLocalDeployment(name: string, edit: (topology: any) => vo
     const binariesDir = path.join(base, "stand-in-binaries");
     for (const dir of [projectDir, stateDir, binariesDir, path.join(base, "pulumi-home")]) fs.mkdirSync(dir, { recursive: true });
     for (const binary of ["plumr", "shm_printer"]) {
-        fs.writeFileSync(path.join(binariesDir, binary), `#!/bin/sh\n# Stand-in for Steinwurf's ${binary} in the local demo: kwok's nodes run no containers.\nexit 0\n`, { mode: 0o755 });
+        fs.writeFileSync(
+            path.join(binariesDir, binary),
+            `#!/bin/sh\n# Stand-in for Steinwurf's ${binary} in the local demo: kwok's nodes run no containers.\nexit 0\n`,
+            { mode: 0o755 },
+        );
     }
     const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
     const topology = project.config["plumr:topology"].value;

@@ -25,7 +25,11 @@ function problemFields(topology: any): string[] {
     return [];
 }
 
-const isAws = (r: Registered) => r.type.startsWith("aws:") || r.type.startsWith("command:") || r.type.startsWith("pulumi:providers:aws") || r.type.startsWith("pulumi:providers:command");
+const isAws = (r: Registered) =>
+    r.type.startsWith("aws:") ||
+    r.type.startsWith("command:") ||
+    r.type.startsWith("pulumi:providers:aws") ||
+    r.type.startsWith("pulumi:providers:command");
 const ofType = (resources: Registered[], type: string) => resources.filter((r) => r.type === type);
 const PEERING = "aws:ec2transitgateway/peeringAttachment:PeeringAttachment";
 const ACCEPTER = "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter";
@@ -44,13 +48,20 @@ describe("AWS planning", () => {
         assert.deepStrictEqual(Object.keys(aws).sort(), ["mumbai", "ohio"]);
         assert.deepStrictEqual(aws.mumbai.peers, [{ site: "ohio", range: "10.10.0.0/16", ports: [5000], peering: "requester" }]);
         assert.deepStrictEqual(aws.ohio.peers, [{ site: "mumbai", range: "10.20.0.0/16", ports: [5000], peering: "accepter" }]);
-        assert.deepStrictEqual(aws.ohio.forwardingInstances, [{ node: "ip-10-0-154-10.us-east-2.compute.internal", instanceId: "i-0a10000000000001a" }]);
+        assert.deepStrictEqual(aws.ohio.forwardingInstances, [
+            { node: "ip-10-0-154-10.us-east-2.compute.internal", instanceId: "i-0a10000000000001a" },
+        ]);
         assert.strictEqual(aws.ohio.nodeRoutes.length, 2);
     });
 
     it("rejects malformed ids, each by its field", () => {
         const t = exampleTopology();
-        Object.assign(t.sites.ohio.aws, { vpcId: "vpc-XYZ", routeTableIds: ["rt-1"], subnetIds: ["subnet-12"], securityGroupIds: ["sg_0a10000000"] });
+        Object.assign(t.sites.ohio.aws, {
+            vpcId: "vpc-XYZ",
+            routeTableIds: ["rt-1"],
+            subnetIds: ["subnet-12"],
+            securityGroupIds: ["sg_0a10000000"],
+        });
         t.sites.ohio.nodes[1].instanceId = "0a10000000000002a";
         t.sites.ohio.aws.transitGatewayId = "tgw-0a1";
         assert.deepStrictEqual(problemFields(t).sort(), [
@@ -113,7 +124,10 @@ describe("AWS routing in a stack that manages both sites", () => {
 
     it("has one AWS provider per site region and sends each AWS resource through its own site's", () => {
         const providers = ofType(resources, "pulumi:providers:aws");
-        assert.deepStrictEqual(providers.map((p) => [p.name, p.inputs.region]).sort(), [["mumbai-aws", "ap-south-1"], ["ohio-aws", "us-east-2"]]);
+        assert.deepStrictEqual(providers.map((p) => [p.name, p.inputs.region]).sort(), [
+            ["mumbai-aws", "ap-south-1"],
+            ["ohio-aws", "us-east-2"],
+        ]);
         const awsResources = resources.filter((r) => r.type.startsWith("aws:"));
         assert.ok(awsResources.length > 10);
         for (const r of awsResources) assert.strictEqual(r.provider, `${r.name.split("-")[0]}-aws`, `${r.type} ${r.name}`);
@@ -138,7 +152,9 @@ describe("AWS routing in a stack that manages both sites", () => {
             "ohio-peering-mumbai-route": "10.20.0.0/16",
         });
         const vpcRoutes = ofType(resources, "aws:ec2/route:Route").filter((r) => r.name.startsWith("ohio-"));
-        const byDestination = Object.fromEntries(vpcRoutes.map((r) => [r.inputs.destinationCidrBlock, r.inputs.networkInterfaceId ?? r.inputs.transitGatewayId]));
+        const byDestination = Object.fromEntries(
+            vpcRoutes.map((r) => [r.inputs.destinationCidrBlock, r.inputs.networkInterfaceId ?? r.inputs.transitGatewayId]),
+        );
         assert.deepStrictEqual(byDestination, {
             "10.10.1.0/24": "eni-of-i-0a10000000000001a",
             "10.10.2.0/24": "eni-of-i-0a10000000000002a",
@@ -156,7 +172,9 @@ describe("AWS routing in a stack that manages both sites", () => {
     });
 
     it("opens the tunnel port and ICMP to the peer's range only", () => {
-        const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.name.startsWith("ohio-"));
+        const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) =>
+            r.name.startsWith("ohio-"),
+        );
         assert.deepStrictEqual(
             rules.map((r) => [r.inputs.securityGroupId, r.inputs.cidrIpv4, r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort]),
             [
@@ -173,8 +191,14 @@ describe("AWS routing in a stack that manages both sites", () => {
             "ohio-source-dest-check-ip-10-0-154-10.us-east-2.compute.internal",
         ]);
         const ohio = checks.find((c) => c.name.startsWith("ohio-"))!;
-        assert.strictEqual(ohio.inputs.create, "aws ec2 modify-instance-attribute --region us-east-2 --instance-id i-0a10000000000001a --no-source-dest-check");
-        assert.strictEqual(ohio.inputs.delete, "aws ec2 modify-instance-attribute --region us-east-2 --instance-id i-0a10000000000001a --source-dest-check");
+        assert.strictEqual(
+            ohio.inputs.create,
+            "aws ec2 modify-instance-attribute --region us-east-2 --instance-id i-0a10000000000001a --no-source-dest-check",
+        );
+        assert.strictEqual(
+            ohio.inputs.delete,
+            "aws ec2 modify-instance-attribute --region us-east-2 --instance-id i-0a10000000000001a --source-dest-check",
+        );
         assert.strictEqual(ohio.provider, "ohio-command");
     });
 
@@ -209,7 +233,10 @@ describe("AWS peering across two per-site stacks", () => {
     it("then Mumbai requests the peering with Ohio's published Transit Gateway", async () => {
         const { resources, sites } = await runProgram({ stack: "mumbai", stackOutputs: { "organization/plumr/ohio": ohioPublished } });
         const request = find(resources, PEERING, "mumbai-peering-ohio").inputs;
-        assert.deepStrictEqual([request.peerTransitGatewayId, request.peerRegion, request.peerAccountId], ["tgw-0ohio", "us-east-2", "111111111111"]);
+        assert.deepStrictEqual(
+            [request.peerTransitGatewayId, request.peerRegion, request.peerAccountId],
+            ["tgw-0ohio", "us-east-2", "111111111111"],
+        );
         assert.deepStrictEqual(sites.mumbai.aws.peeringAttachments, { ohio: "mumbai-peering-ohio-id" });
         for (const r of resources.filter((x) => x.type.startsWith("aws:"))) assert.strictEqual(r.provider, "mumbai-aws");
     });
@@ -236,7 +263,10 @@ describe("an existing Transit Gateway", () => {
         assert.strictEqual(ofType(resources, "aws:ec2transitgateway/transitGateway:TransitGateway").length, 0);
         const attachment = find(resources, "aws:ec2transitgateway/vpcAttachment:VpcAttachment", "ohio-tgw-vpc").inputs;
         assert.strictEqual(attachment.transitGatewayId, "tgw-0e1e2e3e4e5e6e7e8");
-        assert.strictEqual(find(resources, TGW_ROUTE, "ohio-tgw-local").inputs.transitGatewayRouteTableId, "tgw-rtb-of-tgw-0e1e2e3e4e5e6e7e8");
+        assert.strictEqual(
+            find(resources, TGW_ROUTE, "ohio-tgw-local").inputs.transitGatewayRouteTableId,
+            "tgw-rtb-of-tgw-0e1e2e3e4e5e6e7e8",
+        );
         assert.strictEqual(sites.ohio.aws.transitGatewayId, "tgw-0e1e2e3e4e5e6e7e8");
     });
 });

@@ -54,7 +54,9 @@ describe("data-plane twin: the rendered link carries traffic", function () {
         twin.build();
         twin.endpoints.forEach((end, i) => twin.attach(i, end.attachmentConfig, end.networks));
         twin.endpoints.forEach((_, i) => twin.startPlumr(i));
-        await eventually("both tun devices", () => [0, 1].every((i) => inNs(twin.pod(i), ["cat", "/sys/class/net/tun/mtu"]).trim() === "1452"));
+        await eventually("both tun devices", () =>
+            [0, 1].every((i) => inNs(twin.pod(i), ["cat", "/sys/class/net/tun/mtu"]).trim() === "1452"),
+        );
     });
 
     after(() => twin?.destroy());

@@ -11,10 +11,12 @@ const NAMESPACE = "plumr-e2e";
 const LINK = "ohio-mumbai";
 
 /** The shipped topology in the tests' namespace, with `change` applied. */
-const topology = (change: (t: any) => void = () => {}) => (t: any) => {
-    for (const site of Object.values<any>(t.sites)) site.namespace = NAMESPACE;
-    change(t);
-};
+const topology =
+    (change: (t: any) => void = () => {}) =>
+    (t: any) => {
+        for (const site of Object.values<any>(t.sites)) site.namespace = NAMESPACE;
+        change(t);
+    };
 
 /** What a preview would change: "op type name" for every resource that is not the same. */
 async function previewChanges(stack: Stack): Promise<string[]> {
@@ -73,11 +75,16 @@ describe("end to end: both stacks on two local clusters", function () {
             const result = await stacks[name].up({ color: "never" });
             assert.strictEqual(result.summary.result, "succeeded");
         }
-        for (const [site, peer] of [["ohio", "10.20.1.200"], ["mumbai", "10.10.1.200"]]) {
+        for (const [site, peer] of [
+            ["ohio", "10.20.1.200"],
+            ["mumbai", "10.10.1.200"],
+        ]) {
             const secret = await api[site].get(`/api/v1/namespaces/${NAMESPACE}/secrets/plumr-${LINK}-config`);
             const config = JSON.parse(Buffer.from(secret.data["config.json"], "base64").toString());
             assert.strictEqual(config.udp.remote_address, peer, `${site}'s config points at the other cluster's end`);
-            const nad = await api[site].get(`/apis/k8s.cni.cncf.io/v1/namespaces/${NAMESPACE}/network-attachment-definitions/plumr-${LINK}`);
+            const nad = await api[site].get(
+                `/apis/k8s.cni.cncf.io/v1/namespaces/${NAMESPACE}/network-attachment-definitions/plumr-${LINK}`,
+            );
             assert.deepStrictEqual(JSON.parse(nad.spec.config).capabilities, { ips: true });
             const ds = await api[site].get(`/apis/apps/v1/namespaces/${NAMESPACE}/daemonsets/plumr-installer`);
             assert.strictEqual(ds.status.numberReady, ds.status.desiredNumberScheduled);
@@ -96,7 +103,10 @@ describe("end to end: both stacks on two local clusters", function () {
     });
 
     it("previews exactly the expected updates when one end's address changes", async () => {
-        prepareLocalDeployment("e2e", topology((t) => (t.links[0].ends[1].address = "10.20.1.201")));
+        prepareLocalDeployment(
+            "e2e",
+            topology((t) => (t.links[0].ends[1].address = "10.20.1.201")),
+        );
         assert.deepStrictEqual(await previewChanges(stacks.mumbai), [
             "update kubernetes:apps/v1:Deployment mumbai-ohio-mumbai",
             "update kubernetes:core/v1:Secret mumbai-ohio-mumbai-config",
@@ -123,7 +133,10 @@ describe("end to end: both stacks on two local clusters", function () {
     });
 
     it("fails preview with the planner's message on a bad topology", async () => {
-        prepareLocalDeployment("e2e", topology((t) => (t.links[0].ends[0].address = "10.10.2.200")));
+        prepareLocalDeployment(
+            "e2e",
+            topology((t) => (t.links[0].ends[0].address = "10.10.2.200")),
+        );
         try {
             await assert.rejects(stacks.ohio.preview({ color: "never" }), (err: Error) => {
                 assert.match(err.message, /plumr:topology\.links\[0\]\.ends\[0\]\.address = "10\.10\.2\.200": outside node/);

@@ -32,7 +32,10 @@ const dependencies = new Map<string, string[]>();
 const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
 const registerResource = MockMonitor.prototype.registerResource;
 MockMonitor.prototype.registerResource = function (req: any, callback: unknown) {
-    dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map((urn: string) => urn.split("::").pop()));
+    dependencies.set(
+        `${req.getType()}::${req.getName()}`,
+        req.getDependenciesList().map((urn: string) => urn.split("::").pop()),
+    );
     return registerResource.call(this, req, callback);
 };
 
@@ -93,9 +96,18 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
             newResource(args) {
                 const provider = args.provider?.split("::")[3];
                 const inputs = unwrap(args.inputs);
-                resources.push({ type: args.type, name: args.name, inputs, provider, dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [] });
+                resources.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs,
+                    provider,
+                    dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [],
+                });
                 if (args.type === "pulumi:pulumi:StackReference") {
-                    return { id: inputs.name, state: { name: inputs.name, outputs: options.stackOutputs?.[inputs.name] ?? {}, secretOutputNames: [] } };
+                    return {
+                        id: inputs.name,
+                        state: { name: inputs.name, outputs: options.stackOutputs?.[inputs.name] ?? {}, secretOutputNames: [] },
+                    };
                 }
                 return { id: `${args.name}-id`, state: inputs };
             },
@@ -143,7 +155,10 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
 /** The one registered resource of `type` whose logical name is `name`. */
 export function find(resources: Registered[], type: string, name: string): Registered {
     const found = resources.filter((r) => r.type === type && r.name === name);
-    if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+    if (found.length !== 1)
+        throw new Error(
+            `expected one ${type} named ${name}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`,
+        );
     return found[0];
 }
 

@@ -39,7 +39,10 @@ export class KubernetesSchemas {
     private readonly byKind = new Map<string, string>();
     private readonly compiled = new Map<string, ValidateFunction>();
 
-    constructor(swaggerFile = swaggerPath(), crdFiles = [path.join(__dirname, "..", "manifests", "network-attachment-definition-crd.yaml")]) {
+    constructor(
+        swaggerFile = swaggerPath(),
+        crdFiles = [path.join(__dirname, "..", "manifests", "network-attachment-definition-crd.yaml")],
+    ) {
         const swagger = JSON.parse(fs.readFileSync(swaggerFile, "utf8"));
         strict(swagger.definitions);
         this.ajv.addSchema({ definitions: swagger.definitions }, "k8s");

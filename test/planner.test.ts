@@ -375,13 +375,23 @@ describe("planTopology: local files", () => {
     it("rejects a config template with an unknown placeholder, naming it and its line", () => {
         const lines = TEMPLATE.split("\n");
         lines.splice(2, 0, '  "extra": "{{FOO}}",'); // becomes line 3
-        const problem = expectPlanProblem(example(), `${T}.configTemplate`, { value: "plumr/config.template.json" }, localFiles({ template: lines.join("\n") }));
+        const problem = expectPlanProblem(
+            example(),
+            `${T}.configTemplate`,
+            { value: "plumr/config.template.json" },
+            localFiles({ template: lines.join("\n") }),
+        );
         assert.match(problem.message, /\{\{FOO\}\}/);
         assert.match(problem.message, /line 3\b/);
     });
 
     it("rejects a missing config template", () => {
-        const problem = expectPlanProblem(example(), `${T}.configTemplate`, { value: "plumr/config.template.json" }, localFiles({ template: undefined }));
+        const problem = expectPlanProblem(
+            example(),
+            `${T}.configTemplate`,
+            { value: "plumr/config.template.json" },
+            localFiles({ template: undefined }),
+        );
         assert.match(problem.message, /\/project\/plumr\/config\.template\.json/);
     });
 
@@ -408,13 +418,11 @@ describe("planTopology: several problems", () => {
         raw.tunnel.mtu = 1500;
         const { problems, message } = problemsOf(() => plan(raw, localFiles({ template: undefined })));
         assert.ok(problems.length >= 4, JSON.stringify(problems, null, 2));
-        for (const field of [
-            `${T}.sites.ohio.bridgeRange`,
-            `${T}.links[0].ends[1].address`,
-            `${T}.tunnel.mtu`,
-            `${T}.configTemplate`,
-        ]) {
-            assert.ok(problems.some((p) => p.field === field), `no problem for ${field}`);
+        for (const field of [`${T}.sites.ohio.bridgeRange`, `${T}.links[0].ends[1].address`, `${T}.tunnel.mtu`, `${T}.configTemplate`]) {
+            assert.ok(
+                problems.some((p) => p.field === field),
+                `no problem for ${field}`,
+            );
             assert.ok(message.includes(field), `the message does not name ${field}`);
         }
         assert.match(message, new RegExp(`\\(${problems.length} problems\\)`));
@@ -513,7 +521,11 @@ describe("parseTopology", () => {
     it("rejects a value of the wrong type", () => {
         const raw = example();
         raw.tunnel.mtu = "1452";
-        expectProblem(() => parseTopology(raw), `${T}.tunnel.mtu`, { value: "1452", message: /expected number/, fix: /write it as a number/ });
+        expectProblem(() => parseTopology(raw), `${T}.tunnel.mtu`, {
+            value: "1452",
+            message: /expected number/,
+            fix: /write it as a number/,
+        });
     });
 
     it("rejects a missing required field", () => {
@@ -700,7 +712,10 @@ describe("template", () => {
     });
 
     it("reports misspelt and built-in-property placeholders rather than leaving or filling them", () => {
-        assert.deepStrictEqual(unknownPlaceholders("{{LOCAL-IP}} {{toString}} {{constructor}}").map((u) => u.name), ["LOCAL-IP", "toString", "constructor"]);
+        assert.deepStrictEqual(
+            unknownPlaceholders("{{LOCAL-IP}} {{toString}} {{constructor}}").map((u) => u.name),
+            ["LOCAL-IP", "toString", "constructor"],
+        );
         assert.throws(() => renderTemplate("{{toString}}", values), /unknown placeholder/);
     });
 

@@ -35,7 +35,10 @@ describe("a stack that manages Ohio only", () => {
     it("deploys every Kubernetes resource through Ohio's own provider", async () => {
         const { resources } = await runProgram({ stack: "ohio" });
         const providers = resources.filter((r) => r.type === KUBERNETES_PROVIDER);
-        assert.deepStrictEqual(providers.map((p) => p.name), ["ohio-cluster"]);
+        assert.deepStrictEqual(
+            providers.map((p) => p.name),
+            ["ohio-cluster"],
+        );
         assert.strictEqual(providers[0].inputs.kubeconfig, "kubeconfig-of-ohio");
         assert.strictEqual(providers[0].inputs.enableSecretMutable, "true", "a new config updates the Secret in place");
         const k8s = kubernetesResources(resources);
@@ -61,7 +64,12 @@ describe("a stack that manages Ohio only", () => {
     it("bootstraps from the topology while Mumbai's stack publishes nothing yet", async () => {
         const { resources } = await runProgram({ stack: "ohio" });
         const config = JSON.parse(secretConfig(resources, "ohio"));
-        assert.deepStrictEqual(config.udp, { local_address: "10.10.1.200", local_port: 5000, remote_address: "10.20.1.200", remote_port: 5000 });
+        assert.deepStrictEqual(config.udp, {
+            local_address: "10.10.1.200",
+            local_port: 5000,
+            remote_address: "10.20.1.200",
+            remote_port: 5000,
+        });
         assert.deepStrictEqual(config.tun, { name: "tun", address: "10.4.0.1", prefix_length: 30, mtu: 1452 });
     });
 
@@ -90,7 +98,10 @@ describe("a stack that manages Ohio only", () => {
         assert.strictEqual(links["ohio-mumbai"].tunnelSubnet, "10.4.0.0/30");
         assert.deepStrictEqual(
             links["ohio-mumbai"].ends.map((e: any) => [e.site, e.deployedBy]),
-            [["ohio", "ohio"], ["mumbai", "organization/plumr/mumbai"]],
+            [
+                ["ohio", "ohio"],
+                ["mumbai", "organization/plumr/mumbai"],
+            ],
         );
     });
 });
@@ -103,7 +114,12 @@ describe("a stack that manages Mumbai only", () => {
         });
         for (const r of kubernetesResources(resources)) assert.strictEqual(r.provider, "mumbai-cluster", `${r.type} ${r.name}`);
         const config = JSON.parse(secretConfig(resources, "mumbai"));
-        assert.deepStrictEqual(config.udp, { local_address: "10.20.1.200", local_port: 5000, remote_address: "10.10.1.200", remote_port: 5000 });
+        assert.deepStrictEqual(config.udp, {
+            local_address: "10.20.1.200",
+            local_port: 5000,
+            remote_address: "10.10.1.200",
+            remote_port: 5000,
+        });
         assert.strictEqual(config.tun.address, "10.4.0.2");
         assert.strictEqual(podSpec(resources, "mumbai").nodeSelector["kubernetes.io/hostname"], MUMBAI_NODE);
     });
@@ -116,7 +132,10 @@ describe("a stack that manages both sites", () => {
     });
 
     it("has one provider per site and sends each resource through its own site's", () => {
-        const providers = resources.filter((r) => r.type === KUBERNETES_PROVIDER).map((p) => p.name).sort();
+        const providers = resources
+            .filter((r) => r.type === KUBERNETES_PROVIDER)
+            .map((p) => p.name)
+            .sort();
         assert.deepStrictEqual(providers, ["mumbai-cluster", "ohio-cluster"]);
         for (const r of kubernetesResources(resources)) {
             const site = r.name.split("-")[0];
@@ -153,15 +172,23 @@ describe("a stack that manages both sites", () => {
         assert.strictEqual(config.type, "bridge");
         assert.strictEqual(config.isGateway, true);
         assert.strictEqual(config.name, nad.metadata.name);
-        assert.deepStrictEqual(config.capabilities, { ips: true }, "Multus passes the pod's IP only to a plugin that declares capabilities.ips");
+        assert.deepStrictEqual(
+            config.capabilities,
+            { ips: true },
+            "Multus passes the pod's IP only to a plugin that declares capabilities.ips",
+        );
         assert.ok(!nad.spec.config.includes("capabilites"));
         assert.strictEqual(config.ipam.type, "static");
         assert.deepStrictEqual(config.ipam.routes, [
             { dst: "10.10.2.0/24", gw: "10.10.1.1" },
             { dst: "10.20.0.0/16", gw: "10.10.1.1" },
         ]);
-        const annotation = JSON.parse(deployment(resources, "ohio").inputs.spec.template.metadata.annotations["k8s.v1.cni.cncf.io/networks"]);
-        assert.deepStrictEqual(annotation, [{ name: nad.metadata.name, namespace: nad.metadata.namespace, interface: "net1", ips: ["10.10.1.200/24"] }]);
+        const annotation = JSON.parse(
+            deployment(resources, "ohio").inputs.spec.template.metadata.annotations["k8s.v1.cni.cncf.io/networks"],
+        );
+        assert.deepStrictEqual(annotation, [
+            { name: nad.metadata.name, namespace: nad.metadata.namespace, interface: "net1", ips: ["10.10.1.200/24"] },
+        ]);
     });
 
     it("pins one replica to its node and never runs two at once", () => {
@@ -177,8 +204,12 @@ describe("a stack that manages both sites", () => {
         const plumr = spec.initContainers[0];
         assert.strictEqual(plumr.name, "plumr");
         assert.strictEqual(plumr.restartPolicy, "Always");
-        for (const probe of [plumr.startupProbe, plumr.livenessProbe]) assert.match(probe.exec.command.join(" "), /\/sys\/class\/net\/tun\/flags/);
-        assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["workload", "metrics"]);
+        for (const probe of [plumr.startupProbe, plumr.livenessProbe])
+            assert.match(probe.exec.command.join(" "), /\/sys\/class\/net\/tun\/flags/);
+        assert.deepStrictEqual(
+            spec.containers.map((c: any) => c.name),
+            ["workload", "metrics"],
+        );
         assert.deepStrictEqual(spec.containers[1].command, ["/opt/plumr/shm_printer", "--name", "plumr_metrics"]);
     });
 
@@ -194,7 +225,8 @@ describe("a stack that manages both sites", () => {
         const binaries = spec.volumes.find((v: any) => v.hostPath);
         for (const container of [...spec.initContainers, ...spec.containers]) {
             for (const mount of container.volumeMounts ?? []) {
-                if (mount.name === binaries.name) assert.strictEqual(mount.readOnly, true, `${container.name} mounts the binaries read-only`);
+                if (mount.name === binaries.name)
+                    assert.strictEqual(mount.readOnly, true, `${container.name} mounts the binaries read-only`);
             }
         }
     });
@@ -204,7 +236,12 @@ describe("a stack that manages both sites", () => {
         assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
         const role = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:Role", "ohio-scc-privileged").inputs;
         assert.deepStrictEqual(role.rules, [
-            { apiGroups: ["security.openshift.io"], resources: ["securitycontextconstraints"], resourceNames: ["privileged"], verbs: ["use"] },
+            {
+                apiGroups: ["security.openshift.io"],
+                resources: ["securitycontextconstraints"],
+                resourceNames: ["privileged"],
+                verbs: ["use"],
+            },
         ]);
         const binding = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ohio-scc-privileged").inputs;
         assert.deepStrictEqual(binding.subjects.map((s: any) => s.name).sort(), ["plumr-endpoint", "plumr-installer"]);
@@ -230,7 +267,10 @@ describe("site options", () => {
         const { resources } = await runProgram({ stack: "ohio", topology });
         const spec = podSpec(resources, "ohio");
         assert.deepStrictEqual(spec.initContainers, []);
-        assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["plumr", "workload", "metrics"]);
+        assert.deepStrictEqual(
+            spec.containers.map((c: any) => c.name),
+            ["plumr", "workload", "metrics"],
+        );
         assert.ok(spec.containers[0].startupProbe && spec.containers[0].livenessProbe);
         assert.strictEqual(spec.containers[0].restartPolicy, undefined);
     });
@@ -251,7 +291,10 @@ describe("binary distribution", () => {
     it("rolls the installer when a binary changes, and only then", async () => {
         const first = await runProgram({ stack: "ohio" });
         const again = await runProgram({ stack: "ohio" });
-        const changed = await runProgram({ stack: "ohio", binaries: { plumr: standInBinary("plumr-v2"), shm_printer: standInBinary("shm_printer") } });
+        const changed = await runProgram({
+            stack: "ohio",
+            binaries: { plumr: standInBinary("plumr-v2"), shm_printer: standInBinary("shm_printer") },
+        });
         assert.strictEqual(checksum(first.resources), checksum(again.resources));
         assert.notStrictEqual(checksum(first.resources), checksum(changed.resources));
         assert.deepStrictEqual(installer(first.resources), installer(again.resources), "the same binaries render the same DaemonSet");
@@ -273,7 +316,10 @@ describe("binary distribution", () => {
         assert.deepStrictEqual(require("zlib").gunzipSync(joined), big);
         const sources = installer(resources).spec.template.spec.volumes.find((v: any) => v.name === "chunks").projected.sources;
         const paths = sources.map((s: any) => s.configMap.items[0].path).filter((p: string) => p.startsWith("plumr."));
-        assert.deepStrictEqual(paths, plumrChunks.map((_, i) => `plumr.gz.${String(i).padStart(3, "0")}`));
+        assert.deepStrictEqual(
+            paths,
+            plumrChunks.map((_, i) => `plumr.gz.${String(i).padStart(3, "0")}`),
+        );
     });
 });
 

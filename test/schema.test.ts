@@ -20,12 +20,22 @@ describe("rendered objects against the Kubernetes OpenAPI schema", function () {
     }
 
     it("catches what it should: a misspelt field, a wrong type, a missing required field", () => {
-        const deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { selector: {}, template: { spec: { containers: [{ name: "c" }] } } } };
+        const deployment = {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            metadata: { name: "x" },
+            spec: { selector: {}, template: { spec: { containers: [{ name: "c" }] } } },
+        };
         assert.deepStrictEqual(schemas.validate(deployment), []);
         assert.notDeepStrictEqual(schemas.validate({ ...deployment, spec: { ...deployment.spec, replica: 1 } }), []);
         assert.notDeepStrictEqual(schemas.validate({ ...deployment, spec: { ...deployment.spec, replicas: "1" } }), []);
         assert.notDeepStrictEqual(schemas.validate({ ...deployment, spec: { template: deployment.spec.template } }), []);
-        const nad = { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { name: "n" }, spec: { config: "{}" } };
+        const nad = {
+            apiVersion: "k8s.cni.cncf.io/v1",
+            kind: "NetworkAttachmentDefinition",
+            metadata: { name: "n" },
+            spec: { config: "{}" },
+        };
         assert.deepStrictEqual(schemas.validate(nad), []);
         assert.notDeepStrictEqual(schemas.validate({ ...nad, spec: { config: {} } }), []);
     });

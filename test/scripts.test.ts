@@ -26,7 +26,8 @@ describe("install-binaries.sh, the installer's init container", () => {
         dirs = { CHUNKS_DIR: path.join(root, "chunks"), MANIFEST_DIR: path.join(root, "manifest"), DEST_DIR: path.join(root, "host-bin") };
         Object.values(dirs).forEach((d) => fs.mkdirSync(d));
         packages = [packageBinary("plumr", contents.plumr, 2000), packageBinary("shm_printer", contents.shm_printer, 2000)];
-        for (const pkg of packages) pkg.chunks.forEach((chunk, i) => fs.writeFileSync(path.join(dirs.CHUNKS_DIR, chunkFileName(pkg.name, i)), chunk));
+        for (const pkg of packages)
+            pkg.chunks.forEach((chunk, i) => fs.writeFileSync(path.join(dirs.CHUNKS_DIR, chunkFileName(pkg.name, i)), chunk));
         for (const [file, text] of Object.entries(installerManifest(packages))) fs.writeFileSync(path.join(dirs.MANIFEST_DIR, file), text);
     });
     afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -86,14 +87,21 @@ describe("plumr-entrypoint.sh, the sidecar's command", () => {
     it("execs plumr in the foreground with the rendered config", () => {
         fs.writeFileSync(path.join(root, "plumr"), '#!/bin/sh\necho "plumr pid $$ args $*"\nexit 7\n', { mode: 0o755 });
         fs.writeFileSync(path.join(root, "config.json"), "{}");
-        const { status, output } = sh(path.join(SCRIPTS, "plumr-entrypoint.sh"), { PLUMR_BIN_DIR: root, PLUMR_CONFIG: path.join(root, "config.json") });
+        const { status, output } = sh(path.join(SCRIPTS, "plumr-entrypoint.sh"), {
+            PLUMR_BIN_DIR: root,
+            PLUMR_CONFIG: path.join(root, "config.json"),
+        });
         assert.strictEqual(status, 7, "plumr's exit status reaches the kubelet");
         assert.match(output, new RegExp(`plumr pid \\d+ args -f ${root}/config.json`));
     });
 
     it("says what is wrong when the binary is not installed", () => {
         fs.writeFileSync(path.join(root, "config.json"), "{}");
-        const { status, output } = sh(path.join(SCRIPTS, "plumr-entrypoint.sh"), { PLUMR_BIN_DIR: root, PLUMR_CONFIG: path.join(root, "config.json"), NODE_NAME: "worker-1" });
+        const { status, output } = sh(path.join(SCRIPTS, "plumr-entrypoint.sh"), {
+            PLUMR_BIN_DIR: root,
+            PLUMR_CONFIG: path.join(root, "config.json"),
+            NODE_NAME: "worker-1",
+        });
         assert.strictEqual(status, 1);
         assert.match(output, /plumr is missing or not executable on node worker-1; is the plumr installer DaemonSet ready there\?/);
     });

@@ -9,7 +9,11 @@ export async function renderedEndpoints(topology = exampleTopology()): Promise<R
         const link = topology.links[0];
         const end = link.ends.find((e: any) => e.site === site);
         const node = topology.sites[site].nodes.find((n: any) => n.name === end.node);
-        const attachmentConfig = find(resources, "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition", `${site}-${link.name}-attachment`).inputs.spec.config;
+        const attachmentConfig = find(
+            resources,
+            "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition",
+            `${site}-${link.name}-attachment`,
+        ).inputs.spec.config;
         const deployment = find(resources, "kubernetes:apps/v1:Deployment", `${site}-${link.name}`).inputs;
         return {
             site,
@@ -24,4 +28,3 @@ export async function renderedEndpoints(topology = exampleTopology()): Promise<R
         };
     });
 }
-

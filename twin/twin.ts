@@ -36,7 +36,11 @@ export function ip(...args: string[]): string {
 
 /** Runs a command inside a namespace and returns its output. */
 export function inNs(ns: string, command: string[], timeoutMs = 20_000): string {
-    return execFileSync("ip", ["netns", "exec", ns, ...command], { encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync("ip", ["netns", "exec", ns, ...command], {
+        encoding: "utf8",
+        timeout: timeoutMs,
+        stdio: ["ignore", "pipe", "pipe"],
+    });
 }
 
 /** Whether this machine lets the twin run: root, network namespaces, the CNI plugins built. */
@@ -77,14 +81,24 @@ export class Supervised {
     private stopped = false;
     starts = 0;
 
-    constructor(private readonly ns: string, private readonly command: string[], private readonly env: Record<string, string>, private readonly restartPolicy: string | undefined, private readonly logFile: string) {
+    constructor(
+        private readonly ns: string,
+        private readonly command: string[],
+        private readonly env: Record<string, string>,
+        private readonly restartPolicy: string | undefined,
+        private readonly logFile: string,
+    ) {
         this.start();
     }
 
     private start(): void {
         if (this.stopped) return;
         const log = fs.openSync(this.logFile, "a");
-        this.child = spawn("ip", ["netns", "exec", this.ns, ...this.command], { env: { ...process.env, ...this.env }, detached: true, stdio: ["ignore", log, log] });
+        this.child = spawn("ip", ["netns", "exec", this.ns, ...this.command], {
+            env: { ...process.env, ...this.env },
+            detached: true,
+            stdio: ["ignore", log, log],
+        });
         fs.closeSync(log);
         this.starts++;
         this.child.on("exit", () => {
@@ -112,7 +126,11 @@ export class Twin {
     /** The supervised plumr container of each endpoint, by endpoint index. */
     readonly plumr: Supervised[] = [];
 
-    constructor(readonly prefix: string, readonly endpoints: RenderedEndpoint[], readonly attachment: Attachment) {}
+    constructor(
+        readonly prefix: string,
+        readonly endpoints: RenderedEndpoint[],
+        readonly attachment: Attachment,
+    ) {}
 
     router = (i: number) => `${this.prefix}-${i}-r`;
     node = (i: number) => `${this.prefix}-${i}-n`;
@@ -219,7 +237,13 @@ export class Twin {
         env.PLUMR_CONFIG = path.join(dir, "config.json");
         env.NODE_NAME = this.node(i);
         // A native sidecar has its own restart rule; a plain container follows the pod's.
-        this.plumr[i] = new Supervised(this.pod(i), command, env, plumr.restartPolicy ?? spec.restartPolicy ?? "Always", path.join(dir, "plumr.log"));
+        this.plumr[i] = new Supervised(
+            this.pod(i),
+            command,
+            env,
+            plumr.restartPolicy ?? spec.restartPolicy ?? "Always",
+            path.join(dir, "plumr.log"),
+        );
         return this.plumr[i];
     }
 
