@@ -152,8 +152,13 @@ build_cni_plugins() {
     done
 }
 
+build_actionlint() {
+    local v; v="$(version actionlint)"
+    build_module actionlint github.com/rhysd/actionlint "$v" github.com/rhysd/actionlint/cmd/actionlint "$v"
+}
+
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(pulumi language_host kubernetes_provider etcd kubernetes kwok cni_plugins)
+[ ${#steps[@]} -gt 0 ] || steps=(pulumi language_host kubernetes_provider etcd kubernetes kwok cni_plugins actionlint)
 start=$(date +%s)
 for step in "${steps[@]}"; do "build_$step"; done
 say "ready in $(( $(date +%s) - start ))s: $BIN"
