@@ -1,0 +1,47 @@
+// The CrossGuard policy pack: `pulumi preview --policy-pack policy` fails a change that breaks one
+// of these guardrails. The rules themselves are pure functions in rules.ts.
+import { PolicyPack, ReportViolation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
+import * as rules from "./rules";
+
+const checked = (r: ResourceValidationArgs | StackValidationArgs["resources"][number]): rules.Checked => ({
+    type: r.type,
+    name: r.name,
+    props: r.props,
+    providerUrn: r.provider?.urn,
+});
+
+const perResource = (name: string, description: string, rule: (r: rules.Checked) => string[]) => ({
+    name,
+    description,
+    enforcementLevel: "mandatory" as const,
+    validateResource: (args: ResourceValidationArgs, report: ReportViolation) => rule(checked(args)).forEach((v) => report(v)),
+});
+
+new PolicyPack("plumr", {
+    policies: [
+        perResource(
+            "privileged-only-installer-and-plumr",
+            "Only the installer and the plumr sidecar may be privileged or add capabilities.",
+            rules.privilegeViolations,
+        ),
+        perResource(
+            "host-path-only-installer-and-binaries",
+            "hostPath only for the installer and the read-only binary mount.",
+            rules.hostPathViolations,
+        ),
+        perResource(
+            "attachment-asks-for-ips",
+            "NetworkAttachmentDefinition configs parse and declare capabilities.ips, spelled right.",
+            rules.attachmentViolations,
+        ),
+        perResource("plumr-config-in-secrets", "The plumr config lives in Secrets only.", rules.plumrConfigViolations),
+        perResource("explicit-provider", "Every resource names its provider.", rules.providerViolations),
+        {
+            name: "endpoint-address-in-node-range",
+            description: "Endpoints request addresses inside their node's range.",
+            enforcementLevel: "mandatory",
+            validateStack: (args: StackValidationArgs, report: ReportViolation) =>
+                rules.addressViolations(args.resources.map(checked)).forEach((v) => report(v)),
+        },
+    ],
+});

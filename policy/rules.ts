@@ -1,0 +1,117 @@
+// The guardrails of the policy pack as pure functions over a resource's type and properties, so
+// that each can be tested without the engine. Each returns the violations it finds as messages.
+import * as ipaddr from "ipaddr.js";
+import { contains, parseCidr, parseIp } from "../planner/addresses";
+
+/** A resource as a policy sees it. */
+export interface Checked {
+    type: string;
+    name: string;
+    props: Record<string, any>;
+    /** URN of the provider the resource uses, when it has one. */
+    providerUrn?: string;
+}
+
+const WORKLOADS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet"];
+const component = (r: Checked) => r.props.metadata?.labels?.["app.kubernetes.io/component"];
+const podSpec = (r: Checked) => r.props.spec?.template?.spec;
+const containersOf = (spec: any): any[] => [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
+
+/** The one container of each kind of pod that may be privileged: the installer's and plumr. */
+function mayBePrivileged(r: Checked, container: string): boolean {
+    if (r.type === "kubernetes:apps/v1:DaemonSet") return component(r) === "installer" && container === "install";
+    return component(r) === "endpoint" && container === "plumr";
+}
+
+/** Only the installer and the plumr sidecar may be privileged or add capabilities. */
+export function privilegeViolations(r: Checked): string[] {
+    if (!WORKLOADS.includes(r.type)) return [];
+    return containersOf(podSpec(r))
+        .filter((c) => c.securityContext?.privileged === true || (c.securityContext?.capabilities?.add ?? []).length > 0)
+        .filter((c) => !mayBePrivileged(r, c.name))
+        .map((c) => `container ${c.name} of ${r.name} is privileged or adds capabilities; only the installer and the plumr sidecar may`);
+}
+
+/** hostPath only for the installer, and in endpoints only for the binaries, mounted read-only. */
+export function hostPathViolations(r: Checked): string[] {
+    if (!WORKLOADS.includes(r.type)) return [];
+    const spec = podSpec(r);
+    if (r.type === "kubernetes:apps/v1:DaemonSet" && component(r) === "installer") return [];
+    const violations: string[] = [];
+    for (const volume of (spec?.volumes ?? []).filter((v: any) => v.hostPath)) {
+        if (component(r) !== "endpoint" || volume.name !== "plumr-bin") {
+            violations.push(
+                `volume ${volume.name} of ${r.name} mounts the host path ${volume.hostPath.path}; only the installer and the binaries may`,
+            );
+            continue;
+        }
+        for (const c of containersOf(spec)) {
+            for (const m of c.volumeMounts ?? []) {
+                if (m.name === volume.name && m.readOnly !== true)
+                    violations.push(`container ${c.name} of ${r.name} mounts the binaries writable`);
+            }
+        }
+    }
+    return violations;
+}
+
+/** A NetworkAttachmentDefinition's config parses and asks Multus for the pod's IPs, spelled right. */
+export function attachmentViolations(r: Checked): string[] {
+    if (r.type !== "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition") return [];
+    let config: any;
+    try {
+        config = JSON.parse(r.props.spec?.config);
+    } catch {
+        return [`the CNI config of ${r.name} is not JSON`];
+    }
+    const violations: string[] = [];
+    if (/"capabilites"/.test(r.props.spec.config)) violations.push(`the CNI config of ${r.name} misspells capabilities as "capabilites"`);
+    if (config.capabilities?.ips !== true)
+        violations.push(`the CNI config of ${r.name} lacks "capabilities": {"ips": true} at its top level, so Multus drops the pod's IP`);
+    return violations;
+}
+
+/** The address an endpoint asks for lies in its node's range (where its attachment's gateway is). */
+export function addressViolations(resources: Checked[]): string[] {
+    const attachments = new Map<string, any>();
+    for (const r of resources.filter((x) => x.type === "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition")) {
+        try {
+            // Keyed by provider too: a stack that deploys two sites has the same names in both clusters.
+            attachments.set(`${r.providerUrn}|${r.props.metadata?.namespace}/${r.props.metadata?.name}`, JSON.parse(r.props.spec.config));
+        } catch {
+            // attachmentViolations reports it
+        }
+    }
+    const violations: string[] = [];
+    for (const r of resources.filter((x) => x.type === "kubernetes:apps/v1:Deployment")) {
+        const annotation = r.props.spec?.template?.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"];
+        if (!annotation) continue;
+        for (const selection of JSON.parse(annotation)) {
+            const config = attachments.get(`${r.providerUrn}|${selection.namespace}/${selection.name}`);
+            const gateway = parseIp(config?.ipam?.routes?.[0]?.gw);
+            for (const requested of selection.ips ?? []) {
+                const range = ipaddr.IPv4.isValidCIDR(requested)
+                    ? parseCidr(`${ipaddr.IPv4.networkAddressFromCIDR(requested)}/${requested.split("/")[1]}`)
+                    : parseCidr(undefined);
+                if (gateway === undefined || "error" in range || !contains(range.cidr, gateway)) {
+                    violations.push(`${r.name} asks for ${requested}, outside the node range of its attachment ${selection.name}`);
+                }
+            }
+        }
+    }
+    return violations;
+}
+
+/** The plumr config (it may hold keys) lives in Secrets, never in ConfigMaps. */
+export function plumrConfigViolations(r: Checked): string[] {
+    if (r.type !== "kubernetes:core/v1:ConfigMap") return [];
+    const keys = [...Object.keys(r.props.data ?? {}), ...Object.keys(r.props.binaryData ?? {})];
+    return keys.filter((k) => k === "config.json").map(() => `ConfigMap ${r.name} holds a plumr config; keep it in a Secret`);
+}
+
+/** Every resource names its provider: none goes to whatever cluster a default provider finds. */
+export function providerViolations(r: Checked): string[] {
+    if (!r.type.startsWith("kubernetes:") && !r.type.startsWith("aws:") && !r.type.startsWith("command:")) return [];
+    const name = r.providerUrn?.split("::")[3];
+    return !name || name.startsWith("default") ? [`${r.name} has no explicit provider`] : [];
+}
