@@ -73,9 +73,14 @@ function installProviderPlugin(env: Record<string, string>): void {
     );
 }
 
+/** The Pulumi CLI the toolchain built. */
+export function localPulumi(): Promise<PulumiCommand> {
+    return PulumiCommand.get({ root: TOOLCHAIN, skipVersionCheck: true });
+}
+
 /** Selects (or creates) the stack of one site, with access to that site's local cluster. */
 export async function siteStack(deployment: LocalDeployment, cluster: ClusterSpec): Promise<Stack> {
-    const pulumiCommand = await PulumiCommand.get({ root: TOOLCHAIN, skipVersionCheck: true });
+    const pulumiCommand = await localPulumi();
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: cluster.name, workDir: deployment.projectDir },
         { envVars: deployment.env, pulumiCommand },

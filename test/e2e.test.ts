@@ -1,14 +1,24 @@
 // End to end: the real Pulumi engine deploys the ohio and mumbai stacks onto two local clusters
 // (scripts/localClusters.ts), through the Automation API with a local file backend.
 import * as assert from "assert";
-import { Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation/events";
-import { ClusterSpec, clusterStatus, KubeApi, localClusterSpecs, startCluster, stopCluster } from "../scripts/localClusters";
-import { LocalDeployment, prepareLocalDeployment, siteStack } from "../scripts/localStacks";
+import {
+    ClusterSpec,
+    clusterStatus,
+    KubeApi,
+    kubeconfigPath,
+    localClusterSpecs,
+    startCluster,
+    stopCluster,
+} from "../scripts/localClusters";
+import { LocalDeployment, localPulumi, prepareLocalDeployment, siteStack } from "../scripts/localStacks";
 
 // Its own namespace, so that the tests never touch a demo deployed on the same clusters.
 const NAMESPACE = "plumr-e2e";
 const LINK = "ohio-mumbai";
+const POLICY_PACK = path.join(__dirname, "..", "policy");
 
 /** The shipped topology in the tests' namespace, with `change` applied. */
 const topology =
@@ -120,6 +130,27 @@ describe("end to end: both stacks on two local clusters", function () {
         prepareLocalDeployment("e2e", topology());
         await stacks.mumbai.up({ color: "never" });
         await stacks.ohio.up({ color: "never" });
+    });
+
+    it("passes the policy pack on preview", async () => {
+        let output = "";
+        const result = await stacks.ohio.preview({ policyPacks: [POLICY_PACK], color: "never", onOutput: (line) => (output += line) });
+        assert.match(result.stdout + output, /plumr@v0\.1\.0/, "the policy pack ran");
+        assert.doesNotMatch(result.stdout + output, /mandatory/);
+    });
+
+    it("fails the policy pack on a deliberately bad change", async () => {
+        const pulumiCommand = await localPulumi();
+        const bad = await LocalWorkspace.createOrSelectStack(
+            { stackName: "bad-change", workDir: path.join(__dirname, "fixtures", "bad-change") },
+            { envVars: deployment.env, pulumiCommand },
+        );
+        await bad.setConfig("plumr-bad-change:kubeconfig", { value: kubeconfigPath(clusters[0]) });
+        await assert.rejects(bad.preview({ policyPacks: [POLICY_PACK], color: "never" }), (err: Error) => {
+            assert.match(err.message, /privileged-only-installer-and-plumr/);
+            assert.match(err.message, /plumr-config-in-secrets/);
+            return true;
+        });
     });
 
     it("gets a deleted endpoint pod recreated", async () => {

@@ -30,7 +30,7 @@ describe("the GitHub Actions workflow", () => {
 
     it("previews every stack on pull requests and ups them in order on main", () => {
         const text = fs.readFileSync(path.join(ROOT, ".github", "workflows", "pulumi.yml"), "utf8");
-        assert.match(text, /command: preview[\s\S]*comment-on-pr: true/);
+        assert.match(text, /command: preview[\s\S]*comment-on-pr: true[\s\S]*policyPacks: policy/);
         const ups = [...text.matchAll(/command: up\s+stack-name: (\w+)/g)].map((m) => m[1]);
         assert.deepStrictEqual(ups, ["ohio", "mumbai", "ohio"]);
     });

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 
+	sdk "github.com/pulumi/pulumi/sdk/v3"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -157,7 +159,89 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 
 // resolveRunner finds @pulumi/pulumi/cmd/run as the program's own Node.js module resolution does.
 func resolveRunner(node, programDirectory string) (string, error) {
-	cmd := exec.Command(node, "-e", "console.log(require.resolve('@pulumi/pulumi/cmd/run'))")
+	return resolveModule(node, programDirectory, "@pulumi/pulumi/cmd/run")
+}
+
+// RunPlugin runs a plugin written in Node.js; for this project, the CrossGuard policy pack
+// (`pulumi preview --policy-pack policy`). The engine talks to the pack through the SDK's policy
+// proxy, which also hands the pack the stack's identity and configuration.
+func (h *languageHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	ctx := server.Context()
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	info := req.GetInfo()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("could not find node on the PATH: %w", err)
+	}
+	analyzer := req.GetKind() == string(apitype.AnalyzerPlugin)
+	module := "@pulumi/pulumi/cmd/run-plugin"
+	if analyzer {
+		module = "@pulumi/pulumi/cmd/run-policy-pack"
+	}
+	runner, err := resolveModule(node, info.GetProgramDirectory(), module)
+	if err != nil {
+		return err
+	}
+	args := []string{runner}
+	if analyzer {
+		args = append(append(args, req.GetArgs()...), info.GetProgramDirectory())
+	} else {
+		args = append(append(args, info.GetProgramDirectory()), req.GetArgs()...)
+	}
+	env := append([]string{}, req.GetEnv()...)
+	if typescript, ok := info.GetOptions().AsMap()["typescript"].(bool); !ok || typescript {
+		env = append(env, "PULUMI_NODEJS_TYPESCRIPT=true")
+	}
+
+	var proxy *sdk.PolicyProxy
+	if analyzer {
+		if proxy, stdout, err = sdk.NewPolicyProxy(ctx, stdout); err != nil {
+			return fmt.Errorf("could not start the policy pack proxy: %w", err)
+		}
+		stack, err := proxy.AwaitConfiguration(ctx)
+		if err != nil {
+			return fmt.Errorf("could not get the stack's configuration: %w", err)
+		}
+		if stack != nil {
+			configJSON, err := json.Marshal(stack.GetConfig())
+			if err != nil {
+				return err
+			}
+			env = append(env,
+				"PULUMI_NODEJS_ORGANIZATION="+stack.GetOrganization(),
+				"PULUMI_NODEJS_PROJECT="+stack.GetProject(),
+				"PULUMI_NODEJS_STACK="+stack.GetStack(),
+				"PULUMI_NODEJS_DRY_RUN="+strconv.FormatBool(stack.GetDryRun()),
+				"PULUMI_CONFIG="+string(configJSON))
+		}
+	}
+
+	cmd := exec.CommandContext(ctx, node, args...)
+	cmd.Dir = req.GetPwd()
+	if analyzer {
+		cmd.Dir = info.GetProgramDirectory()
+	}
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("could not start the plugin: %w", err)
+	}
+	if analyzer {
+		return proxy.Attach(ctx, cmd)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("the plugin failed: %w", err)
+	}
+	return nil
+}
+
+// resolveModule finds a module of the SDK as the program's own Node.js module resolution does.
+func resolveModule(node, programDirectory, module string) (string, error) {
+	cmd := exec.Command(node, "-e", "console.log(require.resolve(process.argv[1]))", module)
 	cmd.Dir = programDirectory
 	out, err := cmd.Output()
 	if err != nil {
