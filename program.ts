@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AwsFacts, AwsRouting } from "./components/awsRouting";
 import { Endpoint } from "./components/endpoint";
-import { ClusterAccess, EndFacts, Site } from "./components/site";
+import { ClusterAccess, EndFacts, endFacts, Site } from "./components/site";
 import { planAws } from "./planner/aws";
 import { Problems } from "./planner/errors";
 import { readLocalFiles } from "./planner/localFiles";
@@ -33,12 +33,6 @@ function readAccess(sites: string[]): Record<string, SiteAccess> {
     }
     problems.throwIfAny();
     return result;
-}
-
-/** The plan's own values for an end: what a peer stack that has not been deployed yet will publish. */
-function staticFacts(plan: Plan, end: EndPlan): EndFacts {
-    const { site, node, address, tunnelIp, port } = end;
-    return { site, node, address, tunnelIp, port, range: plan.sites[site].config.bridgeRange };
 }
 
 /** Reads another stack's published sites, one StackReference per peer site. */
@@ -75,7 +69,7 @@ class PeerStacks {
     facts(plan: Plan, end: EndPlan): pulumi.Output<EndFacts> {
         const name = this.stackName(end.site);
         const ref = this.ref(end.site);
-        const bootstrap = staticFacts(plan, end);
+        const bootstrap = endFacts(plan, end);
         return ref.getOutput("sites").apply((sites: any) => {
             const published: EndFacts | undefined = sites?.[end.site]?.endpoints?.[end.link];
             if (!published) {
@@ -144,7 +138,7 @@ export async function deploy(baseDir = process.cwd()): Promise<Deployment> {
             tunnelSubnet: link.tunnelSubnet,
             mtu: link.mtu,
             ends: link.ends.map((end) => ({
-                ...staticFacts(plan, end),
+                ...endFacts(plan, end),
                 deployedBy: managed.includes(end.site) ? pulumi.getStack() : peers.stackName(end.site),
             })),
         };

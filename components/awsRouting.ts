@@ -128,7 +128,7 @@ export class AwsRouting extends pulumi.ComponentResource {
         this.registerOutputs({ transitGatewayId: this.transitGatewayId, accountId: this.accountId });
     }
 
-    /** The facts this site publishes for its peers. */
+    /** The facts this site publishes for its peers; call it after `peerWith` for every peer it requests. */
     facts(): pulumi.Output<AwsFacts> {
         return pulumi.output({
             region: this.plan.region,

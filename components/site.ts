@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { endsAt, Plan, SitePlan } from "../planner/plan";
+import { EndPlan, endsAt, Plan, SitePlan } from "../planner/plan";
 import { BinaryInstaller } from "./binaryInstaller";
 import { labels, script } from "./meta";
 
@@ -24,6 +24,12 @@ export interface EndFacts {
     port: number;
     /** The site's bridge range: where the peer routes and opens its firewall to. */
     range: string;
+}
+
+/** What an end publishes, from the plan: a peer stack that has not been deployed yet reads the same. */
+export function endFacts(plan: Plan, end: EndPlan): EndFacts {
+    const { site, node, address, tunnelIp, port } = end;
+    return { site, node, address, tunnelIp, port, range: plan.sites[site].config.bridgeRange };
 }
 
 export interface SiteArgs {
@@ -123,16 +129,7 @@ export class Site extends pulumi.ComponentResource {
         );
 
         const facts: Record<string, EndFacts> = {};
-        for (const end of endsAt(args.plan, name)) {
-            facts[end.link] = {
-                site: name,
-                node: end.node,
-                address: end.address,
-                tunnelIp: end.tunnelIp,
-                port: end.port,
-                range: config.bridgeRange,
-            };
-        }
+        for (const end of endsAt(args.plan, name)) facts[end.link] = endFacts(args.plan, end);
         this.endpoints = pulumi.output(facts);
         this.registerOutputs({ namespace: this.namespace, endpoints: this.endpoints });
     }

@@ -332,7 +332,6 @@ export async function startCluster(c: ClusterSpec): Promise<void> {
     await waitFor(`${c.name}'s NetworkAttachmentDefinition CRD`, 60_000, async () =>
         (await api.request("GET", "/apis/k8s.cni.cncf.io/v1/network-attachment-definitions")).status === 200 ? true : undefined,
     );
-    // The default service account is what pods of a new namespace run as until they name another.
     log(`${c.name}: up at https://127.0.0.1:${c.ports.api} with nodes ${c.nodes.join(", ")}; kubeconfig ${kubeconfigPath(c)}`);
 }
 
