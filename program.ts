@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsFacts, AwsRouting } from "./components/awsRouting";
 import { Endpoint } from "./components/endpoint";
 import { ClusterAccess, EndFacts, endFacts, Site } from "./components/site";
+import { describeChanges } from "./planner/allocations";
 import { planAws } from "./planner/aws";
 import { Problems } from "./planner/errors";
 import { readLocalFiles } from "./planner/localFiles";
@@ -101,6 +102,13 @@ export async function deploy(baseDir = process.cwd()): Promise<Deployment> {
     const config = new pulumi.Config("plumr");
     const topology = parseTopology(config.requireObject("topology"));
     const plan = planTopology(topology, readLocalFiles(topology, baseDir));
+    const stale = describeChanges(plan.allocations.changes);
+    if (stale) {
+        pulumi.log.warn(
+            `${topology.allocations} does not record what the links have now (${stale}). Run npm run allocate and commit the file: ` +
+                "until then, a later change to the links may renumber these.",
+        );
+    }
     const managed = managedSites(plan, config.getObject<string[]>("sites"), pulumi.getStack());
     const access = readAccess(managed);
     const peers = new PeerStacks(config);

@@ -22,7 +22,8 @@ export interface AwsRoutingArgs {
 /**
  * A site's AWS routing prerequisites, all in the site's region through one explicit provider:
  * a Transit Gateway attached to the VPC, each node's range routed to the node's ENI, the peers'
- * ranges routed to the Transit Gateway, and the tunnel's port and ICMP opened to those ranges only.
+ * ranges routed to the Transit Gateway, each link's port opened to its peer end only, and ICMP to
+ * the peers' ranges.
  * Peerings between Transit Gateways are added by `peerWith`, once the peer's facts are known.
  */
 export class AwsRouting extends pulumi.ComponentResource {
@@ -115,14 +116,35 @@ export class AwsRouting extends pulumi.ComponentResource {
                 );
             });
             for (const securityGroupId of plan.securityGroupIds) {
-                const rule = (suffix: string, ipProtocol: string, fromPort: number, toPort: number, description: string) =>
+                // One rule per link, named by the link, so adding or removing a link touches only its own rule.
+                for (const link of peer.links) {
                     new aws.vpc.SecurityGroupIngressRule(
-                        `${name}-from-${peer.site}-${securityGroupId}-${suffix}`,
-                        { securityGroupId, cidrIpv4: peer.range, ipProtocol, fromPort, toPort, description, tags },
+                        `${name}-link-${link.link}-${securityGroupId}`,
+                        {
+                            securityGroupId,
+                            cidrIpv4: `${link.peerAddress}/32`,
+                            ipProtocol: "udp",
+                            fromPort: link.port,
+                            toPort: link.port,
+                            description: `plumr link ${link.link} from site ${peer.site}`,
+                            tags,
+                        },
                         { provider, parent: this },
                     );
-                peer.ports.forEach((port) => rule(`udp-${port}`, "udp", port, port, `plumr tunnel from site ${peer.site}`));
-                rule("icmp", "icmp", -1, -1, `ICMP from site ${peer.site}`);
+                }
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-from-${peer.site}-${securityGroupId}-icmp`,
+                    {
+                        securityGroupId,
+                        cidrIpv4: peer.range,
+                        ipProtocol: "icmp",
+                        fromPort: -1,
+                        toPort: -1,
+                        description: `ICMP from site ${peer.site}`,
+                        tags,
+                    },
+                    { provider, parent: this },
+                );
             }
         }
         this.registerOutputs({ transitGatewayId: this.transitGatewayId, accountId: this.accountId });

@@ -6,10 +6,10 @@ import { fieldPath, Topology } from "./topology";
 /** A site this one links to, as its AWS routing sees it. */
 export interface AwsPeerPlan {
     site: string;
-    /** The peer's bridge range: routed to the Transit Gateway and allowed in the security groups. */
+    /** The peer's bridge range: routed to the Transit Gateway, and allowed ICMP in the security groups. */
     range: string;
-    /** UDP ports of the links between the two sites. */
-    ports: number[];
+    /** The links between the two sites: each opens its port to its peer end's address only. */
+    links: { link: string; port: number; peerAddress: string }[];
     /**
      * This site's side of the Transit Gateway peering: the site whose name sorts first requests it,
      * the other accepts. Undefined when the peer's routing is not `transitGateway`.
@@ -133,10 +133,10 @@ export function planAws(plan: Plan): Record<string, AwsSitePlan> {
             const entry = peers.get(peer.site) ?? {
                 site: peer.site,
                 range: plan.sites[peer.site].config.bridgeRange,
-                ports: [],
+                links: [],
                 peering: routed(peer.site) ? (name < peer.site ? "requester" : "accepter") : undefined,
             };
-            if (!entry.ports.includes(end.port)) entry.ports.push(end.port);
+            entry.links.push({ link: end.link, port: end.port, peerAddress: peer.address });
             peers.set(peer.site, entry);
         }
         const instance = (node: string) => site.config.nodes.find((n) => n.name === node)?.instanceId;

@@ -11,6 +11,10 @@ export interface LocalFiles {
     /** Absolute path of the binaries directory, for messages. */
     binariesDir: string;
     binaries: Partial<Record<BinaryName, Buffer>>;
+    /** Absolute path of the allocations file, for messages. */
+    allocationsPath: string;
+    /** The allocations file's text; undefined when there is none yet. */
+    allocations?: string;
 }
 
 function readIfFile(file: string): Buffer | undefined {
@@ -21,7 +25,7 @@ function readIfFile(file: string): Buffer | undefined {
     }
 }
 
-/** Reads the config template and the binaries; paths are relative to `baseDir` (the project). */
+/** Reads the config template, the binaries and the allocations; paths are relative to `baseDir` (the project). */
 export function readLocalFiles(topology: Topology, baseDir: string): LocalFiles {
     const templatePath = path.resolve(baseDir, topology.configTemplate);
     const binariesDir = path.resolve(baseDir, topology.binaries.dir);
@@ -30,5 +34,13 @@ export function readLocalFiles(topology: Topology, baseDir: string): LocalFiles 
         const content = readIfFile(path.join(binariesDir, name));
         if (content) binaries[name] = content;
     }
-    return { templatePath, template: readIfFile(templatePath)?.toString("utf8"), binariesDir, binaries };
+    const allocationsPath = path.resolve(baseDir, topology.allocations);
+    return {
+        templatePath,
+        template: readIfFile(templatePath)?.toString("utf8"),
+        binariesDir,
+        binaries,
+        allocationsPath,
+        allocations: readIfFile(allocationsPath)?.toString("utf8"),
+    };
 }

@@ -1,4 +1,5 @@
 import * as a from "./addresses";
+import { Addressing, AllocationChanges, Allocations, assignAddressing, parseAllocations } from "./allocations";
 import { checkAws } from "./aws";
 import { checkRanges, ParsedRanges } from "./ranges";
 import { BINARY_NAMES, BinaryPackage, packageBinary } from "./binaries";
@@ -63,6 +64,8 @@ export interface Plan {
     template: string;
     sites: Record<string, SitePlan>;
     links: LinkPlan[];
+    /** The allocations file: where it is, what it must say now, and how what it says differs. */
+    allocations: { path: string; record: Allocations; changes: AllocationChanges };
 }
 
 /** The ends of every link that are in `site`. */
@@ -70,11 +73,19 @@ export function endsAt(plan: Plan, site: string): EndPlan[] {
     return plan.links.flatMap((link) => link.ends.filter((end) => end.site === site));
 }
 
-/** The other end of the link that `end` belongs to. */
+/** The other end of the link that `end` belongs to (ends are the plan's own objects). */
 export function peerOf(plan: Plan, end: EndPlan): EndPlan {
-    const link = plan.links.find((l) => l.name === end.link);
+    const link = linksByName(plan).get(end.link);
     if (!link) throw new Error(`no link named ${end.link}`);
     return link.ends[0] === end ? link.ends[1] : link.ends[0];
+}
+
+// One index per plan, so that looking up every end's peer stays linear in the number of links.
+const linkIndex = new WeakMap<Plan, Map<string, LinkPlan>>();
+function linksByName(plan: Plan): Map<string, LinkPlan> {
+    let index = linkIndex.get(plan);
+    if (!index) linkIndex.set(plan, (index = new Map(plan.links.map((l) => [l.name, l]))));
+    return index;
 }
 
 function checkSites(topology: Topology, problems: Problems): void {
@@ -159,15 +170,92 @@ function resolveEnd(topology: Topology, parsed: ParsedRanges, end: LinkEndConfig
     return parsed.node[end.site][end.node];
 }
 
+function parsePool(topology: Topology, problems: Problems): a.Cidr | undefined {
+    const pool = a.parseCidr(topology.tunnel.pool);
+    if ("cidr" in pool) return pool.cidr;
+    problems.add(fieldPath(["tunnel", "pool"]), topology.tunnel.pool, pool.error, pool.fix);
+    return undefined;
+}
+
+/** Checks the links: names, ends, explicit addresses, and that the tunnel pool can hold them all. */
+function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | undefined, problems: Problems): void {
+    const capacity = pool ? a.subnetCount(pool, topology.tunnel.prefixLength) : Infinity;
+    if (topology.links.length > capacity) {
+        problems.add(
+            fieldPath(["tunnel", "pool"]),
+            topology.tunnel.pool,
+            `the tunnel pool is exhausted: ${topology.links.length} links need ${topology.links.length} /${topology.tunnel.prefixLength} subnets, the pool holds ${capacity}`,
+            "widen the pool (e.g. a /24 holds 64 links at /30) or use prefixLength 31",
+        );
+    }
+    const firstWithName = new Map<string, number>();
+    topology.links.forEach((link, li) => {
+        const linkField = fieldPath(["links", li]);
+        const first = firstWithName.get(link.name);
+        if (first !== undefined) {
+            problems.add(`${linkField}.name`, link.name, `links[${first}] has this name too`, "give every link its own name");
+        } else {
+            firstWithName.set(link.name, li);
+        }
+        if (link.ends[0].site === link.ends[1].site) {
+            problems.add(
+                `${linkField}.ends`,
+                link.ends.map((e) => e.site),
+                "both ends are in the same site",
+                "a link joins two different sites",
+            );
+        }
+        link.ends.forEach((end, ei) => {
+            const field = `${linkField}.ends[${ei}]`;
+            const range = resolveEnd(topology, parsed, end, field, problems);
+            if (!range || end.address === undefined) return;
+            const address = a.parseIp(end.address);
+            const rangeText = a.formatCidr(range);
+            const hosts = `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`;
+            if (address === undefined) {
+                problems.add(`${field}.address`, end.address, "not an IPv4 address", `write it as a.b.c.d inside ${rangeText}`);
+            } else if (!a.contains(range, address)) {
+                problems.add(
+                    `${field}.address`,
+                    end.address,
+                    `outside node ${end.node}'s range ${rangeText}`,
+                    `pick an address inside ${rangeText}, or pin the end to the node whose range holds it`,
+                );
+            } else if (address === range.network || address === a.broadcast(range)) {
+                problems.add(
+                    `${field}.address`,
+                    end.address,
+                    `the ${address === range.network ? "network" : "broadcast"} address of ${rangeText}`,
+                    hosts,
+                );
+            } else if (address === a.gateway(range)) {
+                problems.add(`${field}.address`, end.address, `the gateway address of ${rangeText} (the node's bridge has it)`, hosts);
+            }
+        });
+    });
+}
+
+/**
+ * The addressing of every link (tunnel subnet, port, end addresses) without deploying anything:
+ * what `npm run allocate` records. Needs only the topology and the allocations file's text.
+ */
+export function planAllocations(topology: Topology, allocationsText: string | undefined): Addressing {
+    const problems = new Problems();
+    const pool = parsePool(topology, problems);
+    const parsed = checkRanges(topology, problems, pool);
+    checkLinks(topology, parsed, pool, problems);
+    const recorded = parseAllocations(allocationsText, topology, problems);
+    problems.throwIfAny();
+    return assignAddressing(topology, pool!, parsed.node, recorded, problems);
+}
+
 /**
  * Validates the topology against the local files and computes everything the deployment needs.
  * Throws one ConfigError listing every problem (field, value, fix); registers no resource.
  */
 export function planTopology(topology: Topology, files: LocalFiles): Plan {
     const problems = new Problems();
-    const poolResult = a.parseCidr(topology.tunnel.pool);
-    if ("error" in poolResult) problems.add(fieldPath(["tunnel", "pool"]), topology.tunnel.pool, poolResult.error, poolResult.fix);
-    const pool = "cidr" in poolResult ? poolResult.cidr : undefined;
+    const pool = parsePool(topology, problems);
     const parsed = checkRanges(topology, problems, pool);
     checkSites(topology, problems);
     checkAws(topology, parsed.site, problems);
@@ -183,104 +271,33 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
             `set tunnel.mtu to ${maxMtu} or less`,
         );
     }
-
-    if (pool && topology.links.length > a.subnetCount(pool, topology.tunnel.prefixLength)) {
-        const capacity = a.subnetCount(pool, topology.tunnel.prefixLength);
-        problems.add(
-            fieldPath(["tunnel", "pool"]),
-            topology.tunnel.pool,
-            `the tunnel pool is exhausted: ${topology.links.length} links need ${topology.links.length} /${topology.tunnel.prefixLength} subnets, the pool holds ${capacity}`,
-            "widen the pool (e.g. a /24 holds 64 links at /30) or use prefixLength 31",
-        );
-    }
-
-    // Explicit addresses first, so that allocated ones never take an address someone asked for.
-    const used = new Map<number, string>();
-    const nodeRanges: (a.Cidr | undefined)[][] = [];
-    topology.links.forEach((link, li) => {
-        const linkField = fieldPath(["links", li]);
-        if (topology.links.findIndex((l) => l.name === link.name) !== li) {
-            problems.add(`${linkField}.name`, link.name, "another link has this name", "give every link its own name");
-        }
-        if (link.ends[0].site === link.ends[1].site) {
-            problems.add(
-                `${linkField}.ends`,
-                link.ends.map((e) => e.site),
-                "both ends are in the same site",
-                "a link joins two different sites",
-            );
-        }
-        nodeRanges[li] = link.ends.map((end, ei) => {
-            const field = `${linkField}.ends[${ei}]`;
-            const range = resolveEnd(topology, parsed, end, field, problems);
-            if (!range || end.address === undefined) return range;
-            const address = a.parseIp(end.address);
-            const rangeText = a.formatCidr(range);
-            if (address === undefined) {
-                problems.add(`${field}.address`, end.address, "not an IPv4 address", `write it as a.b.c.d inside ${rangeText}`);
-            } else if (!a.contains(range, address)) {
-                problems.add(
-                    `${field}.address`,
-                    end.address,
-                    `outside node ${end.node}'s range ${rangeText}`,
-                    `pick an address inside ${rangeText}, or pin the end to the node whose range holds it`,
-                );
-            } else if (address === range.network || address === a.broadcast(range)) {
-                problems.add(
-                    `${field}.address`,
-                    end.address,
-                    `the ${address === range.network ? "network" : "broadcast"} address of ${rangeText}`,
-                    `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`,
-                );
-            } else if (address === a.gateway(range)) {
-                problems.add(
-                    `${field}.address`,
-                    end.address,
-                    `the gateway address of ${rangeText} (the node's bridge has it)`,
-                    `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`,
-                );
-            } else if (used.has(address)) {
-                problems.add(
-                    `${field}.address`,
-                    end.address,
-                    `already used by ${used.get(address)}`,
-                    "give every link end its own address",
-                );
-            } else {
-                used.set(address, field);
-            }
-            return range;
-        });
-    });
+    checkLinks(topology, parsed, pool, problems);
+    const recorded = parseAllocations(files.allocations, topology, problems);
     problems.throwIfAny();
+    const addressing = assignAddressing(topology, pool!, parsed.node, recorded, problems);
 
     const links: LinkPlan[] = topology.links.map((link, li) => {
-        const subnet = a.nthSubnet(pool!, topology.tunnel.prefixLength, li)!;
-        const firstTunnelHost = topology.tunnel.prefixLength === 31 ? subnet.network : subnet.network + 1;
+        const { tunnelSubnet, port, addresses } = addressing.links[li];
+        const firstTunnelHost = topology.tunnel.prefixLength === 31 ? tunnelSubnet.network : tunnelSubnet.network + 1;
         const ends = link.ends.map((end, ei): EndPlan => {
-            const range = nodeRanges[li][ei]!;
+            const range = parsed.node[end.site][end.node];
             const peer = link.ends[1 - ei];
             const otherNodes = topology.sites[end.site].nodes.filter((n) => n.name !== end.node).map((n) => n.range);
             return {
                 link: link.name,
                 site: end.site,
                 node: end.node,
-                address: a.formatIp(
-                    end.address !== undefined
-                        ? a.parseIp(end.address)!
-                        : allocate(range, used, `${link.name}.ends[${ei}]`, problems, `${fieldPath(["links", li, "ends", ei])}`),
-                ),
+                address: a.formatIp(addresses[ei]),
                 prefixLength: range.prefixLength,
                 gateway: a.formatIp(a.gateway(range)),
                 tunnelIp: a.formatIp(firstTunnelHost + ei),
                 tunnelPrefixLength: topology.tunnel.prefixLength,
-                port: link.port ?? topology.tunnel.port,
+                port,
                 routes: [...otherNodes, topology.sites[peer.site].bridgeRange],
             };
         }) as [EndPlan, EndPlan];
-        return { name: link.name, tunnelSubnet: a.formatCidr(subnet), mtu: topology.tunnel.mtu, ends };
+        return { name: link.name, tunnelSubnet: a.formatCidr(tunnelSubnet), mtu: topology.tunnel.mtu, ends };
     });
-    problems.throwIfAny();
 
     const sites: Record<string, SitePlan> = {};
     for (const [name, config] of Object.entries(topology.sites)) {
@@ -291,24 +308,14 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
         }));
         sites[name] = { name, config, nodes, sidecarImage: config.sidecarImage ?? config.workload.image };
     }
-    return { tunnel: topology.tunnel, binaries: { ...topology.binaries, packages }, template, sites, links };
-}
-
-/** The lowest free host address after the gateway. */
-function allocate(range: a.Cidr, used: Map<number, string>, owner: string, problems: Problems, field: string): number {
-    for (let address = a.gateway(range) + 1; address < a.broadcast(range); address++) {
-        if (!used.has(address)) {
-            used.set(address, owner);
-            return address;
-        }
-    }
-    problems.add(
-        `${field}.address`,
-        undefined,
-        `no free address left in ${a.formatCidr(range)}`,
-        "give the node a larger range or move the end to another node",
-    );
-    return range.network;
+    return {
+        tunnel: topology.tunnel,
+        binaries: { ...topology.binaries, packages },
+        template,
+        sites,
+        links,
+        allocations: { path: files.allocationsPath, record: addressing.record, changes: addressing.changes },
+    };
 }
 
 /**

@@ -87,7 +87,7 @@ const linkEnd = z.strictObject({
     site: z.string(),
     /** The node (`kubernetes.io/hostname`) the endpoint pod is pinned to. */
     node: z.string(),
-    /** The endpoint's address inside its node's range (default: the lowest free one). */
+    /** The endpoint's address inside its node's range (default: allocated, and recorded in the allocations file). */
     address: z.string().optional(),
 });
 
@@ -96,8 +96,10 @@ const link = z.strictObject({
     name: dnsLabel("a link name"),
     /** The two ends of the link, in two different sites. */
     ends: z.tuple([linkEnd, linkEnd]),
-    /** UDP port of this link's tunnel at both ends (default: tunnel.port). */
+    /** UDP port of this link's tunnel at both ends (default: allocated from tunnel.port upward). */
     port: port.optional(),
+    /** This link's tunnel subnet, a tunnel.prefixLength subnet of tunnel.pool (default: allocated). */
+    tunnelSubnet: z.string().optional(),
 });
 
 export const topologySchema = z.strictObject({
@@ -112,7 +114,7 @@ export const topologySchema = z.strictObject({
         underlayMtu: z.int().min(576).max(9001).default(1500),
         /** Bytes plumr adds to each packet besides the outer IPv4 and UDP headers. */
         protocolOverhead: z.int().min(0).default(20),
-        /** UDP port of the tunnel at both ends. */
+        /** The first UDP port links are given: each link gets its own, from this one upward. */
         port,
         /** Name of the tun device plumr creates. */
         device: z.string().min(1).max(15).default("tun"),
@@ -129,6 +131,11 @@ export const topologySchema = z.strictObject({
     }),
     /** Local file with the plumr config template (relative to the project). */
     configTemplate: z.string().min(1),
+    /**
+     * Local file that records the values allocated to each link (relative to the project). `npm run
+     * allocate` writes it; commit it with the topology so that changes never renumber a link.
+     */
+    allocations: z.string().min(1).default("plumr/allocations.json"),
     sites: z.record(dnsLabel("a site name"), site),
     links: z.array(link),
 });

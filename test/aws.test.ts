@@ -5,15 +5,9 @@ import { planAws } from "../planner/aws";
 import { ConfigError } from "../planner/errors";
 import { planTopology } from "../planner/plan";
 import { parseTopology } from "../planner/topology";
-import { exampleTopology, find, Registered, runProgram, standInBinary } from "./harness";
+import { exampleTopology, find, plannerFiles, Registered, runProgram } from "./harness";
 
-const files = () => ({
-    templatePath: "t",
-    template: "{}",
-    binariesDir: "b",
-    binaries: { plumr: standInBinary("plumr", 100), shm_printer: standInBinary("shm_printer", 100) },
-});
-const plan = (topology: any) => planTopology(parseTopology(topology), files());
+const plan = (topology: any) => planTopology(parseTopology(topology), plannerFiles());
 
 function problemFields(topology: any): string[] {
     try {
@@ -46,8 +40,22 @@ describe("AWS planning", () => {
     it("accepts the shipped example and picks the requester by site name", () => {
         const aws = planAws(plan(exampleTopology()));
         assert.deepStrictEqual(Object.keys(aws).sort(), ["mumbai", "ohio"]);
-        assert.deepStrictEqual(aws.mumbai.peers, [{ site: "ohio", range: "10.10.0.0/16", ports: [5000], peering: "requester" }]);
-        assert.deepStrictEqual(aws.ohio.peers, [{ site: "mumbai", range: "10.20.0.0/16", ports: [5000], peering: "accepter" }]);
+        assert.deepStrictEqual(aws.mumbai.peers, [
+            {
+                site: "ohio",
+                range: "10.10.0.0/16",
+                links: [{ link: "ohio-mumbai", port: 5000, peerAddress: "10.10.1.200" }],
+                peering: "requester",
+            },
+        ]);
+        assert.deepStrictEqual(aws.ohio.peers, [
+            {
+                site: "mumbai",
+                range: "10.20.0.0/16",
+                links: [{ link: "ohio-mumbai", port: 5000, peerAddress: "10.20.1.200" }],
+                peering: "accepter",
+            },
+        ]);
         assert.deepStrictEqual(aws.ohio.forwardingInstances, [
             { node: "ip-10-0-154-10.us-east-2.compute.internal", instanceId: "i-0a10000000000001a" },
         ]);
@@ -171,14 +179,14 @@ describe("AWS routing in a stack that manages both sites", () => {
         assert.ok(find(resources, TGW_ROUTE, "mumbai-peering-ohio-route").dependsOn.includes("mumbai-peering-ohio"));
     });
 
-    it("opens the tunnel port and ICMP to the peer's range only", () => {
+    it("opens each link's port to its peer end only, and ICMP to the peer's range", () => {
         const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) =>
             r.name.startsWith("ohio-"),
         );
         assert.deepStrictEqual(
             rules.map((r) => [r.inputs.securityGroupId, r.inputs.cidrIpv4, r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort]),
             [
-                ["sg-0a10000000000000a", "10.20.0.0/16", "udp", 5000, 5000],
+                ["sg-0a10000000000000a", "10.20.1.200/32", "udp", 5000, 5000],
                 ["sg-0a10000000000000a", "10.20.0.0/16", "icmp", -1, -1],
             ],
         );

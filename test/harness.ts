@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { LocalFiles } from "../planner/localFiles";
 import { deploy } from "../program";
 
 const REPO = path.join(__dirname, "..");
@@ -13,6 +14,18 @@ const REPO = path.join(__dirname, "..");
 export function exampleTopology(): any {
     const project = YAML.parse(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8"));
     return structuredClone(project.config["plumr:topology"].value);
+}
+
+/** The local files the planner reads, without touching the disk: the shipped template, stand-in binaries, no allocations. */
+export function plannerFiles(overrides: Partial<LocalFiles> = {}): LocalFiles {
+    return {
+        templatePath: "/project/plumr/config.template.json",
+        template: fs.readFileSync(path.join(REPO, "plumr", "config.template.json"), "utf8"),
+        binariesDir: "/project/binaries",
+        binaries: { plumr: standInBinary("plumr", 3000), shm_printer: standInBinary("shm_printer", 3000) },
+        allocationsPath: "/project/plumr/allocations.json",
+        ...overrides,
+    };
 }
 
 /** A resource as the program registered it. */
@@ -51,6 +64,8 @@ export interface RunOptions {
     stackOutputs?: Record<string, Record<string, unknown>>;
     /** Contents of the binaries; by default fixed bytes per name. */
     binaries?: Record<string, Buffer>;
+    /** Text of the allocations file (at the topology's `allocations` path); by default the repository's, null for none. */
+    allocations?: string | null;
 }
 
 export interface RunResult {
@@ -66,13 +81,17 @@ export function standInBinary(name: string, size = 40_000): Buffer {
     return Buffer.concat(blocks).subarray(0, size);
 }
 
-/** A project directory with the example's template and the given binaries. */
-function projectDir(binaries: Record<string, Buffer>): string {
+/** A project directory with the example's template, the given binaries and allocations file. */
+function projectDir(binaries: Record<string, Buffer>, allocationsPath: string, allocations: string | null): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-test-"));
     fs.mkdirSync(path.join(dir, "binaries"));
     fs.mkdirSync(path.join(dir, "plumr"));
     fs.copyFileSync(path.join(REPO, "plumr", "config.template.json"), path.join(dir, "plumr", "config.template.json"));
     for (const [name, content] of Object.entries(binaries)) fs.writeFileSync(path.join(dir, "binaries", name), content);
+    if (allocations !== null) {
+        fs.mkdirSync(path.dirname(path.join(dir, allocationsPath)), { recursive: true });
+        fs.writeFileSync(path.join(dir, allocationsPath), allocations);
+    }
     return dir;
 }
 
@@ -139,7 +158,12 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     if (options.peerStacks) config["plumr:peerStacks"] = JSON.stringify(options.peerStacks);
     pulumi.runtime.setAllConfig(config, ["plumr:access"]);
 
-    const dir = projectDir(options.binaries ?? { plumr: standInBinary("plumr"), shm_printer: standInBinary("shm_printer") });
+    const allocationsPath = topology.allocations ?? "plumr/allocations.json";
+    const dir = projectDir(
+        options.binaries ?? { plumr: standInBinary("plumr"), shm_printer: standInBinary("shm_printer") },
+        allocationsPath,
+        options.allocations === undefined ? fs.readFileSync(path.join(REPO, "plumr", "allocations.json"), "utf8") : options.allocations,
+    );
     try {
         const deployment = await deploy(dir);
         const sites = unwrap(await resolve(pulumi.output(deployment.sites)));

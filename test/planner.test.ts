@@ -1,7 +1,6 @@
 // Unit tests of the pure planner: shape checks, validation rules, allocation and rendering.
 // Nothing here touches Pulumi.
 import * as assert from "assert";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -12,6 +11,7 @@ import { LocalFiles } from "../planner/localFiles";
 import { endsAt, managedSites, peerOf, Plan, planTopology } from "../planner/plan";
 import { PLACEHOLDERS, renderTemplate, TemplateValues, unknownPlaceholders } from "../planner/template";
 import { parseTopology } from "../planner/topology";
+import { plannerFiles } from "./harness";
 
 const REPO = path.join(__dirname, "..");
 const EXAMPLE = YAML.parse(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")).config["plumr:topology"].value;
@@ -28,16 +28,7 @@ function example(): any {
     return structuredClone(EXAMPLE);
 }
 
-/** The local files the planner reads: the shipped template and small random binaries. */
-function localFiles(overrides: Partial<LocalFiles> = {}): LocalFiles {
-    return {
-        templatePath: "/project/plumr/config.template.json",
-        template: TEMPLATE,
-        binariesDir: "/project/binaries",
-        binaries: { plumr: crypto.randomBytes(3000), shm_printer: crypto.randomBytes(3000) },
-        ...overrides,
-    };
-}
+const localFiles = plannerFiles;
 
 /** Parses and plans a raw topology. */
 function plan(raw: unknown, files: LocalFiles = localFiles()): Plan {
@@ -317,7 +308,7 @@ describe("planTopology: link ends", () => {
 
     it("rejects two links with the same name", () => {
         const raw = addLink(example(), "ohio-mumbai", "10.10.1.201", "10.20.1.201");
-        expectPlanProblem(raw, `${T}.links[1].name`, { value: "ohio-mumbai", message: /another link/ });
+        expectPlanProblem(raw, `${T}.links[1].name`, { value: "ohio-mumbai", message: /links\[0\] has this name too/ });
     });
 
     it("rejects the same address for two links' ends on one node", () => {
