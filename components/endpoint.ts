@@ -14,6 +14,8 @@ export interface EndpointArgs {
     end: EndPlan;
     /** The site this end is in; its provider and namespace are used. */
     site: Site;
+    /** The site of the other end. */
+    peerSite: string;
     /** What the other end publishes: from this program when it manages the peer, else the peer's stack. */
     peer: pulumi.Input<EndFacts>;
 }
@@ -115,7 +117,10 @@ export class Endpoint extends pulumi.ComponentResource {
             image: site.plan.config.workload.image,
             command: site.plan.config.workload.command,
             args: site.plan.config.workload.args,
+            // What the workload needs to find its peer: which link, which site, and its tunnel address.
             env: [
+                { name: "PLUMR_LINK", value: end.link },
+                { name: "PLUMR_PEER_SITE", value: args.peerSite },
                 { name: "PLUMR_TUN_IP", value: end.tunnelIp },
                 { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
             ],

@@ -278,8 +278,13 @@ describe("npm run allocate", () => {
         }
     });
 
-    it("finds the shipped allocations file current", () => {
-        const result = allocate(ROOT, "--check");
-        assert.strictEqual(result.status, 0, result.output);
+    it("finds the shipped allocations files current: the project's and the examples'", () => {
+        const topologies = ["Pulumi.yaml", "examples/hub-and-spoke/topology.yaml", "examples/full-mesh/topology.yaml"];
+        for (const file of topologies) {
+            const topology = parseTopology(YAML.parse(fs.readFileSync(path.join(ROOT, file), "utf8")).config["plumr:topology"].value);
+            const text = fs.readFileSync(path.join(ROOT, topology.allocations), "utf8");
+            const addressing = planAllocations(topology, text);
+            assert.strictEqual(formatAllocations(addressing.record), text, `${file}: run npm run allocate -- ${file}`);
+        }
     });
 });

@@ -163,6 +163,20 @@ describe("a stack that manages both sites", () => {
         const env = (site: string) => Object.fromEntries(podSpec(resources, site).initContainers[0].env.map((e: any) => [e.name, e.value]));
         assert.strictEqual(env("ohio").PLUMR_REMOTE_TUN_IP, "10.4.0.2");
         assert.strictEqual(env("mumbai").PLUMR_REMOTE_TUN_IP, "10.4.0.1");
+        // The workload finds its link, its peer site and the peer's tunnel address in its environment.
+        const workloadEnv = (site: string) =>
+            Object.fromEntries(
+                podSpec(resources, site)
+                    .containers.find((c: any) => c.name === "workload")
+                    .env.map((e: any) => [e.name, e.value]),
+            );
+        assert.deepStrictEqual(workloadEnv("ohio"), {
+            PLUMR_LINK: "ohio-mumbai",
+            PLUMR_PEER_SITE: "mumbai",
+            PLUMR_TUN_IP: "10.4.0.1",
+            PLUMR_REMOTE_TUN_IP: "10.4.0.2",
+        });
+        assert.strictEqual(workloadEnv("mumbai").PLUMR_PEER_SITE, "ohio");
     });
 
     it("writes the NetworkAttachmentDefinition Multus and the bridge plugin expect", () => {
