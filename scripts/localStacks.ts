@@ -45,6 +45,7 @@ export function prepareLocalDeployment(name: string, edit: (topology: any) => vo
     }
     topology.binaries.dir = binariesDir;
     topology.configTemplate = path.join(ROOT, topology.configTemplate);
+    topology.allocations = path.join(ROOT, topology.allocations ?? "plumr/allocations.json");
     edit(topology);
     project.main = path.relative(projectDir, ROOT);
     const header = "# Generated for a local deployment from the repository's Pulumi.yaml: routing none, stand-in binaries.\n";
