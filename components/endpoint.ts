@@ -174,6 +174,8 @@ export class Endpoint extends pulumi.ComponentResource {
             { provider, parent: this, dependsOn: [nad] },
         );
         this.deploymentName = deployment.metadata.name;
-        this.registerOutputs({ deploymentName: this.deploymentName, renderedConfig: this.renderedConfig });
+        // The rendered config stays out of the component's outputs: the Secret holds it, and every
+        // secret in the state costs the engine work on every checkpoint.
+        this.registerOutputs({ deploymentName: this.deploymentName });
     }
 }

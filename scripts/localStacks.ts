@@ -1,6 +1,6 @@
 // The program's stacks on the local clusters, through the Pulumi Automation API with a local file
 // backend: shared by `npm run demo` and the end-to-end tests.
-import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PreviewOptions, PreviewResult, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -89,4 +89,20 @@ export async function siteStack(deployment: LocalDeployment, cluster: ClusterSpe
     await stack.setConfig(`plumr:access.${cluster.name}.kubeconfig`, { value: kubeconfigPath(cluster), secret: true }, true);
     await stack.setConfig(`plumr:access.${cluster.name}.context`, { value: cluster.name }, true);
     return stack;
+}
+
+/**
+ * `pulumi preview` with checkpoints off. A preview persists nothing, yet by default the CLI still
+ * serializes the whole snapshot, and encrypts its secrets again, after every step: work that grows
+ * with the square of the number of resources (see the README's Scale section). Never for up or
+ * destroy: their checkpoints are the state.
+ */
+export async function preview(stack: Stack, options: PreviewOptions = {}): Promise<PreviewResult> {
+    const env = stack.workspace.envVars;
+    env.PULUMI_SKIP_CHECKPOINTS = "true";
+    try {
+        return await stack.preview(options);
+    } finally {
+        delete env.PULUMI_SKIP_CHECKPOINTS;
+    }
 }

@@ -13,7 +13,7 @@ import {
     startCluster,
     stopCluster,
 } from "../scripts/localClusters";
-import { LocalDeployment, localPulumi, prepareLocalDeployment, siteStack } from "../scripts/localStacks";
+import { LocalDeployment, localPulumi, prepareLocalDeployment, preview, siteStack } from "../scripts/localStacks";
 
 // Its own namespace, so that the tests never touch a demo deployed on the same clusters.
 const NAMESPACE = "plumr-e2e";
@@ -31,7 +31,7 @@ const topology =
 /** What a preview would change: "op type name" for every resource that is not the same. */
 async function previewChanges(stack: Stack): Promise<string[]> {
     const changes: string[] = [];
-    await stack.preview({
+    await preview(stack, {
         onEvent: (event: EngineEvent) => {
             const step = event.resourcePreEvent?.metadata;
             if (step && step.op !== "same" && step.op !== "read") changes.push(`${step.op} ${step.type} ${step.urn.split("::").pop()}`);
@@ -134,7 +134,7 @@ describe("end to end: both stacks on two local clusters", function () {
 
     it("passes the policy pack on preview", async () => {
         let output = "";
-        const result = await stacks.ohio.preview({ policyPacks: [POLICY_PACK], color: "never", onOutput: (line) => (output += line) });
+        const result = await preview(stacks.ohio, { policyPacks: [POLICY_PACK], color: "never", onOutput: (line) => (output += line) });
         assert.match(result.stdout + output, /plumr@v0\.1\.0/, "the policy pack ran");
         assert.doesNotMatch(result.stdout + output, /mandatory/);
     });
@@ -146,7 +146,7 @@ describe("end to end: both stacks on two local clusters", function () {
             { envVars: deployment.env, pulumiCommand },
         );
         await bad.setConfig("plumr-bad-change:kubeconfig", { value: kubeconfigPath(clusters[0]) });
-        await assert.rejects(bad.preview({ policyPacks: [POLICY_PACK], color: "never" }), (err: Error) => {
+        await assert.rejects(preview(bad, { policyPacks: [POLICY_PACK], color: "never" }), (err: Error) => {
             assert.match(err.message, /privileged-only-installer-and-plumr/);
             assert.match(err.message, /plumr-config-in-secrets/);
             return true;
@@ -169,7 +169,7 @@ describe("end to end: both stacks on two local clusters", function () {
             topology((t) => (t.links[0].ends[0].address = "10.10.2.200")),
         );
         try {
-            await assert.rejects(stacks.ohio.preview({ color: "never" }), (err: Error) => {
+            await assert.rejects(preview(stacks.ohio, { color: "never" }), (err: Error) => {
                 assert.match(err.message, /plumr:topology\.links\[0\]\.ends\[0\]\.address = "10\.10\.2\.200": outside node/);
                 return true;
             });

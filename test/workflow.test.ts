@@ -34,4 +34,13 @@ describe("the GitHub Actions workflow", () => {
         const ups = [...text.matchAll(/command: up\s+stack-name: (\w+)/g)].map((m) => m[1]);
         assert.deepStrictEqual(ups, ["ohio", "mumbai", "ohio"]);
     });
+
+    it("checks the allocations file, and previews without checkpoints but never ups without them", () => {
+        const text = fs.readFileSync(path.join(ROOT, ".github", "workflows", "pulumi.yml"), "utf8");
+        assert.match(text, /run: npm ci && npm run allocate -- --check/);
+        const previewJob = text.slice(text.indexOf("\n  preview:"), text.indexOf("\n  up:"));
+        const upJob = text.slice(text.indexOf("\n  up:"));
+        assert.match(previewJob, /PULUMI_SKIP_CHECKPOINTS: "true"/);
+        assert.doesNotMatch(upJob, /PULUMI_SKIP_CHECKPOINTS/, "an up's checkpoints are its state");
+    });
 });
