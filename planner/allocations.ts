@@ -272,7 +272,8 @@ export function assignAddressing(
     }
 
     // 3. The lowest free values for the rest, in the topology's order.
-    const stale = removed.length > 0 ? ` (${removed.length} removed links still hold values until npm run allocate rewrites the file)` : "";
+    const held = removed.length === 1 ? "a removed link still holds its values" : `${removed.length} removed links still hold theirs`;
+    const stale = removed.length > 0 ? ` (${held} until npm run allocate rewrites the file)` : "";
     links.forEach((link, li) => {
         const field = fieldPath(["links", li]);
         if (slot[li] === undefined) {
