@@ -12,10 +12,13 @@ import { ConfigError } from "../planner/errors";
 import { planAllocations } from "../planner/plan";
 import { parseTopology, TOPOLOGY_KEY } from "../planner/topology";
 
-/** The topology in a file: a Pulumi project file's `plumr:topology`, or the whole file. */
+/** The topology in a file: the `plumr:topology` of a file with a `config` section (Pulumi.yaml), or the whole file. */
 function readTopology(file: string): unknown {
     const content = YAML.parse(fs.readFileSync(file, "utf8"));
-    return content?.config?.[TOPOLOGY_KEY]?.value ?? content?.config?.[TOPOLOGY_KEY] ?? content;
+    if (content?.config === undefined) return content;
+    const entry = content.config[TOPOLOGY_KEY];
+    if (entry === undefined) throw new Error(`${file} has a config section but no ${TOPOLOGY_KEY} in it`);
+    return entry?.value ?? entry;
 }
 
 function main(): number {
