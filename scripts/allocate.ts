@@ -11,6 +11,7 @@ import { describeChanges, formatAllocations } from "../planner/allocations";
 import { ConfigError } from "../planner/errors";
 import { planAllocations } from "../planner/plan";
 import { parseTopology, TOPOLOGY_KEY } from "../planner/topology";
+import { printTable } from "./table";
 
 /** The topology in a file: the `plumr:topology` of a file with a `config` section (Pulumi.yaml), or the whole file. */
 function readTopology(file: string): unknown {
@@ -47,14 +48,7 @@ function main(): number {
             record.ends.map((e) => `${e.site}/${e.node} ${e.address}`).join("  <->  "),
         ]);
     }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const row of rows)
-        console.log(
-            row
-                .map((cell, i) => cell.padEnd(widths[i]))
-                .join("  ")
-                .trimEnd(),
-        );
+    printTable(rows);
     for (const name of addressing.changes.removed) console.log(`${name} (removed: its values are released)`);
 
     if (before === after) {

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi/automation";
 import { KubeApi, localClusterSpecs, startCluster, stopCluster } from "./localClusters";
 import { prepareLocalDeployment, siteStack } from "./localStacks";
+import { printTable } from "./table";
 
 const say = (message: string) => console.log(`\n==> ${message}`);
 
@@ -39,8 +40,7 @@ async function summary(clusters: ReturnType<typeof localClusterSpecs>, outputs: 
     for (const [name, link] of Object.entries<any>(links)) {
         for (const end of link.ends) rows.push([name, end.site, end.node, end.address, end.tunnelIp, String(end.port)]);
     }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
+    printTable(rows);
 
     say("in the clusters");
     for (const cluster of clusters) {
