@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local toolchain from published Go modules, pinned in toolchain/versions.json:
 # the Pulumi CLI, our Node.js language host, the Kubernetes provider plugin, etcd, the Kubernetes
-# control plane and kwok. Idempotent: each binary is built once per version into .cache/toolchain/bin
+# control plane and kwok, and for the real nodes the kubelet, kubectl, containerd, runc, Multus and
+# the CNI plugins. Idempotent: each binary is built once per version into .cache/toolchain/bin
 # (Go's own caches make a rebuild after a clean clone quick); provider plugins go to .cache/toolchain/plugins. A binary already on PATH is used when
 # it reports the pinned version.
 set -euo pipefail
@@ -72,6 +73,18 @@ MOD
     stamp pulumi-language-nodejs "$v-$(sha256sum "$ROOT"/toolchain/language-host/*.go | sha256sum | cut -c1-12)"
 }
 
+build_image_archive() {
+    local v label; v="$(version goContainerRegistry)"
+    label="$v-$(sha256sum "$ROOT"/toolchain/image-archive/*.go | sha256sum | cut -c1-12)"
+    built image-archive "$label" && { say "image-archive: cached"; return; }
+    say "image-archive: building the OCI archive writer (scripts/images.sh) against go-containerregistry v$v"
+    local dir; dir="$(wrapper image-archive)"
+    cp "$ROOT"/toolchain/image-archive/*.go "$dir/"
+    printf 'require github.com/google/go-containerregistry v%s\n' "$v" >>"$dir/go.mod"
+    (cd "$dir" && go mod tidy && go build -trimpath -o "$BIN/image-archive" .)
+    stamp image-archive "$label"
+}
+
 build_kubernetes_provider() {
     local v mod; v="$(version pulumiKubernetes)"; mod="$(version pulumiKubernetesGoModule)"
     built_plugin pulumi-resource-kubernetes "$v" && { say "kubernetes provider v$v: cached"; return; }
@@ -118,11 +131,12 @@ build_etcd() {
 
 build_kubernetes() {
     local v; v="$(version kubernetes)"
-    local tools=(kube-apiserver kube-controller-manager kube-scheduler)
-    local missing=0 t
-    for t in "${tools[@]}"; do on_path "$t" "Kubernetes v$v" --version || built "$t" "Kubernetes v$v" || missing=1; done
-    [ "$missing" = 0 ] && { say "kubernetes v$v control plane: cached"; return; }
-    say "kubernetes v$v: building ${tools[*]} from k8s.io/kubernetes (the longest step)"
+    # The control plane, and the kubelet and kubectl of the local clusters' real nodes.
+    local tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+    local missing=() t
+    for t in "${tools[@]}"; do on_path "$t" "Kubernetes v$v" --version || built "$t" "Kubernetes v$v" || missing+=("$t"); done
+    [ ${#missing[@]} = 0 ] && { say "kubernetes v$v: cached"; return; }
+    say "kubernetes v$v: building ${missing[*]} from k8s.io/kubernetes (the longest step)"
     local dir; dir="$(wrapper kubernetes)"
     local gomod; gomod="$(go mod download -json "k8s.io/kubernetes@v$v" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).GoMod))')"
     {
@@ -131,8 +145,11 @@ build_kubernetes() {
         # point each at the release published with the same minor and patch.
         grep -oE 'k8s.io/[a-z0-9-]+ => ./staging/src/k8s.io/[a-z0-9-]+' "$gomod" | awk -v tag="v0.${v#1.}" '{print "replace " $1 " => " $1 " " tag}'
     } >>"$dir/go.mod"
-    (cd "$dir" && for t in "${tools[@]}"; do go get "k8s.io/kubernetes/cmd/$t@v$v"; done &&
-        for t in "${tools[@]}"; do say "  $t"; go build -trimpath -ldflags "-X k8s.io/component-base/version.gitVersion=v$v" -o "$BIN/$t" "k8s.io/kubernetes/cmd/$t"; stamp "$t" "Kubernetes v$v"; done)
+    # Without the version stamped in, the binaries report v0.0.0 and the API server rejects the kubelet's skew.
+    local minor="${v#1.}"; minor="${minor%%.*}"
+    local ldflags="-X k8s.io/component-base/version.gitVersion=v$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+    (cd "$dir" && for t in "${missing[@]}"; do go get "k8s.io/kubernetes/cmd/$t@v$v"; done &&
+        for t in "${missing[@]}"; do say "  $t"; go build -trimpath -ldflags "$ldflags" -o "$BIN/$t" "k8s.io/kubernetes/cmd/$t"; stamp "$t" "Kubernetes v$v"; done)
 }
 
 build_kwok() {
@@ -145,11 +162,51 @@ build_cni_plugins() {
     local v; v="$(version cniPlugins)"
     local plugin
     # CNI_PATH is searched by plugin type, so the plugins also appear under their own names.
+    # bridge, macvlan and static serve the link attachments; loopback and host-local the real
+    # nodes' default pod network (containerd sets up every pod's lo through the loopback plugin).
     mkdir -p "$CACHE/cni"
-    for plugin in main/bridge main/macvlan ipam/static; do
+    for plugin in main/bridge main/macvlan ipam/static main/loopback ipam/host-local; do
         build_module "cni-${plugin#*/}" github.com/containernetworking/plugins "$v" "github.com/containernetworking/plugins/plugins/$plugin" "$v"
         ln -sf "$BIN/cni-${plugin#*/}" "$CACHE/cni/${plugin#*/}"
     done
+}
+
+# The container runtime of the local clusters' real nodes: containerd, its runc shim and ctr.
+build_containerd() {
+    local v; v="$(version containerd)"
+    local tools=(containerd containerd-shim-runc-v2 ctr) t missing=()
+    for t in "${tools[@]}"; do built "$t" "$v" || missing+=("$t"); done
+    [ ${#missing[@]} = 0 ] && { say "containerd v$v: cached"; return; }
+    say "containerd v$v: building ${missing[*]} from github.com/containerd/containerd/v2"
+    local dir; dir="$(wrapper containerd)"
+    printf 'require github.com/containerd/containerd/v2 v%s\n' "$v" >>"$dir/go.mod"
+    (cd "$dir" && for t in "${missing[@]}"; do go get "github.com/containerd/containerd/v2/cmd/$t@v$v"; done &&
+        for t in "${missing[@]}"; do
+            go build -trimpath -ldflags "-X github.com/containerd/containerd/v2/version.Version=v$v" -o "$BIN/$t" "github.com/containerd/containerd/v2/cmd/$t"
+            stamp "$t" "$v"
+        done)
+}
+
+# runc needs cgo and libseccomp (Debian's libseccomp-dev): containerd gives every pod sandbox
+# the RuntimeDefault seccomp profile, which runc can only apply when built with it.
+build_runc() {
+    local v; v="$(version runc)"
+    built runc "$v" && { say "runc v$v: cached"; return; }
+    say "runc v$v: building from github.com/opencontainers/runc (cgo, seccomp)"
+    local dir; dir="$(wrapper runc)"
+    printf 'require github.com/opencontainers/runc v%s\n' "$v" >>"$dir/go.mod"
+    (cd "$dir" && go get "github.com/opencontainers/runc@v$v" &&
+        CGO_ENABLED=1 go build -trimpath -tags "seccomp urfave_cli_no_docs" -ldflags "-X main.version=$v" -o "$BIN/runc" github.com/opencontainers/runc)
+    stamp runc "$v"
+}
+
+# Multus's thin plugin: reads the pod's network annotations and the NetworkAttachmentDefinitions
+# from the API server and delegates to the plugins they name. The module proxy serves it only
+# when asked for the exact version.
+build_multus() {
+    local v; v="$(version multus)"
+    build_module multus gopkg.in/k8snetworkplumbingwg/multus-cni.v4 "$v" gopkg.in/k8snetworkplumbingwg/multus-cni.v4/cmd/multus "$v"
+    ln -sf "$BIN/multus" "$CACHE/cni/multus"
 }
 
 build_actionlint() {
@@ -158,7 +215,7 @@ build_actionlint() {
 }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(pulumi language_host kubernetes_provider etcd kubernetes kwok cni_plugins actionlint)
+[ ${#steps[@]} -gt 0 ] || steps=(pulumi language_host kubernetes_provider etcd kubernetes kwok cni_plugins containerd runc multus actionlint image_archive)
 start=$(date +%s)
 for step in "${steps[@]}"; do "build_$step"; done
 say "ready in $(( $(date +%s) - start ))s: $BIN"
