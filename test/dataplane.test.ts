@@ -2,7 +2,7 @@
 // plugins in network namespaces, carries traffic between the two sites through the tunnel.
 import * as assert from "assert";
 import { renderedEndpoints } from "../twin/rendered";
-import { inNs, Twin, twinUnavailable } from "../twin/twin";
+import { eventually, inNs, Twin, twinUnavailable } from "../twin/twin";
 
 /** The original demo's attachment, as it was written (capabilities misspelt, inside ipam). */
 const ORIGINAL_NAD = JSON.stringify({
@@ -17,19 +17,6 @@ const net1Addresses = (ns: string): string[] =>
     JSON.parse(inNs(ns, ["ip", "-j", "addr", "show", "dev", "net1"]))[0]
         .addr_info.filter((a: any) => a.family === "inet")
         .map((a: any) => `${a.local}/${a.prefixlen}`);
-
-async function eventually(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        try {
-            if (check()) return;
-        } catch {
-            // not yet
-        }
-        await new Promise((r) => setTimeout(r, 300));
-    }
-    assert.fail(`timed out waiting for ${what}`);
-}
 
 const pingOk = (ns: string, target: string, extra: string[] = []) => {
     try {
@@ -98,7 +85,7 @@ describe("data-plane twin: the rendered link carries traffic", function () {
     });
 
     it("leaves net1 without its address with the original demo's attachment, not with the program's", () => {
-        const original = twin.extraPod("orig");
+        const original = twin.extraPod(0, "orig");
         // The original demo asked for 10.10.1.200 too, but with the capability misspelt Multus
         // passes no address: static IPAM has nothing to assign and the bridge plugin gives up
         // after creating net1, which the pod's sandbox then fails on.

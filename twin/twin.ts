@@ -1,12 +1,14 @@
 // The data-plane twin: the two sites' routers, endpoint nodes and endpoint pods as network
 // namespaces on this machine, attached with the real CNI plugins using the configs the program
 // renders, and linked as the AWS prerequisites would link them. Root only; everything it makes it
-// removes again in `destroy`, also after a failure.
+// removes again in `destroy`, also after a failure or an interruption (Ctrl-C, SIGTERM), and what a
+// run killed hard left behind is removed by the next twin with the same prefix.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { formatIp, gateway, parseCidr } from "../planner/addresses";
+import { onInterrupt } from "../scripts/interrupts";
 
 const ROOT = path.join(__dirname, "..");
 export const CNI_DIR = path.join(process.env.PLUMR_TOOLCHAIN_DIR ?? path.join(ROOT, ".cache", "toolchain"), "cni");
@@ -43,9 +45,20 @@ export function inNs(ns: string, command: string[], timeoutMs = 20_000): string 
     });
 }
 
-/** Whether this machine lets the twin run: root, network namespaces, the CNI plugins built. */
-export function twinUnavailable(): string | undefined {
+/** Whether this machine lets a twin be built: root and network namespaces (attaching pods needs more, see twinUnavailable). */
+export function namespacesUnavailable(): string | undefined {
     if (process.getuid?.() !== 0) return "the data-plane twin needs root (network namespaces)";
+    try {
+        ip("netns", "add", "plumr-probe");
+        ip("netns", "del", "plumr-probe");
+    } catch (err) {
+        return `network namespaces are not available here: ${err}`;
+    }
+    return undefined;
+}
+
+/** Whether this machine lets the twin run: root, network namespaces, the CNI plugins built, the tools the tests use. */
+export function twinUnavailable(): string | undefined {
     if (!fs.existsSync(path.join(CNI_DIR, "bridge"))) return `the CNI plugins are not built in ${CNI_DIR} (scripts/toolchain.sh)`;
     for (const tool of ["socat", "iperf3", "ping"]) {
         try {
@@ -54,13 +67,139 @@ export function twinUnavailable(): string | undefined {
             return `${tool} is not installed (scripts/ensure-deps.sh installs it)`;
         }
     }
-    try {
-        ip("netns", "add", "plumr-probe");
-        ip("netns", "del", "plumr-probe");
-    } catch (err) {
-        return `network namespaces are not available here: ${err}`;
+    return namespacesUnavailable();
+}
+
+/** Waits until `check` passes (an exception counts as not yet); fails after `timeoutMs`. */
+export async function eventually(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        try {
+            if (check()) return;
+        } catch {
+            // not yet
+        }
+        await new Promise((r) => setTimeout(r, 300));
     }
-    return undefined;
+    throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Every namespace a twin makes is named `plumr-twin-<prefix>-<site>-<role>`: role r is the site's router, n its
+ * endpoint node, p its endpoint pod, w<k> its k-th other worker, x-<name> an extra pod. The common start keeps them
+ * apart from other software's namespaces, and this one grammar both makes the names and recognises a killed run's
+ * leftovers, so a twin only ever removes namespaces it could have made itself.
+ */
+function namespacePattern(prefix: string): RegExp {
+    // Letters and digits only: no dash that could make one prefix's names another's, nothing special in the pattern.
+    if (!/^[a-z0-9]+$/.test(prefix)) throw new Error(`twin prefix "${prefix}" must be lowercase letters and digits`);
+    return new RegExp(`^plumr-twin-${prefix}-\\d+-(r|n|p|w\\d+|x-[a-z0-9]+)$`);
+}
+
+/** Whether `name` is one of the namespaces a twin with this prefix makes. */
+export const isTwinNamespace = (prefix: string, name: string): boolean => namespacePattern(prefix).test(name);
+
+/** The name of one of a twin's namespaces; refuses one that isTwinNamespace would not recognise. */
+export function twinNamespace(prefix: string, site: number, role: string): string {
+    const name = `plumr-twin-${prefix}-${site}-${role}`;
+    if (!isTwinNamespace(prefix, name)) throw new Error(`"${name}" is not a name of the twin's naming scheme`);
+    return name;
+}
+
+/** The network namespaces on this machine. */
+export function listNamespaces(): string[] {
+    return ip("netns", "list")
+        .split("\n")
+        .map((line) => line.split(" ")[0])
+        .filter(Boolean);
+}
+
+/** Kills the processes in a namespace, then removes it; one already gone is no error. Returns how many it killed. */
+export function removeNamespace(ns: string): number {
+    let pids: number[];
+    try {
+        pids = ip("netns", "pids", ns).split("\n").filter(Boolean).map(Number);
+    } catch {
+        return 0; // already gone
+    }
+    for (const pid of pids) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            // it exited meanwhile
+        }
+    }
+    try {
+        ip("netns", "del", ns);
+    } catch {
+        // removed meanwhile
+    }
+    return pids.length;
+}
+
+/**
+ * A twin's lease on its prefix: which process holds it (pid and start time, as a pid can be reused) and its temp dir.
+ * It lives in /run like the namespaces, so that a twin tells a killed run's leftovers (holder gone) from a run still
+ * going (holder alive), whose namespaces it must leave alone.
+ */
+interface Lease {
+    pid: number;
+    started?: string;
+    dir: string;
+}
+
+export const leaseFile = (prefix: string) => path.join("/run/plumr-twin", `${prefix}.json`);
+
+/** When a process started (clock ticks after boot: field 22 of /proc/<pid>/stat), or undefined once it is gone. */
+function startedAt(pid: number): string | undefined {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    } catch {
+        return undefined;
+    }
+}
+
+function readLease(prefix: string): Lease | undefined {
+    try {
+        const lease: Lease = JSON.parse(fs.readFileSync(leaseFile(prefix), "utf8"));
+        // Only ever delete a directory that this prefix's twin could have made.
+        return path.basename(lease.dir).startsWith(`plumr-twin-${prefix}-`) ? lease : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function takeLease(prefix: string, dir: string): void {
+    const lease: Lease = { pid: process.pid, started: startedAt(process.pid), dir };
+    fs.mkdirSync(path.dirname(leaseFile(prefix)), { recursive: true });
+    try {
+        // Exclusive: of two twins started at the same moment with one prefix, the second stops here.
+        fs.writeFileSync(leaseFile(prefix), JSON.stringify(lease) + "\n", { flag: "wx" });
+    } catch (err) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw new Error(`the twin prefix "${prefix}" is taken: ${err instanceof Error ? err.message : err}`, { cause: err });
+    }
+}
+
+/**
+ * Removes what an earlier twin with this prefix left when its process was killed hard (SIGKILL, power loss): its
+ * namespaces with the processes in them, its temp dir and lease; says so on stderr. Refuses while that twin's process
+ * still runs.
+ */
+function removeLeftovers(prefix: string): void {
+    const mine = namespacePattern(prefix);
+    const lease = readLease(prefix);
+    if (lease && lease.started !== undefined && startedAt(lease.pid) === lease.started)
+        throw new Error(`the twin prefix "${prefix}" is in use by process ${lease.pid}`);
+    const stale = listNamespaces().filter((ns) => mine.test(ns));
+    const killed = stale.reduce((n, ns) => n + removeNamespace(ns), 0);
+    if (lease) fs.rmSync(lease.dir, { recursive: true, force: true });
+    fs.rmSync(leaseFile(prefix), { force: true });
+    if (stale.length === 0 && !lease) return;
+    const what = [`${stale.length} namespaces (${stale.join(", ")})`, `${killed} processes in them`];
+    if (lease) what.push(`temp dir ${lease.dir}`);
+    console.error(`twin "${prefix}": removed what a killed earlier run left behind: ${what.join(", ")}`);
 }
 
 /**
@@ -108,7 +247,11 @@ export class Supervised {
 
     /** Kills the process and everything it started, as an OOM kill or crash would. */
     kill(): void {
-        if (this.child?.pid) process.kill(-this.child.pid, "SIGKILL");
+        try {
+            if (this.child?.pid) process.kill(-this.child.pid, "SIGKILL");
+        } catch {
+            // the process group has already exited
+        }
     }
 
     stop(): void {
@@ -119,24 +262,34 @@ export class Supervised {
 
 export type Attachment = "bridge" | "macvlan";
 
-/** The twin of two sites, each with a router, one endpoint node and one endpoint pod. */
+/**
+ * The twin of two sites, each with a router, one endpoint node and one endpoint pod. Its namespaces are named after
+ * `prefix` (lowercase letters and digits); one prefix has one twin at a time.
+ */
 export class Twin {
-    readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-twin-"));
+    readonly dir: string;
     private readonly namespaces: string[] = [];
     /** The supervised plumr container of each endpoint, by endpoint index. */
     readonly plumr: Supervised[] = [];
+    private readonly unregister: () => void;
 
     constructor(
         readonly prefix: string,
         readonly endpoints: RenderedEndpoint[],
         readonly attachment: Attachment,
-    ) {}
+    ) {
+        removeLeftovers(prefix);
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `plumr-twin-${prefix}-`));
+        takeLease(prefix, this.dir);
+        // Interrupted, the process removes the twin before it exits; a normal run does it in destroy.
+        this.unregister = onInterrupt(() => this.destroy());
+    }
 
-    router = (i: number) => `${this.prefix}-${i}-r`;
-    node = (i: number) => `${this.prefix}-${i}-n`;
+    router = (i: number) => twinNamespace(this.prefix, i, "r");
+    node = (i: number) => twinNamespace(this.prefix, i, "n");
     /** The site's k-th other worker node (no endpoint on it). */
-    worker = (i: number, k: number) => `${this.prefix}-${i}-w${k}`;
-    pod = (i: number) => `${this.prefix}-${i}-p`;
+    worker = (i: number, k: number) => twinNamespace(this.prefix, i, `w${k}`);
+    pod = (i: number) => twinNamespace(this.prefix, i, "p");
     private underlay = (i: number, host: number) => `192.168.${10 + i}.${host}`;
 
     private addNs(name: string): void {
@@ -210,9 +363,9 @@ export class Twin {
         });
     }
 
-    /** Adds an extra pod namespace (for attachments other than the endpoint's). */
-    extraPod(name: string): string {
-        const ns = `${this.prefix}-${name}`;
+    /** Adds an extra pod namespace on site i (for attachments other than the endpoint's); name: letters and digits. */
+    extraPod(i: number, name: string): string {
+        const ns = twinNamespace(this.prefix, i, `x-${name}`);
         this.addNs(ns);
         return ns;
     }
@@ -225,7 +378,7 @@ export class Twin {
         const dir = path.join(this.dir, `site-${i}`);
         const binDir = path.join(dir, "bin");
         fs.mkdirSync(binDir, { recursive: true });
-        fs.copyFileSync(path.join(__dirname, "plumr-stand-in.sh"), path.join(binDir, "plumr"));
+        fs.copyFileSync(path.join(ROOT, "stand-ins", "plumr"), path.join(binDir, "plumr"));
         fs.chmodSync(path.join(binDir, "plumr"), 0o755);
         fs.writeFileSync(path.join(dir, "config.json"), end.plumrConfig);
         const entrypoint = path.join(ROOT, "components", "scripts", "plumr-entrypoint.sh");
@@ -247,20 +400,12 @@ export class Twin {
         return this.plumr[i];
     }
 
-    /** Removes every namespace and process the twin made. */
+    /** Removes every namespace and process the twin made, its temp dir, and its lease on the prefix. */
     destroy(): void {
+        this.unregister();
         for (const p of this.plumr) p?.stop();
-        for (const ns of [...this.namespaces].reverse()) {
-            try {
-                ip("netns", "pids", ns)
-                    .split("\n")
-                    .filter(Boolean)
-                    .forEach((pid) => process.kill(Number(pid), "SIGKILL"));
-                ip("netns", "del", ns);
-            } catch {
-                // already gone
-            }
-        }
+        for (const ns of this.namespaces.splice(0).reverse()) removeNamespace(ns);
         fs.rmSync(this.dir, { recursive: true, force: true });
+        fs.rmSync(leaseFile(this.prefix), { force: true });
     }
 }
