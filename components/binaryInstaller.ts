@@ -126,9 +126,12 @@ export class BinaryInstaller extends pulumi.ComponentResource {
                                     image: args.image,
                                     // Sleeps, and answers SIGTERM at once rather than after the grace period.
                                     command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 3600 & wait $!; done"],
+                                    // One mismatch is enough: a changed binary does not change back.
                                     readinessProbe: {
                                         exec: { command: ["/bin/sh", "-c", verifyCommand("/host-bin", "/manifest")] },
-                                        periodSeconds: 30,
+                                        periodSeconds: 10,
+                                        timeoutSeconds: 10,
+                                        failureThreshold: 1,
                                     },
                                     securityContext: {
                                         privileged: false,

@@ -99,8 +99,10 @@ export class Endpoint extends pulumi.ComponentResource {
             // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
             // NET_ADMIN; nothing else in the pod gets either.
             securityContext: { privileged: true, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
-            startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 2, failureThreshold: 30 },
-            livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 10, failureThreshold: 3 },
+            // Checked every second while it starts, so that the workload starts as soon as the
+            // tunnel is up (it waits for this probe); a minute to come up.
+            startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 60 },
+            livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 5, failureThreshold: 3 },
             volumeMounts: [
                 binMount,
                 { name: "plumr-config", mountPath: CONFIG_MOUNT, readOnly: true },
@@ -158,6 +160,7 @@ export class Endpoint extends pulumi.ComponentResource {
                             serviceAccountName: SERVICE_ACCOUNTS.endpoint,
                             automountServiceAccountToken: false,
                             nodeSelector: { "kubernetes.io/hostname": end.node },
+                            terminationGracePeriodSeconds: site.plan.config.workload.terminationGracePeriodSeconds,
                             // Lets the unprivileged workload ping through the tunnel.
                             securityContext: { sysctls: [{ name: "net.ipv4.ping_group_range", value: "0 2147483647" }] },
                             initContainers: native ? [{ ...plumr, restartPolicy: "Always" }] : [],

@@ -29,10 +29,20 @@ const node = z.strictObject({
 const workload = z.strictObject({
     /** Image of the workload container that uses the tunnel. */
     image: z.string().min(1),
-    /** Command of the workload container (default: sleep forever). */
-    command: z.array(z.string()).default(["sleep", "infinity"]),
+    /**
+     * Command of the workload container (default: sleep forever, and stop at once on SIGTERM: a
+     * plain `sleep` as a container's first process ignores SIGTERM, so every restart of the
+     * endpoint would wait out the grace period).
+     */
+    command: z.array(z.string()).default(["/bin/sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]),
     /** Arguments of the workload container. */
     args: z.array(z.string()).optional(),
+    /**
+     * Seconds the endpoint pod's containers get to stop before they are killed. The next pod of
+     * the endpoint (a new config, new binaries) starts only after the old one is gone, so this
+     * bounds how long the link stops for a process that ignores SIGTERM.
+     */
+    terminationGracePeriodSeconds: z.int().min(0).max(300).default(10),
 });
 
 const aws = z.strictObject({

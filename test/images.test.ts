@@ -10,58 +10,14 @@ import * as path from "path";
 import { gunzipSync } from "zlib";
 import { BinaryPackage, chunkFileName, installerManifest, packageBinary } from "../planner/binaries";
 import { standInBinary } from "./harness";
+import { childrenOf, eventually, exited, isRoot, startAsPid1, stop } from "./pid1";
 
 const ROOT = path.join(__dirname, "..");
 const IMAGES_JSON = path.join(ROOT, ".cache", "images", "images.json");
 const IMAGE_NAMES = ["pause", "installer", "tools"] as const;
 type Images = Record<(typeof IMAGE_NAMES)[number], { name: string; archive: string }>;
 
-const isRoot = () => process.getuid?.() === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
-
-/** The child processes of `pid`, zombies included (they stay listed until reaped). */
-const childrenOf = (pid: number): number[] =>
-    fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
-
-async function eventually<T>(what: string, value: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const found = value();
-        if (found !== undefined) return found;
-        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-        await sleep(50);
-    }
-}
-
-/** How a process ended, or a failure when it is still running after `timeoutMs`. */
-function exited(child: ChildProcess, timeoutMs: number): Promise<{ code: number | null; signal: string | null }> {
-    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-    return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`still running ${timeoutMs} ms later`)), timeoutMs);
-        child.once("exit", (code, signal) => {
-            clearTimeout(timer);
-            resolve({ code, signal });
-        });
-    });
-}
-
-/** Runs a program as PID 1 of a new PID namespace, as the pod sandbox runs; `pid` is its PID here. */
-async function startAsPid1(command: string[]): Promise<{ unshare: ChildProcess; pid: number }> {
-    const unshare = spawn("unshare", ["--pid", "--fork", "--kill-child", ...command], { stdio: "ignore" });
-    const pid = await eventually("the namespace's first process", () =>
-        unshare.exitCode === null ? childrenOf(unshare.pid!)[0] : undefined,
-    );
-    return { unshare, pid };
-}
-
-/** Checks that a program keeps running, then signals it: how it ended, within a second. */
-async function stop(child: ChildProcess, pid = child.pid!, signal: NodeJS.Signals = "SIGTERM") {
-    await sleep(300);
-    assert.strictEqual(child.exitCode, null, "it keeps running until it is told to stop");
-    process.kill(pid, signal);
-    return exited(child, 1_000);
-}
 
 describe("the pod sandbox's process (toolchain/pause/pause.c)", function () {
     this.timeout(30_000);

@@ -569,7 +569,8 @@ describe("parseTopology", () => {
         assert.strictEqual(topology.sites.ohio.attachment, "bridge");
         assert.strictEqual(topology.sites.ohio.sidecar, "native");
         assert.strictEqual(topology.sites.ohio.bridgeName, "br-plumr");
-        assert.deepStrictEqual(topology.sites.ohio.workload.command, ["sleep", "infinity"]);
+        assert.deepStrictEqual(topology.sites.ohio.workload.command, ["/bin/sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]);
+        assert.strictEqual(topology.sites.ohio.workload.terminationGracePeriodSeconds, 10);
         assert.strictEqual(topology.tunnel.prefixLength, 30);
         assert.strictEqual(topology.tunnel.protocolOverhead, 20);
         assert.strictEqual(topology.tunnel.metricsName, "plumr_metrics");

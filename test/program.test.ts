@@ -289,6 +289,14 @@ describe("site options", () => {
         assert.strictEqual(spec.containers[0].restartPolicy, undefined);
     });
 
+    it("bounds how long an endpoint pod may take to stop, 10 s unless the workload says otherwise", async () => {
+        const topology = exampleTopology();
+        topology.sites.mumbai.workload.terminationGracePeriodSeconds = 2;
+        const { resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology });
+        assert.strictEqual(podSpec(resources, "ohio").terminationGracePeriodSeconds, 10);
+        assert.strictEqual(podSpec(resources, "mumbai").terminationGracePeriodSeconds, 2);
+    });
+
     it("grants no SCC on plain Kubernetes", async () => {
         const topology = exampleTopology();
         topology.sites.ohio.platform = "kubernetes";

@@ -1,14 +1,17 @@
 // The shell scripts the cluster runs, run for real here against temporary directories.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { ChildProcess, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { verifyCommand } from "../components/binaryInstaller";
 import { BinaryPackage, chunkFileName, installerManifest, packageBinary } from "../planner/binaries";
-import { standInBinary } from "./harness";
+import { parseTopology } from "../planner/topology";
+import { exampleTopology, standInBinary } from "./harness";
+import { eventually, isRoot, startAsPid1, stop } from "./pid1";
 
 const SCRIPTS = path.join(__dirname, "..", "components", "scripts");
+const STAND_INS = path.join(__dirname, "..", "stand-ins");
 
 function sh(script: string, env: Record<string, string>, args: string[] = []) {
     const result = spawnSync("/bin/sh", [script, ...args], { env: { PATH: process.env.PATH!, ...env }, encoding: "utf8", timeout: 20_000 });
@@ -104,5 +107,62 @@ describe("plumr-entrypoint.sh, the sidecar's command", () => {
         });
         assert.strictEqual(status, 1);
         assert.match(output, /plumr is missing or not executable on node worker-1; is the plumr installer DaemonSet ready there\?/);
+    });
+});
+
+describe("what the endpoint pod runs stops at once on SIGTERM, even as a container's first process (root)", function () {
+    this.timeout(30_000);
+    const running: ChildProcess[] = [];
+    let dir: string;
+
+    before(function () {
+        if (!isRoot()) {
+            console.log("    skipped: a new PID namespace needs root");
+            this.skip();
+        }
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-pid1-"));
+    });
+    after(() => {
+        for (const child of running) child.kill("SIGKILL");
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("the default workload command", async () => {
+        const { command } = parseTopology(exampleTopology()).sites.ohio.workload;
+        const { unshare, pid } = await startAsPid1(command);
+        running.push(unshare);
+        assert.deepStrictEqual(await stop(unshare, pid), { code: 0, signal: null });
+    });
+
+    it("the shm_printer stand-in", async () => {
+        const { unshare, pid } = await startAsPid1([path.join(STAND_INS, "shm_printer"), "--name", "plumr_metrics"]);
+        running.push(unshare);
+        assert.deepStrictEqual(await stop(unshare, pid), { code: 0, signal: null });
+    });
+
+    it("the plumr stand-in, with its tunnel up", async () => {
+        const config = path.join(dir, "config.json");
+        fs.writeFileSync(
+            config,
+            JSON.stringify({
+                tun: { name: "tun", address: "10.4.0.1", prefix_length: 30, mtu: 1400 },
+                udp: { local_address: "127.0.0.1", local_port: 5000, remote_address: "127.0.0.1", remote_port: 5001 },
+            }),
+        );
+        // A network namespace of its own too, for its tun device.
+        const { unshare, pid } = await startAsPid1([
+            "--net",
+            "sh",
+            "-c",
+            `ip link set lo up && exec ${path.join(STAND_INS, "plumr")} -f ${config}`,
+        ]);
+        running.push(unshare);
+        await eventually("the tun device, up with its MTU", () => {
+            const link = spawnSync("nsenter", ["--target", String(pid), "--net", "ip", "-o", "link", "show", "tun"], {
+                encoding: "utf8",
+            }).stdout;
+            return /[<,]UP[,>].* mtu 1400 /.test(link) ? true : undefined;
+        });
+        assert.deepStrictEqual(await stop(unshare, pid), { code: 0, signal: null });
     });
 });
