@@ -32,8 +32,10 @@ import * as os from "os";
 import * as path from "path";
 import versions from "../toolchain/versions.json";
 import { MockRun, SITES, withLinks } from "./benchRun";
-import { ClusterSpec, clusterStatus, kubeconfigPath, localClusterSpecs, startCluster, stopCluster } from "./localClusters";
+import { cgroupProcesses } from "./cgroups";
+import { ClusterSpec, instanceCgroup, kubeconfigPath, startLocalClusters, stopLocalClusters } from "./localClusters";
 import { localPulumi, prepareLocalDeployment, preview } from "./localStacks";
+import { median } from "./stats";
 
 const ROOT = path.join(__dirname, "..");
 const OUT = path.join(ROOT, "bench", "links.json");
@@ -45,7 +47,7 @@ const REPETITIONS = {
 const MOCK_TIMEOUT_MS = 5 * 60_000;
 const PREVIEW_TIMEOUT_MS = 15 * 60_000;
 const SAMPLE_INTERVAL_MS = 100;
-const DEPLOYMENT = "bench";
+const DEPLOYMENT = "bench" as const;
 
 const MiB = 1024;
 const log = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -112,9 +114,9 @@ function rssKiB(pid: number): number {
     }
 }
 
-/** The local clusters' processes, which this process may have started: not part of a preview. */
+/** The local clusters' processes (their nodes' too), which this process may have started: not part of a preview. */
 function clusterPids(): Set<number> {
-    return new Set(localClusterSpecs().flatMap((c) => Object.values(clusterStatus(c)).filter((pid): pid is number => pid !== undefined)));
+    return new Set(cgroupProcesses(instanceCgroup(DEPLOYMENT)));
 }
 
 /** Samples the summed VmRSS of this process's descendants (not itself, not the clusters) and keeps the peak. */
@@ -277,11 +279,6 @@ async function measure(name: string, repetitions: number, run: (links: number) =
 // ---------------------------------------------------------------------------------------------
 // Statistics and the report
 
-const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const spread = (values: number[], digits: number) => ({
     median: round(median(values), digits),
     min: round(Math.min(...values), digits),
@@ -407,20 +404,20 @@ async function main(): Promise<void> {
 
     const mocks = summarize(await measure("mocks", REPETITIONS.mocks, mockRun));
 
-    const clusters = localClusterSpecs();
-    const startedHere = clusters.some((c) => Object.values(clusterStatus(c)).some((pid) => pid === undefined));
+    let startedHere = false;
     let previews: Summary;
     let withCheckpoints: Summary;
     try {
-        log(`starting the local clusters${startedHere ? "" : " (already running)"}`);
-        for (const c of clusters) await startCluster(c);
+        log("starting the local clusters (instance bench)");
+        const { clusters, started } = await startLocalClusters(DEPLOYMENT);
+        startedHere = started;
         const stack = await previewStack(clusters);
         previews = summarize(await measure("preview", REPETITIONS.preview, (links) => previewRun(stack, links, false)));
         withCheckpoints = summarize(
             await measure("preview with checkpoints", REPETITIONS.preview, (links) => previewRun(stack, links, true)),
         );
     } finally {
-        if (startedHere) for (const c of clusters) await stopCluster(c);
+        if (startedHere) stopLocalClusters(DEPLOYMENT);
     }
 
     const cpus = os.cpus();

@@ -3,6 +3,7 @@
 // Root only (network namespaces). Results go to bench/underlay.json.
 import * as fs from "fs";
 import * as path from "path";
+import { median } from "./stats";
 import { exampleTopology } from "../test/harness";
 import { renderedEndpoints } from "../twin/rendered";
 import { Attachment, inNs, Twin, twinUnavailable } from "../twin/twin";
@@ -10,12 +11,6 @@ import { Attachment, inNs, Twin, twinUnavailable } from "../twin/twin";
 const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const OUT = path.join(__dirname, "..", "bench", "underlay.json");
-
-const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 interface Sample {
     gbitsPerSecond: number;

@@ -1,11 +1,16 @@
-// npm run demo: the shipped topology deployed onto two local clusters, one stack per site.
-//   npm run demo            start the clusters, pulumi up ohio then mumbai, print a summary
-//   npm run demo -- --down  destroy both stacks and stop the clusters
+// npm run demo: the shipped topology deployed onto two local clusters whose link-end nodes are
+// real (kubelet, containerd, runc, Multus), one stack per site, and the link proven by traffic.
+//   npm run demo            start the clusters, pulumi up ohio then mumbai, ping and iperf3 through the tunnel
+//   npm run demo -- --down  destroy both stacks, stop the clusters and remove everything they made
 import * as pulumi from "@pulumi/pulumi/automation";
-import { KubeApi, localClusterSpecs, startCluster, stopCluster } from "./localClusters";
+import { Instance, instanceLeftovers, localClusterSpecs, startLocalClusters, stopLocalClusters } from "./localClusters";
+import { containerRestarts, DeployedEnd, iperf, lastLogLine, ping, readyPod } from "./linkProbe";
 import { prepareLocalDeployment, siteStack } from "./localStacks";
+import { waitFor } from "./processes";
 import { printTable } from "./table";
 
+// The end-to-end tests run the same commands on clusters of their own.
+const INSTANCE: Instance = (process.env.PLUMR_LOCAL_INSTANCE as Instance | undefined) ?? "demo";
 const say = (message: string) => console.log(`\n==> ${message}`);
 
 function changes(summary: pulumi.UpdateSummary): string {
@@ -15,65 +20,105 @@ function changes(summary: pulumi.UpdateSummary): string {
 }
 
 async function up(): Promise<void> {
-    const clusters = localClusterSpecs();
     say("starting the local clusters");
-    for (const cluster of clusters) await startCluster(cluster);
-    const deployment = prepareLocalDeployment("demo");
+    const { clusters } = await startLocalClusters(INSTANCE);
+    const deployment = prepareLocalDeployment(INSTANCE);
     // Every stack exists before the first up, so that each StackReference finds its peer.
     const stacks = [];
     for (const cluster of clusters) stacks.push(await siteStack(deployment, cluster));
     const outputs: Record<string, pulumi.OutputMap> = {};
     for (const [i, cluster] of clusters.entries()) {
         say(`pulumi up -s ${cluster.name}`);
-        const stack = stacks[i];
-        const result = await stack.up({ onOutput: (line) => process.stdout.write(line), color: "never" });
+        const result = await stacks[i].up({ onOutput: (line) => process.stdout.write(line), color: "never" });
         console.log(`${cluster.name}: ${changes(result.summary)}`);
         outputs[cluster.name] = result.outputs;
     }
-    await summary(clusters, outputs);
+    await proveLinks(clusters, outputs);
 }
 
-async function summary(clusters: ReturnType<typeof localClusterSpecs>, outputs: Record<string, pulumi.OutputMap>): Promise<void> {
-    say("links");
-    const rows: string[][] = [["link", "site", "node", "underlay", "tunnel", "port"]];
+/** Every link's two ends, as the stacks published them. */
+function deployedLinks(clusters: ReturnType<typeof localClusterSpecs>, outputs: Record<string, pulumi.OutputMap>) {
     const links = Object.values(outputs)[0]?.links?.value ?? {};
-    for (const [name, link] of Object.entries<any>(links)) {
-        for (const end of link.ends) rows.push([name, end.site, end.node, end.address, end.tunnelIp, String(end.port)]);
-    }
-    printTable(rows);
+    return Object.entries<any>(links).map(([name, link]) => ({
+        name,
+        ends: link.ends.map((end: any): DeployedEnd => ({
+            cluster: clusters.find((c) => c.name === end.site)!,
+            namespace: outputs[end.site]?.sites?.value?.[end.site]?.namespace ?? "plumr",
+            link: name,
+            tunnelIp: end.tunnelIp,
+            address: end.address,
+        })) as [DeployedEnd, DeployedEnd],
+    }));
+}
 
-    say("in the clusters");
-    for (const cluster of clusters) {
-        const api = new KubeApi(cluster);
-        const site = outputs[cluster.name]?.sites?.value?.[cluster.name];
-        const namespace = site?.namespace ?? "plumr";
-        const ds = await api.get(`/apis/apps/v1/namespaces/${namespace}/daemonsets/${site?.installer?.daemonSet ?? "plumr-installer"}`);
-        console.log(
-            `${cluster.name}: DaemonSet ${ds.metadata.name}: ${ds.status.numberReady}/${ds.status.desiredNumberScheduled} ready (binaries ${site?.installer?.binariesSha256?.slice(0, 12)})`,
-        );
-        const pods = (await api.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dendpoint`))
-            .items as any[];
-        for (const pod of pods) {
-            const ready = pod.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
-            console.log(
-                `${cluster.name}: endpoint pod ${pod.metadata.name} on ${pod.spec.nodeName}: ${ready ? "Ready" : pod.status?.phase}`,
+async function proveLinks(clusters: ReturnType<typeof localClusterSpecs>, outputs: Record<string, pulumi.OutputMap>): Promise<void> {
+    const rows: string[][] = [["link", "end", "pod", "node", "underlay", "tunnel", "ping the other end", "iperf3 to the other end"]];
+    const pods: string[][] = [["pod", "containers (restarts)", "metrics, last line"]];
+    let failed = 0;
+    for (const link of deployedLinks(clusters, outputs)) {
+        say(`link ${link.name}: traffic through the tunnel, from each workload container`);
+        const endPods = [];
+        for (const end of link.ends)
+            endPods.push(await waitFor(`a Ready endpoint pod of ${link.name} in ${end.cluster.name}`, 120_000, () => readyPod(end)));
+        for (const [i, end] of link.ends.entries()) {
+            const other = link.ends[1 - i];
+            const pod = endPods[i];
+            const result = await ping(end, pod.metadata.name, other.tunnelIp, 5);
+            const throughput = await iperf(end, pod.metadata.name, other, endPods[1 - i].metadata.name).then(
+                (mbps) => `${mbps.toFixed(0)} Mbit/s`,
+                (err) => `failed: ${err instanceof Error ? err.message.split("\n")[0] : err}`,
             );
+            if (result.received === 0 || throughput.startsWith("failed")) failed++;
+            console.log(`${end.cluster.name} -> ${other.tunnelIp}: ${result.received}/${result.sent} replies, ${throughput}`);
+            rows.push([
+                link.name,
+                end.cluster.name,
+                pod.metadata.name,
+                pod.spec.nodeName,
+                end.address,
+                end.tunnelIp,
+                result.received > 0
+                    ? `${result.received}/${result.sent}, rtt ${result.rttMs?.toFixed(3)} ms`
+                    : `no reply (0/${result.sent})`,
+                throughput,
+            ]);
+        }
+        // Let the metrics container print once more, with this traffic counted.
+        await new Promise((r) => setTimeout(r, 5_500));
+        for (const [i, end] of link.ends.entries()) {
+            const pod = (await readyPod(end)) ?? endPods[i];
+            const containers = containerRestarts(pod)
+                .map((c) => `${c.name} (${c.restarts})`)
+                .join(", ");
+            pods.push([
+                `${end.cluster.name}/${pod.metadata.name}`,
+                containers,
+                await lastLogLine(end, pod.metadata.name, "metrics").catch((e) => `${e}`),
+            ]);
         }
     }
-    console.log("\n(kwok simulates the nodes: pods are scheduled and reported Ready, but no container runs.)");
+    say("links");
+    printTable(rows);
+    say("endpoint pods");
+    printTable(pods);
+    console.log("\n(plumr and shm_printer are stand-ins here: see stand-ins/README.md. The pods, probes and traffic are real.)");
+    if (failed > 0) throw new Error(`${failed} direction(s) of the links passed no traffic: see the table above`);
 }
 
 async function down(): Promise<void> {
-    const clusters = localClusterSpecs();
-    for (const cluster of clusters) await startCluster(cluster);
-    const deployment = prepareLocalDeployment("demo");
+    const { clusters } = await startLocalClusters(INSTANCE);
+    const deployment = prepareLocalDeployment(INSTANCE);
     for (const cluster of [...clusters].reverse()) {
         say(`pulumi destroy -s ${cluster.name}`);
         const stack = await siteStack(deployment, cluster);
         await stack.destroy({ onOutput: (line) => process.stdout.write(line), color: "never" });
     }
     say("stopping the local clusters");
-    for (const cluster of clusters) await stopCluster(cluster, true);
+    stopLocalClusters(INSTANCE, true);
+    const left = instanceLeftovers(INSTANCE);
+    if (left.processes.length || left.namespaces.length || left.cgroups)
+        throw new Error(`the demo left something behind: ${JSON.stringify(left)}`);
+    console.log("nothing of the demo is left: no process, network namespace, mount or cgroup");
 }
 
 (process.argv.includes("--down") ? down() : up()).catch((err) => {

@@ -7,6 +7,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import versions from "../toolchain/versions.json";
 import { ClusterSpec, kubeconfigPath } from "./localClusters";
+import { localImages } from "./nodeConfig";
 
 const ROOT = path.join(__dirname, "..");
 const TOOLCHAIN = process.env.PLUMR_TOOLCHAIN_DIR ?? path.join(ROOT, ".cache", "toolchain");
@@ -21,9 +22,11 @@ export interface LocalDeployment {
 }
 
 /**
- * Makes a local copy of the project whose topology is the shipped one with two local changes, said
- * in its Pulumi.yaml: the sites are not on AWS here (routing: none), and the binaries are stand-ins
- * (kwok's nodes run no containers). `edit` may change the topology further (tests do).
+ * Makes a local copy of the project whose topology is the shipped one with three local changes,
+ * said in its Pulumi.yaml: the sites are not on AWS here (routing: none), the binaries are the
+ * stand-ins of stand-ins/ (copied, so that a test may change them), and the images are the ones
+ * built from Debian packages and imported into the real nodes (scripts/images.sh). `edit` may
+ * change the topology further (tests do).
  */
 export function prepareLocalDeployment(name: string, edit: (topology: any) => void = () => {}): LocalDeployment {
     const base = path.join(ROOT, ".cache", name);
@@ -31,24 +34,24 @@ export function prepareLocalDeployment(name: string, edit: (topology: any) => vo
     const stateDir = path.join(base, "state");
     const binariesDir = path.join(base, "stand-in-binaries");
     for (const dir of [projectDir, stateDir, binariesDir, path.join(base, "pulumi-home")]) fs.mkdirSync(dir, { recursive: true });
-    for (const binary of ["plumr", "shm_printer"]) {
-        fs.writeFileSync(
-            path.join(binariesDir, binary),
-            `#!/bin/sh\n# Stand-in for Steinwurf's ${binary} in the local demo: kwok's nodes run no containers.\nexit 0\n`,
-            { mode: 0o755 },
-        );
-    }
+    for (const binary of ["plumr", "shm_printer"]) fs.copyFileSync(path.join(ROOT, "stand-ins", binary), path.join(binariesDir, binary));
+    const images = localImages();
     const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
     const topology = project.config["plumr:topology"].value;
     for (const site of Object.values<any>(topology.sites)) {
         if (site.aws) site.aws = { region: site.aws.region, routing: "none" };
+        site.sidecarImage = images.tools.name;
+        site.workload = { ...site.workload, image: images.tools.name };
     }
     topology.binaries.dir = binariesDir;
+    topology.binaries.installerImage = images.installer.name;
     topology.configTemplate = path.join(ROOT, topology.configTemplate);
     topology.allocations = path.join(ROOT, topology.allocations ?? "plumr/allocations.json");
     edit(topology);
     project.main = path.relative(projectDir, ROOT);
-    const header = "# Generated for a local deployment from the repository's Pulumi.yaml: routing none, stand-in binaries.\n";
+    const header =
+        "# Generated for a local deployment from the repository's Pulumi.yaml: routing none, stand-in binaries (stand-ins/),\n" +
+        "# images built from Debian packages (scripts/images.sh).\n";
     fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), header + YAML.stringify(project));
     const env: Record<string, string> = {
         PATH: `${path.join(TOOLCHAIN, "bin")}:${process.env.PATH}`,

@@ -1,26 +1,19 @@
-// End to end: the real Pulumi engine deploys the ohio and mumbai stacks onto two local clusters
-// (scripts/localClusters.ts), through the Automation API with a local file backend.
+// End to end: the real Pulumi engine deploys the ohio and mumbai stacks onto the tests' own two
+// local clusters (scripts/localClusters.ts, instance e2e), through the Automation API with a local
+// file backend.
 import * as assert from "assert";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation/events";
-import {
-    ClusterSpec,
-    clusterStatus,
-    KubeApi,
-    kubeconfigPath,
-    localClusterSpecs,
-    startCluster,
-    stopCluster,
-} from "../scripts/localClusters";
+import { ClusterSpec, KubeApi, kubeconfigPath } from "../scripts/localClusters";
 import { LocalDeployment, localPulumi, prepareLocalDeployment, preview, siteStack } from "../scripts/localStacks";
+import { e2eClusters, E2E } from "./localClusters";
 
-// Its own namespace, so that the tests never touch a demo deployed on the same clusters.
 const NAMESPACE = "plumr-e2e";
 const LINK = "ohio-mumbai";
 const POLICY_PACK = path.join(__dirname, "..", "policy");
 
-/** The shipped topology in the tests' namespace, with `change` applied. */
+/** The shipped topology in a namespace of its own (so that its objects are easy to tell apart), with `change` applied. */
 const topology =
     (change: (t: any) => void = () => {}) =>
     (t: any) => {
@@ -58,26 +51,17 @@ const readyPods = async (api: KubeApi) =>
 describe("end to end: both stacks on two local clusters", function () {
     this.timeout(30 * 60_000);
     let clusters: ClusterSpec[];
-    let startedHere: boolean;
     let deployment: LocalDeployment;
     const stacks: Record<string, Stack> = {};
     const api: Record<string, KubeApi> = {};
 
     before(async () => {
-        clusters = localClusterSpecs();
-        startedHere = clusters.some((c) => Object.values(clusterStatus(c)).some((pid) => pid === undefined));
-        for (const c of clusters) {
-            await startCluster(c);
-            api[c.name] = new KubeApi(c);
-        }
-        deployment = prepareLocalDeployment("e2e", topology());
+        clusters = await e2eClusters();
+        for (const c of clusters) api[c.name] = new KubeApi(c);
+        deployment = prepareLocalDeployment(E2E, topology());
         for (const c of clusters) stacks[c.name] = await siteStack(deployment, c);
         // Whatever an interrupted earlier run left behind goes first.
         for (const c of [...clusters].reverse()) await stacks[c.name].destroy({ color: "never" });
-    });
-
-    after(async () => {
-        if (startedHere) for (const c of clusters ?? []) await stopCluster(c);
     });
 
     it("deploys ohio, then mumbai, each into its own cluster", async () => {
@@ -114,7 +98,7 @@ describe("end to end: both stacks on two local clusters", function () {
 
     it("previews exactly the expected updates when one end's address changes", async () => {
         prepareLocalDeployment(
-            "e2e",
+            E2E,
             topology((t) => (t.links[0].ends[1].address = "10.20.1.201")),
         );
         assert.deepStrictEqual(await previewChanges(stacks.mumbai), [
@@ -127,7 +111,7 @@ describe("end to end: both stacks on two local clusters", function () {
             "update kubernetes:core/v1:Secret ohio-ohio-mumbai-config",
         ]);
         await stacks.ohio.up({ color: "never" });
-        prepareLocalDeployment("e2e", topology());
+        prepareLocalDeployment(E2E, topology());
         await stacks.mumbai.up({ color: "never" });
         await stacks.ohio.up({ color: "never" });
     });
@@ -165,7 +149,7 @@ describe("end to end: both stacks on two local clusters", function () {
 
     it("fails preview with the planner's message on a bad topology", async () => {
         prepareLocalDeployment(
-            "e2e",
+            E2E,
             topology((t) => (t.links[0].ends[0].address = "10.10.2.200")),
         );
         try {
@@ -174,7 +158,7 @@ describe("end to end: both stacks on two local clusters", function () {
                 return true;
             });
         } finally {
-            prepareLocalDeployment("e2e", topology());
+            prepareLocalDeployment(E2E, topology());
         }
     });
 

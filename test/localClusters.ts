@@ -1,0 +1,18 @@
+// The end-to-end tests' own local clusters (instance e2e): started once, on first use, by whichever
+// test file needs them first, and stopped after the last test if this run started them. A demo
+// running on the same machine has clusters of its own and is never touched.
+import { ClusterSpec, Instance, startLocalClusters, stopLocalClusters } from "../scripts/localClusters";
+
+export const E2E: Instance = "e2e";
+let starting: Promise<{ clusters: ClusterSpec[]; started: boolean }> | undefined;
+
+/** The e2e clusters, running. */
+export async function e2eClusters(): Promise<ClusterSpec[]> {
+    starting ??= startLocalClusters(E2E);
+    return (await starting).clusters;
+}
+
+after(async function () {
+    this.timeout(5 * 60_000);
+    if (starting && (await starting.catch(() => undefined))?.started) stopLocalClusters(E2E);
+});
