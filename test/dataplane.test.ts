@@ -84,16 +84,24 @@ describe("data-plane twin: the rendered link carries traffic", function () {
         await eventually("the tunnel to carry pings again", () => pingOk(twin.pod(0), "10.4.0.2"));
     });
 
-    it("leaves net1 without its address with the original demo's attachment, not with the program's", () => {
-        const original = twin.extraPod(0, "orig");
-        // The original demo asked for 10.10.1.200 too, but with the capability misspelt Multus
-        // passes no address: static IPAM has nothing to assign and the bridge plugin gives up
-        // after creating net1, which the pod's sandbox then fails on.
+    it("gives the original demo's misspelt attachment its address only through Multus's deprecated CNI_ARGS", () => {
+        // With capabilities misspelt, the requested address reaches the static IPAM plugin only as
+        // CNI_ARGS IP=..., which Multus still passes (deprecated since Multus 3.5). Passed only as the
+        // `ips` capability, as the CNI conventions have it, it never arrives and net1 is left without
+        // it; the program's attachment declares the capability and gets its address either way.
+        const capabilityOnly = twin.extraPod(0, "orig");
         assert.throws(
-            () => twin.attach(0, ORIGINAL_NAD, twin.endpoints[0].networks, original),
+            () => twin.attach(0, ORIGINAL_NAD, twin.endpoints[0].networks, capabilityOnly, true),
             (err: any) => /IPAM plugin returned missing IP config/.test(String(err.stdout)),
         );
-        assert.deepStrictEqual(net1Addresses(original), [], "net1 is left without its address");
+        assert.deepStrictEqual(net1Addresses(capabilityOnly), [], "net1 is left without its address");
+        const asMultus = twin.extraPod(0, "origmultus");
+        twin.attach(0, ORIGINAL_NAD, twin.endpoints[0].networks.replace("10.10.1.200/24", "10.10.1.210/24"), asMultus);
+        assert.deepStrictEqual(net1Addresses(asMultus), ["10.10.1.210/24"], "Multus's CNI_ARGS carried the address");
+        const program = twin.extraPod(0, "program");
+        const networks = twin.endpoints[0].networks.replace("10.10.1.200/24", "10.10.1.211/24");
+        twin.attach(0, twin.endpoints[0].attachmentConfig, networks, program, true);
+        assert.deepStrictEqual(net1Addresses(program), ["10.10.1.211/24"], "the capability alone carried the address");
         assert.deepStrictEqual(net1Addresses(twin.pod(0)), ["10.10.1.200/24"]);
     });
 });

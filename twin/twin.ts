@@ -203,8 +203,9 @@ function removeLeftovers(prefix: string): void {
 }
 
 /**
- * What Multus hands a CNI plugin: the attachment's config, named after the attachment when it
- * has no name, plus the pod's requested IPs only when the plugin declares the `ips` capability.
+ * What Multus hands a CNI plugin on stdin: the attachment's config, named after the attachment
+ * when it has no name, plus the pod's requested IPs as runtime config only when the plugin
+ * declares the `ips` capability (the CNI convention).
  */
 export function multusConfig(attachmentConfig: string, networks: string): string {
     const config = JSON.parse(attachmentConfig);
@@ -344,9 +345,16 @@ export class Twin {
         });
     }
 
-    /** Runs the CNI plugin the config names, in the node's namespace, for the pod: CNI ADD. */
-    attach(i: number, attachmentConfig: string, networks: string, pod = this.pod(i)): string {
+    /**
+     * Runs the CNI plugin the config names, in the node's namespace, for the pod: CNI ADD, with
+     * what Multus passes. Multus also passes the requested IPs in CNI_ARGS (IP=...), whatever the
+     * capabilities, a path it calls deprecated since 3.5; `capabilityOnly` leaves that out, as a
+     * runtime that follows only the CNI convention would.
+     */
+    attach(i: number, attachmentConfig: string, networks: string, pod = this.pod(i), capabilityOnly = false): string {
         const config = JSON.parse(attachmentConfig);
+        const ips: string[] = JSON.parse(networks)[0].ips ?? [];
+        const ipArg = !capabilityOnly && ips.length > 0 ? `;IP=${ips.join(",")}` : "";
         return execFileSync("ip", ["netns", "exec", this.node(i), path.join(CNI_DIR, config.type)], {
             input: multusConfig(attachmentConfig, networks),
             encoding: "utf8",
@@ -358,7 +366,7 @@ export class Twin {
                 CNI_NETNS: `/var/run/netns/${pod}`,
                 CNI_IFNAME: "net1",
                 CNI_PATH: CNI_DIR,
-                CNI_ARGS: `IgnoreUnknown=true;K8S_POD_NAMESPACE=plumr;K8S_POD_NAME=${pod}`,
+                CNI_ARGS: `IgnoreUnknown=true;K8S_POD_NAMESPACE=plumr;K8S_POD_NAME=${pod}${ipArg}`,
             },
         });
     }
