@@ -123,7 +123,7 @@ export async function deploy(baseDir = process.cwd()): Promise<Deployment> {
             const peerEnd = peerOf(plan, end);
             const peerSite = sites[peerEnd.site];
             const peer = peerSite ? peerSite.endpoints.apply((e) => e[end.link]) : peers.facts(plan, peerEnd);
-            new Endpoint(`${name}-${end.link}`, { plan, end, site, peerSite: peerEnd.site, peer }, { dependsOn: [site] });
+            new Endpoint(`${name}-${end.link}`, { plan, end, site, peerSite: peerEnd.site, peer }, { dependsOn: site.prerequisites });
         }
     }
 

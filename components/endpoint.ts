@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { attachmentConfig, attachmentName, networksAnnotation } from "../planner/attachment";
-import { sha256 } from "../planner/binaries";
+import { installerManifest, sha256 } from "../planner/binaries";
 import { EndPlan, Plan } from "../planner/plan";
 import { renderTemplate } from "../planner/template";
 import { labels, PREFIX } from "./meta";
@@ -89,6 +89,8 @@ export class Endpoint extends pulumi.ComponentResource {
             command: ["/bin/sh", "/plumr-entrypoint/plumr-entrypoint.sh"],
             env: [
                 { name: "PLUMR_BIN_DIR", value: BIN_MOUNT },
+                // What the entrypoint waits for on the node before it starts plumr.
+                { name: "PLUMR_SHA256SUMS", value: installerManifest(plan.binaries.packages).SHA256SUMS.trimEnd() },
                 { name: "PLUMR_CONFIG", value: `${CONFIG_MOUNT}/${CONFIG_FILE}` },
                 { name: "PLUMR_LINK", value: end.link },
                 { name: "PLUMR_TUN_IP", value: end.tunnelIp },
@@ -100,8 +102,9 @@ export class Endpoint extends pulumi.ComponentResource {
             // NET_ADMIN; nothing else in the pod gets either.
             securityContext: { privileged: true, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
             // Checked every second while it starts, so that the workload starts as soon as the
-            // tunnel is up (it waits for this probe); a minute to come up.
-            startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 60 },
+            // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
+            // may first wait for the installer on this node.
+            startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 120 },
             livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 5, failureThreshold: 3 },
             volumeMounts: [
                 binMount,
@@ -166,7 +169,8 @@ export class Endpoint extends pulumi.ComponentResource {
                             initContainers: native ? [{ ...plumr, restartPolicy: "Always" }] : [],
                             containers: native ? [workload, metrics] : [plumr, workload, metrics],
                             volumes: [
-                                { name: "plumr-bin", hostPath: { path: plan.binaries.hostPath, type: "Directory" } },
+                                // OrCreate: the pod may reach its node before the installer does.
+                                { name: "plumr-bin", hostPath: { path: plan.binaries.hostPath, type: "DirectoryOrCreate" } },
                                 { name: "plumr-config", secret: { secretName: secret.metadata.name, defaultMode: 0o400 } },
                                 { name: "plumr-entrypoint", configMap: { name: ENTRYPOINT_CONFIGMAP, defaultMode: 0o555 } },
                             ],

@@ -53,6 +53,12 @@ export class Site extends pulumi.ComponentResource {
     /** Namespace of the installer and the endpoints. */
     public readonly namespace: pulumi.Output<string>;
     public readonly installer: BinaryInstaller;
+    /**
+     * What the site's endpoints need before they are created: the namespace, the service
+     * accounts and their privileges, the entrypoint. Not the installer's rollout: an endpoint's
+     * plumr waits on its node for exactly the binaries it was made for, so both roll out at once.
+     */
+    public readonly prerequisites: pulumi.Resource[];
     /** Facts of every link end in this site, keyed by link name. */
     public readonly endpoints: pulumi.Output<Record<string, EndFacts>>;
     public readonly plan: SitePlan;
@@ -105,7 +111,7 @@ export class Site extends pulumi.ComponentResource {
         );
         const grants = config.platform === "openshift" ? this.grantPrivilegedScc(name, [installerAccount, endpointAccount]) : [];
 
-        new k8s.core.v1.ConfigMap(
+        const entrypoint = new k8s.core.v1.ConfigMap(
             `${name}-entrypoint`,
             {
                 metadata: { name: ENTRYPOINT_CONFIGMAP, namespace: this.namespace, labels: labels("endpoint") },
@@ -127,6 +133,8 @@ export class Site extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: grants },
         );
+
+        this.prerequisites = [namespace, installerAccount, endpointAccount, entrypoint, ...grants];
 
         const facts: Record<string, EndFacts> = {};
         for (const end of endsAt(args.plan, name)) facts[end.link] = endFacts(args.plan, end);

@@ -324,6 +324,23 @@ describe("binary distribution", () => {
         assert.notStrictEqual(endpointSha(first.resources), endpointSha(changed.resources), "endpoints restart onto the new binary");
     });
 
+    it("starts endpoints with the installer, their plumr waiting on the node for exactly these binaries", async () => {
+        const { resources } = await runProgram({ stack: "ohio" });
+        const endpoint = find(resources, "plumr:link:Endpoint", "ohio-ohio-mumbai");
+        assert.deepStrictEqual([...endpoint.dependsOn].sort(), [
+            "ohio-entrypoint",
+            "ohio-namespace",
+            "ohio-plumr-endpoint",
+            "ohio-plumr-installer",
+            "ohio-scc-privileged",
+            "ohio-scc-privileged",
+        ]);
+        const plumr = podSpec(resources, "ohio").initContainers[0];
+        const sums = plumr.env.find((e: any) => e.name === "PLUMR_SHA256SUMS").value;
+        const manifest = find(resources, "kubernetes:core/v1:ConfigMap", "ohio-installer-manifest").inputs.data;
+        assert.strictEqual(`${sums}\n`, manifest.SHA256SUMS, "what the installer verifies");
+    });
+
     it("cuts a large binary into ConfigMaps well under the 1 MiB limit, all mounted in order", async () => {
         const big = standInBinary("plumr", 1_400_000);
         const { resources } = await runProgram({ stack: "ohio", binaries: { plumr: big, shm_printer: standInBinary("shm_printer") } });

@@ -1,14 +1,14 @@
 // The shell scripts the cluster runs, run for real here against temporary directories.
 import * as assert from "assert";
-import { ChildProcess, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { verifyCommand } from "../components/binaryInstaller";
-import { BinaryPackage, chunkFileName, installerManifest, packageBinary } from "../planner/binaries";
+import { BinaryPackage, chunkFileName, installerManifest, packageBinary, sha256 } from "../planner/binaries";
 import { parseTopology } from "../planner/topology";
 import { exampleTopology, standInBinary } from "./harness";
-import { eventually, isRoot, startAsPid1, stop } from "./pid1";
+import { eventually, exited, isRoot, startAsPid1, stop } from "./pid1";
 
 const SCRIPTS = path.join(__dirname, "..", "components", "scripts");
 const STAND_INS = path.join(__dirname, "..", "stand-ins");
@@ -96,6 +96,51 @@ describe("plumr-entrypoint.sh, the sidecar's command", () => {
         });
         assert.strictEqual(status, 7, "plumr's exit status reaches the kubelet");
         assert.match(output, new RegExp(`plumr pid \\d+ args -f ${root}/config.json`));
+    });
+
+    it("waits until the node has exactly the binaries the pod was made for, then starts plumr", async () => {
+        const plumr = '#!/bin/sh\necho "plumr v2 args $*"\n';
+        fs.writeFileSync(path.join(root, "config.json"), "{}");
+        // An older plumr is on the node: the installer has not got here yet.
+        fs.writeFileSync(path.join(root, "plumr"), '#!/bin/sh\necho "plumr v1"\n', { mode: 0o755 });
+        const child = spawn("/bin/sh", [path.join(SCRIPTS, "plumr-entrypoint.sh")], {
+            env: {
+                PATH: process.env.PATH!,
+                PLUMR_BIN_DIR: root,
+                PLUMR_CONFIG: path.join(root, "config.json"),
+                PLUMR_SHA256SUMS: `${sha256(plumr)}  plumr`,
+                NODE_NAME: "worker-1",
+            },
+        });
+        let output = "";
+        child.stdout.on("data", (d) => (output += d));
+        child.stderr.on("data", (d) => (output += d));
+        await eventually("it to wait", () =>
+            /waiting for the plumr installer to put these binaries on node worker-1/.test(output) ? true : undefined,
+        );
+        const tmp = path.join(root, ".plumr.tmp");
+        fs.writeFileSync(tmp, plumr, { mode: 0o755 });
+        fs.renameSync(tmp, path.join(root, "plumr"));
+        const { code } = await exited(child, 5_000);
+        assert.strictEqual(code, 0, output);
+        assert.match(output, /plumr v2 args -f /);
+        assert.doesNotMatch(output, /plumr v1/, "never the older binary");
+    });
+
+    it("gives up, naming the binaries it waited for, when the installer does not deliver them", () => {
+        fs.writeFileSync(path.join(root, "config.json"), "{}");
+        const { status, output } = sh(path.join(SCRIPTS, "plumr-entrypoint.sh"), {
+            PLUMR_BIN_DIR: root,
+            PLUMR_CONFIG: path.join(root, "config.json"),
+            PLUMR_SHA256SUMS: `${"a".repeat(64)}  plumr`,
+            PLUMR_BINARIES_WAIT_SECONDS: "1",
+            NODE_NAME: "worker-1",
+        });
+        assert.strictEqual(status, 1);
+        assert.match(
+            output,
+            /node worker-1 did not get these binaries within 1s: a{64} plumr; is the plumr installer DaemonSet ready there\?/,
+        );
     });
 
     it("says what is wrong when the binary is not installed", () => {
