@@ -4,6 +4,7 @@
 // removes again in `destroy`, also after a failure or an interruption (Ctrl-C, SIGTERM), and what a
 // run killed hard left behind is removed by the next twin with the same prefix.
 import { ChildProcess, execFileSync, spawn } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -386,8 +387,12 @@ export class Twin {
         const dir = path.join(this.dir, `site-${i}`);
         const binDir = path.join(dir, "bin");
         fs.mkdirSync(binDir, { recursive: true });
-        fs.copyFileSync(path.join(ROOT, "stand-ins", "plumr"), path.join(binDir, "plumr"));
-        fs.chmodSync(path.join(binDir, "plumr"), 0o755);
+        // The installer's part: the stand-ins as the binaries, and what the entrypoint checks them against.
+        const sums = ["plumr", "shm_printer"].map((binary) => {
+            const content = fs.readFileSync(path.join(ROOT, "stand-ins", binary));
+            fs.writeFileSync(path.join(binDir, binary), content, { mode: 0o755 });
+            return `${createHash("sha256").update(content).digest("hex")}  ${binary}`;
+        });
         fs.writeFileSync(path.join(dir, "config.json"), end.plumrConfig);
         const entrypoint = path.join(ROOT, "components", "scripts", "plumr-entrypoint.sh");
         // The pod spec's own command, with the paths the volumes give it mapped to the twin's files.
@@ -395,6 +400,7 @@ export class Twin {
         const env: Record<string, string> = {};
         for (const e of plumr.env) if (e.value !== undefined) env[e.name] = e.value;
         env.PLUMR_BIN_DIR = binDir;
+        env.PLUMR_SHA256SUMS = sums.join("\n");
         env.PLUMR_CONFIG = path.join(dir, "config.json");
         env.NODE_NAME = this.node(i);
         // A native sidecar has its own restart rule; a plain container follows the pod's.
