@@ -13,6 +13,18 @@ import { printTable } from "./table";
 const INSTANCE: Instance = (process.env.PLUMR_LOCAL_INSTANCE as Instance | undefined) ?? "demo";
 const say = (message: string) => console.log(`\n==> ${message}`);
 
+// Ctrl-C or SIGTERM cancels a running pulumi up or destroy cleanly (the CLI finishes its current
+// steps and releases the stack), rather than leaving it running on its own. The clusters stay up
+// for the next run; --down removes them. (While the clusters start, an interruption stops what
+// was started: see startLocalClusters.)
+const cancel = new AbortController();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+        console.error(`\n${signal}: cancelling`);
+        cancel.abort();
+    });
+}
+
 function changes(summary: pulumi.UpdateSummary): string {
     // Reading the peer's StackReference is not a change.
     const counts = Object.entries(summary.resourceChanges ?? {}).filter(([op]) => op !== "same" && op !== "read");
@@ -29,7 +41,7 @@ async function up(): Promise<void> {
     const outputs: Record<string, pulumi.OutputMap> = {};
     for (const [i, cluster] of clusters.entries()) {
         say(`pulumi up -s ${cluster.name}`);
-        const result = await stacks[i].up({ onOutput: (line) => process.stdout.write(line), color: "never" });
+        const result = await stacks[i].up({ onOutput: (line) => process.stdout.write(line), color: "never", signal: cancel.signal });
         console.log(`${cluster.name}: ${changes(result.summary)}`);
         outputs[cluster.name] = result.outputs;
     }
@@ -111,14 +123,14 @@ async function down(): Promise<void> {
     for (const cluster of [...clusters].reverse()) {
         say(`pulumi destroy -s ${cluster.name}`);
         const stack = await siteStack(deployment, cluster);
-        await stack.destroy({ onOutput: (line) => process.stdout.write(line), color: "never" });
+        await stack.destroy({ onOutput: (line) => process.stdout.write(line), color: "never", signal: cancel.signal });
     }
     say("stopping the local clusters");
     stopLocalClusters(INSTANCE, true);
     const left = instanceLeftovers(INSTANCE);
-    if (left.processes.length || left.namespaces.length || left.cgroups)
+    if (Object.values(left).some((v) => v === true || (Array.isArray(v) && v.length > 0)))
         throw new Error(`the demo left something behind: ${JSON.stringify(left)}`);
-    console.log("nothing of the demo is left: no process, network namespace, mount or cgroup");
+    console.log("nothing of the demo is left: no process, network namespace, cgroup, mount or veth");
 }
 
 (process.argv.includes("--down") ? down() : up()).catch((err) => {

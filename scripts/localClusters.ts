@@ -28,7 +28,7 @@ import {
 import { pidFile, processes, startControlPlane, stopControlPlane } from "./controlPlane";
 import { KubeApi } from "./kubeClient";
 import { onInterrupt } from "./interrupts";
-import { ip, nodeRunning, removeNode, startNode } from "./localNodes";
+import { ip, nodeFailure, nodeRunning, removeNode, startNode } from "./localNodes";
 import { createUnderlay, removeUnderlay, routerInterface, routerNetns, UnderlaySite, underlayIntact } from "./localUnderlay";
 import { runningPid, waitFor } from "./processes";
 
@@ -114,6 +114,8 @@ export async function startLocalClusters(instance: Instance): Promise<{ clusters
                 const ready = nodes.filter((n) => n.status?.conditions?.some((x: any) => x.type === "Ready" && x.status === "True"));
                 return c.nodes.every((name) => ready.some((n) => n.metadata.name === name)) ? true : undefined;
             },
+            500,
+            () => c.realNodes.map(nodeFailure).find(Boolean),
         );
         await waitFor(`${c.name}'s NetworkAttachmentDefinition CRD`, 60_000, async () =>
             (await api.request("GET", "/apis/k8s.cni.cncf.io/v1/network-attachment-definitions")).status === 200 ? true : undefined,
@@ -152,12 +154,28 @@ export function leftoverNamespaces(instance: Instance): string[] {
         .filter((name) => name.startsWith(prefix));
 }
 
-/** What of an instance is left on this machine: processes, namespaces, cgroups. Empty when it is down. */
-export function instanceLeftovers(instance: Instance): { processes: number[]; namespaces: string[]; cgroups: boolean } {
+/** What of an instance is left on this machine: processes, namespaces, cgroups, mounts, veths. All empty when it is down. */
+export function instanceLeftovers(instance: Instance): {
+    processes: number[];
+    namespaces: string[];
+    cgroups: boolean;
+    mounts: string[];
+    links: string[];
+} {
+    const dir = instanceDir(instance);
+    const veths = new Set(localClusterSpecs(instance).flatMap((c) => c.realNodes.map((n) => n.hostVeth)));
     return {
         processes: cgroupProcesses(instanceCgroup(instance)),
         namespaces: leftoverNamespaces(instance),
         cgroups: cgroupExists(instanceCgroup(instance)),
+        mounts: fs
+            .readFileSync("/proc/self/mountinfo", "utf8")
+            .split("\n")
+            .filter((line) => line.includes(dir)),
+        links: ip("-o", "link")
+            .split("\n")
+            .map((line) => line.split(": ")[1]?.split("@")[0])
+            .filter((name): name is string => name !== undefined && veths.has(name)),
     };
 }
 

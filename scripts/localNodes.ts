@@ -78,6 +78,16 @@ function startInNode(node: RealNode, name: string, argv: string[], env: NodeJS.P
     startDetached(command, args, pidFile(node, name), logFile(node, name), env, node.dir);
 }
 
+/** Why a node is not running, from the last line its dead daemon logged; undefined while it runs. */
+export function nodeFailure(node: RealNode): string | undefined {
+    for (const name of ["holder", "containerd", "kubelet"]) {
+        if (runningPid(pidFile(node, name))) continue;
+        const lines = fs.existsSync(logFile(node, name)) ? fs.readFileSync(logFile(node, name), "utf8").trim().split("\n") : [];
+        return `the ${name} of node ${node.name} exited: ${lines.at(-1) ?? "(no log)"} (log: ${logFile(node, name)})`;
+    }
+    return undefined;
+}
+
 /** Whether the node's holder, containerd and kubelet are all running. */
 export function nodeRunning(node: RealNode): boolean {
     return ["holder", "containerd", "kubelet"].every((name) => runningPid(pidFile(node, name)) !== undefined);
@@ -171,12 +181,13 @@ export async function startNode(
         "infinity",
     ]);
     const holder = startDetached(sh, holderArgs, pidFile(node, "holder"), logFile(node, "holder"));
-    const ownMountNs = fs.readlinkSync("/proc/self/ns/mnt");
+    // The holder runs sh, then ip (whose own mount namespace is a passing one), then unshare, and is
+    // in the node's namespaces only once it runs sleep: mounts made earlier would be lost.
     await waitFor(
         `node ${node.name}'s namespaces`,
         10_000,
-        async () => (fs.readlinkSync(`/proc/${holder}/ns/mnt`) !== ownMountNs ? true : undefined),
-        50,
+        async () => (fs.readFileSync(`/proc/${holder}/comm`, "utf8").trim() === "sleep" ? true : undefined),
+        20,
     );
     mountNodeFilesystems(node);
 

@@ -53,11 +53,22 @@ export function sleepSync(ms: number): void {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Polls `check` every `intervalMs` until it returns a value; fails after `timeoutMs` with the last error. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, intervalMs = 500): Promise<T> {
+/**
+ * Polls `check` every `intervalMs` until it returns a value; fails after `timeoutMs` with the last
+ * error, or at once when `hopeless` says why waiting longer cannot help.
+ */
+export async function waitFor<T>(
+    what: string,
+    timeoutMs: number,
+    check: () => Promise<T | undefined>,
+    intervalMs = 500,
+    hopeless: () => string | undefined = () => undefined,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (Date.now() < deadline) {
+        const reason = hopeless();
+        if (reason) throw new Error(`gave up waiting for ${what}: ${reason}`);
         try {
             const value = await check();
             if (value !== undefined) return value;
