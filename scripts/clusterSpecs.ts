@@ -9,9 +9,7 @@ import { siteSubnet } from "./localUnderlay";
 
 const ROOT = path.join(__dirname, "..");
 /** The toolchain's binaries (scripts/toolchain.sh). */
-export const BIN = process.env.PLUMR_TOOLCHAIN_DIR
-    ? path.join(process.env.PLUMR_TOOLCHAIN_DIR, "bin")
-    : path.join(ROOT, ".cache", "toolchain", "bin");
+export { BIN } from "./nodeConfig";
 
 /** The local deployments that each have clusters of their own. */
 export const INSTANCES = ["demo", "e2e", "bench"] as const;

@@ -92,6 +92,8 @@ export function nodeFailure(node: RealNode): string | undefined {
 export function nodeRunning(node: RealNode): boolean {
     return ["holder", "containerd", "kubelet"].every((name) => runningPid(pidFile(node, name)) !== undefined);
 }
+
+/** The node's configuration and state directories, fresh: what its daemons read, and what it mounts. */
 function writeNodeFiles(node: RealNode, access: ClusterAccessFiles, images: LocalImages): void {
     const cni = path.join(node.dir, "cni");
     for (const dir of ["var-lib", "var-log", "logs", "sysctl", "cni/bin", "cni/net.d"])
@@ -113,12 +115,13 @@ function writeNodeFiles(node: RealNode, access: ClusterAccessFiles, images: Loca
 
 /** The node's own /run, /var/lib, /var/log, cgroup mounts and kernel settings, inside its mount namespace. */
 function mountNodeFilesystems(node: RealNode): void {
+    const q = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
     const lines = [
         "set -eu",
         "mount -t tmpfs -o mode=0755 plumr-node-run /run",
         "mkdir -p /run/netns /run/containerd",
-        `mount --bind ${node.dir}/var-lib /var/lib`,
-        `mount --bind ${node.dir}/var-log /var/log`,
+        `mount --bind ${q(path.join(node.dir, "var-lib"))} /var/lib`,
+        `mount --bind ${q(path.join(node.dir, "var-log"))} /var/log`,
         // `ip netns exec` gave the node a sysfs of its own network namespace, without the
         // machine's cgroup hierarchies: mount them again, the same hierarchies.
         "mount -t tmpfs -o mode=0755 plumr-node-cgroup /sys/fs/cgroup",
@@ -126,7 +129,9 @@ function mountNodeFilesystems(node: RealNode): void {
             `mkdir -p ${h.mountPoint}`,
             h.type === "cgroup2" ? `mount -t cgroup2 cgroup2 ${h.mountPoint}` : `mount -t cgroup -o ${h.options} cgroup ${h.mountPoint}`,
         ]),
-        ...Object.keys(KUBELET_SYSCTLS).map((name) => `mount --bind ${node.dir}/sysctl/${name.replace(/\//g, ".")} /proc/sys/${name}`),
+        ...Object.keys(KUBELET_SYSCTLS).map(
+            (name) => `mount --bind ${q(path.join(node.dir, "sysctl", name.replace(/\//g, ".")))} /proc/sys/${name}`,
+        ),
     ];
     inNode(node, ["/bin/sh", "-c", lines.join("\n")]);
 }
