@@ -1,16 +1,27 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsFacts, AwsRouting } from "./components/awsRouting";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { AwsPeering } from "./components/awsPeering";
+import { AwsRouting } from "./components/awsRouting";
 import { Endpoint } from "./components/endpoint";
 import { ClusterAccess, EndFacts, endFacts, Site } from "./components/site";
 import { describeChanges } from "./planner/allocations";
-import { planAws } from "./planner/aws";
+import { peeringStep } from "./planner/aws";
 import { Problems } from "./planner/errors";
 import { readLocalFiles } from "./planner/localFiles";
+import { checkClusterNodes, LIST_NODES_SCRIPT, parseClusterNodes } from "./planner/nodes";
 import { EndPlan, endsAt, managedSites, peerOf, Plan, planTopology } from "./planner/plan";
 import { parseTopology } from "./planner/topology";
+import { AwsFacts } from "./planner/types";
 
 /** How a stack reaches one site: its cluster, and the AWS profile of its account. */
-type SiteAccess = ClusterAccess & { awsProfile?: string };
+type SiteAccess = ClusterAccess & {
+    awsProfile?: string;
+    /** The kubeconfig and context as configured, for reading the cluster's nodes before any change. */
+    raw: { kubeconfig: string; context?: string };
+};
 
 /** Per-site access, from `plumr:access` in the stack's config. */
 function readAccess(sites: string[]): Record<string, SiteAccess> {
@@ -30,7 +41,12 @@ function readAccess(sites: string[]): Record<string, SiteAccess> {
             );
             continue;
         }
-        result[site] = { kubeconfig: pulumi.secret(entry.kubeconfig), context: entry.context, awsProfile: entry.awsProfile };
+        result[site] = {
+            kubeconfig: pulumi.secret(entry.kubeconfig),
+            context: entry.context,
+            awsProfile: entry.awsProfile,
+            raw: { kubeconfig: entry.kubeconfig, context: typeof entry.context === "string" ? entry.context : undefined },
+        };
     }
     problems.throwIfAny();
     return result;
@@ -113,9 +129,20 @@ export async function deploy(baseDir = process.cwd()): Promise<Deployment> {
     const access = readAccess(managed);
     const peers = new PeerStacks(config);
 
+    // One per site routed by the program: it reads the cluster's nodes now, and runs the AWS CLI later.
+    const commands: Record<string, command.Provider> = {};
+    for (const name of managed.filter((n) => plan.aws.sites[n])) {
+        commands[name] = new command.Provider(
+            `${name}-command`,
+            {},
+            { aliases: [{ parent: pulumi.createUrn(name, "plumr:site:AwsRouting") }] },
+        );
+    }
+    await checkNodes(plan, access, commands);
+
     const sites: Record<string, Site> = {};
     for (const name of managed) sites[name] = new Site(name, { plan, access: access[name] });
-    const routing = await deployAwsRouting(plan, managed, access, peers);
+    const awsFacts = await deployAws(plan, managed, access, commands, peers);
 
     for (const name of managed) {
         const site = sites[name];
@@ -137,7 +164,7 @@ export async function deploy(baseDir = process.cwd()): Promise<Deployment> {
             nodes: site.plan.nodes,
             installer: { daemonSet: site.installer.daemonSetName, binariesSha256: site.installer.binariesSha256 },
             endpoints: site.endpoints,
-            aws: routing[name]?.facts(),
+            aws: awsFacts[name],
         });
     }
     const links: Record<string, unknown> = {};
@@ -154,44 +181,105 @@ export async function deploy(baseDir = process.cwd()): Promise<Deployment> {
     return { sites: siteOutputs, links };
 }
 
+/** The file `plumr:access.<site>.kubeconfig` names, if it names one rather than holding a kubeconfig (as for the provider). */
+function kubeconfigFile(kubeconfig: string): string | undefined {
+    if (kubeconfig.includes("\n")) return undefined;
+    const file = kubeconfig.startsWith("~") ? path.join(os.homedir(), kubeconfig.slice(1)) : kubeconfig;
+    return fs.existsSync(file) ? path.resolve(file) : undefined;
+}
+
 /**
- * The AWS routing of every managed site with `routing: transitGateway`, and the Transit Gateway
- * peerings between linked sites. A peer in another stack is peered once that stack has published
- * what this side needs (its Transit Gateway, or the requested attachment); until then the run
- * says which stack to deploy first.
+ * Compares the nodes the AWS routing uses (every node with an instance id, at sites with routing
+ * transitGateway) with their clusters' nodes, before any change: a node pool that replaced an
+ * instance would leave routes to a network interface that is gone. Fails with every mismatch.
  */
-async function deployAwsRouting(
+async function checkNodes(plan: Plan, access: Record<string, SiteAccess>, commands: Record<string, command.Provider>): Promise<void> {
+    const problems = new Problems();
+    for (const [name, provider] of Object.entries(commands)) {
+        const site = plan.aws.sites[name];
+        if (site.routedNodes.length === 0) continue;
+        const { kubeconfig, context } = access[name].raw;
+        let listed: string;
+        try {
+            const file = kubeconfigFile(kubeconfig);
+            const result = await command.local.run(
+                {
+                    command: LIST_NODES_SCRIPT,
+                    stdin: file ? undefined : kubeconfig,
+                    environment: { ...(file && { PLUMR_KUBECONFIG_FILE: file }), ...(context && { PLUMR_CONTEXT: context }) },
+                    logging: command.types.enums.local.Logging.None,
+                },
+                { provider },
+            );
+            listed = result.stdout;
+        } catch (err) {
+            problems.add(
+                `plumr:access.${name}.kubeconfig`,
+                "[secret]",
+                `could not list site ${name}'s nodes to compare them with the topology: ${err instanceof Error ? err.message : String(err)}`,
+                "install kubectl where pulumi runs, and check that this kubeconfig reaches the cluster (kubectl get nodes)",
+            );
+            continue;
+        }
+        checkClusterNodes(site, parseClusterNodes(listed), problems);
+    }
+    problems.throwIfAny();
+}
+
+/**
+ * The AWS routing of every managed site with `routing: transitGateway`, then the peering of every
+ * linked pair that this stack deploys a side of. A side in another stack is read from what that
+ * stack publishes: the requester requests once the accepter's Transit Gateway is published, the
+ * accepter accepts once the request is, and the requester routes once the acceptance is; until
+ * then the run says which stack to deploy next. Returns the facts each managed site publishes.
+ */
+async function deployAws(
     plan: Plan,
     managed: string[],
     access: Record<string, SiteAccess>,
+    commands: Record<string, command.Provider>,
     peers: PeerStacks,
-): Promise<Record<string, AwsRouting>> {
-    const awsPlans = planAws(plan);
+): Promise<Record<string, pulumi.Output<AwsFacts>>> {
     const routing: Record<string, AwsRouting> = {};
     for (const name of managed) {
-        if (awsPlans[name]) routing[name] = new AwsRouting(name, { plan: awsPlans[name], profile: access[name].awsProfile });
+        const site = plan.aws.sites[name];
+        if (site) routing[name] = new AwsRouting(name, { plan: site, profile: access[name].awsProfile, commands: commands[name] });
     }
-    // Requesters first: an accepter in this stack reads the attachment its requester creates.
-    for (const role of ["requester", "accepter"] as const) {
-        for (const name of Object.keys(routing)) {
-            for (const peer of awsPlans[name].peers.filter((p) => p.peering === role)) {
-                if (routing[peer.site]) {
-                    routing[name].peerWith(peer.site, routing[peer.site].facts());
-                    continue;
-                }
-                const published = await peers.awsFacts(peer.site);
-                const ready = role === "requester" ? published?.transitGatewayId : published?.peeringAttachments?.[name];
-                if (published && ready) {
-                    routing[name].peerWith(peer.site, published);
-                } else {
-                    const waitingFor = role === "requester" ? "its Transit Gateway" : "the peering attachment it requests";
-                    pulumi.log.warn(
-                        `site ${name} cannot peer with ${peer.site} yet: stack ${peers.stackName(peer.site)} has not published ${waitingFor}. ` +
-                            `Run pulumi up on that stack, then on this one again.`,
-                    );
-                }
-            }
+    const requested: Record<string, Record<string, pulumi.Output<string>>> = {};
+    const accepted: Record<string, Record<string, pulumi.Output<string>>> = {};
+    for (const name of Object.keys(routing)) [requested[name], accepted[name]] = [{}, {}];
+
+    for (const peering of plan.aws.peerings) {
+        const [r, a] = [peering.requester.site, peering.accepter.site];
+        if (!routing[r] && !routing[a]) continue;
+        const elsewhere = [r, a].find((site) => !routing[site]);
+        const step = peeringStep(peering, (site) => site in routing, elsewhere ? await peers.awsFacts(elsewhere) : undefined);
+        if (step.waitingFor) {
+            pulumi.log.warn(
+                `${step.waitingFor.reason}. Run pulumi up on stack ${peers.stackName(step.waitingFor.site)}, then on this one again.`,
+            );
         }
+        const component = new AwsPeering(`peering-${peering.name}`, {
+            plan: peering,
+            requester: routing[r],
+            accepter: routing[a],
+            accepterGateway: step.accepterGateway,
+            requestedAttachmentId: step.requestedAttachmentId,
+            acceptedAttachmentId: step.acceptedAttachmentId,
+        });
+        if (component.requestedAttachmentId) requested[r][a] = component.requestedAttachmentId;
+        if (component.acceptedAttachmentId) accepted[a][r] = component.acceptedAttachmentId;
     }
-    return routing;
+
+    const facts: Record<string, pulumi.Output<AwsFacts>> = {};
+    for (const [name, site] of Object.entries(routing)) {
+        facts[name] = pulumi.output({
+            region: site.region,
+            accountId: site.accountId,
+            transitGatewayId: site.transitGatewayId,
+            peeringAttachments: requested[name],
+            acceptedPeerings: accepted[name],
+        });
+    }
+    return facts;
 }

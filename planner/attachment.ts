@@ -1,5 +1,5 @@
 import stringify from "fast-json-stable-stringify";
-import { EndPlan, SitePlan } from "./plan";
+import type { EndPlan, SitePlan } from "./types";
 
 /** Name of the pod's second interface, as Multus creates it. */
 export const ATTACHMENT_INTERFACE = "net1";

@@ -1,72 +1,30 @@
 import * as a from "./addresses";
-import { Addressing, AllocationChanges, Allocations, assignAddressing, parseAllocations } from "./allocations";
-import { checkAws } from "./aws";
+import { Addressing, assignAddressing, parseAllocations } from "./allocations";
+import { checkAws, planAws } from "./aws";
 import { checkRanges, ParsedRanges } from "./ranges";
 import { BINARY_NAMES, BinaryPackage, packageBinary } from "./binaries";
 import { Problems } from "./errors";
 import { LocalFiles } from "./localFiles";
 import { PLACEHOLDERS, unknownPlaceholders } from "./template";
-import { fieldPath, LinkEndConfig, SiteConfig, Topology } from "./topology";
+import { fieldPath, LinkEndConfig, Topology } from "./topology";
+import type { EndPlan, LinkPlan, Plan, SitePlan } from "./types";
+
+export type {
+    AwsNodePlan,
+    AwsPeerPlan,
+    AwsPeeringPlan,
+    AwsPeeringSide,
+    AwsPlan,
+    AwsSitePlan,
+    EndPlan,
+    LinkPlan,
+    NodePlan,
+    Plan,
+    SitePlan,
+} from "./types";
 
 /** Outer IPv4 (20) and UDP (8) headers around every tunnelled packet. */
 export const IP_UDP_OVERHEAD = 28;
-
-export interface NodePlan {
-    /** `kubernetes.io/hostname` of the node. */
-    name: string;
-    /** The node's bridge range, e.g. 10.10.1.0/24. */
-    range: string;
-    /** The address the node's bridge answers on, the endpoints' next hop: the range's first host. */
-    gateway: string;
-}
-
-/** Everything one end of a link needs, fully computed. */
-export interface EndPlan {
-    link: string;
-    site: string;
-    node: string;
-    /** Underlay address on the pod's second interface (net1). */
-    address: string;
-    /** Prefix length of `address`: the node range's. */
-    prefixLength: number;
-    /** Next hop for `routes`. */
-    gateway: string;
-    /** Address of the tun device. */
-    tunnelIp: string;
-    tunnelPrefixLength: number;
-    /** UDP port plumr listens on. */
-    port: number;
-    /** Destinations routed through net1: the site's other node ranges and the peer site's range. */
-    routes: string[];
-}
-
-export interface LinkPlan {
-    name: string;
-    /** The tunnel subnet of this link, e.g. 10.4.0.0/30. */
-    tunnelSubnet: string;
-    mtu: number;
-    ends: [EndPlan, EndPlan];
-}
-
-export interface SitePlan {
-    name: string;
-    config: SiteConfig;
-    nodes: NodePlan[];
-    /** Image of the plumr sidecar and metrics containers. */
-    sidecarImage: string;
-}
-
-/** The validated topology with every address, route and package computed. */
-export interface Plan {
-    tunnel: Topology["tunnel"];
-    binaries: Topology["binaries"] & { packages: BinaryPackage[] };
-    /** The plumr config template's text. */
-    template: string;
-    sites: Record<string, SitePlan>;
-    links: LinkPlan[];
-    /** The allocations file: where it is, what it must say now, and how what it says differs. */
-    allocations: { path: string; record: Allocations; changes: AllocationChanges };
-}
 
 /** The ends of every link that are in `site`. */
 export function endsAt(plan: Plan, site: string): EndPlan[] {
@@ -314,6 +272,7 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
         template,
         sites,
         links,
+        aws: planAws(topology, links),
         allocations: { path: files.allocationsPath, record: addressing.record, changes: addressing.changes },
     };
 }

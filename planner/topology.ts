@@ -22,8 +22,10 @@ const node = z.strictObject({
     name: z.string().min(1),
     /** The part of the site's bridge range that this node's bridge serves, e.g. 10.10.1.0/24. */
     range: z.string(),
-    /** EC2 instance id of the node (AWS sites): its ENI receives the range's traffic. */
+    /** EC2 instance id of the node (AWS sites): its primary network interface receives the range's traffic. */
     instanceId: z.string().optional(),
+    /** Availability zone of the node (AWS sites), e.g. us-east-2a: it must have a subnet of the Transit Gateway's attachment. */
+    availabilityZone: z.string().optional(),
 });
 
 const workload = z.strictObject({
@@ -45,6 +47,15 @@ const workload = z.strictObject({
     terminationGracePeriodSeconds: z.int().min(0).max(300).default(10),
 });
 
+const attachmentSubnet = z.strictObject({
+    /** The subnet, e.g. subnet-0a1b2c3d4e5f60718. */
+    subnetId: z.string(),
+    /** Its availability zone, e.g. us-east-2a. */
+    availabilityZone: z.string(),
+    /** The route table associated with the subnet. */
+    routeTableId: z.string(),
+});
+
 const aws = z.strictObject({
     /** AWS region of the site's cluster, e.g. us-east-2. */
     region: z.string(),
@@ -59,8 +70,11 @@ const aws = z.strictObject({
     vpcCidr: z.string().optional(),
     /** Route tables of the nodes' subnets: they get the node and peer routes. */
     routeTableIds: z.array(z.string()).default([]),
-    /** Subnets for the Transit Gateway's VPC attachment, one per availability zone used. */
-    subnetIds: z.array(z.string()).default([]),
+    /**
+     * Subnets of the Transit Gateway's VPC attachment, one per availability zone. Traffic from the
+     * Transit Gateway enters the VPC there, so their route tables get the node routes too.
+     */
+    attachmentSubnets: z.array(attachmentSubnet).default([]),
     /** Security groups of the nodes: they get the tunnel's UDP port and ICMP from the peers' ranges. */
     securityGroupIds: z.array(z.string()).default([]),
     /** An existing Transit Gateway to use instead of creating one. */
@@ -188,6 +202,13 @@ function fixFor(issue: z.core.$ZodIssue, missing: boolean): string {
     }
 }
 
+/** Keys of a site's `aws` block that were replaced, and what to write instead. */
+const RENAMED_AWS_KEYS: Record<string, string> = {
+    subnetIds:
+        "replace it with attachmentSubnets: one entry per subnet, {subnetId, availabilityZone, routeTableId}, so that " +
+        "the subnets' route tables get the node routes and every endpoint node's zone is checked",
+};
+
 /**
  * Checks the shape of the topology (types, required fields, known keys, allowed values) and fills
  * in the defaults. Every problem names its field; all of them are reported at once.
@@ -200,7 +221,8 @@ export function parseTopology(raw: unknown): Topology {
         if (issue.code === "unrecognized_keys") {
             for (const key of issue.keys) {
                 const path = [...issue.path, key];
-                problems.add(fieldPath(path), valueAt(raw, path), "unknown key", fixFor(issue, false));
+                const renamed = issue.path[issue.path.length - 1] === "aws" ? RENAMED_AWS_KEYS[key] : undefined;
+                problems.add(fieldPath(path), valueAt(raw, path), "unknown key", renamed ?? fixFor(issue, false));
             }
             continue;
         }

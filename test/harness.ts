@@ -6,7 +6,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { LocalFiles } from "../planner/localFiles";
+import { ClusterNode } from "../planner/nodes";
 import { deploy } from "../program";
+import { FakeAws } from "./fakeAws";
+
+export { FakeAws } from "./fakeAws";
 
 const REPO = path.join(__dirname, "..");
 
@@ -39,16 +43,20 @@ export interface Registered {
     dependsOn: string[];
 }
 
-// The mocks API does not show a resource's dependencies, so read them off the register request
-// the mock monitor receives: they decide the order of destroy.
+// The mocks API does not show a resource's dependencies or deleteBeforeReplace, so read them off
+// the register request the mock monitor receives: they decide the order of destroy and replacement.
 const dependencies = new Map<string, string[]>();
+const deleteBeforeReplace = new Set<string>();
 const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
 const registerResource = MockMonitor.prototype.registerResource;
 MockMonitor.prototype.registerResource = function (req: any, callback: unknown) {
+    const key = `${req.getType()}::${req.getName()}`;
     dependencies.set(
-        `${req.getType()}::${req.getName()}`,
+        key,
         req.getDependenciesList().map((urn: string) => urn.split("::").pop()),
     );
+    if (req.getDeletebeforereplace()) deleteBeforeReplace.add(key);
+    else deleteBeforeReplace.delete(key);
     return registerResource.call(this, req, callback);
 };
 
@@ -66,6 +74,10 @@ export interface RunOptions {
     binaries?: Record<string, Buffer>;
     /** Text of the allocations file (at the topology's `allocations` path); by default the repository's, null for none. */
     allocations?: string | null;
+    /** The AWS accounts the stacks share; by default a fresh one per run. */
+    aws?: FakeAws;
+    /** The nodes each site's cluster reports; by default the topology's nodes, on the instances it names. */
+    clusters?: Record<string, ClusterNode[]>;
 }
 
 export interface RunResult {
@@ -106,38 +118,73 @@ function resolve<T>(output: pulumi.Output<T> | T): Promise<T> {
     return new Promise((res) => pulumi.output(output).apply((v) => res(v as T)));
 }
 
-/** Runs the whole program for one stack under mocks; rejects with the program's error. */
+/** The nodes a site's cluster reports when its nodes are the topology's: each on the instance it names. */
+export function topologyNodes(topology: any, site: string): ClusterNode[] {
+    const { nodes, aws } = topology.sites[site];
+    return nodes.map((n: any) => ({
+        name: n.name,
+        providerId: n.instanceId ? `aws:///${n.availabilityZone ?? `${aws?.region}a`}/${n.instanceId}` : "",
+    }));
+}
+
+/** The kubeconfig kubectl reads in the node check's script: the file it names, or its standard input. */
+function kubeconfigOf(run: { stdin?: string; environment?: Record<string, string> }): string {
+    const file = run.environment?.PLUMR_KUBECONFIG_FILE;
+    return file ? fs.readFileSync(file, "utf8") : (run.stdin ?? "");
+}
+
+/** What kubectl prints for the node check's script, or how it fails, for the cluster the kubeconfig names. */
+function listNodes(topology: any, options: RunOptions, kubeconfig: string): string {
+    const site = Object.keys(topology.sites).find((s) => kubeconfig === `kubeconfig-of-${s}`);
+    if (!site) throw new Error(`exit status 1: error: the fake clusters have no cluster for the kubeconfig ${kubeconfig}`);
+    const nodes = options.clusters?.[site] ?? topologyNodes(topology, site);
+    return nodes.map((n) => `${n.name}\t${n.providerId}\n`).join("");
+}
+
+/**
+ * Runs the whole program for one stack under mocks; rejects with the program's error, or with what
+ * the fake AWS refused (as the engine would fail the step).
+ */
 export async function runProgram(options: RunOptions): Promise<RunResult> {
     const topology = options.topology ?? exampleTopology();
+    const cloud = options.aws ?? new FakeAws();
     const resources: Registered[] = [];
+    const providerName = (ref?: string) => ref?.split("::")[3];
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
-                const provider = args.provider?.split("::")[3];
+                const provider = providerName(args.provider);
                 const inputs = unwrap(args.inputs);
-                resources.push({
-                    type: args.type,
-                    name: args.name,
-                    inputs,
-                    provider,
-                    dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [],
-                });
+                const key = `${args.type}::${args.name}`;
+                resources.push({ type: args.type, name: args.name, inputs, provider, dependsOn: dependencies.get(key) ?? [] });
                 if (args.type === "pulumi:pulumi:StackReference") {
                     return {
                         id: inputs.name,
                         state: { name: inputs.name, outputs: options.stackOutputs?.[inputs.name] ?? {}, secretOutputNames: [] },
                     };
                 }
+                if (args.type.startsWith("aws:") || args.type.startsWith("command:")) {
+                    return cloud.register(args.type, args.name, inputs, {
+                        deleteBeforeReplace: deleteBeforeReplace.has(key),
+                        dependsOn: dependencies.get(key) ?? [],
+                    });
+                }
                 return { id: `${args.name}-id`, state: inputs };
             },
             call(args) {
                 switch (args.token) {
                     case "aws:index/getCallerIdentity:getCallerIdentity":
-                        return { accountId: `account-of-${args.provider?.split("::")[3]}`, arn: "arn", userId: "user", id: "id" };
+                        return { accountId: `account-of-${providerName(args.provider)}`, arn: "arn", userId: "user", id: "id" };
                     case "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
-                        return { id: args.inputs.id, associationDefaultRouteTableId: `tgw-rtb-of-${args.inputs.id}` };
-                    case "aws:ec2/getInstance:getInstance":
-                        return { networkInterfaceId: `eni-of-${args.inputs.instanceId}`, instanceId: args.inputs.instanceId };
+                        return { id: args.inputs.id, associationDefaultRouteTableId: cloud.existingTransitGateway(args.inputs.id) };
+                    case "aws:ec2/getNetworkInterface:getNetworkInterface":
+                        return { id: cloud.networkInterface(args.inputs.filters) };
+                    case "command:local:run":
+                        return {
+                            stdout: listNodes(topology, options, kubeconfigOf(args.inputs)),
+                            stderr: "",
+                            command: args.inputs.command,
+                        };
                     default:
                         throw new Error(`the program made an unexpected call: ${args.token}`);
                 }
@@ -164,16 +211,66 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         allocationsPath,
         options.allocations === undefined ? fs.readFileSync(path.join(REPO, "plumr", "allocations.json"), "utf8") : options.allocations,
     );
+    cloud.beginRun(options.stack);
     try {
         const deployment = await deploy(dir);
         const sites = unwrap(await resolve(pulumi.output(deployment.sites)));
         const links = unwrap(await resolve(pulumi.output(deployment.links)));
         // Resources whose inputs wait on other outputs register late: let every RPC finish.
         await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
+        const refused = cloud.endRun();
+        if (refused.length > 0) throw new AwsRefusal(refused);
         return { resources, sites, links };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/** What the fake AWS refused in a run: the step fails, and the run with it. */
+export class AwsRefusal extends Error {
+    constructor(public readonly refusals: string[]) {
+        super(`AWS refused ${refusals.length === 1 ? "a change" : `${refusals.length} changes`}:\n${refusals.join("\n")}`);
+        this.name = "AwsRefusal";
+    }
+}
+
+/** The AWS and command resources of a run, by type and name, with their inputs. */
+const awsState = (result: RunResult) =>
+    new Map(
+        result.resources
+            .filter((r) => /^(aws:|command:|plumr:site:Aws)/.test(r.type))
+            .map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]),
+    );
+
+/** What a run changed against the same stack's previous run: added, removed and changed resources. */
+function changes(before: RunResult | undefined, after: RunResult): string[] {
+    const [was, is] = [before ? awsState(before) : new Map<string, string>(), awsState(after)];
+    return [
+        ...[...is.keys()].filter((k) => !was.has(k)).map((k) => `+ ${k}`),
+        ...[...was.keys()].filter((k) => !is.has(k)).map((k) => `- ${k}`),
+        ...[...is.keys()].filter((k) => was.has(k) && was.get(k) !== is.get(k)).map((k) => `~ ${k}`),
+    ].sort();
+}
+
+/**
+ * `pulumi up` of each stack in `order`, against one AWS, each run reading what the other stacks
+ * published last. Rejects at the first step AWS refuses. Returns each run with what it changed.
+ */
+export async function upInOrder(
+    order: string[],
+    options: Partial<RunOptions> = {},
+    cloud = new FakeAws(),
+): Promise<{ cloud: FakeAws; runs: { stack: string; result: RunResult; changed: string[] }[] }> {
+    const published: Record<string, Record<string, unknown>> = {};
+    const last: Record<string, RunResult> = {};
+    const runs: { stack: string; result: RunResult; changed: string[] }[] = [];
+    for (const stack of order) {
+        const result = await runProgram({ ...options, stack, aws: cloud, stackOutputs: { ...published } });
+        runs.push({ stack, result, changed: changes(last[stack], result) });
+        last[stack] = result;
+        published[`organization/plumr/${stack}`] = { sites: result.sites, links: result.links };
+    }
+    return { cloud, runs };
 }
 
 /** The one registered resource of `type` whose logical name is `name`. */

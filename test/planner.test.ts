@@ -358,6 +358,10 @@ describe("planTopology: sites", () => {
         }
         const gov = example();
         gov.sites.mumbai.aws.region = "us-gov-west-1";
+        // Zones are named after their region.
+        for (const zoned of [...gov.sites.mumbai.aws.attachmentSubnets, ...gov.sites.mumbai.nodes]) {
+            zoned.availabilityZone = zoned.availabilityZone.replace("ap-south-1", "us-gov-west-1");
+        }
         assert.strictEqual(plan(gov).sites.mumbai.config.aws?.region, "us-gov-west-1");
     });
 });

@@ -1,0 +1,171 @@
+// What the planner computes: the plan every component is built from. Types only, so that the
+// planner's modules (plan.ts, aws.ts, ...) and the components share them without importing each other.
+import type { AllocationChanges, Allocations } from "./allocations";
+import type { BinaryPackage } from "./binaries";
+import type { SiteConfig, Topology } from "./topology";
+
+export interface NodePlan {
+    /** `kubernetes.io/hostname` of the node. */
+    name: string;
+    /** The node's bridge range, e.g. 10.10.1.0/24. */
+    range: string;
+    /** The address the node's bridge answers on, the endpoints' next hop: the range's first host. */
+    gateway: string;
+}
+
+/** Everything one end of a link needs, fully computed. */
+export interface EndPlan {
+    link: string;
+    site: string;
+    node: string;
+    /** Underlay address on the pod's second interface (net1). */
+    address: string;
+    /** Prefix length of `address`: the node range's. */
+    prefixLength: number;
+    /** Next hop for `routes`. */
+    gateway: string;
+    /** Address of the tun device. */
+    tunnelIp: string;
+    tunnelPrefixLength: number;
+    /** UDP port plumr listens on. */
+    port: number;
+    /** Destinations routed through net1: the site's other node ranges and the peer site's range. */
+    routes: string[];
+}
+
+export interface LinkPlan {
+    name: string;
+    /** The tunnel subnet of this link, e.g. 10.4.0.0/30. */
+    tunnelSubnet: string;
+    mtu: number;
+    ends: [EndPlan, EndPlan];
+}
+
+export interface SitePlan {
+    name: string;
+    config: SiteConfig;
+    nodes: NodePlan[];
+    /** Image of the plumr sidecar and metrics containers. */
+    sidecarImage: string;
+}
+
+/** A node whose range the site's AWS routing carries. */
+export interface AwsNodePlan {
+    node: string;
+    /** Index of the node in `sites.<site>.nodes`, for messages that name its fields. */
+    index: number;
+    range: string;
+    instanceId: string;
+    /** The node's availability zone, when the topology gives it. */
+    availabilityZone?: string;
+}
+
+/** A site this one links to, as its AWS routing sees it. */
+export interface AwsPeerPlan {
+    site: string;
+    /** The peer's bridge range: routed to the Transit Gateway, and allowed ICMP in the security groups. */
+    range: string;
+    /** The links between the two sites: each opens its port to its peer end's address only. */
+    links: { link: string; port: number; peerAddress: string }[];
+    /**
+     * This site's side of the Transit Gateway peering: the site whose name sorts first requests it,
+     * the other accepts. Undefined when the peer's routing is not `transitGateway`.
+     */
+    peering?: "requester" | "accepter";
+}
+
+/** What the program changes in one site's AWS account. */
+export interface AwsSitePlan {
+    site: string;
+    region: string;
+    vpcId: string;
+    /** Subnets of the Transit Gateway's VPC attachment, one per availability zone. */
+    attachmentSubnetIds: string[];
+    /**
+     * Route tables that get every routed node's range: the nodes' subnets' and the attachment
+     * subnets', each once. Traffic from the Transit Gateway enters the VPC in an attachment subnet
+     * and is routed by that subnet's table.
+     */
+    nodeRouteTableIds: string[];
+    /** Route tables that send the linked sites' ranges to the Transit Gateway: the nodes' subnets'. */
+    peerRouteTableIds: string[];
+    securityGroupIds: string[];
+    asn: number;
+    /** An existing Transit Gateway to use; the program creates one when this is undefined. */
+    existingTransitGatewayId?: string;
+    bridgeRange: string;
+    /**
+     * Every node with an instance id: its range is routed to its instance's primary network
+     * interface, and that interface's source/destination check is off. One set, so that no route
+     * ends at an interface that drops what it forwards.
+     */
+    routedNodes: AwsNodePlan[];
+    peers: AwsPeerPlan[];
+}
+
+/** One side of a Transit Gateway peering. */
+export interface AwsPeeringSide {
+    site: string;
+    region: string;
+    /** The site's bridge range: the other side routes it through the peering. */
+    range: string;
+}
+
+/** The Transit Gateway peering between two linked sites whose routing is `transitGateway`. */
+export interface AwsPeeringPlan {
+    /** `<requester>-<accepter>`, unique per pair. */
+    name: string;
+    /** The site whose name sorts first: it requests the peering attachment. */
+    requester: AwsPeeringSide;
+    /** The other site: it accepts the attachment. */
+    accepter: AwsPeeringSide;
+}
+
+/** What a site's stack publishes about its AWS side (`sites.<site>.aws`), for the stacks of its peers. */
+export interface AwsFacts {
+    region: string;
+    accountId: string;
+    transitGatewayId: string;
+    /** Peering attachments this site requested, keyed by the accepting site. */
+    peeringAttachments: Record<string, string>;
+    /**
+     * Peering attachments this site accepted, keyed by the requesting site. The acceptance completes
+     * when an attachment is `available`, and AWS routes through no other, so a requester routes
+     * through its attachment only once it is published here.
+     */
+    acceptedPeerings: Record<string, string>;
+}
+
+/** What a stack does for one peering, from the sides it deploys and what the other side's stack published. */
+export interface AwsPeeringStep {
+    /** The accepter's Transit Gateway, from its stack: the requester requests a peering with it. */
+    accepterGateway?: Pick<AwsFacts, "region" | "accountId" | "transitGatewayId">;
+    /** The attachment the requester's stack requested: the accepter accepts it. */
+    requestedAttachmentId?: string;
+    /** The attachment the accepter's stack accepted: the requester routes through it. */
+    acceptedAttachmentId?: string;
+    /** What this stack waits for, when it does: the site whose stack must run first, and why. */
+    waitingFor?: { site: string; reason: string };
+}
+
+/** The AWS changes of the whole topology. */
+export interface AwsPlan {
+    /** Every site whose routing is `transitGateway`, keyed by site. */
+    sites: Record<string, AwsSitePlan>;
+    /** Every pair of linked `transitGateway` sites, sorted by name. */
+    peerings: AwsPeeringPlan[];
+}
+
+/** The validated topology with every address, route and package computed. */
+export interface Plan {
+    tunnel: Topology["tunnel"];
+    binaries: Topology["binaries"] & { packages: BinaryPackage[] };
+    /** The plumr config template's text. */
+    template: string;
+    sites: Record<string, SitePlan>;
+    links: LinkPlan[];
+    /** What the program changes in AWS. */
+    aws: AwsPlan;
+    /** The allocations file: where it is, what it must say now, and how what it says differs. */
+    allocations: { path: string; record: Allocations; changes: AllocationChanges };
+}
