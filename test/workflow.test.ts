@@ -32,7 +32,8 @@ describe("the GitHub Actions workflow", () => {
         const text = fs.readFileSync(path.join(ROOT, ".github", "workflows", "pulumi.yml"), "utf8");
         assert.match(text, /command: preview[\s\S]*comment-on-pr: true[\s\S]*policyPacks: policy/);
         const ups = [...text.matchAll(/command: up\s+stack-name: (\w+)/g)].map((m) => m[1]);
-        assert.deepStrictEqual(ups, ["ohio", "mumbai", "ohio"]);
+        // The order test/aws.test.ts shows converging on a model of AWS that refuses what AWS refuses.
+        assert.deepStrictEqual(ups, ["ohio", "mumbai", "ohio", "mumbai"]);
     });
 
     it("checks the allocations file, and previews without checkpoints but never ups without them", () => {
