@@ -1,7 +1,7 @@
 // The program's entry point: everything lives in program.ts so that tests can run it under mocks.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "./planner/errors";
-import { deploy } from "./program";
+import { deploy, prepare } from "./program";
 
 /**
  * The stack's outputs. `sites`: per managed site, its namespace, ranges, nodes, installer, AWS
@@ -9,7 +9,7 @@ import { deploy } from "./program";
  */
 export = async () => {
     try {
-        const deployment = await deploy();
+        const deployment = await deploy(prepare());
         return { sites: deployment.sites, links: deployment.links };
     } catch (err) {
         // A configuration problem is the user's to fix: show the problems, not a stack trace.

@@ -5,13 +5,27 @@
 export interface Problem {
     /** Path of the field, e.g. `plumr:topology.sites.ohio.nodes[0].range`. */
     field: string;
-    /** The offending value as the user wrote it (undefined when the field is missing). */
+    /** The offending value as the user wrote it (undefined when the field is missing; a Hidden when it must not be shown). */
     value: unknown;
     /** What is wrong. */
     message: string;
     /** What to do about it. */
     fix: string;
+    /** Where in a long text value the wrong part starts: the message shows that part rather than the beginning. */
+    at?: number;
 }
+
+/** A value the messages must not show (a secret, or what may be one), and why. */
+export class Hidden {
+    constructor(readonly label: "secret" | "not shown") {}
+
+    toJSON(): string {
+        return `[${this.label}]`;
+    }
+}
+
+/** The value of a secret configuration key: named, never shown. */
+export const SECRET = new Hidden("secret");
 
 /** Thrown before any resource is registered when the configuration cannot be deployed. */
 export class ConfigError extends Error {
@@ -21,14 +35,26 @@ export class ConfigError extends Error {
     }
 }
 
-function formatValue(value: unknown): string {
+/** Longest value shown in full; longer ones show the part that is wrong (or their beginning). */
+const SHOWN = 80;
+
+/** The value as the message shows it: JSON, in full when short; around `at` when long. */
+export function formatValue(value: unknown, at?: number): string {
     if (value === undefined) return "(missing)";
-    const text = JSON.stringify(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    if (value instanceof Hidden) return `[${value.label}]`;
+    if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+    if (typeof value === "string" && value.length > SHOWN && at !== undefined && at > SHOWN / 2) {
+        const start = Math.max(0, at - 30);
+        const end = Math.min(value.length, at + 40);
+        const part = JSON.stringify(value.slice(start, end)).slice(1, -1);
+        return `"…${part}${end < value.length ? "…" : ""}" (characters ${start + 1} to ${end} of ${value.length})`;
+    }
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > SHOWN ? `${text.slice(0, SHOWN - 3)}...` : text;
 }
 
 export function formatProblems(problems: Problem[]): string {
-    const lines = problems.map((p) => `  - ${p.field} = ${formatValue(p.value)}: ${p.message}\n    fix: ${p.fix}`);
+    const lines = problems.map((p) => `  - ${p.field} = ${formatValue(p.value, p.at)}: ${p.message}\n    fix: ${p.fix}`);
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
     return `the plumr configuration cannot be deployed (${count}):\n${lines.join("\n")}`;
 }
@@ -37,8 +63,13 @@ export function formatProblems(problems: Problem[]): string {
 export class Problems {
     readonly list: Problem[] = [];
 
-    add(field: string, value: unknown, message: string, fix: string): void {
-        this.list.push({ field, value, message, fix });
+    add(field: string, value: unknown, message: string, fix: string, at?: number): void {
+        this.list.push({ field, value, message, fix, ...(at !== undefined && { at }) });
+    }
+
+    /** Whether a problem was found for `field` or a field inside it. */
+    has(field: string): boolean {
+        return this.list.some((p) => p.field === field || p.field.startsWith(`${field}.`) || p.field.startsWith(`${field}[`));
     }
 
     throwIfAny(): void {

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { LocalFiles } from "../planner/localFiles";
 import { ClusterNode } from "../planner/nodes";
-import { deploy } from "../program";
+import { deploy, prepare } from "../program";
 import { FakeAws } from "./fakeAws";
 
 export { FakeAws } from "./fakeAws";
@@ -65,7 +65,7 @@ export interface RunOptions {
     topology?: any;
     /** `plumr:sites`; unset means the stack's name. */
     sites?: string[];
-    /** `plumr:access`; by default a kubeconfig for every site. */
+    /** `plumr:access`; by default a kubeconfig for every site the stack deploys. */
     access?: Record<string, unknown>;
     peerStacks?: Record<string, string>;
     /** Outputs of other stacks by full name, as a StackReference would read them. */
@@ -198,7 +198,12 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     const config: Record<string, string> = {
         "plumr:topology": JSON.stringify(topology),
         "plumr:access": JSON.stringify(
-            options.access ?? Object.fromEntries(Object.keys(topology.sites ?? {}).map((s) => [s, { kubeconfig: `kubeconfig-of-${s}` }])),
+            options.access ??
+                Object.fromEntries(
+                    (options.sites ?? [options.stack])
+                        .filter((s) => Object.hasOwn(topology.sites ?? {}, s))
+                        .map((s) => [s, { kubeconfig: `kubeconfig-of-${s}` }]),
+                ),
         ),
     };
     if (options.sites) config["plumr:sites"] = JSON.stringify(options.sites);
@@ -213,7 +218,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     );
     cloud.beginRun(options.stack);
     try {
-        const deployment = await deploy(dir);
+        const deployment = await deploy(prepare(dir));
         const sites = unwrap(await resolve(pulumi.output(deployment.sites)));
         const links = unwrap(await resolve(pulumi.output(deployment.links)));
         // Resources whose inputs wait on other outputs register late: let every RPC finish.

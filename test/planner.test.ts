@@ -518,7 +518,13 @@ describe("parseTopology", () => {
         raw.tunnel.mtu = "1452";
         expectProblem(() => parseTopology(raw), `${T}.tunnel.mtu`, {
             value: "1452",
-            message: /expected number/,
+            message: /expected a number, found text/,
+            fix: /write it without quotes: 1452/,
+        });
+        raw.tunnel.mtu = [1452];
+        expectProblem(() => parseTopology(raw), `${T}.tunnel.mtu`, {
+            value: [1452],
+            message: /expected a number, found a list/,
             fix: /write it as a number/,
         });
     });

@@ -1,0 +1,296 @@
+// The rules of the places names end up in: Kubernetes names and label values, Linux interface
+// names, image references, paths on the nodes, stack names. Each check returns what is wrong and
+// how to fix it (and where in the value, for long ones), or undefined when the value is fine.
+import * as path from "path";
+
+/** What is wrong with a value, and how to fix it. `at`: index of the first wrong character. */
+export interface Finding {
+    message: string;
+    fix: string;
+    at?: number;
+}
+
+const WHITESPACE = /\s/;
+
+/** The first whitespace or control character, which no identifier may hold; copy-paste often brings one. */
+function strayCharacter(value: string): Finding | undefined {
+    const at = [...value].findIndex((c) => WHITESPACE.test(c) || c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127);
+    if (at < 0) return undefined;
+    const what = value[at] === " " ? "a space" : `the character ${JSON.stringify(value[at])}`;
+    const where = at === 0 ? "at its start" : at === value.length - 1 ? "at its end" : `at character ${at + 1}`;
+    return { message: `has ${what} ${where}`, fix: `remove it: ${JSON.stringify(value.trim().replace(/\s+/g, "-"))}`, at };
+}
+
+/** `value` made into a DNS label, as a suggestion. */
+function asLabel(value: string): string {
+    return (
+        value
+            .toLowerCase()
+            .replace(/[^a-z0-9-]+/g, "-")
+            .replace(/^-+|-+$/g, "") || "plumr"
+    );
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * A DNS label (RFC 1123) of at most `max` characters: what Kubernetes requires of namespace names
+ * and of the parts of object names that site and link names become.
+ */
+export function dnsLabel(value: string, what: string, max: number): Finding | undefined {
+    if (value.length > max) {
+        return { message: `${what} must be at most ${max} characters (it has ${value.length})`, fix: "shorten it", at: max };
+    }
+    if (!DNS_LABEL.test(value)) {
+        const at = [...value].findIndex((c, i) => !/[a-z0-9-]/.test(c) || (c === "-" && (i === 0 || i === value.length - 1)));
+        return {
+            message: `${what} must be lower-case letters, digits and '-', starting and ending with a letter or digit`,
+            fix: value === "" ? "write a name, e.g. plumr" : `rename it, e.g. ${asLabel(value)}`,
+            ...(at >= 0 && { at }),
+        };
+    }
+    return undefined;
+}
+
+/** Namespaces of the cluster itself: plumr must not label them privileged or put its pods there. */
+export function reservedNamespace(value: string): Finding | undefined {
+    const reserved = ["default", "kube-system", "kube-public", "kube-node-lease", "openshift"];
+    if (reserved.includes(value) || /^(kube|openshift)-/.test(value)) {
+        return {
+            message:
+                "a namespace of the cluster itself: the program labels its namespace to enforce the privileged Pod Security " +
+                "level, which would lift it for everything already there, and deletes the namespace when the stack is destroyed",
+            fix: "use a namespace of plumr's own, e.g. plumr",
+        };
+    }
+    return undefined;
+}
+
+/**
+ * A node name as the endpoints' node selectors and the installer's node affinity use it: the
+ * `kubernetes.io/hostname` label value, so a lower-case DNS name of at most 63 characters.
+ */
+export function nodeName(value: string): Finding | undefined {
+    const stray = strayCharacter(value);
+    if (stray) {
+        return { ...stray, fix: `${stray.fix}; write the name as kubectl get nodes shows it` };
+    }
+    if (value.length > 63) {
+        return {
+            message: `is ${value.length} characters: the node's kubernetes.io/hostname label, which the pods are pinned by, holds at most 63`,
+            fix: "write the node's kubernetes.io/hostname label (kubectl get nodes -L kubernetes.io/hostname)",
+            at: 63,
+        };
+    }
+    const upper = value.search(/[A-Z]/);
+    if (upper >= 0) {
+        return {
+            message: "has upper-case letters: node names are lower-case",
+            fix: `write it as kubectl get nodes shows it, e.g. ${value.toLowerCase()}`,
+            at: upper,
+        };
+    }
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value)) {
+        const at = [...value].findIndex((c) => !/[a-z0-9.-]/.test(c));
+        return {
+            message:
+                "not a node name: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit",
+            fix: "write the node's name as kubectl get nodes shows it, e.g. ip-10-0-154-10.us-east-2.compute.internal",
+            ...(at >= 0 && { at }),
+        };
+    }
+    return undefined;
+}
+
+/**
+ * A Linux network interface name: at most 15 characters (IFNAMSIZ), not `.` or `..`. Limited to
+ * letters, digits, `_`, `.` and `-`, not starting with `-`: the tun device's name is also part of
+ * the sidecar's probe command.
+ */
+export function interfaceName(value: string, what: string): Finding | undefined {
+    const stray = strayCharacter(value);
+    if (stray) return stray;
+    if (value === "") return { message: `empty: ${what} needs a name`, fix: "write a name, e.g. tun" };
+    if (value.length > 15) {
+        return {
+            message: `${what} must be at most 15 characters (Linux's limit for interface names); it has ${value.length}`,
+            fix: `shorten it, e.g. ${value.slice(0, 15).replace(/[-.]+$/, "")}`,
+            at: 15,
+        };
+    }
+    const at = [...value].findIndex((c, i) => !/[A-Za-z0-9_.-]/.test(c) || (i === 0 && c === "-"));
+    if (at >= 0 || value === "." || value === "..") {
+        return {
+            message: `not a usable interface name: letters, digits, '_', '.' and '-' (not first), and not . or ..`,
+            fix: "rename it, e.g. tun",
+            ...(at >= 0 && { at }),
+        };
+    }
+    return undefined;
+}
+
+/** The shared-memory name `shm_printer --name` reads: a file name in /dev/shm, passed as one argument. */
+export function sharedMemoryName(value: string): Finding | undefined {
+    const stray = strayCharacter(value);
+    if (stray) return stray;
+    const at = [...value].findIndex((c, i) => !/[A-Za-z0-9_.-]/.test(c) || (i === 0 && c === "-"));
+    if (value === "" || value.length > 200 || at >= 0 || value === "." || value === "..") {
+        return {
+            message:
+                "not a shared-memory name: 1 to 200 letters, digits, '_', '.' and '-' (not first), as plumr publishes its metrics under",
+            fix: "write the name plumr publishes its metrics under, e.g. plumr_metrics",
+            ...(at >= 0 && { at }),
+        };
+    }
+    return undefined;
+}
+
+// An image reference, as the container runtimes parse it (the distribution/reference grammar).
+const ALNUM = "[a-z0-9]+";
+const PATH_COMPONENT = `${ALNUM}(?:(?:[._]|__|-+)${ALNUM})*`;
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
+const IMAGE = new RegExp(
+    `^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`,
+);
+
+/** An image reference: `[registry[:port]/]repository[:tag][@digest]`. */
+export function imageReference(value: string): Finding | undefined {
+    const example = "quay.io/dosmith/fedora-vlc-iptools:gen2";
+    const stray = strayCharacter(value);
+    if (stray) return stray;
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value);
+    if (scheme) {
+        return {
+            message: `starts with ${scheme[0]}: an image reference has no scheme`,
+            fix: `remove it: ${value.slice(scheme[0].length)}`,
+            at: 0,
+        };
+    }
+    if (IMAGE.test(value)) return undefined;
+    const name = value.split("@")[0].replace(/:[\w][\w.-]*$/, "");
+    const repository = name.includes("/") && /[.:]|^localhost$/.test(name.split("/")[0]) ? name.slice(name.indexOf("/") + 1) : name;
+    const upper = repository.search(/[A-Z]/);
+    if (upper >= 0) {
+        return {
+            message: "has upper-case letters in its repository: image repositories are lower-case",
+            fix: `write the repository in lower case (the tag may keep its case), e.g. ${value.replace(repository, repository.toLowerCase())}`,
+            at: value.indexOf(repository) + upper,
+        };
+    }
+    return {
+        message: "not an image reference",
+        fix: `write it as [registry/]repository[:tag][@sha256:digest], e.g. ${example}`,
+    };
+}
+
+/**
+ * Directories the installer must never write into: the host's own system and configuration, its
+ * kernel interfaces and the cluster's components. The installer replaces files in its directory
+ * and every endpoint pod mounts it, so the directory must be plumr's own.
+ */
+const SYSTEM_TREES = [
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/var/run",
+    "/var/lib/kubelet",
+    "/var/lib/containerd",
+    "/var/lib/containers",
+    "/var/lib/docker",
+    "/var/lib/etcd",
+    "/var/lib/cni",
+    "/var/lib/rpm",
+    "/var/lib/dpkg",
+    "/opt/cni",
+];
+/** Directories that hold many other things: a directory of plumr's own inside them is fine, they themselves are not. */
+const SHARED_DIRECTORIES = ["/", "/home", "/root", "/tmp", "/var", "/var/lib", "/var/log", "/var/tmp", "/opt", "/mnt", "/media", "/srv"];
+/** What the local installations of software use, which RHCOS keeps under /var. */
+const ALLOWED_UNDER_USR = ["/usr/local"];
+
+export const DEFAULT_HOST_PATH = "/var/lib/plumr/bin";
+
+/** A directory on every node: absolute, normalized, and not a system directory. */
+export function nodeDirectory(value: string): Finding | undefined {
+    const stray = strayCharacter(value);
+    if (stray) return stray;
+    if (!value.startsWith("/")) {
+        return {
+            message: "a relative path: the installer needs an absolute directory on the node",
+            fix: `write it from the root, e.g. ${DEFAULT_HOST_PATH}`,
+            at: 0,
+        };
+    }
+    const normalized = path.posix.normalize(value).replace(/(.)\/+$/, "$1");
+    if (normalized !== value) {
+        const at = value.search(/\/\/|\/\.\.?(\/|$)|.\/$/);
+        const usable = nodeDirectory(normalized) === undefined;
+        return {
+            message: `not a normalized path: it means ${normalized}`,
+            fix: usable ? `write ${normalized}` : `write a directory of plumr's own, e.g. ${DEFAULT_HOST_PATH}`,
+            ...(at >= 0 && { at }),
+        };
+    }
+    const bad = [...value].findIndex((c) => !/[A-Za-z0-9._+@/-]/.test(c));
+    if (bad >= 0) {
+        return {
+            message: "has a character outside letters, digits and . _ + @ - /",
+            fix: `write a plain directory, e.g. ${DEFAULT_HOST_PATH}`,
+            at: bad,
+        };
+    }
+    const within = (tree: string) => value === tree || value.startsWith(`${tree}/`);
+    const tree = SYSTEM_TREES.find(within);
+    const allowed = ALLOWED_UNDER_USR.some((dir) => value.startsWith(`${dir}/`) && !SHARED_DIRECTORIES.includes(value));
+    if ((tree && !allowed) || SHARED_DIRECTORIES.includes(value) || ["/usr/local", "/usr/local/bin", "/usr/local/sbin"].includes(value)) {
+        return {
+            message:
+                `${tree && !allowed ? `inside ${tree}, ` : ""}a system directory the installer must never write into: it replaces files ` +
+                "in this directory on every node, and every endpoint pod mounts it",
+            fix: `use a directory of plumr's own, e.g. ${DEFAULT_HOST_PATH}`,
+        };
+    }
+    return undefined;
+}
+
+/** A Pulumi stack name as a StackReference takes it: `[<organization>/][<project>/]<stack>`. */
+export function stackName(value: string): Finding | undefined {
+    const stray = strayCharacter(value);
+    if (stray) return stray;
+    const parts = value.split("/");
+    const at = [...value].findIndex((c) => !/[A-Za-z0-9_.\-/]/.test(c));
+    if (parts.length > 3 || parts.some((p) => p === "" || p.length > 100) || at >= 0) {
+        return {
+            message: "not a stack name: <organization>/<project>/<stack>, each part letters, digits, '-', '_' and '.'",
+            fix: "write the full name of the stack that deploys the site, e.g. acme/plumr/mumbai (pulumi stack ls shows it)",
+            ...(at >= 0 && { at }),
+        };
+    }
+    return undefined;
+}
+
+/** An AWS profile name as the AWS CLI and SDK read it from ~/.aws/config. */
+export function awsProfileName(value: string): Finding | undefined {
+    const stray = strayCharacter(value);
+    if (stray) return stray;
+    const at = [...value].findIndex((c) => !/[A-Za-z0-9_.+@=,-]/.test(c));
+    if (value === "" || at >= 0) {
+        return {
+            message: "not an AWS profile name",
+            fix: "write the name of a profile in ~/.aws/config (aws configure list-profiles), e.g. ohio",
+            ...(at >= 0 && { at }),
+        };
+    }
+    return undefined;
+}
