@@ -1,7 +1,42 @@
-// The program's entry point: everything lives in program.ts so that tests can run it under mocks.
+// The program's entry point: the work lives in prepare.ts and program.ts, so that tests can run it
+// under mocks.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "./planner/errors";
-import { deploy, prepare } from "./program";
+import { prepare } from "./prepare";
+
+/**
+ * An error as the Node.js runner should get it. A configuration problem is the user's to fix: a
+ * RunError, which the runner shows without a stack trace. Every error also loses the stack frames
+ * that hang Node.js 20's util.inspect, which the runner calls on every failure: the SDK's source
+ * maps place its frames at node_modules/@pulumi/<file>.ts, a path directly under a scope, on which
+ * inspect loops until the string is too long (nodejs/node#64011), 15 to 30 s of CPU per failure.
+ */
+function forRunner(err: unknown): unknown {
+    if (err instanceof ConfigError) {
+        const failure = new pulumi.RunError(err.message);
+        failure.stack = failure.message;
+        return failure;
+    }
+    if (err instanceof Error && err.stack) {
+        err.stack = err.stack
+            .split("\n")
+            .filter((line) => !/node_modules\/@[^/]+\/[^/]+:\d+/.test(line))
+            .join("\n");
+    }
+    return err;
+}
+
+/**
+ * The configuration, read and checked while this module loads, before the providers' packages are:
+ * a bad one fails at once, and before anything is deployed.
+ */
+const prepared = (() => {
+    try {
+        return prepare();
+    } catch (err) {
+        throw forRunner(err);
+    }
+})();
 
 /**
  * The stack's outputs. `sites`: per managed site, its namespace, ranges, nodes, installer, AWS
@@ -9,11 +44,11 @@ import { deploy, prepare } from "./program";
  */
 export = async () => {
     try {
-        const deployment = await deploy(prepare());
+        const { deploy } = await import("./program");
+        const deployment = await deploy(prepared);
         return { sites: deployment.sites, links: deployment.links };
     } catch (err) {
-        // A configuration problem is the user's to fix: show the problems, not a stack trace.
-        if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
-        throw err;
+        // The clusters' nodes are checked against the topology in deploy: a configuration problem too.
+        throw forRunner(err);
     }
 };

@@ -6,178 +6,13 @@ import * as path from "path";
 import { AwsPeering } from "./components/awsPeering";
 import { AwsRouting } from "./components/awsRouting";
 import { Endpoint } from "./components/endpoint";
-import { ClusterAccess, EndFacts, endFacts, Site } from "./components/site";
-import { describeChanges } from "./planner/allocations";
+import { EndFacts, endFacts, Site } from "./components/site";
 import { peeringStep } from "./planner/aws";
-import { ConfigError, Problems, SECRET } from "./planner/errors";
-import { readLocalFiles } from "./planner/localFiles";
+import { Problems, SECRET } from "./planner/errors";
 import { checkClusterNodes, LIST_NODES_SCRIPT, parseClusterNodes } from "./planner/nodes";
-import { EndPlan, endsAt, managedSites, peerOf, Plan, planTopology } from "./planner/plan";
-import { parseStackSettings, setKubeconfigCommand, setSitesCommands, StackSettings } from "./planner/stackConfig";
-import { parseTopology, Topology, TOPOLOGY_KEY } from "./planner/topology";
+import { EndPlan, endsAt, peerOf, Plan } from "./planner/plan";
 import { AwsFacts } from "./planner/types";
-
-/** How a stack reaches one site: its cluster, and the AWS profile of its account. */
-type SiteAccess = ClusterAccess & {
-    awsProfile?: string;
-    /** The kubeconfig and context as configured, for reading the cluster's nodes before any change. */
-    raw: { kubeconfig: string; context?: string };
-};
-
-/**
- * Per-site access of the sites this stack deploys, from `plumr:access`. Every managed site needs a
- * kubeconfig; an entry for any other site is a mistake (a site left out of `plumr:sites`, or a
- * name that is not a site).
- */
-function siteAccess(plan: Plan, managed: string[], settings: StackSettings, problems: Problems): Record<string, SiteAccess> {
-    const result: Record<string, SiteAccess> = {};
-    for (const site of managed) {
-        const entry = settings.access[site];
-        if (entry?.kubeconfig === undefined) {
-            problems.add(
-                `plumr:access.${site}.kubeconfig`,
-                undefined,
-                `this stack deploys site ${site} but has no kubeconfig for its cluster`,
-                setKubeconfigCommand(site),
-            );
-            continue;
-        }
-        result[site] = {
-            // Read raw, so wrap it as the secret it usually is.
-            kubeconfig: pulumi.secret(entry.kubeconfig),
-            context: entry.context,
-            awsProfile: entry.awsProfile,
-            raw: { kubeconfig: entry.kubeconfig, context: entry.context },
-        };
-    }
-    for (const site of Object.keys(settings.access)) {
-        if (managed.includes(site)) continue;
-        const known = Object.hasOwn(plan.sites, site);
-        problems.add(
-            `plumr:access.${site}`,
-            SECRET,
-            known
-                ? `site ${site} is not one this stack deploys (${managed.join(", ")}), so this access would never be used`
-                : `names ${site}, which is not a site of the topology (${Object.keys(plan.sites).join(", ")})`,
-            known
-                ? `add ${site} to plumr:sites if this stack should deploy it (${setSitesCommands([...managed, site])}), ` +
-                      `or remove it: pulumi config rm --path 'plumr:access.${site}'`
-                : `correct the site's name, or remove it: pulumi config rm --path 'plumr:access.${site}'`,
-        );
-    }
-    return result;
-}
-
-/**
- * Checks `plumr:peerStacks`: each entry must name a site that a site of this stack is linked to and
- * that another stack deploys; anything else would be silently ignored.
- */
-function checkPeerStacks(plan: Plan, managed: string[], settings: StackSettings, problems: Problems): void {
-    const peers = new Set(managed.flatMap((site) => endsAt(plan, site).map((end) => peerOf(plan, end).site)));
-    for (const site of Object.keys(settings.peerStacks)) {
-        const field = `plumr:peerStacks.${site}`;
-        const remove = `pulumi config rm --path '${field}'`;
-        if (!Object.hasOwn(plan.sites, site)) {
-            problems.add(
-                field,
-                settings.peerStacks[site],
-                `names ${site}, which is not a site of the topology`,
-                `correct the site's name, or remove it: ${remove}`,
-            );
-        } else if (managed.includes(site)) {
-            problems.add(
-                field,
-                settings.peerStacks[site],
-                `site ${site} is deployed by this stack itself, so no other stack's outputs are read for it`,
-                `remove it: ${remove}`,
-            );
-        } else if (!peers.has(site)) {
-            problems.add(
-                field,
-                settings.peerStacks[site],
-                `no site of this stack (${managed.join(", ")}) has a link to site ${site}, so this stack is never read`,
-                `remove it (${remove}), or add the link to plumr:topology.links`,
-            );
-        }
-    }
-}
-
-/** Everything the program needs to deploy, worked out from the configuration and the local files alone. */
-export interface Prepared {
-    plan: Plan;
-    /** The sites this stack deploys. */
-    managed: string[];
-    access: Record<string, SiteAccess>;
-    /** `plumr:peerStacks`: the stack of each peer site, where it is not `<organization>/<project>/<site>`. */
-    peerStacks: Record<string, string>;
-}
-
-/**
- * Reads and checks the whole configuration (the topology, the stack's own keys and the local
- * files) and plans the deployment. Synchronous and free of any cluster or cloud call, so that a
- * configuration error fails the run at once; throws one ConfigError with every problem found.
- */
-export function prepare(baseDir = process.cwd()): Prepared {
-    const config = pulumi.runtime.allConfig();
-    const problems = new Problems();
-    const topologyText = config[TOPOLOGY_KEY];
-    let topology: Topology | undefined;
-    if (topologyText === undefined) {
-        problems.add(
-            TOPOLOGY_KEY,
-            undefined,
-            "required, but missing",
-            "add it under config: in Pulumi.yaml (the README's configuration reference shows an example)",
-        );
-    } else {
-        topology = collect(problems, () => parseTopology(parseJsonConfig(topologyText)));
-    }
-    const settings = parseStackSettings(config, secretConfigKeys(config), topology ? Object.keys(topology.sites) : [], problems);
-    const plan = topology && collect(problems, () => planTopology(topology, readLocalFiles(topology, baseDir)));
-    const requested = settings.sites;
-    const managed = plan && requested !== null ? collect(problems, () => managedSites(plan, requested, pulumi.getStack())) : undefined;
-    if (!plan || !managed) {
-        problems.throwIfAny();
-        throw new Error("the configuration could not be read, but no problem was recorded");
-    }
-    const access = siteAccess(plan, managed, settings, problems);
-    checkPeerStacks(plan, managed, settings, problems);
-    problems.throwIfAny();
-    const stale = describeChanges(plan.allocations.changes);
-    if (stale) {
-        pulumi.log.warn(
-            `${topology!.allocations} does not record what the links have now (${stale}). Run npm run allocate and commit the file: ` +
-                "until then, a later change to the links may renumber these.",
-        );
-    }
-    return { plan, managed, access, peerStacks: settings.peerStacks };
-}
-
-/** Runs `fn`, moving the problems of a ConfigError it throws into `problems`. */
-function collect<T>(problems: Problems, fn: () => T): T | undefined {
-    try {
-        return fn();
-    } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        problems.list.push(...err.problems);
-        return undefined;
-    }
-}
-
-/** The topology's JSON text as the engine passes it (Pulumi.yaml holds it as an object, so it is always JSON). */
-function parseJsonConfig(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return text;
-    }
-}
-
-/** The configuration keys that were set as secrets. */
-function secretConfigKeys(config: Record<string, string>): Set<string> {
-    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
-    return new Set(Object.keys(config).filter((key) => runtimeConfig.isConfigSecret(key)));
-}
+import type { Prepared, SiteAccess } from "./prepare";
 
 /** Reads another stack's published sites, one StackReference per peer site. */
 class PeerStacks {
@@ -332,7 +167,7 @@ async function checkNodes(plan: Plan, access: Record<string, SiteAccess>, comman
         } catch (err) {
             problems.add(
                 `plumr:access.${name}.kubeconfig`,
-                "[secret]",
+                SECRET,
                 `could not list site ${name}'s nodes to compare them with the topology: ${err instanceof Error ? err.message : String(err)}`,
                 "install kubectl where pulumi runs, and check that this kubeconfig reaches the cluster (kubectl get nodes)",
             );

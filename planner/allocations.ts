@@ -5,6 +5,7 @@
 import { z } from "zod";
 import * as a from "./addresses";
 import { Problems } from "./errors";
+import { parseWithProblems } from "./issues";
 import { fieldPath, Topology } from "./topology";
 
 /** What the allocations file records for one end of a link. */
@@ -81,18 +82,14 @@ export function parseAllocations(text: string | undefined, topology: Topology, p
         problems.add(fieldPath(["allocations"]), topology.allocations, `not valid JSON: ${(err as Error).message}`, fix);
         return { links: {} };
     }
-    const result = fileSchema.safeParse(raw);
-    if (!result.success) {
-        const issue = result.error.issues[0];
-        problems.add(
-            fieldPath(["allocations"]),
-            topology.allocations,
-            `not an allocations file: ${fieldPath(issue.path, "the file")}: ${issue.message}`,
-            fix,
-        );
+    const found = new Problems();
+    const file = parseWithProblems(fileSchema, { root: "the file", raw }, found);
+    if (!file) {
+        const [first] = found.list;
+        problems.add(fieldPath(["allocations"]), topology.allocations, `not an allocations file: ${first.field}: ${first.message}`, fix);
         return { links: {} };
     }
-    return { links: result.data.links };
+    return { links: file.links };
 }
 
 /** A link's record with its keys in one fixed order. */

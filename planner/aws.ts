@@ -1,5 +1,5 @@
 import * as a from "./addresses";
-import { Problems } from "./errors";
+import { Problems, Unique } from "./errors";
 import { fieldPath, Topology } from "./topology";
 import type { AwsFacts, AwsPeerPlan, AwsPeeringPlan, AwsPeeringStep, AwsPlan, AwsSitePlan, LinkPlan } from "./types";
 
@@ -36,6 +36,37 @@ function endpointNodes(topology: Topology): Set<string> {
 /** Validates every AWS block; `siteRanges` are the parsed bridge ranges (absent when malformed). */
 export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>, problems: Problems): void {
     const hosts = endpointNodes(topology);
+    // Ids AWS gives once: an instance is one node, a Transit Gateway cannot peer with itself.
+    const instances = new Unique(problems, "instance id", "give each node its own instance's id (the node's spec.providerID ends with it)");
+    const gateways = new Unique(
+        problems,
+        "Transit Gateway",
+        "give each site its own Transit Gateway (leave transitGatewayId out to have one created): a gateway cannot peer with itself",
+    );
+    // Each peering's resources are named <requester>-<accepter>: sites a-b and c, and a and b-c, would share them.
+    const routed = (site: string) => topology.sites[site]?.aws?.routing === "transitGateway";
+    const pairs = new Map<string, string>();
+    topology.links.forEach((link, li) => {
+        const [x, y] = link.ends.map((e) => e.site).sort(byName);
+        if (x === y || !routed(x) || !routed(y)) return;
+        const name = `${x}-${y}`;
+        const pair = pairs.get(name);
+        if (pair === undefined) pairs.set(name, `${x}/${y}`);
+        else if (pair !== `${x}/${y}`) {
+            problems.add(
+                fieldPath(["links", li, "ends"]),
+                link.ends.map((e) => e.site),
+                `the peering of sites ${x} and ${y} would be named ${name}, like the peering of sites ${pair.replace("/", " and ")}`,
+                "rename one of these sites so that no two site names joined by '-' give the same name",
+            );
+        }
+    });
+    for (const [siteName, site] of Object.entries(topology.sites)) {
+        site.nodes.forEach((node, i) => instances.check(node.instanceId, fieldPath(["sites", siteName, "nodes", i, "instanceId"])));
+        if (site.aws?.routing === "transitGateway") {
+            gateways.check(site.aws.transitGatewayId, fieldPath(["sites", siteName, "aws", "transitGatewayId"]));
+        }
+    }
     for (const [siteName, site] of Object.entries(topology.sites)) {
         const aws = site.aws;
         if (!aws) continue;
@@ -83,9 +114,17 @@ export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>,
                 `list the route tables of the nodes' subnets, e.g. [${ID_EXAMPLES.routeTableId}]`,
             );
         }
-        aws.routeTableIds.forEach((id, i) => checkId("routeTableId", id, ["aws", "routeTableIds", i]));
+        const tables = new Unique(problems, "route table", "list each route table once");
+        aws.routeTableIds.forEach((id, i) => {
+            checkId("routeTableId", id, ["aws", "routeTableIds", i]);
+            tables.check(id, field("aws", "routeTableIds", i));
+        });
         if (aws.transitGatewayId !== undefined) checkId("transitGatewayId", aws.transitGatewayId, ["aws", "transitGatewayId"]);
-        aws.securityGroupIds.forEach((id, i) => checkId("securityGroupId", id, ["aws", "securityGroupIds", i]));
+        const groups = new Unique(problems, "security group", "list each security group once");
+        aws.securityGroupIds.forEach((id, i) => {
+            checkId("securityGroupId", id, ["aws", "securityGroupIds", i]);
+            groups.check(id, field("aws", "securityGroupIds", i));
+        });
 
         if (aws.attachmentSubnets.length === 0) {
             problems.add(
@@ -96,9 +135,11 @@ export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>,
             );
         }
         const subnetZones = new Map<string, number>();
+        const subnets = new Unique(problems, "subnet", "list each subnet once");
         aws.attachmentSubnets.forEach((subnet, i) => {
             const path = ["aws", "attachmentSubnets", i];
             checkId("subnetId", subnet.subnetId, [...path, "subnetId"]);
+            subnets.check(subnet.subnetId, field(...path, "subnetId"));
             checkId("routeTableId", subnet.routeTableId, [...path, "routeTableId"]);
             checkZone(subnet.availabilityZone, [...path, "availabilityZone"]);
             const first = subnetZones.get(subnet.availabilityZone);

@@ -76,3 +76,30 @@ export class Problems {
         if (this.list.length > 0) throw new ConfigError(this.list);
     }
 }
+
+/**
+ * Finds values that must be unique: the second and later places holding a value are problems
+ * that name the first place, so a user sees both.
+ */
+export class Unique {
+    private readonly first = new Map<string, string>();
+
+    constructor(
+        private readonly problems: Problems,
+        /** What the value is, for the message: "instance id", "route table". */
+        private readonly what: string,
+        private readonly fix: string,
+    ) {}
+
+    /** Records `key` at `field`; false (and a problem) when an earlier field holds it already. */
+    check(key: string | undefined, field: string, value: unknown = key): boolean {
+        if (key === undefined) return true;
+        const first = this.first.get(key);
+        if (first === undefined) {
+            this.first.set(key, field);
+            return true;
+        }
+        this.problems.add(field, value, `${first} has this ${this.what} too`, this.fix);
+        return false;
+    }
+}

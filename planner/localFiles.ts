@@ -3,6 +3,12 @@ import * as path from "path";
 import { BINARY_NAMES, BinaryName } from "./binaries";
 import { Topology } from "./topology";
 
+/**
+ * What is at a path: a file, a directory, nothing (`missing`), something else (a device, a
+ * socket), or a file that cannot be read (`unreadable`).
+ */
+export type PathKind = "file" | "directory" | "missing" | "other" | "unreadable";
+
 /** What the topology points at on the local disk; a missing file is left undefined. */
 export interface LocalFiles {
     /** Absolute path of the config template, for messages. */
@@ -15,13 +21,56 @@ export interface LocalFiles {
     allocationsPath: string;
     /** The allocations file's text; undefined when there is none yet. */
     allocations?: string;
+    /**
+     * What is at each path, so that a message can tell "no such file" from "a directory, not a
+     * file". Unset when the files were not read from a disk (tests): then only the contents count.
+     */
+    kinds?: {
+        template: PathKind;
+        binariesDir: PathKind;
+        binaries: Record<BinaryName, PathKind>;
+        allocations: PathKind;
+    };
 }
 
-function readIfFile(file: string): Buffer | undefined {
+function kindOf(file: string): PathKind {
     try {
-        return fs.statSync(file).isFile() ? fs.readFileSync(file) : undefined;
+        const stat = fs.statSync(file);
+        return stat.isFile() ? "file" : stat.isDirectory() ? "directory" : "other";
+    } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        return code === "ENOENT" || code === "ENOTDIR" ? "missing" : "unreadable";
+    }
+}
+
+/** The file's content when it is a readable file; what is there instead otherwise. */
+function readFile(file: string): { kind: PathKind; content?: Buffer } {
+    const kind = kindOf(file);
+    if (kind !== "file") return { kind };
+    try {
+        return { kind, content: fs.readFileSync(file) };
     } catch {
-        return undefined;
+        return { kind: "unreadable" };
+    }
+}
+
+/**
+ * What is wrong with what is at `absolute` for something that must be a `wanted` (file or
+ * directory), in words for a message; undefined when it is one.
+ */
+export function pathKindProblem(kind: PathKind | undefined, absolute: string, wanted: "file" | "directory"): string | undefined {
+    switch (kind) {
+        case undefined:
+        case wanted:
+            return undefined;
+        case "missing":
+            return `no such ${wanted}: nothing is at ${absolute}`;
+        case "unreadable":
+            return `${absolute} cannot be read (check its permissions)`;
+        case "other":
+            return `${absolute} is neither a file nor a directory (a device, a socket or a pipe), not a ${wanted}`;
+        default:
+            return `${absolute} is a ${kind}, not a ${wanted}`;
     }
 }
 
@@ -30,17 +79,22 @@ export function readLocalFiles(topology: Topology, baseDir: string): LocalFiles 
     const templatePath = path.resolve(baseDir, topology.configTemplate);
     const binariesDir = path.resolve(baseDir, topology.binaries.dir);
     const binaries: Partial<Record<BinaryName, Buffer>> = {};
+    const binaryKinds = {} as Record<BinaryName, PathKind>;
     for (const name of BINARY_NAMES) {
-        const content = readIfFile(path.join(binariesDir, name));
+        const { kind, content } = readFile(path.join(binariesDir, name));
+        binaryKinds[name] = kind;
         if (content) binaries[name] = content;
     }
     const allocationsPath = path.resolve(baseDir, topology.allocations);
+    const template = readFile(templatePath);
+    const allocations = readFile(allocationsPath);
     return {
         templatePath,
-        template: readIfFile(templatePath)?.toString("utf8"),
+        template: template.content?.toString("utf8"),
         binariesDir,
         binaries,
         allocationsPath,
-        allocations: readIfFile(allocationsPath)?.toString("utf8"),
+        allocations: allocations.content?.toString("utf8"),
+        kinds: { template: template.kind, binariesDir: kindOf(binariesDir), binaries: binaryKinds, allocations: allocations.kind },
     };
 }

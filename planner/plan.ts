@@ -1,11 +1,14 @@
+import * as path from "path";
 import * as a from "./addresses";
 import { Addressing, assignAddressing, parseAllocations } from "./allocations";
 import { checkAws, planAws } from "./aws";
 import { checkRanges, ParsedRanges } from "./ranges";
 import { BINARY_NAMES, BinaryPackage, packageBinary } from "./binaries";
-import { Problems } from "./errors";
-import { LocalFiles } from "./localFiles";
-import { PLACEHOLDERS, unknownPlaceholders } from "./template";
+import { ATTACHMENT_INTERFACE } from "./attachment";
+import { Problems, Unique } from "./errors";
+import { inspectExecutable } from "./executables";
+import { LocalFiles, pathKindProblem } from "./localFiles";
+import { checkTemplateText, PLACEHOLDERS, TemplateValues, unknownPlaceholders } from "./template";
 import { fieldPath, LinkEndConfig, Topology } from "./topology";
 import type { EndPlan, LinkPlan, Plan, SitePlan } from "./types";
 
@@ -46,8 +49,58 @@ function linksByName(plan: Plan): Map<string, LinkPlan> {
     return index;
 }
 
+/** Interfaces every endpoint pod has besides the tun device: its loopback, its cluster network and its link. */
+const POD_INTERFACES = ["lo", "eth0", ATTACHMENT_INTERFACE];
+
+/**
+ * Interfaces the nodes of common clusters already have (OVN-Kubernetes on OpenShift, the VPC CNI
+ * on EKS, and other common CNIs): a bridge of that name would take over the cluster's own network.
+ */
+const NODE_INTERFACES = [
+    "lo",
+    "br-ex",
+    "br-int",
+    "br-local",
+    "ovs-system",
+    "ovn-k8s-mp0",
+    "genev_sys_6081",
+    "vxlan_sys_4789",
+    "docker0",
+    "cni0",
+    "cbr0",
+    "kube-ipvs0",
+    "kube-bridge",
+    "flannel.1",
+    "tunl0",
+    "vxlan.calico",
+    "cilium_host",
+    "cilium_net",
+    "cilium_vxlan",
+    "weave",
+];
+/** Interface names the kernel or a CNI gives to the nodes' own devices: eth0, ens5, enp0s3, eni1234, veth12ab. */
+const NODE_INTERFACE_PATTERN = /^(eth|ens|enp|eno|enx|wlan|bond|team|eni|vlan|veth|cali|lxc|tap|virbr)[0-9a-z]*$/;
+
 function checkSites(topology: Topology, problems: Problems): void {
+    const device = topology.tunnel.device;
+    if (POD_INTERFACES.includes(device)) {
+        problems.add(
+            fieldPath(["tunnel", "device"]),
+            device,
+            `the endpoint pod already has an interface ${device} (${POD_INTERFACES.join(", ")}), so plumr could not create its tun device`,
+            "use another name, e.g. tun (the default)",
+        );
+    }
     for (const [siteName, site] of Object.entries(topology.sites)) {
+        if (site.attachment === "bridge" && (NODE_INTERFACES.includes(site.bridgeName) || NODE_INTERFACE_PATTERN.test(site.bridgeName))) {
+            problems.add(
+                fieldPath(["sites", siteName, "bridgeName"]),
+                site.bridgeName,
+                "a name the nodes' own interfaces use (their network cards, or the cluster network's bridges and tunnels): " +
+                    "the bridge plugin would attach the endpoints to it, or fail on a device that is not a bridge",
+                "use a bridge of plumr's own, e.g. br-plumr (the default)",
+            );
+        }
         if (site.attachment === "macvlan" && site.aws) {
             problems.add(
                 fieldPath(["sites", siteName, "attachment"]),
@@ -59,19 +112,39 @@ function checkSites(topology: Topology, problems: Problems): void {
     }
 }
 
-function checkTemplate(files: LocalFiles, problems: Problems, topology: Topology): string {
-    if (files.template === undefined) {
+/** The allocations file is a file, when there is one (npm run allocate creates it). */
+function checkAllocationsFile(files: LocalFiles, problems: Problems, topology: Topology): void {
+    const kind = files.kinds?.allocations;
+    const problem = kind === "missing" ? undefined : pathKindProblem(kind, files.allocationsPath, "file");
+    if (problem) {
         problems.add(
-            fieldPath(["configTemplate"]),
+            fieldPath(["allocations"]),
+            topology.allocations,
+            problem,
+            kind === "directory"
+                ? `point allocations at a file, e.g. ${path.posix.join(topology.allocations, "allocations.json")} (npm run allocate creates it)`
+                : "point allocations at a readable file (npm run allocate creates it when there is none)",
+        );
+    }
+}
+
+function checkTemplate(files: LocalFiles, problems: Problems, topology: Topology): string {
+    const field = fieldPath(["configTemplate"]);
+    if (files.template === undefined) {
+        const kind = files.kinds?.template ?? "missing";
+        problems.add(
+            field,
             topology.configTemplate,
-            `no file at ${files.templatePath}`,
-            "point configTemplate at your plumr config template (the README explains its placeholders)",
+            pathKindProblem(kind, files.templatePath, "file") ?? `no such file: nothing is at ${files.templatePath}`,
+            kind === "directory"
+                ? `point configTemplate at the template file itself, e.g. ${path.posix.join(topology.configTemplate, "config.template.json")}`
+                : "point configTemplate at your plumr config template (the README explains its placeholders)",
         );
         return "";
     }
     for (const unknown of unknownPlaceholders(files.template)) {
         problems.add(
-            fieldPath(["configTemplate"]),
+            field,
             topology.configTemplate,
             `line ${unknown.line} uses the unknown placeholder {{${unknown.name}}}`,
             `use one of ${Object.keys(PLACEHOLDERS)
@@ -79,27 +152,63 @@ function checkTemplate(files: LocalFiles, problems: Problems, topology: Topology
                 .join(", ")}`,
         );
     }
+    // Sample values like the plan's: the template must parse with them whatever the addresses are.
+    const { port, device, prefixLength, mtu } = topology.tunnel;
+    const sample: TemplateValues = {
+        LINK: topology.links[0]?.name ?? "ohio-mumbai",
+        LOCAL_IP: "10.10.1.200",
+        REMOTE_IP: "10.20.1.200",
+        LOCAL_PORT: port,
+        REMOTE_PORT: port,
+        TUN_NAME: device,
+        TUN_IP: "10.4.0.1",
+        TUN_PREFIX: prefixLength,
+        REMOTE_TUN_IP: "10.4.0.2",
+        MTU: mtu,
+    };
+    for (const finding of checkTemplateText(files.template, files.templatePath, sample)) {
+        problems.add(field, topology.configTemplate, finding.message, finding.fix);
+    }
     return files.template;
 }
 
 function packageBinaries(files: LocalFiles, problems: Problems, topology: Topology): BinaryPackage[] {
+    const field = fieldPath(["binaries", "dir"]);
+    const dirKind = files.kinds?.binariesDir;
+    const dirProblem = pathKindProblem(dirKind, files.binariesDir, "directory");
+    if (dirProblem) {
+        const isBinary = (BINARY_NAMES as readonly string[]).includes(path.basename(files.binariesDir));
+        problems.add(
+            field,
+            topology.binaries.dir,
+            `${dirProblem}; binaries.dir is the directory that holds plumr and shm_printer`,
+            dirKind === "missing"
+                ? `create it (mkdir -p ${files.binariesDir}) and copy the plumr and shm_printer binaries you received from Steinwurf into it, or point binaries.dir at the directory that holds them`
+                : isBinary && dirKind === "file"
+                  ? `set binaries.dir to ${path.posix.dirname(topology.binaries.dir)}, the directory that holds it`
+                  : "point binaries.dir at the directory that holds plumr and shm_printer",
+        );
+        return [];
+    }
     const packages: BinaryPackage[] = [];
     for (const name of BINARY_NAMES) {
+        const file = `${files.binariesDir}/${name}`;
         const content = files.binaries[name];
         if (!content) {
+            const kind = files.kinds?.binaries[name] ?? "missing";
             problems.add(
-                fieldPath(["binaries", "dir"]),
+                field,
                 topology.binaries.dir,
-                `the ${name} binary is missing: no file ${files.binariesDir}/${name}`,
-                `copy the ${name} binary you received from Steinwurf into ${files.binariesDir}`,
+                `the ${name} binary is missing: ${kind === "missing" ? `no file ${file}` : pathKindProblem(kind, file, "file")}`,
+                kind === "directory"
+                    ? `replace the directory ${file} with the ${name} binary you received from Steinwurf`
+                    : `copy the ${name} binary you received from Steinwurf into ${files.binariesDir}`,
             );
-        } else if (content.length === 0) {
-            problems.add(
-                fieldPath(["binaries", "dir"]),
-                topology.binaries.dir,
-                `${files.binariesDir}/${name} is empty`,
-                `copy the real ${name} binary there`,
-            );
+            continue;
+        }
+        const finding = inspectExecutable(content, topology.binaries.architecture, name, file);
+        if (finding) {
+            problems.add(field, topology.binaries.dir, `${file} ${finding.message}`, finding.fix);
         } else {
             packages.push(packageBinary(name, content));
         }
@@ -135,6 +244,9 @@ function parsePool(topology: Topology, problems: Problems): a.Cidr | undefined {
     return undefined;
 }
 
+/** Link names whose Kubernetes objects would be taken for the site's own: the installer's and the entrypoint's. */
+const RESERVED_LINK_NAMES = ["installer", "entrypoint"];
+
 /** Checks the links: names, ends, explicit addresses, and that the tunnel pool can hold them all. */
 function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | undefined, problems: Problems): void {
     const capacity = pool ? a.subnetCount(pool, topology.tunnel.prefixLength) : Infinity;
@@ -146,14 +258,21 @@ function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | und
             "widen the pool (e.g. a /24 holds 64 links at /30) or use prefixLength 31",
         );
     }
-    const firstWithName = new Map<string, number>();
+    const names = new Unique(problems, "link name", "give every link its own name");
+    // A stack names each end's resources <site>-<link>: site a-b with link c and site a with link b-c would clash.
+    const endNames = new Unique(problems, "resource name (<site>-<link>)", "rename one of the two links (or sites)");
     topology.links.forEach((link, li) => {
         const linkField = fieldPath(["links", li]);
-        const first = firstWithName.get(link.name);
-        if (first !== undefined) {
-            problems.add(`${linkField}.name`, link.name, `links[${first}] has this name too`, "give every link its own name");
-        } else {
-            firstWithName.set(link.name, li);
+        if (names.check(link.name, `${linkField}.name`)) {
+            link.ends.forEach((end, ei) => endNames.check(`${end.site}-${link.name}`, `${linkField}.ends[${ei}].site`, end.site));
+        }
+        if (RESERVED_LINK_NAMES.includes(link.name)) {
+            problems.add(
+                `${linkField}.name`,
+                link.name,
+                `its objects (plumr-${link.name}) would read as the site's own plumr-${link.name}`,
+                `rename it, e.g. ${link.name}-link`,
+            );
         }
         if (link.ends[0].site === link.ends[1].site) {
             problems.add(
@@ -217,6 +336,7 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
     const parsed = checkRanges(topology, problems, pool);
     checkSites(topology, problems);
     checkAws(topology, parsed.site, problems);
+    checkAllocationsFile(files, problems, topology);
     const template = checkTemplate(files, problems, topology);
     const packages = packageBinaries(files, problems, topology);
 
@@ -286,6 +406,8 @@ export function managedSites(plan: Plan, requested: string[] | undefined, stack:
     const problems = new Problems();
     const known = Object.keys(plan.sites);
     if (names.length === 0) problems.add("plumr:sites", names, "no site to manage", `name at least one of ${known.join(", ")}`);
+    const listed = new Unique(problems, "site", "list each site once");
+    names.forEach((name, i) => requested && listed.check(name, `plumr:sites[${i}]`));
     for (const name of names) {
         if (!Object.hasOwn(plan.sites, name)) {
             problems.add(
@@ -299,5 +421,5 @@ export function managedSites(plan: Plan, requested: string[] | undefined, stack:
         }
     }
     problems.throwIfAny();
-    return [...new Set(names)];
+    return names;
 }

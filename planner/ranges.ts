@@ -1,5 +1,5 @@
 import * as a from "./addresses";
-import { Problems } from "./errors";
+import { Problems, Unique } from "./errors";
 import { fieldPath, Topology } from "./topology";
 
 /** The parsed bridge ranges: per site, and per site and node (absent where malformed). */
@@ -16,12 +16,10 @@ export function checkRanges(topology: Topology, problems: Problems, pool: a.Cidr
         if ("error" in range) problems.add(siteField, site.bridgeRange, range.error, range.fix);
         else parsed.site[siteName] = range.cidr;
         parsed.node[siteName] = {};
+        const names = new Unique(problems, "node name", "list each node once");
         site.nodes.forEach((node, i) => {
             const field = fieldPath(["sites", siteName, "nodes", i]);
-            if (site.nodes.findIndex((n) => n.name === node.name) !== i) {
-                problems.add(`${field}.name`, node.name, "this node is listed twice", "list each node once");
-                return;
-            }
+            if (!names.check(node.name, `${field}.name`)) return;
             const nodeRange = a.parseCidr(node.range);
             if ("error" in nodeRange) {
                 problems.add(`${field}.range`, node.range, nodeRange.error, nodeRange.fix);

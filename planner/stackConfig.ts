@@ -96,6 +96,10 @@ function accessKeyFix(parent: readonly PropertyKey[], key: string): string | und
 function unknownKeyFix(name: string, secret: boolean): string {
     const [head, ...rest] = name.split(/(?=[.[])/);
     const known = KEYS.find((k) => k === head);
+    if (known === "topology" || (!known && closest(name, KEYS) === "topology")) {
+        // Set in a stack (with --path or not), it would no longer be the one topology, Pulumi.yaml's, that every stack shares.
+        return `the topology is shared by every stack and lives in Pulumi.yaml: pulumi config rm '${NAMESPACE}:${name}', and change it under ${NAMESPACE}:topology in Pulumi.yaml`;
+    }
     if (known && rest.length > 0) {
         // `pulumi config set plumr:access.ohio.kubeconfig ...` without --path makes a key of that whole name.
         return (
@@ -141,7 +145,12 @@ export function parseStackSettings(
 
     const sitesText = config[`${NAMESPACE}:sites`];
     if (sitesText !== undefined) {
-        const named = sitesText.split(/[\s,[\]"']+/).filter(Boolean);
+        // The names it was meant to hold: its words that are sites (any word that could be one, while no site is known).
+        const words = [...new Set(sitesText.split(/[^A-Za-z0-9._-]+/).filter(Boolean))];
+        const named =
+            sites.length > 0
+                ? words.filter((w) => sites.includes(w))
+                : words.filter((w) => !id.dnsLabel(w, "", 63) && !["null", "true", "false"].includes(w));
         const fix = `set it as a list: pulumi config rm plumr:sites && ${setSitesCommands(named.length > 0 ? named : sites)}`;
         settings.sites = null;
         const parsed = parseJson("sites", sitesText, sitesText, fix, problems);

@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { LocalFiles } from "../planner/localFiles";
 import { ClusterNode } from "../planner/nodes";
-import { deploy, prepare } from "../program";
+import { deploy } from "../program";
+import { prepare } from "../prepare";
 import { FakeAws } from "./fakeAws";
 
 export { FakeAws } from "./fakeAws";
@@ -78,6 +79,12 @@ export interface RunOptions {
     aws?: FakeAws;
     /** The nodes each site's cluster reports; by default the topology's nodes, on the instances it names. */
     clusters?: Record<string, ClusterNode[]>;
+    /**
+     * Configuration values as the engine hands them to the program (`plumr:<key>` → its text: JSON
+     * for lists and maps, or any text, as `pulumi config set` without `--path` leaves it), set over
+     * the ones the other options give; undefined removes a key. Every `plumr:access` key is secret.
+     */
+    rawConfig?: Record<string, string | undefined>;
 }
 
 export interface RunResult {
@@ -86,10 +93,21 @@ export interface RunResult {
     links: any;
 }
 
-/** Deterministic bytes that gzip cannot shrink (a sha256 stream), as a stand-in binary. */
+/**
+ * A stand-in binary: the 64-byte header of an ELF64 x86-64 executable (what the planner accepts
+ * for amd64 nodes), then deterministic bytes that gzip cannot shrink (a sha256 stream) up to `size`.
+ */
 export function standInBinary(name: string, size = 40_000): Buffer {
-    const blocks: Buffer[] = [];
-    for (let i = 0; i * 32 < size; i++) blocks.push(createHash("sha256").update(`${name}/${i}`).digest());
+    const header = Buffer.alloc(64);
+    header.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]); // ELF magic, 64-bit, little-endian, version 1, System V ABI
+    header.writeUInt16LE(2, 16); // e_type: ET_EXEC
+    header.writeUInt16LE(62, 18); // e_machine: x86-64
+    header.writeUInt32LE(1, 20); // e_version
+    header.writeUInt16LE(64, 52); // e_ehsize
+    header.writeUInt16LE(56, 54); // e_phentsize (no program headers: e_phoff and e_phnum stay 0)
+    header.writeUInt16LE(64, 58); // e_shentsize (no section headers: e_shoff and e_shnum stay 0)
+    const blocks: Buffer[] = [header];
+    for (let i = 0; i * 32 < size - header.length; i++) blocks.push(createHash("sha256").update(`${name}/${i}`).digest());
     return Buffer.concat(blocks).subarray(0, size);
 }
 
@@ -208,7 +226,14 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     };
     if (options.sites) config["plumr:sites"] = JSON.stringify(options.sites);
     if (options.peerStacks) config["plumr:peerStacks"] = JSON.stringify(options.peerStacks);
-    pulumi.runtime.setAllConfig(config, ["plumr:access"]);
+    for (const [key, value] of Object.entries(options.rawConfig ?? {})) {
+        if (value === undefined) delete config[key];
+        else config[key] = value;
+    }
+    pulumi.runtime.setAllConfig(
+        config,
+        Object.keys(config).filter((key) => key.startsWith("plumr:access")),
+    );
 
     const allocationsPath = topology.allocations ?? "plumr/allocations.json";
     const dir = projectDir(

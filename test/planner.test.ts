@@ -6,12 +6,13 @@ import * as path from "path";
 import * as YAML from "yaml";
 import * as a from "../planner/addresses";
 import { attachmentConfig, networksAnnotation } from "../planner/attachment";
-import { ConfigError, Problem } from "../planner/errors";
+import { Problem } from "../planner/errors";
 import { LocalFiles } from "../planner/localFiles";
 import { endsAt, managedSites, peerOf, Plan, planTopology } from "../planner/plan";
 import { PLACEHOLDERS, renderTemplate, TemplateValues, unknownPlaceholders } from "../planner/template";
 import { parseTopology } from "../planner/topology";
 import { plannerFiles } from "./harness";
+import { Expected, expectProblem, problemsOf } from "./problems";
 
 const REPO = path.join(__dirname, "..");
 const EXAMPLE = YAML.parse(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")).config["plumr:topology"].value;
@@ -45,49 +46,6 @@ function addLink(raw: any, name: string, ohioAddress?: string, mumbaiAddress?: s
         ],
     });
     return raw;
-}
-
-/** Runs `fn`, which must throw a ConfigError, and returns its problems. */
-function problemsOf(fn: () => unknown): { problems: Problem[]; message: string } {
-    try {
-        fn();
-    } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        return { problems: err.problems, message: err.message };
-    }
-    return assert.fail("expected a ConfigError, but nothing was thrown");
-}
-
-interface Expected {
-    /** The problem's value must deep-equal this (when the key is present). */
-    value?: unknown;
-    /** The problem's message must match. */
-    message?: RegExp;
-    /** The problem's fix must match. */
-    fix?: RegExp;
-}
-
-/**
- * Asserts that `fn` throws a ConfigError with a problem for `field` (matching `expected`), that its
- * fix is not empty, and that the error's message names the field. Returns the problem.
- */
-function expectProblem(fn: () => unknown, field: string, expected: Expected = {}): Problem {
-    const { problems, message } = problemsOf(fn);
-    const candidates = problems.filter(
-        (p) =>
-            p.field === field &&
-            (expected.message === undefined || expected.message.test(p.message)) &&
-            (expected.fix === undefined || expected.fix.test(p.fix)),
-    );
-    assert.ok(
-        candidates.length > 0,
-        `no problem for ${field}${expected.message ? ` matching ${expected.message}` : ""}; got:\n${JSON.stringify(problems, null, 2)}`,
-    );
-    const problem = candidates[0];
-    if ("value" in expected) assert.deepStrictEqual(problem.value, expected.value);
-    assert.ok(problem.fix.trim().length > 0, `the problem for ${field} has no fix`);
-    assert.ok(message.includes(field), `the error message does not name ${field}:\n${message}`);
-    return problem;
 }
 
 /** Plans the topology, then asserts a problem (see expectProblem). */
@@ -235,7 +193,10 @@ describe("planTopology: ranges", () => {
     it("rejects a node listed twice in a site", () => {
         const raw = example();
         raw.sites.ohio.nodes[1].name = OHIO_NODE;
-        expectPlanProblem(raw, `${T}.sites.ohio.nodes[1].name`, { value: OHIO_NODE, message: /twice/ });
+        expectPlanProblem(raw, `${T}.sites.ohio.nodes[1].name`, {
+            value: OHIO_NODE,
+            message: /^plumr:topology\.sites\.ohio\.nodes\[0\]\.name has this node name too$/,
+        });
     });
 
     it("rejects a tunnel pool that overlaps a bridge range", () => {
@@ -308,7 +269,7 @@ describe("planTopology: link ends", () => {
 
     it("rejects two links with the same name", () => {
         const raw = addLink(example(), "ohio-mumbai", "10.10.1.201", "10.20.1.201");
-        expectPlanProblem(raw, `${T}.links[1].name`, { value: "ohio-mumbai", message: /links\[0\] has this name too/ });
+        expectPlanProblem(raw, `${T}.links[1].name`, { value: "ohio-mumbai", message: /links\[0\]\.name has this link name too/ });
     });
 
     it("rejects the same address for two links' ends on one node", () => {
