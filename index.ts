@@ -40,7 +40,7 @@ const prepared = (() => {
 
 /**
  * The stack's outputs. `sites`: per managed site, its namespace, ranges, nodes, installer, AWS
- * side and the facts of its link ends. `links`: per link, the tunnel subnet, MTU and both ends.
+ * side and the facts of its link ends. `links`: per link, the tunnel subnet, MTU, tun device and both ends.
  */
 export = async () => {
     try {

@@ -124,6 +124,7 @@ export async function deploy(prepared: Prepared): Promise<Deployment> {
         links[link.name] = {
             tunnelSubnet: link.tunnelSubnet,
             mtu: link.mtu,
+            device: plan.tunnel.device,
             ends: link.ends.map((end) => ({
                 ...endFacts(plan, end),
                 deployedBy: managed.includes(end.site) ? pulumi.getStack() : peers.stackName(end.site),

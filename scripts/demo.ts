@@ -1,13 +1,17 @@
 // npm run demo: the shipped topology deployed onto two local clusters whose link-end nodes are
 // real (kubelet, containerd, runc, Multus), one stack per site, and the link proven by traffic.
-//   npm run demo            start the clusters, pulumi up ohio then mumbai, ping and iperf3 through the tunnel
+//   npm run demo            start the clusters, pulumi up ohio then mumbai, ping and iperf3 through the
+//                           tunnel, then npm run verify for each stack
 //   npm run demo -- --down  destroy both stacks, stop the clusters and remove everything they made
 import * as pulumi from "@pulumi/pulumi/automation";
+import * as path from "path";
 import { Instance, instanceLeftovers, localClusterSpecs, startLocalClusters, stopLocalClusters } from "./localClusters";
-import { containerRestarts, DeployedEnd, iperf, lastLogLine, ping, readyPod } from "./linkProbe";
+import { DeployedEnd, iperf, ping, readyPod } from "./linkProbe";
 import { prepareLocalDeployment, siteStack } from "./localStacks";
+import { BIN } from "./nodeConfig";
 import { waitFor } from "./processes";
 import { printTable } from "./table";
+import { printReports, verifyStack } from "./verify";
 
 // The end-to-end tests run the same commands on clusters of their own.
 const INSTANCE: Instance = (process.env.PLUMR_LOCAL_INSTANCE as Instance | undefined) ?? "demo";
@@ -46,6 +50,17 @@ async function up(): Promise<void> {
         outputs[cluster.name] = result.outputs;
     }
     await proveLinks(clusters, outputs);
+    // Let the metrics containers print once more, with this traffic counted.
+    await new Promise((r) => setTimeout(r, 5_500));
+    let failing = 0;
+    for (const stack of stacks) {
+        say(`npm run verify -- ${stack.name}`);
+        const reports = await verifyStack(stack, path.join(BIN, "kubectl"));
+        printReports(reports);
+        failing += reports.filter((r) => !r.ok).length;
+    }
+    console.log("\n(plumr and shm_printer are stand-ins here: see stand-ins/README.md. The pods, probes and traffic are real.)");
+    if (failing > 0) throw new Error(`${failing} link end(s) failed npm run verify: see the tables above`);
 }
 
 /** Every link's two ends, as the stacks published them. */
@@ -65,7 +80,6 @@ function deployedLinks(clusters: ReturnType<typeof localClusterSpecs>, outputs: 
 
 async function proveLinks(clusters: ReturnType<typeof localClusterSpecs>, outputs: Record<string, pulumi.OutputMap>): Promise<void> {
     const rows: string[][] = [["link", "end", "pod", "node", "underlay", "tunnel", "ping the other end", "iperf3 to the other end"]];
-    const pods: string[][] = [["pod", "containers (restarts)", "metrics, last line"]];
     let failed = 0;
     for (const link of deployedLinks(clusters, outputs)) {
         say(`link ${link.name}: traffic through the tunnel, from each workload container`);
@@ -95,25 +109,9 @@ async function proveLinks(clusters: ReturnType<typeof localClusterSpecs>, output
                 throughput,
             ]);
         }
-        // Let the metrics container print once more, with this traffic counted.
-        await new Promise((r) => setTimeout(r, 5_500));
-        for (const [i, end] of link.ends.entries()) {
-            const pod = (await readyPod(end)) ?? endPods[i];
-            const containers = containerRestarts(pod)
-                .map((c) => `${c.name} (${c.restarts})`)
-                .join(", ");
-            pods.push([
-                `${end.cluster.name}/${pod.metadata.name}`,
-                containers,
-                await lastLogLine(end, pod.metadata.name, "metrics").catch((e) => `${e}`),
-            ]);
-        }
     }
     say("links");
     printTable(rows);
-    say("endpoint pods");
-    printTable(pods);
-    console.log("\n(plumr and shm_printer are stand-ins here: see stand-ins/README.md. The pods, probes and traffic are real.)");
     if (failed > 0) throw new Error(`${failed} direction(s) of the links passed no traffic: see the table above`);
 }
 

@@ -90,18 +90,3 @@ export async function iperf(client: DeployedEnd, clientPod: string, server: Depl
     }
     return result.end.sum_received.bits_per_second / 1e6;
 }
-
-/** Each container of a pod with its restart count, init containers (the native sidecar) first. */
-export function containerRestarts(pod: any): { name: string; restarts: number; ready: boolean }[] {
-    return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].map((c: any) => ({
-        name: c.name,
-        restarts: c.restartCount,
-        ready: c.ready,
-    }));
-}
-
-/** The last line a container printed. */
-export async function lastLogLine(end: DeployedEnd, pod: string, container: string): Promise<string> {
-    const out = await kubectl(end.cluster, ["-n", end.namespace, "logs", pod, "-c", container, "--tail=1"]);
-    return out.trim();
-}

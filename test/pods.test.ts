@@ -4,7 +4,7 @@
 // injected on the nodes and in the pods.
 import * as assert from "assert";
 import { Stack } from "@pulumi/pulumi/automation";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { sha256 } from "../planner/binaries";
@@ -13,6 +13,7 @@ import { DeployedEnd, endpointPods, execIn, ping, readyPod } from "../scripts/li
 import { inNode, nodeCtr, RealNode } from "../scripts/localNodes";
 import { LocalDeployment, prepareLocalDeployment, siteStack } from "../scripts/localStacks";
 import { waitFor } from "../scripts/processes";
+import { EndReport } from "../scripts/verify";
 import { e2eClusters, E2E } from "./localClusters";
 
 const LINK = "ohio-mumbai";
@@ -277,6 +278,56 @@ describe("end to end on running pods", function () {
             assert.match(logs, new RegExp(`plumr stand-in ${changed.slice(0, 12)}:`));
         } finally {
             await upBoth();
+        }
+    });
+
+    /** Runs npm run verify's script on one stack of these clusters, as a user would: its exit code and its JSON. */
+    const verify = (stack: string) => {
+        const result = spawnSync(
+            "npx",
+            ["ts-node", "--transpile-only", "scripts/verify.ts", stack, "--json", "--cwd", deployment.projectDir],
+            { cwd: path.join(__dirname, ".."), env: { ...process.env, ...deployment.env }, encoding: "utf8", timeout: 5 * 60_000 },
+        );
+        assert.ok(result.stdout.trim().startsWith("["), `verify printed no JSON: ${result.stdout}\n${result.stderr}`);
+        return { status: result.status, reports: JSON.parse(result.stdout) as EndReport[] };
+    };
+
+    it("passes npm run verify on every end: pod, containers, installer, tun device, ping and metrics", async () => {
+        for (const site of ["ohio", "mumbai"]) {
+            const { status, reports } = verify(site);
+            assert.strictEqual(reports.length, 1, JSON.stringify(reports));
+            const [end] = reports;
+            assert.deepStrictEqual([end.link, end.site, end.node], [LINK, site, nodes[site].name]);
+            for (const [name, check] of Object.entries(end.checks)) assert.ok(check.ok, `${site} ${name}: ${check.detail}`);
+            assert.match(
+                end.checks.ping.detail,
+                new RegExp(`^3/3 from ${ends[site === "ohio" ? "mumbai" : "ohio"].tunnelIp.replace(/\./g, "\\.")}, rtt`),
+            );
+            assert.match(end.checks.metrics.detail, /tun: rx \d+ packets/);
+            assert.strictEqual(status, 0);
+        }
+    });
+
+    it("fails npm run verify, naming the end and the check, when an end has no pod or its tunnel is down", async () => {
+        try {
+            await kubectl(clusters.mumbai, ["-n", NAMESPACE, "scale", "deployment", `plumr-${LINK}`, "--replicas=0"]);
+            await eventually("mumbai's endpoint pod gone", async () => (await endpointPods(ends.mumbai)).length === 0);
+            const mumbai = verify("mumbai");
+            assert.strictEqual(mumbai.status, 1);
+            assert.strictEqual(mumbai.reports[0].checks.pod.ok, false);
+            assert.match(mumbai.reports[0].checks.pod.detail, /no endpoint pod with label plumr\/link=ohio-mumbai/);
+            // Ohio's own pod is fine, but nothing answers at the other end.
+            const ohio = verify("ohio");
+            assert.strictEqual(ohio.status, 1);
+            assert.deepStrictEqual(
+                Object.entries(ohio.reports[0].checks)
+                    .filter(([, c]) => !c.ok)
+                    .map(([name]) => name),
+                ["ping"],
+            );
+        } finally {
+            await kubectl(clusters.mumbai, ["-n", NAMESPACE, "scale", "deployment", `plumr-${LINK}`, "--replicas=1"]);
+            await pod("mumbai");
         }
     });
 

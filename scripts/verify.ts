@@ -1,0 +1,308 @@
+// npm run verify -- <stack> [--json] [--cwd <project directory>]
+//
+// Checks every link end a deployed stack runs, the way a person would with kubectl: the endpoint
+// pod and its containers, the installer on the pod's node, plumr's tun device, a ping from the
+// workload container to the other end's tunnel address, and the metrics container's last line.
+// It reads the stack's outputs and its own access (plumr:access) through the Pulumi CLI, and runs
+// the kubectl on PATH. Prints one table (or JSON with --json); exits 1 when any end fails a check.
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { printTable } from "./table";
+
+/** How one check of one end went: `ok`, and what was seen (or what is wrong). */
+export interface Check {
+    ok: boolean;
+    detail: string;
+}
+
+/** What verify found for one link end. */
+export interface EndReport {
+    link: string;
+    site: string;
+    node: string;
+    pod?: string;
+    checks: {
+        pod: Check;
+        containers: Check;
+        installer: Check;
+        tunnel: Check;
+        ping: Check & { rttMs?: number };
+        metrics: Check;
+    };
+    ok: boolean;
+}
+
+/** How to run kubectl against one site's cluster. */
+interface Cluster {
+    site: string;
+    /** The kubectl to run. */
+    kubectl: string;
+    args: string[];
+}
+
+/** Runs kubectl; never rejects: a failure is in `code` and `stderr`. */
+function kubectl(cluster: Cluster, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        execFile(
+            "kubectl",
+            [...cluster.args, ...args],
+            { timeout: timeoutMs, encoding: "utf8", maxBuffer: 16 << 20 },
+            (err, stdout, stderr) =>
+                resolve({
+                    code: err ? (typeof err.code === "number" ? err.code : 1) : 0,
+                    stdout,
+                    stderr: (stderr || err?.message || "").trim(),
+                }),
+        );
+    });
+}
+
+const failed = (detail: string): Check => ({ ok: false, detail });
+const passed = (detail: string): Check => ({ ok: true, detail });
+const skipped: Check = { ok: false, detail: "not checked: no running pod" };
+
+/** The end's newest endpoint pod that is not being deleted. */
+async function endpointPod(cluster: Cluster, namespace: string, link: string): Promise<{ pod?: any; error?: string }> {
+    const result = await kubectl(cluster, ["-n", namespace, "get", "pods", "-l", `plumr/link=${link}`, "-o", "json"]);
+    if (result.code !== 0) return { error: `kubectl get pods failed: ${result.stderr}` };
+    const pods = (JSON.parse(result.stdout).items as any[])
+        .filter((p) => !p.metadata.deletionTimestamp)
+        .sort((a, b) => b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp));
+    return { pod: pods[0] };
+}
+
+/** Whether the pod's containers are ready, and how often each restarted. */
+function containerCheck(pod: any): Check {
+    // Native sidecars are init containers that keep running (restartPolicy Always); other init containers are done by now.
+    const sidecars = new Set((pod.spec?.initContainers ?? []).filter((c: any) => c.restartPolicy === "Always").map((c: any) => c.name));
+    const running: any[] = [
+        ...(pod.status?.initContainerStatuses ?? []).filter((s: any) => sidecars.has(s.name)),
+        ...(pod.status?.containerStatuses ?? []),
+    ];
+    const notReady = running.filter((s) => !s.ready);
+    const restarts = running.reduce((sum, s) => sum + (s.restartCount ?? 0), 0);
+    const counts = `${running.length - notReady.length}/${running.length} ready, ${restarts} restart${restarts === 1 ? "" : "s"}`;
+    if (running.length === 0) return failed("no container status yet");
+    if (notReady.length > 0)
+        return failed(`${counts}; not ready: ${notReady.map((s) => `${s.name} (${s.restartCount} restarts)`).join(", ")}`);
+    return passed(counts);
+}
+
+/** The installer's pod on `node`: ready means the binaries are installed and verified there. */
+async function installerCheck(cluster: Cluster, namespace: string, node: string): Promise<Check> {
+    const result = await kubectl(cluster, [
+        "-n",
+        namespace,
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/part-of=plumr,app.kubernetes.io/component=installer",
+        "--field-selector",
+        `spec.nodeName=${node}`,
+        "-o",
+        "json",
+    ]);
+    if (result.code !== 0) return failed(`kubectl get pods failed: ${result.stderr}`);
+    const pod = (JSON.parse(result.stdout).items as any[])[0];
+    if (!pod) return failed(`no installer pod on ${node}`);
+    const ready = pod.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
+    return ready
+        ? passed(`${pod.metadata.name} ready`)
+        : failed(`${pod.metadata.name} not ready: the binaries are not installed and verified on ${node}`);
+}
+
+/** plumr's tun device, read from sysfs in the plumr container: it must exist and be up. */
+async function tunnelCheck(cluster: Cluster, namespace: string, pod: string, device: string): Promise<Check> {
+    const result = await kubectl(cluster, ["-n", namespace, "exec", pod, "-c", "plumr", "--", "cat", `/sys/class/net/${device}/flags`]);
+    if (result.code !== 0) return failed(`no tun device ${device} in the pod`);
+    const flags = Number.parseInt(result.stdout.trim(), 16);
+    // IFF_UP is bit 0 of the interface's flags.
+    return flags & 1 ? passed(`${device} up`) : failed(`${device} is down`);
+}
+
+/** Three pings from the workload container to the other end's tunnel address. */
+async function pingCheck(cluster: Cluster, namespace: string, pod: string, target: string): Promise<Check & { rttMs?: number }> {
+    const result = await kubectl(cluster, [
+        "-n",
+        namespace,
+        "exec",
+        pod,
+        "-c",
+        "workload",
+        "--",
+        "ping",
+        "-n",
+        "-c",
+        "3",
+        "-i",
+        "0.2",
+        "-W",
+        "1",
+        target,
+    ]);
+    const counts = /(\d+) packets transmitted, (\d+) received/.exec(result.stdout);
+    if (!counts) {
+        return failed(
+            /executable file not found|not found/.test(result.stderr)
+                ? "the workload image has no ping"
+                : `ping ${target} failed: ${result.stderr || result.stdout.trim()}`,
+        );
+    }
+    const rtt = /= [\d.]+\/([\d.]+)\//.exec(result.stdout);
+    const rttMs = rtt ? Number(rtt[1]) : undefined;
+    const detail = `${counts[2]}/${counts[1]} from ${target}${rttMs !== undefined ? `, rtt ${rttMs} ms` : ""}`;
+    return Number(counts[2]) > 0 ? { ...passed(detail), rttMs } : failed(detail);
+}
+
+/** The metrics container's last line. */
+async function metricsCheck(cluster: Cluster, namespace: string, pod: string): Promise<Check> {
+    const result = await kubectl(cluster, ["-n", namespace, "logs", pod, "-c", "metrics", "--tail", "1"]);
+    if (result.code !== 0) return failed(`no metrics: ${result.stderr}`);
+    const line = result.stdout.trim();
+    return line ? passed(line) : failed("the metrics container printed nothing yet");
+}
+
+/** Checks one end. `peerTunnelIp` is the address the workload pings; `device` plumr's tun device. */
+async function verifyEnd(
+    cluster: Cluster,
+    namespace: string,
+    link: string,
+    end: any,
+    peerTunnelIp: string,
+    device: string,
+): Promise<EndReport> {
+    const report = (pod: string | undefined, checks: EndReport["checks"]): EndReport => ({
+        link,
+        site: cluster.site,
+        node: end.node,
+        pod,
+        checks,
+        ok: Object.values(checks).every((c) => c.ok),
+    });
+    const installer = await installerCheck(cluster, namespace, end.node);
+    const found = await endpointPod(cluster, namespace, link);
+    if (!found.pod) {
+        const pod = failed(found.error ?? `no endpoint pod with label plumr/link=${link} in namespace ${namespace}`);
+        return report(undefined, { pod, containers: skipped, installer, tunnel: skipped, ping: skipped, metrics: skipped });
+    }
+    const pod = found.pod;
+    const name: string = pod.metadata.name;
+    const phase: string = pod.status?.phase ?? "Unknown";
+    const onNode = pod.spec?.nodeName === end.node;
+    const podCheck =
+        phase === "Running" && onNode
+            ? passed(phase)
+            : failed(onNode || !pod.spec?.nodeName ? `${phase}` : `${phase} on ${pod.spec.nodeName}, not on ${end.node}`);
+    if (phase !== "Running") {
+        return report(name, {
+            pod: podCheck,
+            containers: containerCheck(pod),
+            installer,
+            tunnel: skipped,
+            ping: skipped,
+            metrics: skipped,
+        });
+    }
+    const [tunnel, ping, metrics] = await Promise.all([
+        tunnelCheck(cluster, namespace, name, device),
+        pingCheck(cluster, namespace, name, peerTunnelIp),
+        metricsCheck(cluster, namespace, name),
+    ]);
+    return report(name, { pod: podCheck, containers: containerCheck(pod), installer, tunnel, ping, metrics });
+}
+
+/** The kubectl arguments for a site, from the stack's `plumr:access.<site>` (a kubeconfig's contents go to a temporary file). */
+function clusterOf(site: string, access: any, tmp: string, kubectl: string): Cluster {
+    const entry = access?.[site];
+    if (!entry?.kubeconfig)
+        throw new Error(`the stack has no plumr:access.${site}.kubeconfig: verify reaches the cluster the way the stack does`);
+    let file: string = entry.kubeconfig;
+    if (file.includes("\n")) {
+        file = path.join(tmp, `${site}.kubeconfig`);
+        fs.writeFileSync(file, entry.kubeconfig, { mode: 0o600 });
+    } else if (file.startsWith("~")) {
+        file = path.join(os.homedir(), file.slice(1));
+    }
+    return { site, kubectl, args: [`--kubeconfig=${file}`, ...(entry.context ? [`--context=${entry.context}`] : [])] };
+}
+
+/** Checks every link end the stack deploys, end by end, with `kubectl` (by default the one on PATH). */
+export async function verifyStack(stack: Stack, kubectl = "kubectl"): Promise<EndReport[]> {
+    const outputs = await stack.outputs();
+    const sites = outputs.sites?.value ?? {};
+    const links = outputs.links?.value ?? {};
+    if (Object.keys(sites).length === 0)
+        throw new Error(`stack ${stack.name} has no sites in its outputs: has it been deployed (pulumi up)?`);
+    const config = await stack.getAllConfig();
+    const accessText = config["plumr:access"]?.value;
+    const access = accessText ? JSON.parse(accessText) : {};
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-verify-"));
+    try {
+        const reports: EndReport[] = [];
+        for (const [site, facts] of Object.entries<any>(sites)) {
+            const cluster = clusterOf(site, access, tmp, kubectl);
+            for (const [link, end] of Object.entries<any>(facts.endpoints ?? {})) {
+                const peer = (links[link]?.ends ?? []).find((e: any) => e.site !== site);
+                const device = links[link]?.device ?? "tun";
+                reports.push(await verifyEnd(cluster, facts.namespace, link, end, peer?.tunnelIp ?? "", device));
+            }
+        }
+        return reports;
+    } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+}
+
+const mark = (check: Check) => (check.ok ? check.detail : `FAIL: ${check.detail}`);
+
+/** Prints the reports as one table, a row per end. */
+export function printReports(reports: EndReport[]): void {
+    const rows = [["link", "site", "node", "pod", "phase", "containers", "installer", "tun", "ping the other end", "metrics (last line)"]];
+    for (const r of reports) {
+        const c = r.checks;
+        rows.push([
+            r.link,
+            r.site,
+            r.node,
+            r.pod ?? "-",
+            mark(c.pod),
+            mark(c.containers),
+            mark(c.installer),
+            mark(c.tunnel),
+            mark(c.ping),
+            mark(c.metrics),
+        ]);
+    }
+    printTable(rows);
+    const failing = reports.filter((r) => !r.ok);
+    console.log(
+        failing.length === 0 ? `\nall ${reports.length} link ends pass` : `\n${failing.length} of ${reports.length} link ends fail`,
+    );
+}
+
+async function main(): Promise<void> {
+    const args = process.argv.slice(2);
+    const json = args.includes("--json");
+    const cwdAt = args.indexOf("--cwd");
+    const workDir = cwdAt >= 0 ? args[cwdAt + 1] : process.cwd();
+    const stackName = args.find((a, i) => !a.startsWith("--") && i !== cwdAt + 1);
+    if (!stackName || (cwdAt >= 0 && !workDir)) {
+        console.error("usage: npm run verify -- <stack> [--json] [--cwd <project directory>]");
+        process.exit(2);
+    }
+    const stack = await LocalWorkspace.selectStack({ stackName, workDir: path.resolve(workDir) });
+    const reports = await verifyStack(stack);
+    if (json) console.log(JSON.stringify(reports, null, 2));
+    else printReports(reports);
+    process.exitCode = reports.every((r) => r.ok) ? 0 : 1;
+}
+
+if (require.main === module) {
+    main().catch((err) => {
+        console.error(`verify: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(2);
+    });
+}
