@@ -104,19 +104,23 @@ export function describeValue(value: unknown): string {
     return typeof value;
 }
 
-/** Levenshtein distance, for "did you mean". */
+/**
+ * Edits between two names, for "did you mean": insertions, deletions, substitutions and swaps of
+ * two neighbouring letters (the optimal string alignment distance), so that regoin is one edit
+ * from region.
+ */
 function distance(a: string, b: string): number {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    const d = Array.from({ length: a.length + 1 }, (_, i) =>
+        Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+    );
     for (let i = 1; i <= a.length; i++) {
-        let previous = row[0];
-        row[0] = i;
         for (let j = 1; j <= b.length; j++) {
-            const current = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-            previous = current;
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
         }
     }
-    return row[b.length];
+    return d[a.length][b.length];
 }
 
 /** The known name closest to `name` (same but for case, or a typo away), if any. */
@@ -265,8 +269,11 @@ function addIssue(context: IssueContext, issue: z.core.$ZodIssue, problems: Prob
             return add(`must be at most ${max}`, `use ${max} or less`);
         }
         case "custom": {
-            const params = (issue.params ?? {}) as { fix?: string; at?: number };
-            return add(issue.message, params.fix ?? "see the configuration reference in the README", params.at);
+            const params = (issue.params ?? {}) as { fix?: string; at?: number; key?: boolean };
+            const fix = params.fix ?? "see the configuration reference in the README";
+            // A rule about a map's key (a site's name): the value shown is the name.
+            if (params.key) return problems.add(field, issue.path[issue.path.length - 1], issue.message, fix, params.at);
+            return add(issue.message, fix, params.at);
         }
         default:
             return add(

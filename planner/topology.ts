@@ -197,7 +197,22 @@ export const topologySchema = z
          * allocate` writes it; commit it with the topology so that changes never renumber a link.
          */
         allocations: text("plumr/allocations.json").default("plumr/allocations.json"),
-        sites: z.record(dnsLabel("a site name"), site).describe("a map of sites by name, e.g. {ohio: {platform: openshift, ...}}"),
+        // The names are checked beside the record, not as its keys, so that a site with a bad name has its contents checked too.
+        sites: z
+            .record(z.string(), site)
+            .superRefine((sites, ctx) => {
+                for (const name of Object.keys(sites)) {
+                    const finding = id.dnsLabel(name, "a site name", 40);
+                    if (finding)
+                        ctx.addIssue({
+                            code: "custom",
+                            path: [name],
+                            message: finding.message,
+                            params: { fix: finding.fix, at: finding.at, key: true },
+                        });
+                }
+            })
+            .describe("a map of sites by name, e.g. {ohio: {platform: openshift, ...}}"),
         links: z.array(link).describe("a list of links, each {name: <name>, ends: [<end>, <end>]}"),
     })
     .describe("a map with tunnel, binaries, configTemplate, sites and links (see the README)");

@@ -359,6 +359,22 @@ describe("values that must be unique", () => {
     });
 });
 
+describe("every problem in one run", () => {
+    it("checks a site whose name is wrong inside too", () => {
+        const raw = edited((r) => {
+            r.sites.Ohio = r.sites.ohio;
+            delete r.sites.ohio;
+            r.sites.Ohio.aws.regoin = "us-east-2";
+        });
+        expectProblem(() => parseTopology(raw), `${T}.sites.Ohio`, {
+            value: "Ohio",
+            message: /a site name must be lower-case/,
+            fix: /rename it, e\.g\. ohio/,
+        });
+        expectProblem(() => parseTopology(raw), `${T}.sites.Ohio.aws.regoin`, { message: /unknown key/, fix: /did you mean region\?/ });
+    });
+});
+
 describe("messages", () => {
     it("show the wrong part of a long value, not its beginning", () => {
         const long = `${"a".repeat(90)} b`;
