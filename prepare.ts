@@ -1,6 +1,9 @@
 // Reads and checks the stack's whole configuration and plans the deployment, before anything is
 // deployed. It loads the planner only, not the providers, so a bad configuration fails fast.
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import type { ClusterAccess } from "./components/site";
 import { describeChanges } from "./planner/allocations";
 import { ConfigError, Problems, SECRET, Unique } from "./planner/errors";
@@ -116,11 +119,12 @@ export interface Prepared {
 
 /**
  * Reads and checks the whole configuration (the topology, the stack's own keys and the local
- * files) and plans the deployment. Synchronous and free of any cluster or cloud call, so that a
- * configuration error fails the run at once; throws one ConfigError with every problem found.
+ * files) and plans the deployment; `source` is the engine's configuration unless given.
+ * Synchronous and free of any cluster or cloud call, so that a configuration error fails the run
+ * at once; throws one ConfigError with every problem found.
  */
-export function prepare(baseDir = process.cwd()): Prepared {
-    const config = pulumi.runtime.allConfig();
+export function prepare(baseDir = process.cwd(), source: ConfigSource = engineConfig()): Prepared {
+    const config = source.values;
     const problems = new Problems();
     const topologyText = config[TOPOLOGY_KEY];
     let topology: Topology | undefined;
@@ -134,10 +138,10 @@ export function prepare(baseDir = process.cwd()): Prepared {
     } else {
         topology = collect(problems, () => parseTopology(parseJsonConfig(topologyText)));
     }
-    const settings = parseStackSettings(config, secretConfigKeys(config), topology ? Object.keys(topology.sites) : [], problems);
+    const settings = parseStackSettings(config, source.secretKeys, topology ? Object.keys(topology.sites) : [], problems);
     const plan = topology && collect(problems, () => planTopology(topology, readLocalFiles(topology, baseDir)));
     const requested = settings.sites;
-    const managed = plan && requested !== null ? collect(problems, () => managedSites(plan, requested, pulumi.getStack())) : undefined;
+    const managed = plan && requested !== null ? collect(problems, () => managedSites(plan, requested, source.stack)) : undefined;
     if (!plan || !managed) {
         problems.throwIfAny();
         throw new Error("the configuration could not be read, but no problem was recorded");
@@ -175,8 +179,27 @@ function parseJsonConfig(text: string): unknown {
     }
 }
 
-/** The configuration keys that were set as secrets. */
-function secretConfigKeys(config: Record<string, string>): Set<string> {
+/** A stack's configuration, as the engine hands it to the program: every key's text, which are secret, and the stack's name. */
+export interface ConfigSource {
+    values: Record<string, string>;
+    secretKeys: Set<string>;
+    stack: string;
+}
+
+/** The configuration of the stack the engine runs the program for. */
+function engineConfig(): ConfigSource {
+    const values = pulumi.runtime.allConfig();
     const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
-    return new Set(Object.keys(config).filter((key) => runtimeConfig.isConfigSecret(key)));
+    return {
+        values,
+        secretKeys: new Set(Object.keys(values).filter((key) => runtimeConfig.isConfigSecret(key))),
+        stack: pulumi.getStack(),
+    };
+}
+
+/** The file `plumr:access.<site>.kubeconfig` names, if it names one rather than holding a kubeconfig (as for the provider). */
+export function kubeconfigFile(kubeconfig: string): string | undefined {
+    if (kubeconfig.includes("\n")) return undefined;
+    const file = kubeconfig.startsWith("~") ? path.join(os.homedir(), kubeconfig.slice(1)) : kubeconfig;
+    return fs.existsSync(file) ? path.resolve(file) : undefined;
 }

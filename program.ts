@@ -1,17 +1,15 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { AwsPeering } from "./components/awsPeering";
 import { AwsRouting } from "./components/awsRouting";
 import { Endpoint } from "./components/endpoint";
 import { EndFacts, endFacts, Site } from "./components/site";
 import { peeringStep } from "./planner/aws";
 import { Problems, SECRET } from "./planner/errors";
-import { checkClusterNodes, LIST_NODES_SCRIPT, parseClusterNodes } from "./planner/nodes";
 import { EndPlan, endsAt, peerOf, Plan } from "./planner/plan";
+import { checkCluster, parseClusterFacts } from "./planner/preflight";
 import { AwsFacts } from "./planner/types";
+import { ClusterReader, readCluster } from "./cluster";
 import type { Prepared, SiteAccess } from "./prepare";
 
 /** Reads another stack's published sites, one StackReference per peer site. */
@@ -72,16 +70,22 @@ export interface Deployment {
     links: Record<string, unknown>;
 }
 
+/** How deploy reaches outside the engine; the tests give fakes. */
+export interface DeployOptions {
+    /** Reads a site's cluster for the preflight (default: kubectl, through the stack's access). */
+    readCluster?: ClusterReader;
+}
+
 /**
  * The whole program: deploy the sites this stack manages and their link ends, as `prepare` planned
- * them. The configuration has been checked by then, so what can still fail is the clusters' nodes
- * not matching the topology (checked before any change) and the clusters and clouds themselves.
+ * them. The configuration has been checked by then, so what can still fail is the clusters not
+ * fitting the topology (the preflight, before any change) and the clusters and clouds themselves.
  */
-export async function deploy(prepared: Prepared): Promise<Deployment> {
+export async function deploy(prepared: Prepared, options: DeployOptions = {}): Promise<Deployment> {
     const { plan, managed, access } = prepared;
     const peers = new PeerStacks(prepared.peerStacks);
 
-    // One per site routed by the program: it reads the cluster's nodes now, and runs the AWS CLI later.
+    // One per site routed by the program: it runs the AWS CLI.
     const commands: Record<string, command.Provider> = {};
     for (const name of managed.filter((n) => plan.aws.sites[n])) {
         commands[name] = new command.Provider(
@@ -90,7 +94,7 @@ export async function deploy(prepared: Prepared): Promise<Deployment> {
             { aliases: [{ parent: pulumi.createUrn(name, "plumr:site:AwsRouting") }] },
         );
     }
-    await checkNodes(plan, access, commands);
+    await checkClusters(plan, managed, access, options.readCluster ?? readCluster);
 
     const sites: Record<string, Site> = {};
     for (const name of managed) sites[name] = new Site(name, { plan, access: access[name] });
@@ -134,47 +138,26 @@ export async function deploy(prepared: Prepared): Promise<Deployment> {
     return { sites: siteOutputs, links };
 }
 
-/** The file `plumr:access.<site>.kubeconfig` names, if it names one rather than holding a kubeconfig (as for the provider). */
-function kubeconfigFile(kubeconfig: string): string | undefined {
-    if (kubeconfig.includes("\n")) return undefined;
-    const file = kubeconfig.startsWith("~") ? path.join(os.homedir(), kubeconfig.slice(1)) : kubeconfig;
-    return fs.existsSync(file) ? path.resolve(file) : undefined;
-}
-
 /**
- * Compares the nodes the AWS routing uses (every node with an instance id, at sites with routing
- * transitGateway) with their clusters' nodes, before any change: a node pool that replaced an
- * instance would leave routes to a network interface that is gone. Fails with every mismatch.
+ * The preflight: reads each site's cluster before any change (planner/preflight.ts: its version,
+ * its nodes, OpenShift's and EKS's network settings, the SCC grant) and fails with every problem,
+ * each naming the site, what was found and the fix. A node pool that replaced an instance, for one,
+ * would leave routes to a network interface that is gone.
  */
-async function checkNodes(plan: Plan, access: Record<string, SiteAccess>, commands: Record<string, command.Provider>): Promise<void> {
+async function checkClusters(plan: Plan, managed: string[], access: Record<string, SiteAccess>, read: ClusterReader): Promise<void> {
     const problems = new Problems();
-    for (const [name, provider] of Object.entries(commands)) {
-        const site = plan.aws.sites[name];
-        if (site.routedNodes.length === 0) continue;
-        const { kubeconfig, context } = access[name].raw;
-        let listed: string;
+    for (const name of managed) {
         try {
-            const file = kubeconfigFile(kubeconfig);
-            const result = await command.local.run(
-                {
-                    command: LIST_NODES_SCRIPT,
-                    stdin: file ? undefined : kubeconfig,
-                    environment: { ...(file && { PLUMR_KUBECONFIG_FILE: file }), ...(context && { PLUMR_CONTEXT: context }) },
-                    logging: command.types.enums.local.Logging.None,
-                },
-                { provider },
-            );
-            listed = result.stdout;
+            const facts = parseClusterFacts(await read(access[name].raw, plan.sites[name].config.platform === "openshift"));
+            for (const check of checkCluster(plan, name, facts)) problems.list.push(...check.problems);
         } catch (err) {
             problems.add(
                 `plumr:access.${name}.kubeconfig`,
                 SECRET,
-                `could not list site ${name}'s nodes to compare them with the topology: ${err instanceof Error ? err.message : String(err)}`,
+                `could not read site ${name}'s cluster to check it before any change: ${err instanceof Error ? err.message : String(err)}`,
                 "install kubectl where pulumi runs, and check that this kubeconfig reaches the cluster (kubectl get nodes)",
             );
-            continue;
         }
-        checkClusterNodes(site, parseClusterNodes(listed), problems);
     }
     problems.throwIfAny();
 }

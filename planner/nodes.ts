@@ -11,37 +11,6 @@ export interface ClusterNode {
     providerId: string;
 }
 
-/**
- * Lists the cluster's nodes as `<name>\t<spec.providerID>` lines, through the kubeconfig file that
- * `PLUMR_KUBECONFIG_FILE` names (its relative paths resolve from there, as usual), or else the
- * kubeconfig on standard input, which lives in a private temporary file for the one call. kubectl
- * runs the kubeconfig's credential plugins, such as `aws eks get-token`; `PLUMR_CONTEXT` picks a
- * context. A cluster that does not answer fails the run after a minute rather than holding it.
- */
-export const LIST_NODES_SCRIPT = [
-    "set -eu",
-    `if [ -n "\${PLUMR_KUBECONFIG_FILE:-}" ]; then`,
-    `    kubeconfig=$PLUMR_KUBECONFIG_FILE`,
-    "else",
-    "    kubeconfig=$(mktemp)",
-    `    trap 'rm -f "$kubeconfig"' EXIT`,
-    `    cat > "$kubeconfig"`,
-    "fi",
-    `if [ -n "\${PLUMR_CONTEXT:-}" ]; then set -- --context "$PLUMR_CONTEXT"; else set --; fi`,
-    `kubectl --kubeconfig "$kubeconfig" --request-timeout=60s "$@" get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.spec.providerID}{"\\n"}{end}'`,
-].join("\n");
-
-/** Parses what LIST_NODES_SCRIPT prints. */
-export function parseClusterNodes(text: string): ClusterNode[] {
-    return text
-        .split("\n")
-        .filter((line) => line.trim() !== "")
-        .map((line) => {
-            const [name, providerId = ""] = line.split("\t");
-            return { name: name.trim(), providerId: providerId.trim() };
-        });
-}
-
 /** The zone and instance a provider id names: aws:///us-east-2a/i-0a1b2c3d4e5f60718. */
 export function parseProviderId(providerId: string): { zone?: string; instanceId?: string } {
     if (!providerId.startsWith("aws://")) return {};

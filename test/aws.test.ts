@@ -1,14 +1,13 @@
-// AWS routing: planner validation, the node check, and the resources under mocks backed by a model
+// AWS routing: planner validation, the nodes' instances, and the resources under mocks backed by a model
 // of AWS that refuses what AWS refuses: a two-site stack, the documented run order of two per-site
 // stacks (both first), destroy, an existing Transit Gateway and routing: none.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawnSync } from "child_process";
 import { peeringStep } from "../planner/aws";
 import { ConfigError } from "../planner/errors";
-import { LIST_NODES_SCRIPT, parseClusterNodes, parseProviderId } from "../planner/nodes";
+import { parseProviderId } from "../planner/nodes";
 import { planTopology } from "../planner/plan";
 import { parseTopology } from "../planner/topology";
 import {
@@ -575,92 +574,25 @@ describe("nodes replaced under the topology", () => {
         assert.match(err.problems[0].fix, /install kubectl/);
     });
 
-    it("checks only nodes with an instance id at sites with routing: transitGateway", async () => {
+    it("compares instances only for nodes with an instance id at sites with routing: transitGateway", async () => {
         const topology = exampleTopology();
         delete topology.sites.ohio.nodes[1].instanceId;
-        const cluster = ohioCluster().slice(0, 1);
+        const cluster = ohioCluster();
+        cluster[1].providerId = "";
         await runProgram({ stack: "ohio", topology, clusters: { ohio: cluster } });
         const none = exampleTopology();
         none.sites.ohio.aws = { region: "us-east-2", routing: "none" };
-        await runProgram({ stack: "ohio", topology: none, clusters: { ohio: [] } });
+        await runProgram({ stack: "ohio", topology: none, clusters: { ohio: ohioCluster().map((n) => ({ ...n, providerId: "" })) } });
     });
 });
 
-describe("the node check's kubectl call", () => {
-    /** Runs LIST_NODES_SCRIPT with a kubectl that records its arguments and kubeconfig, then prints `output` or fails. */
-    function listNodes(kubeconfig: string, env: Record<string, string>, fail = false) {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-kubectl-"));
-        try {
-            const kubectl = path.join(dir, "kubectl");
-            fs.writeFileSync(
-                kubectl,
-                [
-                    "#!/bin/sh",
-                    `printf '%s\\n' "$@" > ${dir}/args`,
-                    `cat "$2" > ${dir}/kubeconfig; echo "$2" > ${dir}/path; stat -c %a "$2" > ${dir}/mode`,
-                    fail
-                        ? "echo 'error: You must be logged in to the server (Unauthorized)' >&2; exit 1"
-                        : `printf 'node-a\\taws:///us-east-2a/i-0a1\\n'`,
-                ].join("\n"),
-                { mode: 0o755 },
-            );
-            const result = spawnSync("/bin/sh", ["-c", LIST_NODES_SCRIPT], {
-                input: kubeconfig,
-                env: { ...process.env, ...env, PATH: `${dir}:${process.env.PATH}` },
-                encoding: "utf8",
-            });
-            const read = (name: string) => fs.readFileSync(path.join(dir, name), "utf8");
-            return {
-                ...result,
-                args: read("args").trim().split("\n"),
-                kubeconfig: read("kubeconfig"),
-                path: read("path").trim(),
-                mode: read("mode").trim(),
-            };
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
-    }
-
-    it("hands kubectl the kubeconfig in a private file that is gone afterwards, or the user's file, and the context", () => {
-        const plain = listNodes("apiVersion: v1\nkind: Config\n", {});
-        assert.strictEqual(plain.status, 0, plain.stderr);
-        assert.strictEqual(plain.kubeconfig, "apiVersion: v1\nkind: Config\n");
-        assert.strictEqual(plain.mode, "600", "only the user reads it");
-        assert.ok(!fs.existsSync(plain.path), "the kubeconfig is removed");
-        assert.deepStrictEqual(plain.args.slice(2), ["--request-timeout=60s", "get", "nodes", "-o", plain.args[6]]);
-        assert.match(plain.args[6], /^jsonpath=\{range \.items\[\*\]\}\{\.metadata\.name\}\{"\\t"\}\{\.spec\.providerID\}/);
-        assert.deepStrictEqual(parseClusterNodes(plain.stdout), [{ name: "node-a", providerId: "aws:///us-east-2a/i-0a1" }]);
-        const withContext = listNodes("x", { PLUMR_CONTEXT: "ohio admin" });
-        assert.deepStrictEqual(withContext.args.slice(3, 6), ["--context", "ohio admin", "get"]);
-        const file = path.join(os.tmpdir(), `plumr-kubeconfig-${process.pid}`);
-        try {
-            fs.writeFileSync(file, "from a file");
-            const fromFile = listNodes("", { PLUMR_KUBECONFIG_FILE: file });
-            assert.deepStrictEqual([fromFile.path, fromFile.kubeconfig], [file, "from a file"]);
-            assert.ok(fs.existsSync(file), "a kubeconfig file of the user's stays");
-        } finally {
-            fs.rmSync(file, { force: true });
-        }
-    });
-
-    it("fails with kubectl's error, and still removes the kubeconfig", () => {
-        const failed = listNodes("x", {}, true);
-        assert.notStrictEqual(failed.status, 0);
-        assert.match(failed.stderr, /Unauthorized/);
-        assert.ok(!fs.existsSync(failed.path));
-    });
-
+describe("provider ids", () => {
     it("reads a provider id's zone and instance", () => {
         assert.deepStrictEqual(parseProviderId("aws:///us-east-2a/i-0a10000000000001a"), {
             zone: "us-east-2a",
             instanceId: "i-0a10000000000001a",
         });
         assert.deepStrictEqual(parseProviderId("kwok://node-1"), {});
-        assert.deepStrictEqual(parseClusterNodes("a\t\n\nb\taws:///z/i-1\n"), [
-            { name: "a", providerId: "" },
-            { name: "b", providerId: "aws:///z/i-1" },
-        ]);
     });
 });
 

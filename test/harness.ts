@@ -7,8 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { LocalFiles } from "../planner/localFiles";
 import { ClusterNode } from "../planner/nodes";
+import { ClusterFacts } from "../planner/preflight";
 import { deploy } from "../program";
-import { prepare } from "../prepare";
+import { kubeconfigFile, prepare } from "../prepare";
 import { FakeAws } from "./fakeAws";
 
 export { FakeAws } from "./fakeAws";
@@ -79,6 +80,8 @@ export interface RunOptions {
     aws?: FakeAws;
     /** The nodes each site's cluster reports; by default the topology's nodes, on the instances it names. */
     clusters?: Record<string, ClusterNode[]>;
+    /** What else each site's cluster reports to the preflight, over the defaults (see `preflight`). */
+    clusterFacts?: Record<string, Partial<ClusterFacts>>;
     /**
      * Configuration values as the engine hands them to the program (`plumr:<key>` → its text: JSON
      * for lists and maps, or any text, as `pulumi config set` without `--path` leaves it), set over
@@ -145,18 +148,45 @@ export function topologyNodes(topology: any, site: string): ClusterNode[] {
     }));
 }
 
-/** The kubeconfig kubectl reads in the node check's script: the file it names, or its standard input. */
-function kubeconfigOf(run: { stdin?: string; environment?: Record<string, string> }): string {
-    const file = run.environment?.PLUMR_KUBECONFIG_FILE;
-    return file ? fs.readFileSync(file, "utf8") : (run.stdin ?? "");
+/** What PREFLIGHT_SCRIPT prints for these facts (its sections, as kubectl fills them). */
+export function preflightOutput(facts: ClusterFacts): string {
+    const lines = [
+        "### version",
+        JSON.stringify({ serverVersion: facts.serverVersion && { gitVersion: facts.serverVersion } }),
+        "### nodes",
+    ];
+    for (const n of facts.nodes) lines.push(`${n.name}\t${n.providerId}\t${n.arch ?? ""}`);
+    lines.push("### network-operator");
+    if (facts.networkOperator) lines.push(`${facts.networkOperator.networkType ?? ""}\t${facts.networkOperator.ipForwarding ?? ""}`);
+    lines.push("### aws-node");
+    if (facts.vpcCni) {
+        if (facts.vpcCni.externalSnat !== undefined) lines.push(`AWS_VPC_K8S_CNI_EXTERNALSNAT=${facts.vpcCni.externalSnat}`);
+        if (facts.vpcCni.excludeSnatCidrs !== undefined) lines.push(`AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${facts.vpcCni.excludeSnatCidrs}`);
+        lines.push("present");
+    }
+    if (facts.canUsePrivilegedScc !== undefined) lines.push("### privileged-scc", facts.canUsePrivilegedScc ? "yes" : "no");
+    return lines.join("\n") + "\n";
 }
 
-/** What kubectl prints for the node check's script, or how it fails, for the cluster the kubeconfig names. */
-function listNodes(topology: any, options: RunOptions, kubeconfig: string): string {
+/**
+ * What the preflight script prints for the cluster the kubeconfig names, or how it fails: a
+ * Kubernetes 1.34 cluster of amd64 nodes, on the instances the topology names, with no OpenShift
+ * network operator and no VPC CNI, whose deployer may use the privileged SCC; `clusters` and
+ * `clusterFacts` change that.
+ */
+function preflight(topology: any, options: RunOptions, kubeconfig: string, openshift: boolean): string {
     const site = Object.keys(topology.sites).find((s) => kubeconfig === `kubeconfig-of-${s}`);
     if (!site) throw new Error(`exit status 1: error: the fake clusters have no cluster for the kubeconfig ${kubeconfig}`);
-    const nodes = options.clusters?.[site] ?? topologyNodes(topology, site);
-    return nodes.map((n) => `${n.name}\t${n.providerId}\n`).join("");
+    const nodes = (options.clusters?.[site] ?? topologyNodes(topology, site)).map((n) => ({ arch: "amd64", ...n }));
+    const facts: ClusterFacts = {
+        serverVersion: "v1.34.2",
+        nodes,
+        networkOperator: null,
+        vpcCni: null,
+        ...(openshift && { canUsePrivilegedScc: true }),
+        ...options.clusterFacts?.[site],
+    };
+    return preflightOutput(facts);
 }
 
 /**
@@ -197,12 +227,6 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
                         return { id: args.inputs.id, associationDefaultRouteTableId: cloud.existingTransitGateway(args.inputs.id) };
                     case "aws:ec2/getNetworkInterface:getNetworkInterface":
                         return { id: cloud.networkInterface(args.inputs.filters) };
-                    case "command:local:run":
-                        return {
-                            stdout: listNodes(topology, options, kubeconfigOf(args.inputs)),
-                            stderr: "",
-                            command: args.inputs.command,
-                        };
                     default:
                         throw new Error(`the program made an unexpected call: ${args.token}`);
                 }
@@ -243,7 +267,12 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     );
     cloud.beginRun(options.stack);
     try {
-        const deployment = await deploy(prepare(dir));
+        const deployment = await deploy(prepare(dir), {
+            readCluster: async (access, openshift) => {
+                const file = kubeconfigFile(access.kubeconfig);
+                return preflight(topology, options, file ? fs.readFileSync(file, "utf8") : access.kubeconfig, openshift);
+            },
+        });
         const sites = unwrap(await resolve(pulumi.output(deployment.sites)));
         const links = unwrap(await resolve(pulumi.output(deployment.links)));
         // Resources whose inputs wait on other outputs register late: let every RPC finish.

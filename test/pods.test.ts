@@ -8,10 +8,11 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { sha256 } from "../planner/binaries";
+import { PreflightCheck } from "../planner/preflight";
 import { ClusterSpec, instanceLeftovers, KubeApi, kubectl } from "../scripts/localClusters";
 import { DeployedEnd, endpointPods, execIn, ping, readyPod } from "../scripts/linkProbe";
 import { inNode, nodeCtr, RealNode } from "../scripts/localNodes";
-import { LocalDeployment, prepareLocalDeployment, siteStack } from "../scripts/localStacks";
+import { LocalDeployment, prepareLocalDeployment, preview, siteStack } from "../scripts/localStacks";
 import { waitFor } from "../scripts/processes";
 import { EndReport } from "../scripts/verify";
 import { e2eClusters, E2E } from "./localClusters";
@@ -281,16 +282,57 @@ describe("end to end on running pods", function () {
         }
     });
 
-    /** Runs npm run verify's script on one stack of these clusters, as a user would: its exit code and its JSON. */
-    const verify = (stack: string) => {
+    /** Runs a user command's script (npm run verify, npm run preflight) on one stack of these clusters, as a user would: its exit code and its JSON. */
+    const userCommand = <T>(command: "verify" | "preflight", stack: string) => {
         const result = spawnSync(
             "npx",
-            ["ts-node", "--transpile-only", "scripts/verify.ts", stack, "--json", "--cwd", deployment.projectDir],
+            ["ts-node", "--transpile-only", `scripts/${command}.ts`, stack, "--json", "--cwd", deployment.projectDir],
             { cwd: path.join(__dirname, ".."), env: { ...process.env, ...deployment.env }, encoding: "utf8", timeout: 5 * 60_000 },
         );
-        assert.ok(result.stdout.trim().startsWith("["), `verify printed no JSON: ${result.stdout}\n${result.stderr}`);
-        return { status: result.status, reports: JSON.parse(result.stdout) as EndReport[] };
+        assert.ok(result.stdout.trim().startsWith("["), `${command} printed no JSON: ${result.stdout}\n${result.stderr}`);
+        return { status: result.status, reports: JSON.parse(result.stdout) as T[] };
     };
+    const verify = (stack: string) => userCommand<EndReport>("verify", stack);
+
+    it("passes npm run preflight on both stacks, and fails it, like the preview, on a node the cluster does not have", async () => {
+        for (const site of ["ohio", "mumbai"]) {
+            const { status, reports } = userCommand<PreflightCheck>("preflight", site);
+            assert.deepStrictEqual(
+                reports.filter((c) => !c.ok),
+                [],
+            );
+            assert.deepStrictEqual(
+                reports.map((c) => c.check),
+                ["configuration", "Kubernetes version", "nodes", "architecture", "node forwarding", "privileged SCC", "VPC CNI SNAT"],
+            );
+            assert.strictEqual(status, 0);
+        }
+        const missing = "ip-10-0-9-9.us-east-2.compute.internal";
+        try {
+            prepareLocalDeployment(
+                E2E,
+                withWorkload((t) => (t.sites.ohio.nodes[1].name = missing)),
+            );
+            const { status, reports } = userCommand<PreflightCheck>("preflight", "ohio");
+            assert.strictEqual(status, 1);
+            const failing = reports.filter((c) => !c.ok);
+            assert.deepStrictEqual(
+                failing.map((c) => [c.check, c.problems.map((p) => p.field)]),
+                [["nodes", ["plumr:topology.sites.ohio.nodes[1].name"]]],
+            );
+            await assert.rejects(preview(stacks.ohio, { color: "never" }), (err: Error) => {
+                assert.match(
+                    err.message,
+                    new RegExp(
+                        `sites\\.ohio\\.nodes\\[1\\]\\.name = "${missing.replace(/\./g, "\\.")}": site ohio's cluster has no node of this name`,
+                    ),
+                );
+                return true;
+            });
+        } finally {
+            prepareLocalDeployment(E2E, withWorkload());
+        }
+    });
 
     it("passes npm run verify on every end: pod, containers, installer, tun device, ping and metrics", async () => {
         for (const site of ["ohio", "mumbai"]) {
