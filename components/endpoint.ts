@@ -99,8 +99,10 @@ export class Endpoint extends pulumi.ComponentResource {
                 { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
             ],
             // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
-            // NET_ADMIN; nothing else in the pod gets either.
-            securityContext: { privileged: true, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
+            // NET_ADMIN; nothing else in the pod gets either. As root, whatever user the sidecar
+            // image names: a process of another user has no capability in effect, and cannot read
+            // its config, which the Secret mounts readable by root alone.
+            securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
             // Checked every second while it starts, so that the workload starts as soon as the
             // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
             // may first wait for the installer on this node.

@@ -231,6 +231,9 @@ describe("a stack that manages both sites", () => {
         const spec = podSpec(resources, "ohio");
         const [plumr] = spec.initContainers;
         assert.deepStrictEqual(plumr.securityContext.capabilities.add, ["NET_ADMIN", "NET_RAW"]);
+        // Root whatever the image's user: only root has the capabilities in effect and reads the 0400 config.
+        assert.strictEqual(plumr.securityContext.runAsUser, 0);
+        assert.strictEqual(spec.volumes.find((v: any) => v.name === "plumr-config").secret.defaultMode, 0o400);
         for (const container of spec.containers) {
             assert.strictEqual(container.securityContext.privileged, false, container.name);
             assert.strictEqual(container.securityContext.allowPrivilegeEscalation, false, container.name);
