@@ -15,7 +15,7 @@ import { parseTopology, Topology, TOPOLOGY_KEY } from "./planner/topology";
 /** How a stack reaches one site: its cluster, and the AWS profile of its account. */
 export type SiteAccess = ClusterAccess & {
     awsProfile?: string;
-    /** The kubeconfig and context as configured, for reading the cluster's nodes before any change. */
+    /** The kubeconfig and context as configured, for reading the cluster before any change (the preflight). */
     raw: { kubeconfig: string; context?: string };
 };
 
