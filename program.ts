@@ -144,13 +144,18 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
  * each naming the site, what was found and the fix. A node pool that replaced an instance, for one,
  * would leave routes to a network interface that is gone.
  */
-async function checkClusters(plan: Plan, managed: string[], access: Record<string, SiteAccess>, read: ClusterReader): Promise<void> {
+async function checkClusters(plan: Plan, managed: string[], access: Record<string, SiteAccess>, readSite: ClusterReader): Promise<void> {
     const problems = new Problems();
-    for (const name of managed) {
-        try {
-            const facts = parseClusterFacts(await read(access[name].raw, plan.sites[name].config.platform === "openshift"));
-            for (const check of checkCluster(plan, name, facts)) problems.list.push(...check.problems);
-        } catch (err) {
+    // Every site's cluster at once: a stack of several sites waits for the slowest, not their sum.
+    const read = await Promise.allSettled(
+        managed.map((name) => readSite(access[name].raw, plan.sites[name].config.platform === "openshift")),
+    );
+    managed.forEach((name, i) => {
+        const result = read[i];
+        if (result.status === "fulfilled") {
+            for (const check of checkCluster(plan, name, parseClusterFacts(result.value))) problems.list.push(...check.problems);
+        } else {
+            const err = result.reason;
             problems.add(
                 `plumr:access.${name}.kubeconfig`,
                 SECRET,
@@ -158,7 +163,7 @@ async function checkClusters(plan: Plan, managed: string[], access: Record<strin
                 "install kubectl where pulumi runs, and check that this kubeconfig reaches the cluster (kubectl get nodes)",
             );
         }
-    }
+    });
     problems.throwIfAny();
 }
 

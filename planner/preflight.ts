@@ -6,6 +6,7 @@ import * as a from "./addresses";
 import { Problem, Problems } from "./errors";
 import { checkClusterNodes, ClusterNode } from "./nodes";
 import { fieldPath } from "./topology";
+import { endsAt, peerOf } from "./plan";
 import type { Plan } from "./types";
 
 /** What PREFLIGHT_SCRIPT reads from a cluster. */
@@ -213,16 +214,12 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
 
     if (config.aws) {
         const cni = facts.vpcCni;
-        const peerRanges = [
-            ...new Set(
-                plan.links.flatMap((l) => (l.ends.some((e) => e.site === siteName) ? l.ends.filter((e) => e.site !== siteName) : [])),
-            ),
-        ].map((end) => plan.sites[end.site].config.bridgeRange);
+        const peerRanges = [...new Set(endsAt(plan, siteName).map((end) => plan.sites[peerOf(plan, end).site].config.bridgeRange))];
         const excluded = (cni?.excludeSnatCidrs ?? "")
             .split(",")
             .map((c) => a.parseCidr(c.trim()))
             .flatMap((r) => ("cidr" in r ? [r.cidr] : []));
-        const snatted = [...new Set(peerRanges)].filter((range) => {
+        const snatted = peerRanges.filter((range) => {
             const parsed = a.parseCidr(range);
             return "cidr" in parsed && !excluded.some((ex) => a.containsCidr(ex, parsed.cidr));
         });

@@ -2,6 +2,7 @@
 // containers (kubectl exec), through the tunnel. Shared by npm run demo, the end-to-end tests and
 // the link-up benchmark.
 import { ClusterSpec, CommandResult, KubeApi, kubectl, kubectlResult } from "./localClusters";
+import { parsePing } from "./verify";
 
 /** One end of a deployed link: its cluster, namespace and the facts its stack published. */
 export interface DeployedEnd {
@@ -61,9 +62,7 @@ export async function ping(end: DeployedEnd, pod: string, target: string, count 
         ["ping", "-n", "-c", String(count), "-i", "0.2", "-W", "1", ...extra, target],
         30_000,
     );
-    const counts = /(\d+) packets transmitted, (\d+) received/.exec(output);
-    const rtt = /= [\d.]+\/([\d.]+)\//.exec(output);
-    return { sent: Number(counts?.[1] ?? count), received: Number(counts?.[2] ?? 0), rttMs: rtt ? Number(rtt[1]) : undefined };
+    return parsePing(output) ?? { sent: count, received: 0 };
 }
 
 /** TCP throughput through the tunnel with iperf3, from `client`'s workload to `server`'s, in Mbit/s. */

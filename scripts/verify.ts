@@ -10,6 +10,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { kubeconfigFile } from "../prepare";
 import { printTable } from "./table";
 
 /** How one check of one end went: `ok`, and what was seen (or what is wrong). */
@@ -143,18 +144,25 @@ async function pingCheck(cluster: Cluster, namespace: string, pod: string, targe
         "1",
         target,
     ]);
-    const counts = /(\d+) packets transmitted, (\d+) received/.exec(result.stdout);
-    if (!counts) {
+    const summary = parsePing(result.stdout);
+    if (!summary) {
         return failed(
             /executable file not found|not found/.test(result.stderr)
                 ? "the workload image has no ping"
                 : `ping ${target} failed: ${result.stderr || result.stdout.trim()}`,
         );
     }
-    const rtt = /= [\d.]+\/([\d.]+)\//.exec(result.stdout);
-    const rttMs = rtt ? Number(rtt[1]) : undefined;
-    const detail = `${counts[2]}/${counts[1]} from ${target}${rttMs !== undefined ? `, rtt ${rttMs} ms` : ""}`;
-    return Number(counts[2]) > 0 ? { ...passed(detail), rttMs } : failed(detail);
+    const { sent, received, rttMs } = summary;
+    const detail = `${received}/${sent} from ${target}${rttMs !== undefined ? `, rtt ${rttMs} ms` : ""}`;
+    return received > 0 ? { ...passed(detail), rttMs } : failed(detail);
+}
+
+/** What ping's summary says: packets sent and received, and the average round-trip time of the replies (ms). */
+export function parsePing(output: string): { sent: number; received: number; rttMs?: number } | undefined {
+    const counts = /(\d+) packets transmitted, (\d+) received/.exec(output);
+    if (!counts) return undefined;
+    const rtt = /= [\d.]+\/([\d.]+)\//.exec(output);
+    return { sent: Number(counts[1]), received: Number(counts[2]), rttMs: rtt ? Number(rtt[1]) : undefined };
 }
 
 /** The metrics container's last line. */
@@ -219,12 +227,11 @@ function clusterOf(site: string, access: any, tmp: string, kubectl: string): Clu
     const entry = access?.[site];
     if (!entry?.kubeconfig)
         throw new Error(`the stack has no plumr:access.${site}.kubeconfig: verify reaches the cluster the way the stack does`);
-    let file: string = entry.kubeconfig;
-    if (file.includes("\n")) {
+    // A path as the program reads it; contents go to a private file for kubectl.
+    let file = kubeconfigFile(entry.kubeconfig);
+    if (!file) {
         file = path.join(tmp, `${site}.kubeconfig`);
         fs.writeFileSync(file, entry.kubeconfig, { mode: 0o600 });
-    } else if (file.startsWith("~")) {
-        file = path.join(os.homedir(), file.slice(1));
     }
     return { site, kubectl, args: [`--kubeconfig=${file}`, ...(entry.context ? [`--context=${entry.context}`] : [])] };
 }
