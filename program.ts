@@ -118,7 +118,7 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
             platform: site.plan.config.platform,
             bridgeRange: site.plan.config.bridgeRange,
             nodes: site.plan.nodes,
-            installer: { daemonSet: site.installer.daemonSetName, binariesSha256: site.installer.binariesSha256 },
+            nodeAgent: { daemonSet: site.nodeAgent.daemonSetName, binariesSha256: site.nodeAgent.binariesSha256 },
             endpoints: site.endpoints,
             aws: awsFacts[name],
         });

@@ -105,7 +105,7 @@ export class Endpoint extends pulumi.ComponentResource {
             securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
             // Checked every second while it starts, so that the workload starts as soon as the
             // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
-            // may first wait for the installer on this node.
+            // may first wait for the node agent on this node.
             startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 120 },
             livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 5, failureThreshold: 3 },
             volumeMounts: [
@@ -158,7 +158,7 @@ export class Endpoint extends pulumi.ComponentResource {
                                 "k8s.v1.cni.cncf.io/networks": networksAnnotation(end, site.plan.config.namespace),
                                 // A new config or new binaries restart the endpoint.
                                 [`${PREFIX}/config-sha256`]: pulumi.unsecret(this.renderedConfig.apply(sha256)),
-                                [`${PREFIX}/binaries-sha256`]: site.installer.binariesSha256,
+                                [`${PREFIX}/binaries-sha256`]: site.nodeAgent.binariesSha256,
                             },
                         },
                         spec: {
@@ -171,7 +171,7 @@ export class Endpoint extends pulumi.ComponentResource {
                             initContainers: native ? [{ ...plumr, restartPolicy: "Always" }] : [],
                             containers: native ? [workload, metrics] : [plumr, workload, metrics],
                             volumes: [
-                                // OrCreate: the pod may reach its node before the installer does.
+                                // OrCreate: the pod may reach its node before the node agent does.
                                 { name: "plumr-bin", hostPath: { path: plan.binaries.hostPath, type: "DirectoryOrCreate" } },
                                 { name: "plumr-config", secret: { secretName: secret.metadata.name, defaultMode: 0o400 } },
                                 { name: "plumr-entrypoint", configMap: { name: ENTRYPOINT_CONFIGMAP, defaultMode: 0o555 } },

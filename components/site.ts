@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EndPlan, endsAt, Plan, SitePlan } from "../planner/plan";
-import { BinaryInstaller } from "./binaryInstaller";
+import { nodeAgentEnv } from "../planner/nodeAgent";
+import { NodeAgent } from "./nodeAgent";
 import { labels, script } from "./meta";
 
 /** How to reach a site's cluster. */
@@ -39,24 +40,25 @@ export interface SiteArgs {
     access: ClusterAccess;
 }
 
-export const SERVICE_ACCOUNTS = { installer: "plumr-installer", endpoint: "plumr-endpoint" } as const;
+export const SERVICE_ACCOUNTS = { nodeAgent: "plumr-node-agent", endpoint: "plumr-endpoint" } as const;
 export const ENTRYPOINT_CONFIGMAP = "plumr-entrypoint";
 
 /**
  * One site's share of the deployment: the cluster's provider, the namespace, the privileges the
- * installer and the endpoints need, and the binary installer. Its `endpoints` output is what the
+ * node agent and the endpoints need, and the node agent. Its `endpoints` output is what the
  * site publishes to its peers.
  */
 export class Site extends pulumi.ComponentResource {
     /** The provider of the site's cluster; every Kubernetes resource of the site uses it. */
     public readonly provider: k8s.Provider;
-    /** Namespace of the installer and the endpoints. */
+    /** Namespace of the node agent and the endpoints. */
     public readonly namespace: pulumi.Output<string>;
-    public readonly installer: BinaryInstaller;
+    public readonly nodeAgent: NodeAgent;
     /**
      * What the site's endpoints need before they are created: the namespace, the service
-     * accounts and their privileges, the entrypoint. Not the installer's rollout: an endpoint's
-     * plumr waits on its node for exactly the binaries it was made for, so both roll out at once.
+     * accounts and their privileges, the entrypoint. Not the node agent's rollout: an endpoint's
+     * plumr waits on its node for exactly the binaries it was made for, and its traffic for the
+     * bridge the agent keeps, so both roll out at once.
      */
     public readonly prerequisites: pulumi.Resource[];
     /** Facts of every link end in this site, keyed by link name. */
@@ -82,7 +84,7 @@ export class Site extends pulumi.ComponentResource {
         );
         const provider = this.provider;
 
-        // The installer and plumr need privileged containers, so the namespace enforces the
+        // The node agent and plumr need privileged containers, so the namespace enforces the
         // privileged Pod Security level; audit and warn still report anything beyond baseline.
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
@@ -101,7 +103,7 @@ export class Site extends pulumi.ComponentResource {
         );
         this.namespace = namespace.metadata.name;
 
-        const [installerAccount, endpointAccount] = [SERVICE_ACCOUNTS.installer, SERVICE_ACCOUNTS.endpoint].map(
+        const [agentAccount, endpointAccount] = [SERVICE_ACCOUNTS.nodeAgent, SERVICE_ACCOUNTS.endpoint].map(
             (account) =>
                 new k8s.core.v1.ServiceAccount(
                     `${name}-${account}`,
@@ -109,7 +111,7 @@ export class Site extends pulumi.ComponentResource {
                     { provider, parent: this },
                 ),
         );
-        const grants = config.platform === "openshift" ? this.grantPrivilegedScc(name, [installerAccount, endpointAccount]) : [];
+        const grants = config.platform === "openshift" ? this.grantPrivilegedScc(name, [agentAccount, endpointAccount]) : [];
 
         const entrypoint = new k8s.core.v1.ConfigMap(
             `${name}-entrypoint`,
@@ -120,21 +122,22 @@ export class Site extends pulumi.ComponentResource {
             { provider, parent: this },
         );
 
-        this.installer = new BinaryInstaller(
-            `${name}-installer`,
+        this.nodeAgent = new NodeAgent(
+            `${name}-node-agent`,
             {
                 namespace: this.namespace,
                 packages: args.plan.binaries.packages,
-                hostPath: args.plan.binaries.hostPath,
+                cniPackages: plan.cniPlugins.flatMap((plugin) => args.plan.binaries.cniPackages.filter((p) => p.name === plugin)),
                 nodes: plan.nodes.map((n) => n.name),
+                env: nodeAgentEnv(args.plan, name),
                 image: args.plan.binaries.installerImage,
-                serviceAccountName: installerAccount.metadata.name,
+                serviceAccountName: agentAccount.metadata.name,
                 provider,
             },
             { parent: this, dependsOn: grants },
         );
 
-        this.prerequisites = [namespace, installerAccount, endpointAccount, entrypoint, ...grants];
+        this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, ...grants];
 
         const facts: Record<string, EndFacts> = {};
         for (const end of endsAt(args.plan, name)) facts[end.link] = endFacts(args.plan, end);

@@ -13,12 +13,14 @@ export function attachmentName(link: string): string {
  * The CNI config of one link end's NetworkAttachmentDefinition, as Multus hands it to the bridge
  * (or macvlan) plugin. `capabilities.ips` sits at the top level, spelled right: that is what makes
  * Multus pass the pod's requested address to the static IPAM plugin. Routes name their next hop,
- * the node range's gateway, which is the node's bridge (isGateway) or the underlay router (macvlan).
+ * the node range's gateway, which is the node's bridge or the underlay router (macvlan). The node
+ * agent gives the bridge that address: with isGateway the plugin would, and would also switch on
+ * forwarding for the whole node (net.ipv4.ip_forward), undoing a cluster that forwards less.
  */
 export function attachmentConfig(site: SitePlan, end: EndPlan, mtu: number): string {
     const plugin =
         site.config.attachment === "bridge"
-            ? { type: "bridge", bridge: site.config.bridgeName, isGateway: true, ipMasq: false }
+            ? { type: "bridge", bridge: site.config.bridgeName, isGateway: false, ipMasq: false }
             : { type: "macvlan", master: site.config.macvlanMaster, mode: "bridge" };
     return stringify({
         cniVersion: "0.3.1",

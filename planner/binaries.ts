@@ -5,6 +5,11 @@ import { gzipSync } from "zlib";
 export const BINARY_NAMES = ["plumr", "shm_printer"] as const;
 export type BinaryName = (typeof BINARY_NAMES)[number];
 
+/** The CNI plugins each attachment needs on a node: its main plugin and the static IPAM plugin. */
+export const CNI_PLUGINS_OF = { bridge: ["bridge", "static"], macvlan: ["macvlan", "static"] } as const;
+export type CniPluginName = (typeof CNI_PLUGINS_OF)[keyof typeof CNI_PLUGINS_OF][number];
+export const CNI_PLUGIN_NAMES: readonly CniPluginName[] = ["bridge", "macvlan", "static"];
+
 /**
  * Gzip'd bytes per ConfigMap. A ConfigMap holds at most 1 MiB and binaryData is base64 (4/3 larger),
  * so 512 KiB of payload leaves room for the object's metadata.
@@ -13,7 +18,7 @@ export const CHUNK_BYTES = 512 * 1024;
 
 /** A binary ready to ship: its checksum and its gzip'd bytes cut into ConfigMap-sized chunks. */
 export interface BinaryPackage {
-    name: BinaryName;
+    name: BinaryName | CniPluginName;
     /** sha256 of the binary itself, as the installer verifies it on the node. */
     sha256: string;
     /** Size of the binary in bytes. */
@@ -26,7 +31,7 @@ export function sha256(content: Buffer | string): string {
     return createHash("sha256").update(content).digest("hex");
 }
 
-export function packageBinary(name: BinaryName, content: Buffer, chunkBytes = CHUNK_BYTES): BinaryPackage {
+export function packageBinary(name: BinaryPackage["name"], content: Buffer, chunkBytes = CHUNK_BYTES): BinaryPackage {
     // gzip output is deterministic for the same input (Node writes no timestamp), so the same
     // binary always gives the same chunks and no spurious diff.
     const gz = gzipSync(content, { level: 9 });
@@ -43,17 +48,24 @@ export function combinedSha256(packages: BinaryPackage[]): string {
 }
 
 /** The chunk file name inside the installer's chunk directory: `plumr.gz.000`, `plumr.gz.001`... */
-export function chunkFileName(name: BinaryName, index: number): string {
+export function chunkFileName(name: BinaryPackage["name"], index: number): string {
     return `${name}.gz.${String(index).padStart(3, "0")}`;
 }
 
+const sums = (packages: BinaryPackage[]) => packages.map((p) => `${p.sha256}  ${p.name}\n`).join("");
+
 /**
  * The installer's manifest: `SHA256SUMS` in `sha256sum -c` format (what to verify) and `CHUNKS`
- * (how many chunks make each binary, so an incomplete set is caught before anything is written).
+ * (how many chunks make each binary, so an incomplete set is caught before anything is written);
+ * `CNI_SHA256SUMS` for the CNI plugins shipped, which go where the node lacks them.
  */
-export function installerManifest(packages: BinaryPackage[]): { SHA256SUMS: string; CHUNKS: string } {
+export function installerManifest(
+    packages: BinaryPackage[],
+    cniPackages: BinaryPackage[] = [],
+): { SHA256SUMS: string; CHUNKS: string; CNI_SHA256SUMS?: string } {
     return {
-        SHA256SUMS: packages.map((p) => `${p.sha256}  ${p.name}\n`).join(""),
-        CHUNKS: packages.map((p) => `${p.name} ${p.chunks.length}\n`).join(""),
+        SHA256SUMS: sums(packages),
+        CHUNKS: [...packages, ...cniPackages].map((p) => `${p.name} ${p.chunks.length}\n`).join(""),
+        ...(cniPackages.length > 0 && { CNI_SHA256SUMS: sums(cniPackages) }),
     };
 }

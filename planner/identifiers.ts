@@ -221,6 +221,28 @@ const ALLOWED_UNDER_USR = ["/usr/local"];
 
 export const DEFAULT_HOST_PATH = "/var/lib/plumr/bin";
 
+/** A directory on every node that the cluster owns (such as Multus's plugin directory): absolute and normalized. */
+export function absoluteDirectory(value: string): Finding | undefined {
+    const stray = strayCharacter(value);
+    if (stray) return stray;
+    if (!value.startsWith("/"))
+        return {
+            message: "a relative path: a node's directory is written from the root",
+            fix: "write it from the root, e.g. /opt/cni/bin",
+            at: 0,
+        };
+    const normalized = path.posix.normalize(value).replace(/(.)\/+$/, "$1");
+    if (normalized !== value) return { message: `not a normalized path: it means ${normalized}`, fix: `write ${normalized}` };
+    const bad = [...value].findIndex((c) => !/[A-Za-z0-9._+@/-]/.test(c));
+    if (bad >= 0)
+        return {
+            message: "has a character outside letters, digits and . _ + @ - /",
+            fix: "write a plain directory, e.g. /opt/cni/bin",
+            at: bad,
+        };
+    return undefined;
+}
+
 /** A directory on every node: absolute, normalized, and not a system directory. */
 export function nodeDirectory(value: string): Finding | undefined {
     const stray = strayCharacter(value);

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { BINARY_NAMES, BinaryName } from "./binaries";
+import { BINARY_NAMES, BinaryName, CNI_PLUGIN_NAMES, CniPluginName } from "./binaries";
 import { Topology } from "./topology";
 
 /**
@@ -17,6 +17,10 @@ export interface LocalFiles {
     /** Absolute path of the binaries directory, for messages. */
     binariesDir: string;
     binaries: Partial<Record<BinaryName, Buffer>>;
+    /** Absolute path of binaries.cniPlugins, when the topology names one. */
+    cniPluginsDir?: string;
+    /** The CNI plugins found there. */
+    cniPlugins?: Partial<Record<CniPluginName, Buffer>>;
     /** Absolute path of the allocations file, for messages. */
     allocationsPath: string;
     /** The allocations file's text; undefined when there is none yet. */
@@ -29,6 +33,8 @@ export interface LocalFiles {
         template: PathKind;
         binariesDir: PathKind;
         binaries: Record<BinaryName, PathKind>;
+        cniPluginsDir?: PathKind;
+        cniPlugins?: Record<CniPluginName, PathKind>;
         allocations: PathKind;
     };
 }
@@ -85,16 +91,33 @@ export function readLocalFiles(topology: Topology, baseDir: string): LocalFiles 
         binaryKinds[name] = kind;
         if (content) binaries[name] = content;
     }
+    const cniPluginsDir = topology.binaries.cniPlugins === undefined ? undefined : path.resolve(baseDir, topology.binaries.cniPlugins);
+    const cniPlugins: Partial<Record<CniPluginName, Buffer>> = {};
+    const cniKinds = {} as Record<CniPluginName, PathKind>;
+    if (cniPluginsDir) {
+        for (const name of CNI_PLUGIN_NAMES) {
+            const { kind, content } = readFile(path.join(cniPluginsDir, name));
+            cniKinds[name] = kind;
+            if (content) cniPlugins[name] = content;
+        }
+    }
     const allocationsPath = path.resolve(baseDir, topology.allocations);
     const template = readFile(templatePath);
     const allocations = readFile(allocationsPath);
     return {
+        ...(cniPluginsDir && { cniPluginsDir, cniPlugins }),
         templatePath,
         template: template.content?.toString("utf8"),
         binariesDir,
         binaries,
         allocationsPath,
         allocations: allocations.content?.toString("utf8"),
-        kinds: { template: template.kind, binariesDir: kindOf(binariesDir), binaries: binaryKinds, allocations: allocations.kind },
+        kinds: {
+            template: template.kind,
+            binariesDir: kindOf(binariesDir),
+            binaries: binaryKinds,
+            ...(cniPluginsDir && { cniPluginsDir: kindOf(cniPluginsDir), cniPlugins: cniKinds }),
+            allocations: allocations.kind,
+        },
     };
 }

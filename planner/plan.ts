@@ -3,7 +3,7 @@ import * as a from "./addresses";
 import { Addressing, assignAddressing, parseAllocations } from "./allocations";
 import { checkAws, planAws } from "./aws";
 import { checkRanges, ParsedRanges } from "./ranges";
-import { BINARY_NAMES, BinaryPackage, packageBinary } from "./binaries";
+import { BINARY_NAMES, BinaryPackage, CNI_PLUGINS_OF, CniPluginName, packageBinary } from "./binaries";
 import { ATTACHMENT_INTERFACE } from "./attachment";
 import { Problems, Unique } from "./errors";
 import { inspectExecutable } from "./executables";
@@ -216,6 +216,49 @@ function packageBinaries(files: LocalFiles, problems: Problems, topology: Topolo
     return packages;
 }
 
+/** The CNI plugins the sites' attachments need, in the order of CNI_PLUGINS_OF. */
+function neededCniPlugins(topology: Topology): CniPluginName[] {
+    const attachments = new Set(Object.values(topology.sites).map((site) => site.attachment));
+    return [...new Set([...attachments].flatMap((attachment) => CNI_PLUGINS_OF[attachment]))];
+}
+
+/** The CNI plugins of binaries.cniPlugins that the attachments need, checked like the binaries. */
+function packageCniPlugins(files: LocalFiles, problems: Problems, topology: Topology): BinaryPackage[] {
+    const dir = files.cniPluginsDir;
+    if (topology.binaries.cniPlugins === undefined || dir === undefined) return [];
+    const field = fieldPath(["binaries", "cniPlugins"]);
+    const dirProblem = pathKindProblem(files.kinds?.cniPluginsDir, dir, "directory");
+    const needed = neededCniPlugins(topology);
+    if (dirProblem) {
+        problems.add(
+            field,
+            topology.binaries.cniPlugins,
+            `${dirProblem}; binaries.cniPlugins is the directory that holds the CNI plugins ${needed.join(", ")}`,
+            `put the ${needed.join(", ")} plugins of a containernetworking/plugins release (github.com/containernetworking/plugins/releases, cni-plugins-linux-${topology.binaries.architecture}) into ${dir}, or remove binaries.cniPlugins when every node has them`,
+        );
+        return [];
+    }
+    const packages: BinaryPackage[] = [];
+    for (const name of needed) {
+        const file = `${dir}/${name}`;
+        const content = files.cniPlugins?.[name];
+        if (!content) {
+            const kind = files.kinds?.cniPlugins?.[name] ?? "missing";
+            problems.add(
+                field,
+                topology.binaries.cniPlugins,
+                `the ${name} CNI plugin is missing: ${kind === "missing" ? `no file ${file}` : pathKindProblem(kind, file, "file")}`,
+                `copy ${name} from a containernetworking/plugins release (cni-plugins-linux-${topology.binaries.architecture}) into ${dir}`,
+            );
+            continue;
+        }
+        const finding = inspectExecutable(content, topology.binaries.architecture, `${name} CNI plugin`, file);
+        if (finding) problems.add(field, topology.binaries.cniPlugins, `${file} ${finding.message}`, finding.fix);
+        else packages.push(packageBinary(name, content));
+    }
+    return packages;
+}
+
 /** Checks a link end's site and node; returns the node's range when both are known. */
 function resolveEnd(topology: Topology, parsed: ParsedRanges, end: LinkEndConfig, field: string, problems: Problems): a.Cidr | undefined {
     const site = Object.hasOwn(topology.sites, end.site) ? topology.sites[end.site] : undefined;
@@ -244,8 +287,8 @@ function parsePool(topology: Topology, problems: Problems): a.Cidr | undefined {
     return undefined;
 }
 
-/** Link names whose Kubernetes objects would be taken for the site's own: the installer's and the entrypoint's. */
-const RESERVED_LINK_NAMES = ["installer", "entrypoint"];
+/** Link names whose Kubernetes objects would be taken for the site's own: the node agent's (once the installer's) and the entrypoint's. */
+const RESERVED_LINK_NAMES = ["node-agent", "installer", "entrypoint"];
 
 /** Checks the links: names, ends, explicit addresses, and that the tunnel pool can hold them all. */
 function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | undefined, problems: Problems): void {
@@ -339,6 +382,7 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
     checkAllocationsFile(files, problems, topology);
     const template = checkTemplate(files, problems, topology);
     const packages = packageBinaries(files, problems, topology);
+    const cniPackages = packageCniPlugins(files, problems, topology);
 
     const maxMtu = topology.tunnel.underlayMtu - IP_UDP_OVERHEAD - topology.tunnel.protocolOverhead;
     if (topology.tunnel.mtu > maxMtu) {
@@ -384,11 +428,18 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
             range: n.range,
             gateway: a.formatIp(a.gateway(parsed.node[name][n.name])),
         }));
-        sites[name] = { name, config, nodes, sidecarImage: config.sidecarImage ?? config.workload.image };
+        sites[name] = {
+            name,
+            config,
+            nodes,
+            sidecarImage: config.sidecarImage ?? config.workload.image,
+            cniBinDir: config.cniBinDir ?? (config.platform === "openshift" ? "/var/lib/cni/bin" : "/opt/cni/bin"),
+            cniPlugins: [...CNI_PLUGINS_OF[config.attachment]],
+        };
     }
     return {
         tunnel: topology.tunnel,
-        binaries: { ...topology.binaries, packages },
+        binaries: { ...topology.binaries, packages, cniPackages },
         template,
         sites,
         links,

@@ -125,6 +125,8 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
     const site = plan.sites[siteName];
     const config = site.config;
     const checks: PreflightCheck[] = [];
+    const agentKeepsNetwork = config.attachment === "bridge" && config.nodeNetwork === "agent";
+    const byAgent = agentKeepsNetwork ? "; the node agent keeps the bridge's traffic forwarded and un-NATed" : "";
     const check = (name: string, found: string, fill: (problems: Problems) => void) => {
         const problems = new Problems();
         fill(problems);
@@ -184,14 +186,15 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
         const ovn = operator?.networkType === "OVNKubernetes";
         check(
             "node forwarding",
-            operator ? `${operator.networkType ?? "?"}, ipForwarding ${ovn ? forwarding : "-"}` : "no network operator",
+            (operator ? `${operator.networkType ?? "?"}, ipForwarding ${ovn ? forwarding : "-"}` : "no network operator") + byAgent,
             (problems) => {
-                if (!ovn || config.attachment !== "bridge" || operator?.ipForwarding === "Global") return;
+                if (!ovn || config.attachment !== "bridge" || config.nodeNetwork === "agent" || operator?.ipForwarding === "Global") return;
                 problems.add(
                     siteField,
                     `network.operator.openshift.io/cluster: ipForwarding ${forwarding}`,
                     `site ${siteName}'s OVN-Kubernetes forwards only the cluster's own traffic between a node's interfaces: the nodes drop what the bridge ${config.bridgeName} routes to the other sites`,
-                    `let the nodes forward: oc patch network.operator.openshift.io cluster --type=merge -p ` +
+                    `set sites.${siteName}.nodeNetwork to agent (the node agent then forwards the bridge's traffic alone), or let the nodes forward everything: ` +
+                        `oc patch network.operator.openshift.io cluster --type=merge -p ` +
                         `'{"spec":{"defaultNetwork":{"ovnKubernetesConfig":{"gatewayConfig":{"ipForwarding":"Global"}}}}}' ` +
                         "(every node then forwards between all its interfaces; the nodes' firewalls and security groups still apply)",
                 );
@@ -224,16 +227,16 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
             return "cidr" in parsed && !excluded.some((ex) => a.containsCidr(ex, parsed.cidr));
         });
         const found = cni
-            ? `EXTERNALSNAT=${cni.externalSnat ?? "(unset)"}, EXCLUDE_SNAT_CIDRS=${cni.excludeSnatCidrs ?? "(unset)"}`
+            ? `EXTERNALSNAT=${cni.externalSnat ?? "(unset)"}, EXCLUDE_SNAT_CIDRS=${cni.excludeSnatCidrs ?? "(unset)"}${byAgent}`
             : "no VPC CNI";
         check("VPC CNI SNAT", found, (problems) => {
-            if (!cni || cni.externalSnat === "true" || snatted.length === 0) return;
+            if (!cni || agentKeepsNetwork || cni.externalSnat === "true" || snatted.length === 0) return;
             const all = [...(cni.excludeSnatCidrs ? cni.excludeSnatCidrs.split(",").map((c) => c.trim()) : []), ...snatted].join(",");
             problems.add(
                 siteField,
                 `aws-node: AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${cni.excludeSnatCidrs ?? "(unset)"}`,
                 `site ${siteName}'s VPC CNI rewrites the source of traffic to ${snatted.join(", ")} (outside the VPC) to the node's address, so the peers' security groups drop it`,
-                `exclude the peers' ranges from SNAT: kubectl -n kube-system set env daemonset aws-node AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${all}`,
+                `set sites.${siteName}.nodeNetwork to agent (the node agent then keeps the bridge's traffic out of SNAT), or exclude the peers' ranges from SNAT: kubectl -n kube-system set env daemonset aws-node AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${all}`,
             );
         });
     }

@@ -3,6 +3,9 @@ import { Problems } from "./errors";
 import * as id from "./identifiers";
 import { fieldPath as pathOf, parseWithProblems } from "./issues";
 
+/** The node agent's image unless binaries.installerImage names another: Red Hat's UBI, pulled anonymously. */
+export const DEFAULT_AGENT_IMAGE = "registry.access.redhat.com/ubi9/ubi:9.6";
+
 /** The config key that holds the topology, as users write it in Pulumi.yaml. */
 export const TOPOLOGY_KEY = "plumr:topology";
 
@@ -115,6 +118,19 @@ const site = z
         bridgeName: checked((value) => id.interfaceName(value, "a bridge name")).default("br-plumr"),
         /** Host interface that the `macvlan` attachment uses. */
         macvlanMaster: checked((value) => id.interfaceName(value, "an interface name")).default("eth0"),
+        /**
+         * Who lets the nodes forward the `bridge` attachment's traffic and keeps it out of source NAT:
+         * `agent` (the site's node agent: forwarding on the bridge alone, and rules of its own for the
+         * node's range, whatever OVN-Kubernetes's ipForwarding or the VPC CNI's SNAT say), or
+         * `cluster` (the cluster's administrators: OVN-Kubernetes ipForwarding Global, the peers'
+         * ranges in AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS; the preflight checks both).
+         */
+        nodeNetwork: z.enum(["agent", "cluster"]).default("agent"),
+        /**
+         * Directory the cluster's Multus runs CNI plugins from, on every node (its binDir). Default:
+         * /var/lib/cni/bin on OpenShift, /opt/cni/bin elsewhere.
+         */
+        cniBinDir: checked(id.absoluteDirectory).optional(),
         /** `native`: plumr is a Kubernetes native sidecar (≥ 1.29, OpenShift ≥ 4.16); `legacy`: a plain container. */
         sidecar: z.enum(["native", "legacy"]).default("native"),
         /** Image the plumr sidecar and the metrics container run in (default: the workload image). */
@@ -184,8 +200,18 @@ export const topologySchema = z
                 dir: text("binaries"),
                 /** Directory on every node where the installer puts the binaries. */
                 hostPath: checked(id.nodeDirectory).default(id.DEFAULT_HOST_PATH),
-                /** Image of the installer DaemonSet; it needs sh, gzip, sha256sum and sleep. */
-                installerImage: image.default("docker.io/library/busybox:1.36"),
+                /**
+                 * Local directory with the CNI plugins the attachments need (bridge or macvlan, and
+                 * static), from a containernetworking/plugins release for binaries.architecture: the
+                 * node agent installs those a node lacks (EKS nodes have neither bridge nor static).
+                 * Unset, a node without them fails the node agent's check.
+                 */
+                cniPlugins: text("binaries/cni").optional(),
+                /**
+                 * Image of the node agent DaemonSet; it needs sh, chroot, gzip, sha256sum and sleep. The
+                 * default comes from Red Hat's registry, which OpenShift clusters reach or mirror.
+                 */
+                installerImage: image.default(DEFAULT_AGENT_IMAGE),
                 /** The nodes' machine (`kubernetes.io/arch`): the binaries must be ELF executables for it, or scripts. */
                 architecture: z.enum(ARCHITECTURES).default("amd64"),
             })

@@ -1,7 +1,7 @@
 // What the planner computes: the plan every component is built from. Types only, so that the
 // planner's modules (plan.ts, aws.ts, ...) and the components share them without importing each other.
 import type { AllocationChanges, Allocations } from "./allocations";
-import type { BinaryPackage } from "./binaries";
+import type { BinaryPackage, CniPluginName } from "./binaries";
 import type { SiteConfig, Topology } from "./topology";
 
 export interface NodePlan {
@@ -47,6 +47,10 @@ export interface SitePlan {
     nodes: NodePlan[];
     /** Image of the plumr sidecar and metrics containers. */
     sidecarImage: string;
+    /** Where the cluster's Multus finds CNI plugins on the site's nodes. */
+    cniBinDir: string;
+    /** The CNI plugins the site's attachment needs there. */
+    cniPlugins: CniPluginName[];
 }
 
 /** A node whose range the site's AWS routing carries. */
@@ -159,7 +163,8 @@ export interface AwsPlan {
 /** The validated topology with every address, route and package computed. */
 export interface Plan {
     tunnel: Topology["tunnel"];
-    binaries: Topology["binaries"] & { packages: BinaryPackage[] };
+    /** The binaries: plumr and shm_printer, and the CNI plugins of binaries.cniPlugins the attachments need. */
+    binaries: Topology["binaries"] & { packages: BinaryPackage[]; cniPackages: BinaryPackage[] };
     /** The plumr config template's text. */
     template: string;
     sites: Record<string, SitePlan>;

@@ -20,13 +20,13 @@ const perResource = (name: string, description: string, rule: (r: rules.Checked)
 new PolicyPack("plumr", {
     policies: [
         perResource(
-            "privileged-only-installer-and-plumr",
-            "Only the installer and the plumr sidecar may be privileged or add capabilities.",
+            "privileged-only-node-agent-and-plumr",
+            "Only the node agent and the plumr sidecar may be privileged or add capabilities, and only the node agent runs on the node's network.",
             rules.privilegeViolations,
         ),
         perResource(
-            "host-path-only-installer-and-binaries",
-            "hostPath only for the installer and the read-only binary mount.",
+            "host-path-only-node-agent-and-binaries",
+            "hostPath only for the node agent and the read-only binary mount.",
             rules.hostPathViolations,
         ),
         perResource(

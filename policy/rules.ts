@@ -17,31 +17,36 @@ const component = (r: Checked) => r.props.metadata?.labels?.["app.kubernetes.io/
 const podSpec = (r: Checked) => r.props.spec?.template?.spec;
 const containersOf = (spec: any): any[] => [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
 
-/** The one container of each kind of pod that may be privileged: the installer's and plumr. */
+const isNodeAgent = (r: Checked) => r.type === "kubernetes:apps/v1:DaemonSet" && component(r) === "node-agent";
+
+/** The one container of each kind of pod that may be privileged: the node agent's and plumr. */
 function mayBePrivileged(r: Checked, container: string): boolean {
-    if (r.type === "kubernetes:apps/v1:DaemonSet") return component(r) === "installer" && container === "install";
+    if (r.type === "kubernetes:apps/v1:DaemonSet") return isNodeAgent(r) && container === "agent";
     return component(r) === "endpoint" && container === "plumr";
 }
 
-/** Only the installer and the plumr sidecar may be privileged or add capabilities. */
+/** Only the node agent and the plumr sidecar may be privileged or add capabilities; only the node agent runs on the node's network. */
 export function privilegeViolations(r: Checked): string[] {
     if (!WORKLOADS.includes(r.type)) return [];
-    return containersOf(podSpec(r))
+    const violations = containersOf(podSpec(r))
         .filter((c) => c.securityContext?.privileged === true || (c.securityContext?.capabilities?.add ?? []).length > 0)
         .filter((c) => !mayBePrivileged(r, c.name))
-        .map((c) => `container ${c.name} of ${r.name} is privileged or adds capabilities; only the installer and the plumr sidecar may`);
+        .map((c) => `container ${c.name} of ${r.name} is privileged or adds capabilities; only the node agent and the plumr sidecar may`);
+    if (podSpec(r)?.hostNetwork === true && !isNodeAgent(r))
+        violations.push(`${r.name} runs on the node's network; only the node agent may`);
+    return violations;
 }
 
-/** hostPath only for the installer, and in endpoints only for the binaries, mounted read-only. */
+/** hostPath only for the node agent, and in endpoints only for the binaries, mounted read-only. */
 export function hostPathViolations(r: Checked): string[] {
     if (!WORKLOADS.includes(r.type)) return [];
     const spec = podSpec(r);
-    if (r.type === "kubernetes:apps/v1:DaemonSet" && component(r) === "installer") return [];
+    if (isNodeAgent(r)) return [];
     const violations: string[] = [];
     for (const volume of (spec?.volumes ?? []).filter((v: any) => v.hostPath)) {
         if (component(r) !== "endpoint" || volume.name !== "plumr-bin") {
             violations.push(
-                `volume ${volume.name} of ${r.name} mounts the host path ${volume.hostPath.path}; only the installer and the binaries may`,
+                `volume ${volume.name} of ${r.name} mounts the host path ${volume.hostPath.path}; only the node agent and the binaries may`,
             );
             continue;
         }

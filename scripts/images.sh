@@ -4,7 +4,7 @@
 # image is made here from Debian packages (fetched with apt-get download, never installed on this
 # machine) or from our own code:
 #   pause      the pod sandbox: toolchain/pause/pause.c, built static
-#   installer  the binary installer's DaemonSet: busybox, one symlink per applet
+#   installer  the node agent DaemonSet: busybox, one symlink per applet
 #   tools      the plumr sidecar and the workload: the Debian packages listed below
 # Each image is tagged with a hash of its inputs (exact package versions, our sources, this script),
 # so an unchanged image is not rebuilt and a changed one gets a new name. .cache/images/images.json

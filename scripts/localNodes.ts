@@ -21,6 +21,7 @@ import {
     containerdConfig,
     KUBELET_SYSCTLS,
     kubeconfig,
+    NODE_CNI_BIN_DIR,
     kubeletConfig,
     LocalImages,
     localImages,
@@ -31,6 +32,12 @@ import {
 import { alive, runningPid, startDetached, waitFor } from "./processes";
 
 export { localImages, RealNode } from "./nodeConfig";
+
+/** The CNI plugins every real node has, in NODE_CNI_BIN_DIR. */
+export const NODE_CNI_PLUGINS = ["multus", "bridge", "macvlan", "static", "host-local", "loopback"];
+
+/** Where a node's CNI plugins are, seen from this machine. */
+export const nodeCniBinDir = (node: RealNode) => path.join(node.dir, "var-lib", path.relative("/var/lib", NODE_CNI_BIN_DIR));
 
 /** A command line that joins the node's daemon cgroup in every hierarchy, then runs `argv`. */
 function inNodeCgroup(node: RealNode, argv: string[]): [string, string[]] {
@@ -96,10 +103,11 @@ export function nodeRunning(node: RealNode): boolean {
 /** The node's configuration and state directories, fresh: what its daemons read, and what it mounts. */
 function writeNodeFiles(node: RealNode, access: ClusterAccessFiles, images: LocalImages): void {
     const cni = path.join(node.dir, "cni");
-    for (const dir of ["var-lib", "var-log", "logs", "sysctl", "cni/bin", "cni/net.d"])
-        fs.mkdirSync(path.join(node.dir, dir), { recursive: true });
-    for (const plugin of ["multus", "bridge", "macvlan", "static", "host-local", "loopback"]) {
-        const link = path.join(cni, "bin", plugin);
+    const cniBin = nodeCniBinDir(node);
+    for (const dir of ["var-lib", "var-log", "logs", "sysctl", "cni/net.d", cniBin])
+        fs.mkdirSync(path.resolve(node.dir, dir), { recursive: true });
+    for (const plugin of NODE_CNI_PLUGINS) {
+        const link = path.join(cniBin, plugin);
         fs.rmSync(link, { force: true });
         fs.symlinkSync(path.join(CNI_PLUGINS, plugin), link);
     }

@@ -9,6 +9,11 @@ const TOOLCHAIN = process.env.PLUMR_TOOLCHAIN_DIR ?? path.join(ROOT, ".cache", "
 export const BIN = path.join(TOOLCHAIN, "bin");
 /** The CNI plugins the toolchain builds, by type. */
 export const CNI_PLUGINS = path.join(TOOLCHAIN, "cni");
+/**
+ * Where a node's containerd and Multus find the CNI plugins, inside the node (its own /var/lib):
+ * /var/lib/cni/bin, as on OpenShift, so that a site's node agent finds them where it looks.
+ */
+export const NODE_CNI_BIN_DIR = "/var/lib/cni/bin";
 const IMAGES = path.join(ROOT, ".cache", "images", "images.json");
 /** Where a node reaches its API server, inside its own network namespace. */
 export const NODE_API_PORT = 6443;
@@ -114,7 +119,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.nri.v1.nri",
   restrict_oom_score_adj = true
   cdi_spec_dirs = []
   [plugins.'io.containerd.cri.v1.runtime'.cni]
-    bin_dirs = ["${path.join(cni, "bin")}"]
+    bin_dirs = ["${NODE_CNI_BIN_DIR}"]
     conf_dir = "${path.join(cni, "net.d")}"
     max_conf_num = 1
   [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
@@ -158,14 +163,13 @@ export function kubeletConfig(node: RealNode, access: ClusterAccessFiles): strin
 }
 
 export function multusConfig(node: RealNode): string {
-    const cni = path.join(node.dir, "cni");
     return JSON.stringify(
         {
             cniVersion: "0.3.1",
             name: "plumr-local-node",
             type: "multus",
             kubeconfig: path.join(node.dir, "kubeconfig"),
-            binDir: path.join(cni, "bin"),
+            binDir: NODE_CNI_BIN_DIR,
             cniDir: "/var/lib/cni/multus",
             logFile: "/var/log/multus.log",
             logLevel: "verbose",

@@ -1,7 +1,7 @@
 // npm run verify -- <stack> [--json] [--cwd <project directory>]
 //
 // Checks every link end a deployed stack runs, the way a person would with kubectl: the endpoint
-// pod and its containers, the installer on the pod's node, plumr's tun device, a ping from the
+// pod and its containers, the node agent on the pod's node, plumr's tun device, a ping from the
 // workload container to the other end's tunnel address, and the metrics container's last line.
 // It reads the stack's outputs and its own access (plumr:access) through the Pulumi CLI, and runs
 // the kubectl on PATH. Prints one table (or JSON with --json); exits 1 when any end fails a check.
@@ -28,7 +28,7 @@ export interface EndReport {
     checks: {
         pod: Check;
         containers: Check;
-        installer: Check;
+        nodeAgent: Check;
         tunnel: Check;
         ping: Check & { rttMs?: number };
         metrics: Check;
@@ -92,27 +92,37 @@ function containerCheck(pod: any): Check {
     return passed(counts);
 }
 
-/** The installer's pod on `node`: ready means the binaries are installed and verified there. */
-async function installerCheck(cluster: Cluster, namespace: string, node: string): Promise<Check> {
+/**
+ * The node agent's pod on `node`: ready means every check of the node passes (binaries, CNI
+ * plugins, bridge, forwarding); when it is not, the checks that failed, from the agent's last exit.
+ */
+async function nodeAgentCheck(cluster: Cluster, namespace: string, node: string): Promise<Check> {
     const result = await kubectl(cluster, [
         "-n",
         namespace,
         "get",
         "pods",
         "-l",
-        "app.kubernetes.io/part-of=plumr,app.kubernetes.io/component=installer",
+        "app.kubernetes.io/part-of=plumr,app.kubernetes.io/component=node-agent",
         "--field-selector",
         `spec.nodeName=${node}`,
         "-o",
         "json",
     ]);
     if (result.code !== 0) return failed(`kubectl get pods failed: ${result.stderr}`);
-    const pod = (JSON.parse(result.stdout).items as any[])[0];
-    if (!pod) return failed(`no installer pod on ${node}`);
+    const pod = (JSON.parse(result.stdout).items as any[]).find((p) => !p.metadata.deletionTimestamp);
+    if (!pod) return failed(`no node agent pod on ${node}`);
     const ready = pod.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
-    return ready
-        ? passed(`${pod.metadata.name} ready`)
-        : failed(`${pod.metadata.name} not ready: the binaries are not installed and verified on ${node}`);
+    if (ready) return passed(`${pod.metadata.name} ready`);
+    const status = (pod.status?.containerStatuses ?? []).find((c: any) => c.name === "agent");
+    const message: string = status?.lastState?.terminated?.message ?? status?.state?.terminated?.message ?? "";
+    const failures = message
+        .split("\n")
+        .filter((line) => line.startsWith("node-agent: "))
+        .map((line) => line.replace(/^node-agent: node \S+: /, ""));
+    return failed(
+        `${pod.metadata.name} not ready${failures.length > 0 ? `: ${failures.join(" | ")}` : `: the node ${node} is not ready for the link (kubectl -n ${namespace} logs ${pod.metadata.name})`}`,
+    );
 }
 
 /** plumr's tun device, read from sysfs in the plumr container: it must exist and be up. */
@@ -190,11 +200,11 @@ async function verifyEnd(
         checks,
         ok: Object.values(checks).every((c) => c.ok),
     });
-    const installer = await installerCheck(cluster, namespace, end.node);
+    const nodeAgent = await nodeAgentCheck(cluster, namespace, end.node);
     const found = await endpointPod(cluster, namespace, link);
     if (!found.pod) {
         const pod = failed(found.error ?? `no endpoint pod with label plumr/link=${link} in namespace ${namespace}`);
-        return report(undefined, { pod, containers: skipped, installer, tunnel: skipped, ping: skipped, metrics: skipped });
+        return report(undefined, { pod, containers: skipped, nodeAgent, tunnel: skipped, ping: skipped, metrics: skipped });
     }
     const pod = found.pod;
     const name: string = pod.metadata.name;
@@ -208,7 +218,7 @@ async function verifyEnd(
         return report(name, {
             pod: podCheck,
             containers: containerCheck(pod),
-            installer,
+            nodeAgent,
             tunnel: skipped,
             ping: skipped,
             metrics: skipped,
@@ -219,7 +229,7 @@ async function verifyEnd(
         pingCheck(cluster, namespace, name, peerTunnelIp),
         metricsCheck(cluster, namespace, name),
     ]);
-    return report(name, { pod: podCheck, containers: containerCheck(pod), installer, tunnel, ping, metrics });
+    return report(name, { pod: podCheck, containers: containerCheck(pod), nodeAgent, tunnel, ping, metrics });
 }
 
 /** The kubectl arguments for a site, from the stack's `plumr:access.<site>` (a kubeconfig's contents go to a temporary file). */
@@ -267,7 +277,7 @@ const mark = (check: Check) => (check.ok ? check.detail : `FAIL: ${check.detail}
 
 /** Prints the reports as one table, a row per end. */
 export function printReports(reports: EndReport[]): void {
-    const rows = [["link", "site", "node", "pod", "phase", "containers", "installer", "tun", "ping the other end", "metrics (last line)"]];
+    const rows = [["link", "site", "node", "pod", "phase", "containers", "node agent", "tun", "ping the other end", "metrics (last line)"]];
     for (const r of reports) {
         const c = r.checks;
         rows.push([
@@ -277,7 +287,7 @@ export function printReports(reports: EndReport[]): void {
             r.pod ?? "-",
             mark(c.pod),
             mark(c.containers),
-            mark(c.installer),
+            mark(c.nodeAgent),
             mark(c.tunnel),
             mark(c.ping),
             mark(c.metrics),

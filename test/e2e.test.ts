@@ -80,7 +80,7 @@ describe("end to end: both stacks on two local clusters", function () {
                 `/apis/k8s.cni.cncf.io/v1/namespaces/${NAMESPACE}/network-attachment-definitions/plumr-${LINK}`,
             );
             assert.deepStrictEqual(JSON.parse(nad.spec.config).capabilities, { ips: true });
-            const ds = await api[site].get(`/apis/apps/v1/namespaces/${NAMESPACE}/daemonsets/plumr-installer`);
+            const ds = await api[site].get(`/apis/apps/v1/namespaces/${NAMESPACE}/daemonsets/plumr-node-agent`);
             assert.strictEqual(ds.status.numberReady, ds.status.desiredNumberScheduled);
             assert.strictEqual((await readyPods(api[site])).length, 1);
         }
@@ -131,7 +131,7 @@ describe("end to end: both stacks on two local clusters", function () {
         );
         await bad.setConfig("plumr-bad-change:kubeconfig", { value: kubeconfigPath(clusters[0]) });
         await assert.rejects(preview(bad, { policyPacks: [POLICY_PACK], color: "never" }), (err: Error) => {
-            assert.match(err.message, /privileged-only-installer-and-plumr/);
+            assert.match(err.message, /privileged-only-node-agent-and-plumr/);
             assert.match(err.message, /plumr-config-in-secrets/);
             return true;
         });

@@ -139,6 +139,63 @@ describe("local files: directories are directories, files are files", () => {
     });
 });
 
+describe("local files: the CNI plugins binaries.cniPlugins ships", () => {
+    const withPlugins = (dir = "cni") => {
+        const raw = exampleTopology();
+        raw.binaries.cniPlugins = dir;
+        return raw;
+    };
+    const script = "#!/bin/sh\nexit 0\n";
+
+    it("accepts a directory with the plugins the attachments need, and ships exactly those", () => {
+        const dir = project({ ...complete(), "cni/bridge": script, "cni/static": script, "cni/host-local": script });
+        try {
+            const topology = parseTopology(withPlugins());
+            const plan = planTopology(topology, readLocalFiles(topology, dir));
+            assert.deepStrictEqual(
+                plan.binaries.cniPackages.map((p) => p.name),
+                ["bridge", "static"],
+            );
+            assert.deepStrictEqual(plan.sites.ohio.cniPlugins, ["bridge", "static"]);
+            assert.strictEqual(plan.sites.ohio.cniBinDir, "/var/lib/cni/bin", "OpenShift's Multus directory");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("rejects a missing directory, a missing plugin and a plugin for another machine, each named", () => {
+        problemFor(problemsInProject(complete(), withPlugins()), `${T}.binaries.cniPlugins`, /no such directory: nothing is at \S*\/cni\b/);
+        const missing = problemFor(
+            problemsInProject({ ...complete(), "cni/bridge": script }, withPlugins()),
+            `${T}.binaries.cniPlugins`,
+            /the static CNI plugin is missing: no file \S*\/cni\/static/,
+        );
+        assert.match(missing.fix, /containernetworking\/plugins release \(cni-plugins-linux-amd64\)/);
+        problemFor(
+            problemsInProject({ ...complete(), "cni/bridge": elfHeader(183), "cni/static": script }, withPlugins()),
+            `${T}.binaries.cniPlugins`,
+            /cni\/bridge .*AArch64|cni\/bridge .*arm64/,
+        );
+    });
+
+    it("takes cniBinDir as an absolute, normalized directory, and defaults it by platform", () => {
+        const raw = exampleTopology();
+        raw.sites.ohio.platform = "kubernetes";
+        raw.sites.mumbai.cniBinDir = "/usr/libexec/cni";
+        const plan = planTopology(parseTopology(raw), plannerFiles());
+        assert.strictEqual(plan.sites.ohio.cniBinDir, "/opt/cni/bin");
+        assert.strictEqual(plan.sites.mumbai.cniBinDir, "/usr/libexec/cni");
+        raw.sites.mumbai.cniBinDir = "opt/cni/bin";
+        assert.throws(
+            () => parseTopology(raw),
+            (err: ConfigError) => {
+                problemFor(err.problems, `${T}.sites.mumbai.cniBinDir`, /a relative path/);
+                return true;
+            },
+        );
+    });
+});
+
 describe("local files: the binaries are executables for the nodes", () => {
     it("accepts a real ELF program of this machine for its architecture, and rejects it for the other", () => {
         const real = fs.readFileSync("/bin/true");

@@ -197,26 +197,31 @@ describe("the local nodes' images (scripts/images.sh)", function () {
         }
     });
 
-    it("installer: has the commands the install script uses, and the script installs with them", () => {
+    it("installer: has the commands the node agent uses, and the agent installs with them", () => {
         const { status, output } = inImage(
             "installer",
-            'for c in sh gunzip sha256sum sleep cat ls grep cut chmod mv rm sync; do [ -n "$(command -v $c)" ] || { echo "no $c"; exit 1; }; done; sleep 0',
+            'for c in sh chroot gunzip sha256sum sleep cat ls grep cut chmod mv rm sync mkdir mktemp dirname tr sed; do [ -n "$(command -v $c)" ] || { echo "no $c"; exit 1; }; done; sleep 0',
         );
         assert.strictEqual(status, 0, output);
 
-        // The installer's own script, run in the image as the DaemonSet runs it.
+        // The node agent's own scripts, run in the image as the DaemonSet runs them, the image's root standing for the node's.
         const { rootfs } = unpacked.installer;
         const contents = { plumr: standInBinary("plumr", 9000), shm_printer: standInBinary("shm_printer", 3000) };
         const packages: BinaryPackage[] = [
             packageBinary("plumr", contents.plumr, 2000),
             packageBinary("shm_printer", contents.shm_printer, 2000),
         ];
-        ["chunks", "manifest", "host-bin"].forEach((d) => fs.mkdirSync(path.join(rootfs, d)));
+        ["chunks", "manifest"].forEach((d) => fs.mkdirSync(path.join(rootfs, d)));
         for (const pkg of packages)
             pkg.chunks.forEach((chunk, i) => fs.writeFileSync(path.join(rootfs, "chunks", chunkFileName(pkg.name, i)), chunk));
         for (const [file, text] of Object.entries(installerManifest(packages))) fs.writeFileSync(path.join(rootfs, "manifest", file), text);
-        fs.copyFileSync(path.join(ROOT, "components", "scripts", "install-binaries.sh"), path.join(rootfs, "install-binaries.sh"));
-        const install = inImage("installer", "/bin/sh /install-binaries.sh");
+        for (const script of ["install-binaries.sh", "node-agent.sh"])
+            fs.copyFileSync(path.join(ROOT, "components", "scripts", script), path.join(rootfs, "manifest", script));
+        const install = inImage("installer", "/bin/sh /manifest/node-agent.sh install", {
+            NODE_NAME: "worker-1",
+            PLUMR_HOST_ROOT: "/",
+            PLUMR_HOST_PATH: "/host-bin",
+        });
         assert.strictEqual(install.status, 0, install.output);
         assert.deepStrictEqual(fs.readFileSync(path.join(rootfs, "host-bin", "plumr")), contents.plumr);
         assert.deepStrictEqual(fs.readFileSync(path.join(rootfs, "host-bin", "shm_printer")), contents.shm_printer);

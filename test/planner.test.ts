@@ -594,7 +594,7 @@ describe("attachmentConfig and networksAnnotation", () => {
         assert.strictEqual(config.name, "plumr-ohio-mumbai");
         assert.strictEqual(config.type, "bridge");
         assert.strictEqual(config.bridge, "br-plumr");
-        assert.strictEqual(config.isGateway, true);
+        assert.strictEqual(config.isGateway, false, "the node agent gives the bridge its address");
         assert.strictEqual(config.mtu, 1500);
         assert.deepStrictEqual(config.capabilities, { ips: true });
         assert.ok(!text.includes("capabilites"), text);

@@ -6,16 +6,20 @@ import * as assert from "assert";
 import { Stack } from "@pulumi/pulumi/automation";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as ipaddr from "ipaddr.js";
 import * as path from "path";
 import { sha256 } from "../planner/binaries";
 import { PreflightCheck } from "../planner/preflight";
 import { ClusterSpec, instanceLeftovers, KubeApi, kubectl } from "../scripts/localClusters";
 import { DeployedEnd, endpointPods, execIn, ping, readyPod } from "../scripts/linkProbe";
-import { inNode, nodeCtr, RealNode } from "../scripts/localNodes";
+import { inNode, nodeCniBinDir, nodeCtr, RealNode } from "../scripts/localNodes";
+import { routerNetns } from "../scripts/localUnderlay";
+import { CNI_PLUGINS } from "../scripts/nodeConfig";
 import { LocalDeployment, prepareLocalDeployment, preview, siteStack } from "../scripts/localStacks";
 import { waitFor } from "../scripts/processes";
 import { EndReport } from "../scripts/verify";
 import { e2eClusters, E2E } from "./localClusters";
+import { restrictForwarding, securityGroup, snatLikeVpcCni } from "./platformRules";
 
 const LINK = "ohio-mumbai";
 const NAMESPACE = "plumr";
@@ -86,25 +90,32 @@ describe("end to end on running pods", function () {
         }
     });
 
-    it("fails the installer's readiness on a corrupted binary, and repairs it when its pod restarts", async () => {
-        const node = nodes.ohio;
-        const api = new KubeApi(clusters.ohio);
-        const installerPod = async () =>
+    const agentPod = async (site: string) =>
+        (
             (
-                (await api.get(`/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dinstaller`))
-                    .items as any[]
-            ).find((p) => p.spec.nodeName === node.name && !p.metadata.deletionTimestamp);
-        const isReady = (p: any) => p?.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
+                await new KubeApi(clusters[site]).get(
+                    `/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dnode-agent`,
+                )
+            ).items as any[]
+        ).find((p) => p.spec.nodeName === nodes[site].name && !p.metadata.deletionTimestamp);
+    const isReady = (p: any) => p?.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
+
+    it("fails the node agent's check on a corrupted binary, naming the node, and the agent installs it again", async () => {
+        const node = nodes.ohio;
         const good = inNode(node, ["sha256sum", `${HOST_BIN}/shm_printer`]);
+        const before = (await agentPod("ohio")).status.containerStatuses[0].restartCount;
         inNode(node, ["/bin/sh", "-c", `echo corrupted >> ${HOST_BIN}/shm_printer`]);
-        await eventually("the installer pod on the node to turn not ready", async () => !isReady(await installerPod()), 60_000);
-        const before = await installerPod();
-        await api.request("DELETE", `/api/v1/namespaces/${NAMESPACE}/pods/${before.metadata.name}`);
-        await eventually("a new, ready installer pod", async () => {
-            const p = await installerPod();
-            return p !== undefined && p.metadata.uid !== before.metadata.uid && isReady(p);
+        const repaired = await waitFor("the node agent to restart and be ready again", 120_000, async () => {
+            const p = await agentPod("ohio");
+            return p.status.containerStatuses[0].restartCount > before && isReady(p) ? p : undefined;
         });
         assert.strictEqual(inNode(node, ["sha256sum", `${HOST_BIN}/shm_printer`]), good);
+        assert.match(
+            repaired.status.containerStatuses[0].lastState.terminated.message,
+            new RegExp(
+                `node-agent: node ${node.name.replace(/\./g, "\\.")}: binaries: ${HOST_BIN}/? does not hold the plumr and shm_printer this agent shipped`,
+            ),
+        );
     });
 
     it("starts plumr before the workload", async () => {
@@ -261,7 +272,7 @@ describe("end to end on running pods", function () {
         }
     });
 
-    it("rolls the installer on a new binary, then restarts the endpoints onto it", async () => {
+    it("rolls the node agent on a new binary, then restarts the endpoints onto it", async () => {
         const binaries = path.join(deployment.projectDir, "..", "stand-in-binaries");
         const before = await pod("ohio");
         const build = `# build ${Date.now()}\n`;
@@ -334,7 +345,7 @@ describe("end to end on running pods", function () {
         }
     });
 
-    it("passes npm run verify on every end: pod, containers, installer, tun device, ping and metrics", async () => {
+    it("passes npm run verify on every end: pod, containers, node agent, tun device, ping and metrics", async () => {
         for (const site of ["ohio", "mumbai"]) {
             const { status, reports } = verify(site);
             assert.strictEqual(reports.length, 1, JSON.stringify(reports));
@@ -370,6 +381,130 @@ describe("end to end on running pods", function () {
         } finally {
             await kubectl(clusters.mumbai, ["-n", NAMESPACE, "scale", "deployment", `plumr-${LINK}`, "--replicas=1"]);
             await pod("mumbai");
+        }
+    });
+
+    /** Both sites' link: whether three pings cross the tunnel each way. */
+    const linkPasses = async () => (await tunnelPasses("ohio", "mumbai")) && (await tunnelPasses("mumbai", "ohio"));
+    const nodeNetwork = (mode: string) => (t: any) => {
+        for (const site of Object.values<any>(t.sites)) site.nodeNetwork = mode;
+    };
+
+    it("on nodes forwarding as OVN-Kubernetes's ipForwarding Restricted does, passes no traffic left to the cluster, and passes it with the node agent's forwarding", async () => {
+        const undo = [restrictForwarding(nodes.ohio), restrictForwarding(nodes.mumbai)];
+        try {
+            await upBoth(nodeNetwork("cluster"));
+            assert.strictEqual(await linkPasses(), false, "the nodes drop what the bridge sends towards their uplink");
+            await upBoth(nodeNetwork("agent"));
+            await eventually("traffic through the tunnel both ways", linkPasses);
+            for (const site of ["ohio", "mumbai"])
+                assert.match(
+                    execFileSync("ip", ["netns", "exec", nodes[site].netns, "iptables", "-S", "FORWARD"], { encoding: "utf8" }),
+                    /^-P FORWARD ACCEPT\n-A FORWARD -j PLUMR-FORWARD\n-A FORWARD -i eth0 -j DROP\n-A FORWARD -o eth0 -j DROP\n$/,
+                    "the node's own rules stay, behind the agent's",
+                );
+        } finally {
+            undo.forEach((f) => f());
+            await upBoth();
+        }
+    });
+
+    it("behind security groups on nodes whose VPC CNI source-NATs, passes no traffic left to the cluster, and passes it with the node agent's NAT exemption", async () => {
+        const outputs = async (site: string) => (await stacks[site].outputs()).sites.value[site].endpoints[LINK];
+        const [ohio, mumbai] = [await outputs("ohio"), await outputs("mumbai")];
+        const vpc = (node: RealNode) =>
+            `${ipaddr.IPv4.networkAddressFromCIDR(`${node.underlay.address}/${node.underlay.prefixLength}`)}/${node.underlay.prefixLength}`;
+        // Left to the cluster first, then the cluster's rules: no flow of the link is from before them.
+        await upBoth(nodeNetwork("cluster"));
+        const undo = [
+            snatLikeVpcCni(nodes.ohio, vpc(nodes.ohio)),
+            snatLikeVpcCni(nodes.mumbai, vpc(nodes.mumbai)),
+            securityGroup(routerNetns(E2E, "ohio"), [
+                { address: ohio.address, port: ohio.port, peerAddress: mumbai.address, peerRange: mumbai.range },
+            ]),
+            securityGroup(routerNetns(E2E, "mumbai"), [
+                { address: mumbai.address, port: mumbai.port, peerAddress: ohio.address, peerRange: ohio.range },
+            ]),
+        ];
+        try {
+            assert.strictEqual(await linkPasses(), false, "the peers' security groups drop what comes from the nodes' own addresses");
+            await upBoth(nodeNetwork("agent"));
+            await eventually("traffic through the tunnel both ways", linkPasses);
+        } finally {
+            undo.forEach((f) => f());
+            await upBoth();
+        }
+    });
+
+    it("on a node without the bridge and static plugins, fails the node agent's check and leaves the endpoint creating; shipped, the plugins are installed and the link works", async () => {
+        const cniBin = nodeCniBinDir(nodes.ohio);
+        const removed = ["bridge", "static"];
+        try {
+            for (const plugin of removed) fs.rmSync(path.join(cniBin, plugin));
+            await kubectl(clusters.ohio, ["-n", NAMESPACE, "delete", "pod", "-l", `plumr/link=${LINK}`, "--wait=false"]);
+            const stuck = await waitFor("the new endpoint pod to be stuck creating", 120_000, async () => {
+                // The old pod stays terminating: tearing down its net1 needs the bridge plugin too.
+                const current = (await endpointPods(ends.ohio)).find((p: any) => !p.metadata.deletionTimestamp);
+                return current?.status?.phase === "Pending" ? current : undefined;
+            });
+            await waitFor("the node agent to fail its check", 120_000, async () => {
+                const p = await agentPod("ohio");
+                return !isReady(p) && p.status.containerStatuses[0].lastState?.terminated ? true : undefined;
+            });
+            const { status, reports } = verify("ohio");
+            assert.strictEqual(status, 1);
+            const checks = reports[0].checks;
+            assert.strictEqual(checks.nodeAgent.ok, false);
+            for (const plugin of removed)
+                assert.match(
+                    checks.nodeAgent.detail,
+                    new RegExp(`CNI plugins: /var/lib/cni/bin has no ${plugin} plugin, which the attachment needs`),
+                );
+            assert.strictEqual(checks.pod.ok, false, `${stuck.metadata.name}: ${checks.pod.detail}`);
+
+            await upBoth((t) => (t.binaries.cniPlugins = CNI_PLUGINS));
+            for (const plugin of removed)
+                assert.strictEqual(
+                    sha256(fs.readFileSync(path.join(cniBin, plugin))),
+                    sha256(fs.readFileSync(path.join(CNI_PLUGINS, plugin))),
+                    `the node agent installed ${plugin}`,
+                );
+            assert.ok(fs.lstatSync(path.join(cniBin, "macvlan")).isSymbolicLink(), "a plugin the node has stays as it is");
+            await eventually("traffic through the tunnel both ways", linkPasses);
+        } finally {
+            for (const plugin of removed) {
+                fs.rmSync(path.join(cniBin, plugin), { force: true });
+                fs.symlinkSync(path.join(CNI_PLUGINS, plugin), path.join(cniBin, plugin));
+            }
+            await upBoth();
+        }
+    });
+
+    it("prints the node agent's failed check, naming the node, while pulumi up waits for it", async () => {
+        const cniBin = nodeCniBinDir(nodes.mumbai);
+        let output = "";
+        const seen = () => output.includes(`node-agent: node ${nodes.mumbai.name}: CNI plugins: /var/lib/cni/bin has no bridge plugin`);
+        try {
+            fs.rmSync(path.join(cniBin, "bridge"));
+            // A change that rolls the agent, so that up waits for it on every node.
+            prepareLocalDeployment(
+                E2E,
+                withWorkload((t) => (t.sites.mumbai.nodeNetwork = "cluster")),
+            );
+            const up = stacks.mumbai.up({ color: "never", onOutput: (text) => (output += text) });
+            const reported = await waitFor(
+                "pulumi up to print the failed check",
+                120_000,
+                async () => (seen() ? true : undefined),
+                1000,
+            ).catch(() => false);
+            // Repaired, the agent passes on its next start and the up completes.
+            fs.symlinkSync(path.join(CNI_PLUGINS, "bridge"), path.join(cniBin, "bridge"));
+            assert.strictEqual((await up).summary.result, "succeeded");
+            assert.ok(reported, `pulumi up printed no failed check of the node agent:\n${output}`);
+        } finally {
+            if (!fs.existsSync(path.join(cniBin, "bridge"))) fs.symlinkSync(path.join(CNI_PLUGINS, "bridge"), path.join(cniBin, "bridge"));
+            await upBoth();
         }
     });
 

@@ -37,9 +37,13 @@ describe("policy pack rules", () => {
         d.props.spec.template.spec.containers[0].securityContext.privileged = true;
         d.props.spec.template.spec.containers[1].securityContext.capabilities.add = ["NET_ADMIN"];
         assert.deepStrictEqual(rules.privilegeViolations(d).length, 2);
-        const installer = one("kubernetes:apps/v1:DaemonSet", "ohio-installer");
-        installer.props.spec.template.spec.containers[0].securityContext.privileged = true;
-        assert.match(rules.privilegeViolations(installer)[0], /container verify/);
+        const agent = one("kubernetes:apps/v1:DaemonSet", "ohio-node-agent");
+        assert.deepStrictEqual(rules.privilegeViolations(agent), [], "the node agent may be privileged, on the node's network");
+        agent.props.spec.template.spec.containers.push({ name: "sidekick", securityContext: { privileged: true } });
+        assert.match(rules.privilegeViolations(agent)[0], /container sidekick/);
+        const onHostNetwork = endpoint();
+        onHostNetwork.props.spec.template.spec.hostNetwork = true;
+        assert.match(rules.privilegeViolations(onHostNetwork)[0], /runs on the node's network; only the node agent may/);
     });
 
     it("refuse a hostPath other than the read-only binaries in an endpoint", () => {

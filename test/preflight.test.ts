@@ -85,21 +85,32 @@ describe("the preflight's checks", () => {
         assert.match(problem.message, /node ip-10-0-171-33\.us-east-2\.compute\.internal is arm64/);
     });
 
-    it("finds OpenShift nodes that forward only the cluster's own traffic, unless the attachment needs none", () => {
-        const restricted = problemsAt("ohio", (f) => (f.networkOperator = { networkType: "OVNKubernetes" }));
+    const leftToCluster = (t: any) => (t.sites.ohio.nodeNetwork = "cluster");
+
+    it("finds OpenShift nodes that forward only the cluster's own traffic, unless the node agent forwards or the attachment needs none", () => {
+        const restricted = problemsAt("ohio", (f) => (f.networkOperator = { networkType: "OVNKubernetes" }), leftToCluster);
         assert.strictEqual(restricted.length, 1);
         assert.strictEqual(restricted[0].field, `${T}.sites.ohio`);
         assert.strictEqual(restricted[0].value, "network.operator.openshift.io/cluster: ipForwarding Restricted (the default)");
-        assert.match(restricted[0].fix, /oc patch network\.operator\.openshift\.io cluster --type=merge -p .*"ipForwarding":"Global"/);
+        assert.match(
+            restricted[0].fix,
+            /^set sites\.ohio\.nodeNetwork to agent .*oc patch network\.operator\.openshift\.io cluster --type=merge -p .*"ipForwarding":"Global"/,
+        );
         assert.deepStrictEqual(
-            problemsAt("ohio", (f) => (f.networkOperator = { networkType: "OVNKubernetes", ipForwarding: "Global" })),
+            problemsAt("ohio", (f) => (f.networkOperator = { networkType: "OVNKubernetes", ipForwarding: "Global" }), leftToCluster),
             [],
+        );
+        assert.deepStrictEqual(
+            problemsAt("ohio", (f) => (f.networkOperator = { networkType: "OVNKubernetes" })),
+            [],
+            "the node agent forwards",
         );
         assert.deepStrictEqual(
             problemsAt(
                 "ohio",
                 (f) => (f.networkOperator = { networkType: "OVNKubernetes", ipForwarding: "Restricted" }),
                 (t) => {
+                    leftToCluster(t);
                     t.sites.ohio.platform = "kubernetes";
                 },
             ),
@@ -114,7 +125,7 @@ describe("the preflight's checks", () => {
     });
 
     it("finds the VPC CNI rewriting the source of traffic to the peers, and says what to exclude", () => {
-        const [problem] = problemsAt("ohio", (f) => (f.vpcCni = { excludeSnatCidrs: "10.99.0.0/16" }));
+        const [problem] = problemsAt("ohio", (f) => (f.vpcCni = { excludeSnatCidrs: "10.99.0.0/16" }), leftToCluster);
         assert.strictEqual(problem.field, `${T}.sites.ohio`);
         assert.match(problem.message, /rewrites the source of traffic to 10\.20\.0\.0\/16/);
         assert.match(
@@ -122,8 +133,13 @@ describe("the preflight's checks", () => {
             /kubectl -n kube-system set env daemonset aws-node AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=10\.99\.0\.0\/16,10\.20\.0\.0\/16$/,
         );
         assert.deepStrictEqual(
-            problemsAt("ohio", (f) => (f.vpcCni = { excludeSnatCidrs: "10.99.0.0/16, 10.16.0.0/12" })),
+            problemsAt("ohio", (f) => (f.vpcCni = { excludeSnatCidrs: "10.99.0.0/16, 10.16.0.0/12" }), leftToCluster),
             [],
+        );
+        assert.deepStrictEqual(
+            problemsAt("ohio", (f) => (f.vpcCni = { excludeSnatCidrs: "10.99.0.0/16" })),
+            [],
+            "the node agent keeps it un-NATed",
         );
         assert.deepStrictEqual(
             problemsAt("ohio", (f) => (f.vpcCni = { externalSnat: "true" })),
@@ -235,6 +251,7 @@ describe("the preflight in the program", () => {
     it("fails the run with every problem of the site's cluster", async () => {
         const topology = exampleTopology();
         topology.sites.ohio.aws.routing = "none";
+        topology.sites.ohio.nodeNetwork = "cluster";
         await assert.rejects(
             runProgram({
                 stack: "ohio",

@@ -94,7 +94,7 @@ describe("a stack that manages Ohio only", () => {
             port: 5000,
             range: "10.10.0.0/16",
         });
-        assert.strictEqual(sites.ohio.installer.daemonSet, "plumr-installer");
+        assert.strictEqual(sites.ohio.nodeAgent.daemonSet, "plumr-node-agent");
         assert.strictEqual(links["ohio-mumbai"].tunnelSubnet, "10.4.0.0/30");
         assert.deepStrictEqual(
             links["ohio-mumbai"].ends.map((e: any) => [e.site, e.deployedBy]),
@@ -184,7 +184,11 @@ describe("a stack that manages both sites", () => {
         assert.strictEqual(nad.apiVersion, "k8s.cni.cncf.io/v1");
         const config = JSON.parse(nad.spec.config);
         assert.strictEqual(config.type, "bridge");
-        assert.strictEqual(config.isGateway, true);
+        assert.strictEqual(
+            config.isGateway,
+            false,
+            "the node agent gives the bridge its address; isGateway would switch on forwarding for the whole node",
+        );
         assert.strictEqual(config.name, nad.metadata.name);
         assert.deepStrictEqual(
             config.capabilities,
@@ -261,23 +265,95 @@ describe("a stack that manages both sites", () => {
             },
         ]);
         const binding = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ohio-scc-privileged").inputs;
-        assert.deepStrictEqual(binding.subjects.map((s: any) => s.name).sort(), ["plumr-endpoint", "plumr-installer"]);
+        assert.deepStrictEqual(binding.subjects.map((s: any) => s.name).sort(), ["plumr-endpoint", "plumr-node-agent"]);
         assert.strictEqual(podSpec(resources, "ohio").serviceAccountName, "plumr-endpoint");
     });
 
-    it("installs the binaries on exactly the site's nodes, verifying them", () => {
-        const ds = find(resources, "kubernetes:apps/v1:DaemonSet", "ohio-installer").inputs.spec.template.spec;
+    it("runs the node agent on exactly the site's nodes, privileged on the node's network, told the site's bridge and ranges", () => {
+        const ds = find(resources, "kubernetes:apps/v1:DaemonSet", "ohio-node-agent").inputs.spec.template.spec;
         const terms = ds.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
         assert.deepStrictEqual(terms[0].matchExpressions[0].values, [OHIO_NODE, "ip-10-0-171-33.us-east-2.compute.internal"]);
-        assert.strictEqual(ds.initContainers[0].securityContext.privileged, true);
-        assert.match(ds.containers[0].readinessProbe.exec.command.join(" "), /sha256sum -c \/manifest\/SHA256SUMS/);
-        assert.strictEqual(ds.containers[0].securityContext.privileged, false);
-        const hostPath = ds.volumes.find((v: any) => v.hostPath).hostPath.path;
-        assert.strictEqual(hostPath, "/var/lib/plumr/bin");
+        assert.strictEqual(ds.hostNetwork, true);
+        const [agent] = ds.containers;
+        assert.strictEqual(agent.securityContext.privileged, true);
+        assert.deepStrictEqual(agent.readinessProbe.exec.command, ["/bin/sh", "/manifest/node-agent.sh", "check"]);
+        assert.strictEqual(agent.terminationMessagePolicy, "FallbackToLogsOnError", "pulumi up prints the failed checks");
+        const env = Object.fromEntries(agent.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+        assert.deepStrictEqual(env, {
+            PLUMR_HOST_ROOT: "/host",
+            PLUMR_SITE: "ohio",
+            PLUMR_HOST_PATH: "/var/lib/plumr/bin",
+            PLUMR_CNI_BIN_DIR: "/var/lib/cni/bin",
+            PLUMR_CNI_PLUGINS: "bridge static",
+            PLUMR_BRIDGE: "br-plumr",
+            PLUMR_NODE_NETWORK: "agent",
+            PLUMR_NODES: `${OHIO_NODE},10.10.1.1/24,10.10.1.0/24 ip-10-0-171-33.us-east-2.compute.internal,10.10.2.1/24,10.10.2.0/24`,
+        });
+        assert.deepStrictEqual(agent.env[0], { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
+        assert.deepStrictEqual(ds.volumes.find((v: any) => v.hostPath).hostPath, { path: "/", type: "Directory" });
+        const manifest = find(resources, "kubernetes:core/v1:ConfigMap", "ohio-node-agent-manifest").inputs.data;
+        assert.strictEqual(
+            manifest["node-agent.sh"],
+            fs.readFileSync(path.join(__dirname, "..", "components", "scripts", "node-agent.sh"), "utf8"),
+        );
+        assert.strictEqual(manifest.CNI_SHA256SUMS, undefined, "no CNI plugins shipped unless binaries.cniPlugins names them");
     });
 });
 
 describe("site options", () => {
+    it("ships the CNI plugins each site's attachment needs when binaries.cniPlugins names them", async () => {
+        const topology = exampleTopology();
+        topology.binaries.cniPlugins = "binaries";
+        delete topology.sites.mumbai.aws;
+        topology.sites.mumbai.attachment = "macvlan";
+        const plugin = (name: string) => Buffer.from(`#!/bin/sh\necho ${name}\n`);
+        const binaries = {
+            plumr: standInBinary("plumr"),
+            shm_printer: standInBinary("shm_printer"),
+            bridge: plugin("bridge"),
+            macvlan: plugin("macvlan"),
+            static: plugin("static"),
+        };
+        const { resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology, binaries });
+        for (const [site, plugins] of [
+            ["ohio", ["bridge", "static"]],
+            ["mumbai", ["macvlan", "static"]],
+        ] as const) {
+            const manifest = find(resources, "kubernetes:core/v1:ConfigMap", `${site}-node-agent-manifest`).inputs.data;
+            assert.deepStrictEqual(
+                manifest.CNI_SHA256SUMS.trim()
+                    .split("\n")
+                    .map((l: string) => l.split("  ")[1]),
+                plugins,
+            );
+            const chunks = resources.filter(
+                (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.startsWith(`${site}-node-agent-`) && r.inputs.binaryData,
+            );
+            assert.deepStrictEqual(
+                chunks.map((c) => c.name.slice(`${site}-node-agent-`.length)).sort(),
+                [...plugins.map((p) => `${p}.gz.000`), "plumr.gz.000", "shm_printer.gz.000"].sort(),
+            );
+        }
+    });
+
+    it("leaves forwarding to the cluster with nodeNetwork cluster, and keeps no bridge for macvlan", async () => {
+        const topology = exampleTopology();
+        topology.sites.ohio.nodeNetwork = "cluster";
+        delete topology.sites.mumbai.aws;
+        topology.sites.mumbai.attachment = "macvlan";
+        const { resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology });
+        const env = (site: string) =>
+            Object.fromEntries(
+                find(resources, "kubernetes:apps/v1:DaemonSet", `${site}-node-agent`).inputs.spec.template.spec.containers[0].env.map(
+                    (e: any) => [e.name, e.value],
+                ),
+            );
+        assert.strictEqual(env("ohio").PLUMR_NODE_NETWORK, "cluster");
+        assert.strictEqual(env("ohio").PLUMR_BRIDGE, "br-plumr");
+        assert.strictEqual(env("mumbai").PLUMR_BRIDGE, undefined);
+        assert.strictEqual(env("mumbai").PLUMR_CNI_PLUGINS, "macvlan static");
+    });
+
     it("runs plumr as a plain container in legacy mode", async () => {
         const topology = exampleTopology();
         topology.sites.ohio.sidecar = "legacy";
@@ -310,10 +386,10 @@ describe("site options", () => {
 });
 
 describe("binary distribution", () => {
-    const installer = (resources: Registered[]) => find(resources, "kubernetes:apps/v1:DaemonSet", "ohio-installer").inputs;
-    const checksum = (resources: Registered[]) => installer(resources).spec.template.metadata.annotations["plumr/binaries-sha256"];
+    const agent = (resources: Registered[]) => find(resources, "kubernetes:apps/v1:DaemonSet", "ohio-node-agent").inputs;
+    const checksum = (resources: Registered[]) => agent(resources).spec.template.metadata.annotations["plumr/binaries-sha256"];
 
-    it("rolls the installer when a binary changes, and only then", async () => {
+    it("rolls the node agent when a binary changes, and only then", async () => {
         const first = await runProgram({ stack: "ohio" });
         const again = await runProgram({ stack: "ohio" });
         const changed = await runProgram({
@@ -322,26 +398,26 @@ describe("binary distribution", () => {
         });
         assert.strictEqual(checksum(first.resources), checksum(again.resources));
         assert.notStrictEqual(checksum(first.resources), checksum(changed.resources));
-        assert.deepStrictEqual(installer(first.resources), installer(again.resources), "the same binaries render the same DaemonSet");
+        assert.deepStrictEqual(agent(first.resources), agent(again.resources), "the same binaries render the same DaemonSet");
         const endpointSha = (r: Registered[]) => deployment(r, "ohio").inputs.spec.template.metadata.annotations["plumr/binaries-sha256"];
         assert.notStrictEqual(endpointSha(first.resources), endpointSha(changed.resources), "endpoints restart onto the new binary");
     });
 
-    it("starts endpoints with the installer, their plumr waiting on the node for exactly these binaries", async () => {
+    it("starts endpoints with the node agent, their plumr waiting on the node for exactly these binaries", async () => {
         const { resources } = await runProgram({ stack: "ohio" });
         const endpoint = find(resources, "plumr:link:Endpoint", "ohio-ohio-mumbai");
         assert.deepStrictEqual([...endpoint.dependsOn].sort(), [
             "ohio-entrypoint",
             "ohio-namespace",
             "ohio-plumr-endpoint",
-            "ohio-plumr-installer",
+            "ohio-plumr-node-agent",
             "ohio-scc-privileged",
             "ohio-scc-privileged",
         ]);
         const plumr = podSpec(resources, "ohio").initContainers[0];
         const sums = plumr.env.find((e: any) => e.name === "PLUMR_SHA256SUMS").value;
-        const manifest = find(resources, "kubernetes:core/v1:ConfigMap", "ohio-installer-manifest").inputs.data;
-        assert.strictEqual(`${sums}\n`, manifest.SHA256SUMS, "what the installer verifies");
+        const manifest = find(resources, "kubernetes:core/v1:ConfigMap", "ohio-node-agent-manifest").inputs.data;
+        assert.strictEqual(`${sums}\n`, manifest.SHA256SUMS, "what the node agent verifies");
     });
 
     it("cuts a large binary into ConfigMaps well under the 1 MiB limit, all mounted in order", async () => {
@@ -356,7 +432,7 @@ describe("binary distribution", () => {
         }
         const joined = Buffer.concat(plumrChunks.map((c) => Buffer.from(c.inputs.binaryData.chunk, "base64")));
         assert.deepStrictEqual(require("zlib").gunzipSync(joined), big);
-        const sources = installer(resources).spec.template.spec.volumes.find((v: any) => v.name === "chunks").projected.sources;
+        const sources = agent(resources).spec.template.spec.volumes.find((v: any) => v.name === "chunks").projected.sources;
         const paths = sources.map((s: any) => s.configMap.items[0].path).filter((p: string) => p.startsWith("plumr."));
         assert.deepStrictEqual(
             paths,

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the plumr binaries onto this node from the chunks the program shipped in ConfigMaps.
+# Installs binaries onto this node from the chunks the program shipped in ConfigMaps: plumr and
+# shm_printer, and the CNI plugins a node lacks.
 # Every binary is reassembled and verified before any is moved into place, and each one replaces
 # the old file by rename in the same directory, so a node never runs a half-written binary.
 set -eu
@@ -7,6 +8,8 @@ set -eu
 chunks="${CHUNKS_DIR:-/chunks}"
 manifest="${MANIFEST_DIR:-/manifest}"
 dest="${DEST_DIR:-/host-bin}"
+# The binaries to install, as sha256sum -c lines: all the manifest names, or a part of them.
+sums="${SUMS_FILE:-$manifest/SHA256SUMS}"
 
 fail() {
     echo "install-binaries: $*; nothing was installed" >&2
@@ -31,7 +34,7 @@ while read -r sum name; do
     actual=$(sha256sum "$tmp" | cut -d' ' -f1)
     [ "$actual" = "$sum" ] || fail "$name: sha256 is $actual, expected $sum"
     chmod 0755 "$tmp"
-done <"$manifest/SHA256SUMS"
+done <"$sums"
 sync
 
 # Last pass: rename into place; each rename is atomic.
@@ -39,5 +42,5 @@ while read -r sum name; do
     [ -n "$name" ] || continue
     mv -f "$dest/.$name.plumr-tmp" "$dest/$name"
     echo "install-binaries: $name $sum installed in $dest"
-done <"$manifest/SHA256SUMS"
+done <"$sums"
 sync

@@ -1,0 +1,258 @@
+#!/bin/sh
+# The node agent of a site: runs on every node of the site, privileged, in the node's network
+# namespace, with the node's root filesystem at $PLUMR_HOST_ROOT. It uses the node's own tools
+# (ip, iptables, conntrack, chcon) through chroot, so that its rules land in the tables the node's
+# network plugin uses and its image needs nothing beyond sh, coreutils and gzip.
+#
+#   node-agent.sh run     installs what the node needs, then keeps the node's network ready and
+#                         checks it every $PLUMR_CHECK_SECONDS; exits 1 on a failed check, the
+#                         failures written as the container's termination message
+#   node-agent.sh check   the readiness probe: every check, one line per failure
+#   node-agent.sh install the binaries and CNI plugins, once
+#   node-agent.sh prepare the node's network, once
+#   node-agent.sh withdraw removes the agent's rules from the node (after the site is destroyed)
+#
+# What it does on a node:
+#   - installs plumr and shm_printer into $PLUMR_HOST_PATH (install-binaries.sh);
+#   - installs each CNI plugin the attachment needs that the node lacks, when the program ships it;
+#   - relabels the binaries for containers where SELinux is enabled (RHCOS), since the kubelet
+#     never relabels a hostPath volume;
+#   - with a bridge attachment: creates the bridge and gives it the node's gateway address (the
+#     bridge plugin runs without isGateway, so it never switches on forwarding for the whole
+#     node); with PLUMR_NODE_NETWORK=agent, lets the node forward the bridge's traffic and only
+#     that (forwarding on the bridge alone, and an ACCEPT for the node's range in a chain of its
+#     own ahead of the FORWARD chain's rules), and keeps that traffic out of source NAT (for
+#     the EKS VPC CNI's AWS-SNAT-CHAIN), its chains kept first every period.
+set -eu
+
+root="${PLUMR_HOST_ROOT:-/host}"
+proc_sys="${PLUMR_PROC_SYS:-/proc/sys}"
+manifest="${MANIFEST_DIR:-/manifest}"
+node="${NODE_NAME:?the node agent needs NODE_NAME}"
+site="${PLUMR_SITE:-?}"
+host_path="${PLUMR_HOST_PATH:?}"
+cni_dir="${PLUMR_CNI_BIN_DIR:-}"
+cni_plugins="${PLUMR_CNI_PLUGINS:-}"
+bridge="${PLUMR_BRIDGE:-}"
+node_network="${PLUMR_NODE_NETWORK:-agent}"
+interval="${PLUMR_CHECK_SECONDS:-10}"
+here="$(cd "$(dirname "$0")" && pwd)"
+
+FORWARD_CHAIN=PLUMR-FORWARD
+NAT_CHAIN=PLUMR-POSTROUTING
+
+say() { echo "node-agent: node $node: $*"; }
+
+# A command of the node itself.
+host() {
+    if [ "$root" = / ]; then "$@"; else chroot "$root" "$@"; fi
+}
+
+# This node's gateway address (with prefix) and range, from PLUMR_NODES ("name,gateway/prefix,range ...").
+gateway=""
+range=""
+for entry in ${PLUMR_NODES:-}; do
+    name="${entry%%,*}"
+    [ "$name" = "$node" ] || continue
+    rest="${entry#*,}"
+    gateway="${rest%%,*}"
+    range="${rest#*,}"
+done
+
+selinux_enabled() {
+    host sh -c 'command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled' 2>/dev/null
+}
+
+install_all() {
+    mkdir -p "$root$host_path"
+    DEST_DIR="$root$host_path" /bin/sh "$here/install-binaries.sh"
+    if [ -n "$cni_dir" ] && [ -s "$manifest/CNI_SHA256SUMS" ]; then
+        missing="$(mktemp)"
+        while read -r sum plugin; do
+            [ -n "$plugin" ] || continue
+            # Through the node's root: a plugin may be a symbolic link to an absolute path there.
+            host test -e "$cni_dir/$plugin" || echo "$sum  $plugin"
+        done <"$manifest/CNI_SHA256SUMS" >"$missing"
+        if [ -s "$missing" ]; then
+            mkdir -p "$root$cni_dir"
+            say "installing the CNI plugins it lacks into $cni_dir: $(cut -d' ' -f3 "$missing" | tr '\n' ' ')"
+            SUMS_FILE="$missing" DEST_DIR="$root$cni_dir" /bin/sh "$here/install-binaries.sh"
+        fi
+        rm -f "$missing"
+    fi
+    if selinux_enabled; then
+        # container_file_t at s0: every container may read and run them, none may write them.
+        host chcon -R -t container_file_t -l s0 "$host_path"
+        say "SELinux is enabled: relabelled $host_path container_file_t"
+    fi
+}
+
+# Set to 1 when ensure_rule or ensure_first_jump changed a chain.
+changed=0
+
+# Makes sure `rule` (iptables arguments after -A <chain>) is in `chain` of `table`.
+ensure_rule() {
+    table="$1"
+    chain="$2"
+    shift 2
+    host iptables -w -t "$table" -C "$chain" "$@" 2>/dev/null && return 0
+    host iptables -w -t "$table" -A "$chain" "$@"
+    changed=1
+}
+
+# Makes sure `chain` exists and `parent` jumps to it first, ahead of whatever the node's network
+# plugin puts there.
+ensure_first_jump() {
+    table="$1"
+    parent="$2"
+    chain="$3"
+    host iptables -w -t "$table" -N "$chain" 2>/dev/null || true
+    first="$(host iptables -w -t "$table" -S "$parent" | sed -n 2p)"
+    [ "$first" = "-A $parent -j $chain" ] && return 0
+    while host iptables -w -t "$table" -C "$parent" -j "$chain" 2>/dev/null; do
+        host iptables -w -t "$table" -D "$parent" -j "$chain"
+    done
+    host iptables -w -t "$table" -I "$parent" 1 -j "$chain"
+    changed=1
+}
+
+prepare() {
+    [ -n "$bridge" ] || return 0
+    [ -n "$gateway" ] || return 0
+    host ip link show dev "$bridge" >/dev/null 2>&1 || host ip link add "$bridge" type bridge 2>/dev/null ||
+        host ip link show dev "$bridge" >/dev/null
+    host ip link set dev "$bridge" up
+    host ip -4 addr show dev "$bridge" | grep -q " inet $gateway " || host ip addr add "$gateway" dev "$bridge" 2>/dev/null ||
+        host ip -4 addr show dev "$bridge" | grep -q " inet $gateway "
+    # The bridge is the agent's: an address of an earlier range goes.
+    for address in $(host ip -4 addr show dev "$bridge" | sed -n 's/^ *inet \([0-9./]*\) .*/\1/p'); do
+        [ "$address" = "$gateway" ] || host ip addr del "$address" dev "$bridge"
+    done
+    [ "$node_network" = agent ] || return 0
+    echo 1 >"$proc_sys/net/ipv4/conf/$bridge/forwarding"
+    ensure_first_jump filter FORWARD "$FORWARD_CHAIN"
+    ensure_rule filter "$FORWARD_CHAIN" -i "$bridge" -s "$range" -j ACCEPT
+    ensure_rule filter "$FORWARD_CHAIN" -o "$bridge" -d "$range" -j ACCEPT
+    # The bridge's addresses are routed, never hidden: what leaves from them keeps its source.
+    changed=0
+    ensure_first_jump nat POSTROUTING "$NAT_CHAIN"
+    ensure_rule nat "$NAT_CHAIN" -s "$range" -j ACCEPT
+    # NAT is decided on a flow's first packet: a flow that began before this rule stays
+    # source-NATed as long as it carries traffic. Forget the range's flows, so they start again
+    # un-NATed.
+    if [ "$changed" = 1 ]; then
+        host conntrack -D -s "$range" >/dev/null 2>&1 || true
+        say "kept the source of what leaves $range; forgot its earlier flows"
+    fi
+}
+
+# The agent's rules for this node: "table chain rule...", one per line.
+agent_rules() {
+    echo "filter $FORWARD_CHAIN -i $bridge -s $range -j ACCEPT"
+    echo "filter $FORWARD_CHAIN -o $bridge -d $range -j ACCEPT"
+    echo "nat $NAT_CHAIN -s $range -j ACCEPT"
+}
+
+# Whether `chain` of `table` holds exactly the agent's rules for it.
+holds_exactly() {
+    want="$(agent_rules | grep -c "^$1 $2 ")"
+    [ "$(host iptables -w -t "$1" -S "$2" 2>/dev/null | grep -c '^-A ')" = "$want" ] || return 1
+    agent_rules | grep "^$1 $2 " | while read -r table chain rule; do
+        host iptables -w -t "$table" -C "$chain" $rule 2>/dev/null || exit 1
+    done
+}
+
+# Empties the agent's chains when they hold anything else than its rules (a changed range), and
+# leaves them alone otherwise, so that a restart never opens a gap; with nodeNetwork cluster, or
+# no bridge, removes them and their jumps: the cluster forwards, or nothing needs it.
+reset_chains() {
+    host iptables -V >/dev/null 2>&1 || return 0
+    if [ -n "$bridge" ] && [ -n "$range" ] && [ "$node_network" = agent ]; then
+        holds_exactly filter "$FORWARD_CHAIN" || host iptables -w -t filter -F "$FORWARD_CHAIN" 2>/dev/null || true
+        holds_exactly nat "$NAT_CHAIN" || host iptables -w -t nat -F "$NAT_CHAIN" 2>/dev/null || true
+        return 0
+    fi
+    withdraw
+}
+
+# Removes every rule and chain of the agent from the node.
+withdraw() {
+    for spec in "filter FORWARD $FORWARD_CHAIN" "nat POSTROUTING $NAT_CHAIN"; do
+        set -- $spec
+        while host iptables -w -t "$1" -C "$2" -j "$3" 2>/dev/null; do host iptables -w -t "$1" -D "$2" -j "$3"; done
+        host iptables -w -t "$1" -F "$3" 2>/dev/null || true
+        host iptables -w -t "$1" -X "$3" 2>/dev/null || true
+    done
+}
+
+failures=""
+fail() { failures="${failures}node-agent: node $node: $*
+"; }
+
+check() {
+    failures=""
+    if [ ! -d "$root$host_path" ] || ! (cd "$root$host_path" && sha256sum -c "$manifest/SHA256SUMS" >/dev/null 2>&1); then
+        fail "binaries: $host_path does not hold the plumr and shm_printer this agent shipped (a file is missing or changed); the agent installs them again when it restarts"
+    fi
+    for plugin in $cni_plugins; do
+        host test -x "$cni_dir/$plugin" && continue
+        fail "CNI plugins: $cni_dir has no $plugin plugin, which the attachment needs (Multus would leave the endpoint pods in ContainerCreating); put the CNI plugins in the directory binaries.cniPlugins names so that the agent installs those a node lacks, or set sites.$site.cniBinDir to the directory this cluster's Multus runs plugins from"
+    done
+    if selinux_enabled; then
+        label="$(host stat -c %C "$host_path/plumr" 2>/dev/null || true)"
+        case "$label" in
+        *:container_file_t:*) ;;
+        *) fail "SELinux: $host_path/plumr is labelled ${label:-(unknown)}, which containers cannot read; the agent relabels it when it restarts" ;;
+        esac
+    fi
+    if [ -n "$bridge" ]; then
+        if [ -z "$gateway" ]; then
+            fail "bridge: the node is not in sites.$site.nodes, so it has no range; add it there, or keep the site's pods off it"
+        elif ! host ip -4 addr show dev "$bridge" 2>/dev/null | grep -q " inet $gateway "; then
+            fail "bridge: $bridge does not have the node's gateway address $gateway"
+        elif ! host ip link show dev "$bridge" 2>/dev/null | grep -q ",UP[,>]"; then
+            fail "bridge: $bridge is down"
+        fi
+        if [ "$node_network" = agent ]; then
+            if ! host iptables -V >/dev/null 2>&1; then
+                fail "forwarding: the node has no iptables command, which the agent needs to forward the bridge's traffic; install it on the node, or set sites.$site.nodeNetwork to cluster and let the cluster's nodes forward it"
+            else
+                [ "$(cat "$proc_sys/net/ipv4/conf/$bridge/forwarding" 2>/dev/null)" = 1 ] ||
+                    fail "forwarding: the node does not forward what arrives on $bridge"
+                [ "$(host iptables -w -t filter -S FORWARD | sed -n 2p)" = "-A FORWARD -j $FORWARD_CHAIN" ] ||
+                    fail "forwarding: the FORWARD chain does not send the bridge's traffic to $FORWARD_CHAIN first"
+                [ "$(host iptables -w -t nat -S POSTROUTING | sed -n 2p)" = "-A POSTROUTING -j $NAT_CHAIN" ] ||
+                    fail "source NAT: POSTROUTING does not send the bridge's traffic to $NAT_CHAIN first"
+            fi
+        fi
+    fi
+    [ -z "$failures" ] && return 0
+    printf '%s' "$failures" >&2
+    return 1
+}
+
+case "${1:-}" in
+run)
+    trap 'exit 0' TERM INT
+    install_all
+    reset_chains
+    while :; do
+        prepare || true
+        if ! check; then
+            # The failures alone, first line first: what the kubelet reports and pulumi up prints.
+            printf '%s' "$failures" >"${PLUMR_TERMINATION_LOG:-/dev/termination-log}" || true
+            exit 1
+        fi
+        sleep "$interval" &
+        wait $!
+    done
+    ;;
+check) check ;;
+install) install_all ;;
+prepare) prepare ;;
+withdraw) withdraw ;;
+*)
+    echo "usage: node-agent.sh run|check|install|prepare|withdraw" >&2
+    exit 2
+    ;;
+esac
