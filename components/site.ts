@@ -134,7 +134,13 @@ export class Site extends pulumi.ComponentResource {
                 serviceAccountName: agentAccount.metadata.name,
                 provider,
             },
-            { parent: this, dependsOn: grants },
+            {
+                parent: this,
+                dependsOn: grants,
+                // Once the binary installer: its content-addressed chunk ConfigMaps keep their
+                // names, so they must stay the same resources (the children inherit the alias).
+                aliases: [{ name: `${name}-installer`, type: "plumr:site:BinaryInstaller" }],
+            },
         );
 
         this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, ...grants];
