@@ -15,6 +15,7 @@ export async function renderedEndpoints(topology = exampleTopology()): Promise<R
             `${site}-${link.name}-attachment`,
         ).inputs.spec.config;
         const deployment = find(resources, "kubernetes:apps/v1:Deployment", `${site}-${link.name}`).inputs;
+        const agent = find(resources, "kubernetes:apps/v1:DaemonSet", `${site}-node-agent`).inputs.spec.template.spec.containers[0];
         return {
             site,
             attachmentConfig,
@@ -25,6 +26,8 @@ export async function renderedEndpoints(topology = exampleTopology()): Promise<R
             nodeRange: node.range,
             gateway: JSON.parse(attachmentConfig).ipam.routes[0].gw,
             otherNodeRanges: topology.sites[site].nodes.filter((n: any) => n.name !== end.node).map((n: any) => n.range),
+            node: end.node,
+            nodeAgentEnv: Object.fromEntries(agent.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value])),
         };
     });
 }

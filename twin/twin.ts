@@ -31,6 +31,9 @@ export interface RenderedEndpoint {
     gateway: string;
     /** Ranges of the site's other worker nodes. */
     otherNodeRanges: string[];
+    /** The end's node, and the site's node agent's environment (its DaemonSet's). */
+    node: string;
+    nodeAgentEnv: Record<string, string>;
 }
 
 export function ip(...args: string[]): string {
@@ -337,8 +340,19 @@ export class Twin {
             inNs(this.router(i), ["ip", "link", "set", "peer", "up"]);
             inNs(this.router(i), ["ip", "route", "add", this.endpoints[other].bridgeRange, "via", `192.168.99.${other + 1}`]);
             if (this.attachment === "bridge") {
-                // The node's range goes to the node (the ENI route); the node's bridge is the gateway.
+                // The node's range goes to the node (the ENI route); the node's bridge is the gateway,
+                // which the node agent sets up: its own script, as its DaemonSet runs it.
                 inNs(this.router(i), ["ip", "route", "add", end.nodeRange, "via", this.underlay(i, 10)]);
+                execFileSync(
+                    "ip",
+                    ["netns", "exec", this.node(i), "/bin/sh", path.join(ROOT, "components", "scripts", "node-agent.sh"), "prepare"],
+                    {
+                        env: { PATH: process.env.PATH, ...end.nodeAgentEnv, NODE_NAME: end.node, PLUMR_HOST_ROOT: "/" },
+                        encoding: "utf8",
+                        timeout: 20_000,
+                        stdio: ["ignore", "pipe", "pipe"],
+                    },
+                );
             } else {
                 // macvlan pods sit on the node's segment itself; the router answers as their gateway.
                 inNs(this.router(i), ["ip", "addr", "add", `${end.gateway}/${end.nodeRange.split("/")[1]}`, "dev", "n0"]);
