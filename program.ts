@@ -3,11 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsPeering } from "./components/awsPeering";
 import { AwsRouting } from "./components/awsRouting";
 import { Endpoint } from "./components/endpoint";
-import { EndFacts, endFacts, Site } from "./components/site";
+import { Site } from "./components/site";
 import { peeringStep } from "./planner/aws";
 import { Problems, SECRET } from "./planner/errors";
 import { EndPlan, endsAt, peerOf, Plan } from "./planner/plan";
 import { checkCluster, parseClusterFacts } from "./planner/preflight";
+import { EndFacts, endFacts, PublishedSite, readPeerSite } from "./planner/published";
 import { AwsFacts } from "./planner/types";
 import { ClusterReader, readCluster } from "./cluster";
 import type { Prepared, SiteAccess } from "./prepare";
@@ -39,16 +40,15 @@ class PeerStacks {
     /** What the peer's stack publishes about its AWS side, if it has been deployed. */
     async awsFacts(site: string): Promise<AwsFacts | undefined> {
         const details = await this.ref(site).getOutputDetails("sites");
-        const sites = (details.value ?? details.secretValue) as any;
-        return sites?.[site]?.aws;
+        return readPeerSite(details.value ?? details.secretValue, site, this.stackName(site))?.aws;
     }
 
     facts(plan: Plan, end: EndPlan): pulumi.Output<EndFacts> {
         const name = this.stackName(end.site);
         const ref = this.ref(end.site);
         const bootstrap = endFacts(plan, end);
-        return ref.getOutput("sites").apply((sites: any) => {
-            const published: EndFacts | undefined = sites?.[end.site]?.endpoints?.[end.link];
+        return ref.getOutput("sites").apply((sites: unknown) => {
+            const published = readPeerSite(sites, end.site, name)?.endpoints?.[end.link];
             if (!published) {
                 pulumi.log.info(`stack ${name} publishes no end of link ${end.link} yet; using the topology's values until it is deployed`);
                 return bootstrap;
@@ -64,9 +64,9 @@ class PeerStacks {
     }
 }
 
-/** Everything a stack exports: per site and per link. */
+/** Everything a stack exports: per site (the contract with its peers' stacks) and per link. */
 export interface Deployment {
-    sites: Record<string, pulumi.Output<unknown>>;
+    sites: Record<string, pulumi.Output<PublishedSite>>;
     links: Record<string, unknown>;
 }
 
@@ -110,7 +110,7 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
         }
     }
 
-    const siteOutputs: Record<string, pulumi.Output<unknown>> = {};
+    const siteOutputs: Record<string, pulumi.Output<PublishedSite>> = {};
     for (const name of managed) {
         const site = sites[name];
         siteOutputs[name] = pulumi.output({

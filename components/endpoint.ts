@@ -5,7 +5,8 @@ import { installerManifest, sha256 } from "../planner/binaries";
 import { EndPlan, Plan } from "../planner/plan";
 import { renderTemplate } from "../planner/template";
 import { labels, PREFIX } from "./meta";
-import { EndFacts, ENTRYPOINT_CONFIGMAP, SERVICE_ACCOUNTS, Site } from "./site";
+import { EndFacts } from "../planner/published";
+import { ENTRYPOINT_CONFIGMAP, SERVICE_ACCOUNTS, Site } from "./site";
 
 export interface EndpointArgs {
     /** The whole plan (tunnel settings, template, binaries). */

@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { EndPlan, endsAt, Plan, SitePlan } from "../planner/plan";
+import { endsAt, Plan, SitePlan } from "../planner/plan";
 import { nodeAgentEnv } from "../planner/nodeAgent";
+import { EndFacts, endFacts } from "../planner/published";
 import { NodeAgent } from "./nodeAgent";
 import { labels, script } from "./meta";
 
@@ -11,26 +12,6 @@ export interface ClusterAccess {
     kubeconfig: pulumi.Input<string>;
     /** Context in the kubeconfig to use (default: its current context). */
     context?: pulumi.Input<string>;
-}
-
-/** What one end of a link publishes for the other end, and for people. */
-export interface EndFacts {
-    site: string;
-    node: string;
-    /** Underlay address on the endpoint pod's net1. */
-    address: string;
-    /** Address of the endpoint's tun device. */
-    tunnelIp: string;
-    /** UDP port the endpoint's plumr listens on. */
-    port: number;
-    /** The site's bridge range: where the peer routes and opens its firewall to. */
-    range: string;
-}
-
-/** What an end publishes, from the plan: a peer stack that has not been deployed yet reads the same. */
-export function endFacts(plan: Plan, end: EndPlan): EndFacts {
-    const { site, node, address, tunnelIp, port } = end;
-    return { site, node, address, tunnelIp, port, range: plan.sites[site].config.bridgeRange };
 }
 
 export interface SiteArgs {

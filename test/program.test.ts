@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ConfigError } from "../planner/errors";
+import { publishedSiteSchema } from "../planner/published";
 import { exampleTopology, find, KUBERNETES_PROVIDER, Registered, runProgram, standInBinary } from "./harness";
 
 const OHIO_NODE = "ip-10-0-154-10.us-east-2.compute.internal";
@@ -17,8 +18,15 @@ const deployment = (resources: Registered[], site: string) => find(resources, "k
 const podSpec = (resources: Registered[], site: string) => deployment(resources, site).inputs.spec.template.spec;
 
 /** What a deployed stack publishes for its site, as a peer's StackReference reads it. */
+/** A peer stack's outputs with its end of ohio-mumbai, as the program publishes them. */
 function published(site: string, end: Record<string, unknown>) {
-    return { sites: { [site]: { endpoints: { "ohio-mumbai": { site, ...end } } } } };
+    const facts = {
+        site,
+        node: site === "ohio" ? OHIO_NODE : MUMBAI_NODE,
+        range: site === "ohio" ? "10.10.0.0/16" : "10.20.0.0/16",
+        ...end,
+    };
+    return { sites: { [site]: { endpoints: { "ohio-mumbai": facts } } } };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ConfigError> {
@@ -103,6 +111,35 @@ describe("a stack that manages Ohio only", () => {
                 ["mumbai", "organization/plumr/mumbai"],
             ],
         );
+    });
+});
+
+describe("what a stack reads of its peers' stacks", () => {
+    const ohioEnd = { address: "10.10.1.200", tunnelIp: "10.4.0.1", port: 5000 };
+
+    it("refuses a peer's published end that is not the contract, naming the stack, the output's field and the fix", async () => {
+        const outputs = published("ohio", { ...ohioEnd, port: "5000" });
+        const err = await rejection(runProgram({ stack: "mumbai", stackOutputs: { "organization/plumr/ohio": outputs } }));
+        assert.deepStrictEqual(
+            err.problems.map((p) => [p.field, p.value]),
+            [["stack organization/plumr/ohio: output sites.ohio.endpoints.ohio-mumbai.port", "5000"]],
+        );
+        assert.match(err.problems[0].fix, /^run pulumi up on stack organization\/plumr\/ohio with this version of the program/);
+    });
+
+    it("reads a peer deployed by an earlier version, which published other fields besides its ends", async () => {
+        const outputs = published("ohio", { ...ohioEnd, address: "10.10.1.201" });
+        Object.assign(outputs.sites.ohio, {
+            namespace: "plumr",
+            installer: { daemonSet: "plumr-installer", binariesSha256: "0".repeat(64) },
+        });
+        const { resources } = await runProgram({ stack: "mumbai", stackOutputs: { "organization/plumr/ohio": outputs } });
+        assert.strictEqual(JSON.parse(secretConfig(resources, "mumbai")).udp.remote_address, "10.10.1.201");
+    });
+
+    it("publishes its own sites in the form it reads", async () => {
+        const { sites } = await runProgram({ stack: "ohio" });
+        assert.strictEqual(publishedSiteSchema.safeParse(sites.ohio).success, true, JSON.stringify(sites.ohio));
     });
 });
 
