@@ -5,6 +5,7 @@ import { AwsRouting } from "./components/awsRouting";
 import { Endpoint } from "./components/endpoint";
 import { Site } from "./components/site";
 import { peeringStep } from "./planner/aws";
+import { installerManifest } from "./planner/binaries";
 import { Problems, SECRET } from "./planner/errors";
 import { EndPlan, endsAt, peerOf, Plan } from "./planner/plan";
 import { checkCluster, parseClusterFacts } from "./planner/preflight";
@@ -100,13 +101,18 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
     for (const name of managed) sites[name] = new Site(name, { plan, access: access[name] });
     const awsFacts = await deployAws(plan, managed, access, commands, peers);
 
+    const binaries = { sha256sums: installerManifest(plan.binaries.packages).SHA256SUMS.trimEnd(), hostPath: plan.binaries.hostPath };
     for (const name of managed) {
         const site = sites[name];
         for (const end of endsAt(plan, name)) {
             const peerEnd = peerOf(plan, end);
             const peerSite = sites[peerEnd.site];
             const peer = peerSite ? peerSite.endpoints.apply((e) => e[end.link]) : peers.facts(plan, peerEnd);
-            new Endpoint(`${name}-${end.link}`, { plan, end, site, peerSite: peerEnd.site, peer }, { dependsOn: site.prerequisites });
+            new Endpoint(
+                `${name}-${end.link}`,
+                { end, site, tunnel: plan.tunnel, template: plan.template, binaries, peerSite: peerEnd.site, peer },
+                { dependsOn: site.prerequisites },
+            );
         }
     }
 

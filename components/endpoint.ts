@@ -1,20 +1,36 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { attachmentConfig, attachmentName, networksAnnotation } from "../planner/attachment";
-import { installerManifest, sha256 } from "../planner/binaries";
-import { EndPlan, Plan } from "../planner/plan";
+import { sha256 } from "../planner/binaries";
+import { EndPlan, Plan, SitePlan } from "../planner/plan";
 import { renderTemplate } from "../planner/template";
 import { labels, PREFIX } from "./meta";
 import { EndFacts } from "../planner/published";
-import { ENTRYPOINT_CONFIGMAP, SERVICE_ACCOUNTS, Site } from "./site";
+import { ENTRYPOINT_CONFIGMAP, SERVICE_ACCOUNTS } from "./site";
+
+/** What an endpoint takes of its site: where it deploys, and what its pods depend on there. */
+export interface SiteHandle {
+    /** The site's cluster. */
+    provider: k8s.Provider;
+    /** The site's namespace. */
+    namespace: pulumi.Output<string>;
+    /** The site's part of the plan (its config, nodes and sidecar image). */
+    plan: SitePlan;
+    /** sha256 over the binaries the site's node agent installs: a new one restarts the endpoint. */
+    binariesSha256: string;
+}
 
 export interface EndpointArgs {
-    /** The whole plan (tunnel settings, template, binaries). */
-    plan: Plan;
     /** This end of the link. */
     end: EndPlan;
-    /** The site this end is in; its provider and namespace are used. */
-    site: Site;
+    /** The site this end is in. */
+    site: SiteHandle;
+    /** The tunnel's settings (device, MTUs, metrics name). */
+    tunnel: Plan["tunnel"];
+    /** The plumr config template's text. */
+    template: string;
+    /** `sha256sum -c` lines of plumr and shm_printer, and where the node agent installs them. */
+    binaries: { sha256sums: string; hostPath: string };
     /** The site of the other end. */
     peerSite: string;
     /** What the other end publishes: from this program when it manages the peer, else the peer's stack. */
@@ -24,6 +40,104 @@ export interface EndpointArgs {
 const BIN_MOUNT = "/opt/plumr";
 const CONFIG_MOUNT = "/etc/plumr";
 const CONFIG_FILE = "config.json";
+
+/** What endpointPodSpec builds a link end's pod from. */
+export interface EndpointPodArgs {
+    end: EndPlan;
+    site: SitePlan;
+    tunnel: Plan["tunnel"];
+    binaries: { sha256sums: string; hostPath: string };
+    peerSite: string;
+    /** The other end's tunnel and underlay addresses. */
+    peer: { tunnelIp: pulumi.Input<string>; address: pulumi.Input<string> };
+    /** The Secret that holds the rendered plumr config. */
+    configSecret: pulumi.Input<string>;
+}
+
+/**
+ * The pod of one link end: plumr as a supervised sidecar (native, or a plain container in legacy
+ * mode), the only privileged container; the unprivileged workload, told its link and its peer;
+ * the metrics reader; the binaries from the node read-only, the config readable by root alone.
+ */
+export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.PodSpec {
+    const { end, site, tunnel, peer } = args;
+    const binMount = { name: "plumr-bin", mountPath: BIN_MOUNT, readOnly: true };
+    const tunUp = `[ $(( $(cat /sys/class/net/${tunnel.device}/flags) & 1 )) -eq 1 ]`;
+    const plumr: k8s.types.input.core.v1.Container = {
+        name: "plumr",
+        image: site.sidecarImage,
+        command: ["/bin/sh", "/plumr-entrypoint/plumr-entrypoint.sh"],
+        env: [
+            { name: "PLUMR_BIN_DIR", value: BIN_MOUNT },
+            // What the entrypoint waits for on the node before it starts plumr.
+            { name: "PLUMR_SHA256SUMS", value: args.binaries.sha256sums },
+            { name: "PLUMR_CONFIG", value: `${CONFIG_MOUNT}/${CONFIG_FILE}` },
+            { name: "PLUMR_LINK", value: end.link },
+            { name: "PLUMR_TUN_IP", value: end.tunnelIp },
+            { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
+            { name: "PLUMR_REMOTE_IP", value: peer.address },
+            { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+        ],
+        // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
+        // NET_ADMIN; nothing else in the pod gets either. As root, whatever user the sidecar
+        // image names: a process of another user has no capability in effect, and cannot read
+        // its config, which the Secret mounts readable by root alone.
+        securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
+        // Checked every second while it starts, so that the workload starts as soon as the
+        // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
+        // may first wait for the node agent on this node.
+        startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 120 },
+        livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 5, failureThreshold: 3 },
+        volumeMounts: [
+            binMount,
+            { name: "plumr-config", mountPath: CONFIG_MOUNT, readOnly: true },
+            { name: "plumr-entrypoint", mountPath: "/plumr-entrypoint", readOnly: true },
+        ],
+    };
+    const unprivileged = {
+        privileged: false,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+    };
+    const workload: k8s.types.input.core.v1.Container = {
+        name: "workload",
+        image: site.config.workload.image,
+        command: site.config.workload.command,
+        args: site.config.workload.args,
+        // What the workload needs to find its peer: which link, which site, and its tunnel address.
+        env: [
+            { name: "PLUMR_LINK", value: end.link },
+            { name: "PLUMR_PEER_SITE", value: args.peerSite },
+            { name: "PLUMR_TUN_IP", value: end.tunnelIp },
+            { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
+        ],
+        securityContext: unprivileged,
+    };
+    const metrics: k8s.types.input.core.v1.Container = {
+        name: "metrics",
+        image: site.sidecarImage,
+        command: [`${BIN_MOUNT}/shm_printer`, "--name", tunnel.metricsName],
+        securityContext: unprivileged,
+        volumeMounts: [binMount],
+    };
+    const native = site.config.sidecar === "native";
+    return {
+        serviceAccountName: SERVICE_ACCOUNTS.endpoint,
+        automountServiceAccountToken: false,
+        nodeSelector: { "kubernetes.io/hostname": end.node },
+        terminationGracePeriodSeconds: site.config.workload.terminationGracePeriodSeconds,
+        // Lets the unprivileged workload ping through the tunnel.
+        securityContext: { sysctls: [{ name: "net.ipv4.ping_group_range", value: "0 2147483647" }] },
+        initContainers: native ? [{ ...plumr, restartPolicy: "Always" }] : [],
+        containers: native ? [workload, metrics] : [plumr, workload, metrics],
+        volumes: [
+            // OrCreate: the pod may reach its node before the node agent does.
+            { name: "plumr-bin", hostPath: { path: args.binaries.hostPath, type: "DirectoryOrCreate" } },
+            { name: "plumr-config", secret: { secretName: args.configSecret, defaultMode: 0o400 } },
+            { name: "plumr-entrypoint", configMap: { name: ENTRYPOINT_CONFIGMAP, defaultMode: 0o555 } },
+        ],
+    };
+}
 
 /**
  * One end of a link: the NetworkAttachmentDefinition that gives the pod its underlay address,
@@ -38,10 +152,8 @@ export class Endpoint extends pulumi.ComponentResource {
 
     constructor(name: string, args: EndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         super("plumr:link:Endpoint", name, {}, opts);
-        const { plan, end, site } = args;
-        const { tunnel } = plan;
-        const provider = site.provider;
-        const namespace = site.namespace;
+        const { end, site, tunnel } = args;
+        const { provider, namespace } = site;
         const objectName = attachmentName(end.link);
         const linkLabels = labels("endpoint", { [`${PREFIX}/link`]: end.link });
         const peer = pulumi.output(args.peer);
@@ -59,7 +171,7 @@ export class Endpoint extends pulumi.ComponentResource {
 
         // The config may hold keys, so it stays secret everywhere, state included.
         this.renderedConfig = pulumi.secret(peer).apply((p) =>
-            renderTemplate(plan.template, {
+            renderTemplate(args.template, {
                 LINK: end.link,
                 LOCAL_IP: end.address,
                 REMOTE_IP: p.address,
@@ -82,67 +194,6 @@ export class Endpoint extends pulumi.ComponentResource {
             { provider, parent: this },
         );
 
-        const binMount = { name: "plumr-bin", mountPath: BIN_MOUNT, readOnly: true };
-        const tunUp = `[ $(( $(cat /sys/class/net/${tunnel.device}/flags) & 1 )) -eq 1 ]`;
-        const plumr: k8s.types.input.core.v1.Container = {
-            name: "plumr",
-            image: site.plan.sidecarImage,
-            command: ["/bin/sh", "/plumr-entrypoint/plumr-entrypoint.sh"],
-            env: [
-                { name: "PLUMR_BIN_DIR", value: BIN_MOUNT },
-                // What the entrypoint waits for on the node before it starts plumr.
-                { name: "PLUMR_SHA256SUMS", value: installerManifest(plan.binaries.packages).SHA256SUMS.trimEnd() },
-                { name: "PLUMR_CONFIG", value: `${CONFIG_MOUNT}/${CONFIG_FILE}` },
-                { name: "PLUMR_LINK", value: end.link },
-                { name: "PLUMR_TUN_IP", value: end.tunnelIp },
-                { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
-                { name: "PLUMR_REMOTE_IP", value: peer.address },
-                { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-            ],
-            // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
-            // NET_ADMIN; nothing else in the pod gets either. As root, whatever user the sidecar
-            // image names: a process of another user has no capability in effect, and cannot read
-            // its config, which the Secret mounts readable by root alone.
-            securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
-            // Checked every second while it starts, so that the workload starts as soon as the
-            // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
-            // may first wait for the node agent on this node.
-            startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 120 },
-            livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 5, failureThreshold: 3 },
-            volumeMounts: [
-                binMount,
-                { name: "plumr-config", mountPath: CONFIG_MOUNT, readOnly: true },
-                { name: "plumr-entrypoint", mountPath: "/plumr-entrypoint", readOnly: true },
-            ],
-        };
-        const unprivileged = {
-            privileged: false,
-            allowPrivilegeEscalation: false,
-            capabilities: { drop: ["ALL"] },
-        };
-        const workload: k8s.types.input.core.v1.Container = {
-            name: "workload",
-            image: site.plan.config.workload.image,
-            command: site.plan.config.workload.command,
-            args: site.plan.config.workload.args,
-            // What the workload needs to find its peer: which link, which site, and its tunnel address.
-            env: [
-                { name: "PLUMR_LINK", value: end.link },
-                { name: "PLUMR_PEER_SITE", value: args.peerSite },
-                { name: "PLUMR_TUN_IP", value: end.tunnelIp },
-                { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
-            ],
-            securityContext: unprivileged,
-        };
-        const metrics: k8s.types.input.core.v1.Container = {
-            name: "metrics",
-            image: site.plan.sidecarImage,
-            command: [`${BIN_MOUNT}/shm_printer`, "--name", tunnel.metricsName],
-            securityContext: unprivileged,
-            volumeMounts: [binMount],
-        };
-        const native = site.plan.config.sidecar === "native";
-
         const deployment = new k8s.apps.v1.Deployment(
             name,
             {
@@ -159,25 +210,18 @@ export class Endpoint extends pulumi.ComponentResource {
                                 "k8s.v1.cni.cncf.io/networks": networksAnnotation(end, site.plan.config.namespace),
                                 // A new config or new binaries restart the endpoint.
                                 [`${PREFIX}/config-sha256`]: pulumi.unsecret(this.renderedConfig.apply(sha256)),
-                                [`${PREFIX}/binaries-sha256`]: site.nodeAgent.binariesSha256,
+                                [`${PREFIX}/binaries-sha256`]: site.binariesSha256,
                             },
                         },
-                        spec: {
-                            serviceAccountName: SERVICE_ACCOUNTS.endpoint,
-                            automountServiceAccountToken: false,
-                            nodeSelector: { "kubernetes.io/hostname": end.node },
-                            terminationGracePeriodSeconds: site.plan.config.workload.terminationGracePeriodSeconds,
-                            // Lets the unprivileged workload ping through the tunnel.
-                            securityContext: { sysctls: [{ name: "net.ipv4.ping_group_range", value: "0 2147483647" }] },
-                            initContainers: native ? [{ ...plumr, restartPolicy: "Always" }] : [],
-                            containers: native ? [workload, metrics] : [plumr, workload, metrics],
-                            volumes: [
-                                // OrCreate: the pod may reach its node before the node agent does.
-                                { name: "plumr-bin", hostPath: { path: plan.binaries.hostPath, type: "DirectoryOrCreate" } },
-                                { name: "plumr-config", secret: { secretName: secret.metadata.name, defaultMode: 0o400 } },
-                                { name: "plumr-entrypoint", configMap: { name: ENTRYPOINT_CONFIGMAP, defaultMode: 0o555 } },
-                            ],
-                        },
+                        spec: endpointPodSpec({
+                            end,
+                            site: site.plan,
+                            tunnel,
+                            binaries: args.binaries,
+                            peerSite: args.peerSite,
+                            peer,
+                            configSecret: secret.metadata.name,
+                        }),
                     },
                 },
             },

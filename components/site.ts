@@ -35,6 +35,8 @@ export class Site extends pulumi.ComponentResource {
     /** Namespace of the node agent and the endpoints. */
     public readonly namespace: pulumi.Output<string>;
     public readonly nodeAgent: NodeAgent;
+    /** sha256 over the binaries the node agent installs. */
+    public readonly binariesSha256: string;
     /**
      * What the site's endpoints need before they are created: the namespace, the service
      * accounts and their privileges, the entrypoint. Not the node agent's rollout: an endpoint's
@@ -124,6 +126,7 @@ export class Site extends pulumi.ComponentResource {
             },
         );
 
+        this.binariesSha256 = this.nodeAgent.binariesSha256;
         this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, ...grants];
 
         const facts: Record<string, EndFacts> = {};
