@@ -10,6 +10,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { EndFacts, publishedSiteSchema } from "../planner/published";
 import { kubeconfigFile } from "../prepare";
 import { printTable } from "./table";
 
@@ -188,7 +189,7 @@ async function verifyEnd(
     cluster: Cluster,
     namespace: string,
     link: string,
-    end: any,
+    end: EndFacts,
     peerTunnelIp: string,
     device: string,
 ): Promise<EndReport> {
@@ -246,6 +247,9 @@ function clusterOf(site: string, access: any, tmp: string, kubectl: string): Clu
     return { site, kubectl, args: [`--kubeconfig=${file}`, ...(entry.context ? [`--context=${entry.context}`] : [])] };
 }
 
+/** What verify reads of a site the stack publishes: its namespace and its ends. */
+const ownSite = publishedSiteSchema.pick({ namespace: true, endpoints: true });
+
 /** Checks every link end the stack deploys, end by end, with `kubectl` (by default the one on PATH). */
 export async function verifyStack(stack: Stack, kubectl = "kubectl"): Promise<EndReport[]> {
     const outputs = await stack.outputs();
@@ -259,9 +263,17 @@ export async function verifyStack(stack: Stack, kubectl = "kubectl"): Promise<En
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-verify-"));
     try {
         const reports: EndReport[] = [];
-        for (const [site, facts] of Object.entries<any>(sites)) {
+        for (const [site, published] of Object.entries<unknown>(sites)) {
+            const parsed = ownSite.safeParse(published);
+            if (!parsed.success) {
+                const issue = parsed.error.issues[0];
+                throw new Error(
+                    `stack ${stack.name} publishes sites.${site}.${issue.path.join(".")} in another form than this version reads (${issue.message}): run pulumi up on it with this version first`,
+                );
+            }
+            const facts = parsed.data;
             const cluster = clusterOf(site, access, tmp, kubectl);
-            for (const [link, end] of Object.entries<any>(facts.endpoints ?? {})) {
+            for (const [link, end] of Object.entries(facts.endpoints)) {
                 const peer = (links[link]?.ends ?? []).find((e: any) => e.site !== site);
                 const device = links[link]?.device ?? "tun";
                 reports.push(await verifyEnd(cluster, facts.namespace, link, end, peer?.tunnelIp ?? "", device));
