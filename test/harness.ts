@@ -78,6 +78,8 @@ export interface RunOptions {
     allocations?: string | null;
     /** The AWS accounts the stacks share; by default a fresh one per run. */
     aws?: FakeAws;
+    /** Receives every resource as it is registered, so that a run that fails still shows what it registered. */
+    registered?: Registered[];
     /** The nodes each site's cluster reports; by default the topology's nodes, on the instances it names. */
     clusters?: Record<string, ClusterNode[]>;
     /** What else each site's cluster reports to the preflight, over the defaults (see `preflight`). */
@@ -196,7 +198,7 @@ function preflight(topology: any, options: RunOptions, kubeconfig: string, opens
 export async function runProgram(options: RunOptions): Promise<RunResult> {
     const topology = options.topology ?? exampleTopology();
     const cloud = options.aws ?? new FakeAws();
-    const resources: Registered[] = [];
+    const resources: Registered[] = options.registered ?? [];
     const providerName = (ref?: string) => ref?.split("::")[3];
     await pulumi.runtime.setMocks(
         {
@@ -280,6 +282,10 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         const refused = cloud.endRun();
         if (refused.length > 0) throw new AwsRefusal(refused);
         return { resources, sites, links };
+    } catch (err) {
+        // A failed run still shows everything it registered: let those registrations finish.
+        if (options.registered) await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
+        throw err;
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
