@@ -104,6 +104,22 @@ describe("node-agent.sh: the node's files", () => {
         assert.match(lines[1], /^node-agent: node worker-1: CNI plugins: \S+ has no static plugin/);
     });
 
+    it("says which command its image lacks before it does anything", () => {
+        const n = node();
+        const tools = path.join(n.root, "tools");
+        fs.mkdirSync(tools);
+        for (const c of ["sh", "chroot", "sha256sum", "sleep", "mktemp", "cut", "tr", "sed", "grep", "dirname", "cat"])
+            fs.symlinkSync(execFileSync("sh", ["-c", `command -v ${c}`], { encoding: "utf8" }).trim(), path.join(tools, c));
+        const run = spawnSync("/bin/sh", [path.join(n.env.MANIFEST_DIR, "node-agent.sh"), "run"], {
+            env: { ...n.env, PATH: tools },
+            encoding: "utf8",
+            timeout: 30_000,
+        });
+        assert.strictEqual(run.status, 1);
+        assert.match(run.stderr, /^node-agent: node worker-1: image: the node agent's image has no gunzip; set binaries\.installerImage/m);
+        assert.deepStrictEqual(fs.existsSync(n.env.PLUMR_HOST_PATH) ? fs.readdirSync(n.env.PLUMR_HOST_PATH) : [], [], "nothing installed");
+    });
+
     it("installs the CNI plugins the node lacks, and never replaces the node's own", () => {
         const n = node({ shipCni: true });
         fs.writeFileSync(path.join(n.env.PLUMR_CNI_BIN_DIR, "static"), "node's own", { mode: 0o755 });

@@ -231,9 +231,19 @@ check() {
     return 1
 }
 
+# The image's own commands the agent needs; the rest it takes from the node.
+image_commands() {
+    for command in chroot gunzip sha256sum sleep mktemp cut tr sed grep; do
+        command -v "$command" >/dev/null 2>&1 && continue
+        echo "node-agent: node $node: image: the node agent's image has no $command; set binaries.installerImage to an image with sh, chroot, gunzip, sha256sum and sleep" >&2
+        return 1
+    done
+}
+
 case "${1:-}" in
 run)
     trap 'exit 0' TERM INT
+    image_commands || exit 1
     install_all
     reset_chains
     while :; do
