@@ -6,7 +6,6 @@ import { EndPlan, Plan, SitePlan } from "../planner/plan";
 import { renderTemplate } from "../planner/template";
 import { labels, PREFIX } from "./meta";
 import { EndFacts } from "../planner/published";
-import { ENTRYPOINT_CONFIGMAP, SERVICE_ACCOUNTS } from "./site";
 
 /** What an endpoint takes of its site: where it deploys, and what its pods depend on there. */
 export interface SiteHandle {
@@ -18,6 +17,9 @@ export interface SiteHandle {
     plan: SitePlan;
     /** sha256 over the binaries the site's node agent installs: a new one restarts the endpoint. */
     binariesSha256: string;
+    /** The endpoints' service account and the ConfigMap of plumr's entrypoint, as the site created them. */
+    endpointServiceAccount: pulumi.Input<string>;
+    entrypointConfigMap: pulumi.Input<string>;
 }
 
 export interface EndpointArgs {
@@ -52,6 +54,9 @@ export interface EndpointPodArgs {
     peer: { tunnelIp: pulumi.Input<string>; address: pulumi.Input<string> };
     /** The Secret that holds the rendered plumr config. */
     configSecret: pulumi.Input<string>;
+    /** The site's service account for endpoints, and its entrypoint ConfigMap. */
+    serviceAccount: pulumi.Input<string>;
+    entrypointConfigMap: pulumi.Input<string>;
 }
 
 /**
@@ -122,7 +127,7 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
     };
     const native = site.config.sidecar === "native";
     return {
-        serviceAccountName: SERVICE_ACCOUNTS.endpoint,
+        serviceAccountName: args.serviceAccount,
         automountServiceAccountToken: false,
         nodeSelector: { "kubernetes.io/hostname": end.node },
         terminationGracePeriodSeconds: site.config.workload.terminationGracePeriodSeconds,
@@ -134,7 +139,7 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
             // OrCreate: the pod may reach its node before the node agent does.
             { name: "plumr-bin", hostPath: { path: args.binaries.hostPath, type: "DirectoryOrCreate" } },
             { name: "plumr-config", secret: { secretName: args.configSecret, defaultMode: 0o400 } },
-            { name: "plumr-entrypoint", configMap: { name: ENTRYPOINT_CONFIGMAP, defaultMode: 0o555 } },
+            { name: "plumr-entrypoint", configMap: { name: args.entrypointConfigMap, defaultMode: 0o555 } },
         ],
     };
 }
@@ -221,6 +226,8 @@ export class Endpoint extends pulumi.ComponentResource {
                             peerSite: args.peerSite,
                             peer,
                             configSecret: secret.metadata.name,
+                            serviceAccount: site.endpointServiceAccount,
+                            entrypointConfigMap: site.entrypointConfigMap,
                         }),
                     },
                 },

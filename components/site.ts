@@ -21,8 +21,8 @@ export interface SiteArgs {
     access: ClusterAccess;
 }
 
-export const SERVICE_ACCOUNTS = { nodeAgent: "plumr-node-agent", endpoint: "plumr-endpoint" } as const;
-export const ENTRYPOINT_CONFIGMAP = "plumr-entrypoint";
+const SERVICE_ACCOUNTS = { nodeAgent: "plumr-node-agent", endpoint: "plumr-endpoint" } as const;
+const ENTRYPOINT_CONFIGMAP = "plumr-entrypoint";
 
 /**
  * One site's share of the deployment: the cluster's provider, the namespace, the privileges the
@@ -37,6 +37,10 @@ export class Site extends pulumi.ComponentResource {
     public readonly nodeAgent: NodeAgent;
     /** sha256 over the binaries the node agent installs. */
     public readonly binariesSha256: string;
+    /** The service account the endpoints run as. */
+    public readonly endpointServiceAccount: pulumi.Output<string>;
+    /** The ConfigMap with plumr's entrypoint script. */
+    public readonly entrypointConfigMap: pulumi.Output<string>;
     /**
      * What the site's endpoints need before they are created: the namespace, the service
      * accounts and their privileges, the entrypoint. Not the node agent's rollout: an endpoint's
@@ -127,6 +131,8 @@ export class Site extends pulumi.ComponentResource {
         );
 
         this.binariesSha256 = this.nodeAgent.binariesSha256;
+        this.endpointServiceAccount = endpointAccount.metadata.name;
+        this.entrypointConfigMap = entrypoint.metadata.name;
         this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, ...grants];
 
         const facts: Record<string, EndFacts> = {};

@@ -22,6 +22,8 @@ function endpointArgs(edit: (topology: any) => void = () => {}): EndpointPodArgs
         peerSite: "mumbai",
         peer: { tunnelIp: "10.4.0.2", address: "10.20.1.200" },
         configSecret: "plumr-ohio-mumbai-config",
+        serviceAccount: "plumr-endpoint",
+        entrypointConfigMap: "plumr-entrypoint",
     };
 }
 
