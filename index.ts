@@ -39,7 +39,7 @@ const prepared = (() => {
 })();
 
 /**
- * The stack's outputs. `sites`: per managed site, its namespace, ranges, nodes, installer, AWS
+ * The stack's outputs. `sites`: per managed site, its namespace, ranges, nodes, node agent, AWS
  * side and the facts of its link ends. `links`: per link, the tunnel subnet, MTU, tun device and both ends.
  */
 export = async () => {

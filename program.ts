@@ -5,7 +5,7 @@ import { AwsRouting } from "./components/awsRouting";
 import { Endpoint } from "./components/endpoint";
 import { Site } from "./components/site";
 import { peeringStep } from "./planner/aws";
-import { installerManifest } from "./planner/binaries";
+import { sha256sums } from "./planner/binaries";
 import { Problems, SECRET } from "./planner/errors";
 import { EndPlan, endsAt, peerOf, Plan } from "./planner/plan";
 import { checkCluster, parseClusterFacts } from "./planner/preflight";
@@ -101,7 +101,7 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
     for (const name of managed) sites[name] = new Site(name, { plan, access: access[name] });
     const awsFacts = await deployAws(plan, managed, access, commands, peers);
 
-    const binaries = { sha256sums: installerManifest(plan.binaries.packages).SHA256SUMS.trimEnd(), hostPath: plan.binaries.hostPath };
+    const binaries = { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath };
     for (const name of managed) {
         const site = sites[name];
         for (const end of endsAt(plan, name)) {

@@ -52,7 +52,10 @@ export function chunkFileName(name: BinaryPackage["name"], index: number): strin
     return `${name}.gz.${String(index).padStart(3, "0")}`;
 }
 
-const sums = (packages: BinaryPackage[]) => packages.map((p) => `${p.sha256}  ${p.name}\n`).join("");
+/** `sha256sum -c` lines for the packages, one per binary. */
+export function sha256sums(packages: BinaryPackage[]): string {
+    return packages.map((p) => `${p.sha256}  ${p.name}\n`).join("");
+}
 
 /**
  * The installer's manifest: `SHA256SUMS` in `sha256sum -c` format (what to verify) and `CHUNKS`
@@ -64,8 +67,8 @@ export function installerManifest(
     cniPackages: BinaryPackage[] = [],
 ): { SHA256SUMS: string; CHUNKS: string; CNI_SHA256SUMS?: string } {
     return {
-        SHA256SUMS: sums(packages),
+        SHA256SUMS: sha256sums(packages),
         CHUNKS: [...packages, ...cniPackages].map((p) => `${p.name} ${p.chunks.length}\n`).join(""),
-        ...(cniPackages.length > 0 && { CNI_SHA256SUMS: sums(cniPackages) }),
+        ...(cniPackages.length > 0 && { CNI_SHA256SUMS: sha256sums(cniPackages) }),
     };
 }

@@ -208,7 +208,7 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
                 problems.add(
                     fieldPath(["sites", siteName, "platform"]),
                     config.platform,
-                    `the identity that deploys site ${siteName} may not use the privileged SCC, so it cannot grant it to the installer and the endpoints (on ROSA and OSD that takes cluster-admin)`,
+                    `the identity that deploys site ${siteName} may not use the privileged SCC, so it cannot grant it to the node agent and the endpoints (on ROSA and OSD that takes cluster-admin)`,
                     `deploy site ${siteName} with a kubeconfig of a cluster-admin (oc auth can-i use securitycontextconstraints/privileged says yes)`,
                 );
             },

@@ -108,7 +108,7 @@ const site = z
     .strictObject({
         /** `openshift` adds the SecurityContextConstraints grants; `kubernetes` does not. */
         platform: z.enum(["openshift", "kubernetes"]),
-        /** Namespace that holds the installer and the site's link endpoints. */
+        /** Namespace that holds the node agent and the site's link endpoints. */
         namespace: checked((value) => id.dnsLabel(value, "a namespace", 63) ?? id.reservedNamespace(value)).default("plumr"),
         /** The site's whole bridge range, e.g. 10.10.0.0/16; every node range lies inside it. */
         bridgeRange: text("10.10.0.0/16"),
@@ -198,7 +198,7 @@ export const topologySchema = z
             .strictObject({
                 /** Local directory holding the `plumr` and `shm_printer` binaries (relative to the project). */
                 dir: text("binaries"),
-                /** Directory on every node where the installer puts the binaries. */
+                /** Directory on every node where the node agent puts the binaries. */
                 hostPath: checked(id.nodeDirectory).default(id.DEFAULT_HOST_PATH),
                 /**
                  * Local directory with the CNI plugins the attachments need (bridge or macvlan, and

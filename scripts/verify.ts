@@ -49,7 +49,7 @@ interface Cluster {
 function kubectl(cluster: Cluster, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
         execFile(
-            "kubectl",
+            cluster.kubectl,
             [...cluster.args, ...args],
             { timeout: timeoutMs, encoding: "utf8", maxBuffer: 16 << 20 },
             (err, stdout, stderr) =>

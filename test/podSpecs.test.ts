@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import { EndpointPodArgs, endpointPodSpec } from "../components/endpoint";
 import { nodeAgentPodSpec } from "../components/nodeAgent";
-import { installerManifest } from "../planner/binaries";
+import { sha256sums } from "../planner/binaries";
 import { nodeAgentEnv } from "../planner/nodeAgent";
 import { endsAt, planTopology } from "../planner/plan";
 import { parseTopology } from "../planner/topology";
@@ -18,7 +18,7 @@ function endpointArgs(edit: (topology: any) => void = () => {}): EndpointPodArgs
         end,
         site: plan.sites.ohio,
         tunnel: plan.tunnel,
-        binaries: { sha256sums: installerManifest(plan.binaries.packages).SHA256SUMS.trimEnd(), hostPath: plan.binaries.hostPath },
+        binaries: { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath },
         peerSite: "mumbai",
         peer: { tunnelIp: "10.4.0.2", address: "10.20.1.200" },
         configSecret: "plumr-ohio-mumbai-config",

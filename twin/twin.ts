@@ -41,11 +41,12 @@ export function ip(...args: string[]): string {
 }
 
 /** Runs a command inside a namespace and returns its output. */
-export function inNs(ns: string, command: string[], timeoutMs = 20_000): string {
+export function inNs(ns: string, command: string[], timeoutMs = 20_000, env?: NodeJS.ProcessEnv): string {
     return execFileSync("ip", ["netns", "exec", ns, ...command], {
         encoding: "utf8",
         timeout: timeoutMs,
         stdio: ["ignore", "pipe", "pipe"],
+        ...(env && { env }),
     });
 }
 
@@ -343,16 +344,12 @@ export class Twin {
                 // The node's range goes to the node (the ENI route); the node's bridge is the gateway,
                 // which the node agent sets up: its own script, as its DaemonSet runs it.
                 inNs(this.router(i), ["ip", "route", "add", end.nodeRange, "via", this.underlay(i, 10)]);
-                execFileSync(
-                    "ip",
-                    ["netns", "exec", this.node(i), "/bin/sh", path.join(ROOT, "components", "scripts", "node-agent.sh"), "prepare"],
-                    {
-                        env: { PATH: process.env.PATH, ...end.nodeAgentEnv, NODE_NAME: end.node, PLUMR_HOST_ROOT: "/" },
-                        encoding: "utf8",
-                        timeout: 20_000,
-                        stdio: ["ignore", "pipe", "pipe"],
-                    },
-                );
+                inNs(this.node(i), ["/bin/sh", path.join(ROOT, "components", "scripts", "node-agent.sh"), "prepare"], 20_000, {
+                    PATH: process.env.PATH,
+                    ...end.nodeAgentEnv,
+                    NODE_NAME: end.node,
+                    PLUMR_HOST_ROOT: "/",
+                });
             } else {
                 // macvlan pods sit on the node's segment itself; the router answers as their gateway.
                 inNs(this.router(i), ["ip", "addr", "add", `${end.gateway}/${end.nodeRange.split("/")[1]}`, "dev", "n0"]);

@@ -26,7 +26,6 @@
 set -eu
 
 root="${PLUMR_HOST_ROOT:-/host}"
-proc_sys="${PLUMR_PROC_SYS:-/proc/sys}"
 manifest="${MANIFEST_DIR:-/manifest}"
 node="${NODE_NAME:?the node agent needs NODE_NAME}"
 site="${PLUMR_SITE:-?}"
@@ -129,7 +128,7 @@ prepare() {
         [ "$address" = "$gateway" ] || host ip addr del "$address" dev "$bridge"
     done
     [ "$node_network" = agent ] || return 0
-    echo 1 >"$proc_sys/net/ipv4/conf/$bridge/forwarding"
+    echo 1 >"/proc/sys/net/ipv4/conf/$bridge/forwarding"
     ensure_first_jump filter FORWARD "$FORWARD_CHAIN"
     ensure_rule filter "$FORWARD_CHAIN" -i "$bridge" -s "$range" -j ACCEPT
     ensure_rule filter "$FORWARD_CHAIN" -o "$bridge" -d "$range" -j ACCEPT
@@ -217,7 +216,7 @@ check() {
             if ! host iptables -V >/dev/null 2>&1; then
                 fail "forwarding: the node has no iptables command, which the agent needs to forward the bridge's traffic; install it on the node, or set sites.$site.nodeNetwork to cluster and let the cluster's nodes forward it"
             else
-                [ "$(cat "$proc_sys/net/ipv4/conf/$bridge/forwarding" 2>/dev/null)" = 1 ] ||
+                [ "$(cat "/proc/sys/net/ipv4/conf/$bridge/forwarding" 2>/dev/null)" = 1 ] ||
                     fail "forwarding: the node does not forward what arrives on $bridge"
                 [ "$(host iptables -w -t filter -S FORWARD | sed -n 2p)" = "-A FORWARD -j $FORWARD_CHAIN" ] ||
                     fail "forwarding: the FORWARD chain does not send the bridge's traffic to $FORWARD_CHAIN first"
