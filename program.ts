@@ -2,12 +2,12 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsPeering } from "./components/awsPeering";
 import { AwsRouting } from "./components/awsRouting";
-import { Endpoint } from "./components/endpoint";
+import { Endpoint, PeerEnd } from "./components/endpoint";
 import { Site } from "./components/site";
 import { peeringStep } from "./planner/aws";
 import { sha256sums } from "./planner/binaries";
 import { Problems, SECRET } from "./planner/errors";
-import { EndPlan, endsAt, peerOf, Plan } from "./planner/plan";
+import { EndPlan, endpointsAt, peerOf, Plan } from "./planner/plan";
 import { checkCluster, parseClusterFacts } from "./planner/preflight";
 import { EndFacts, endFacts, PublishedSite, readPeerSite } from "./planner/published";
 import { AwsFacts } from "./planner/types";
@@ -104,13 +104,19 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
     const binaries = { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath };
     for (const name of managed) {
         const site = sites[name];
-        for (const end of endsAt(plan, name)) {
-            const peerEnd = peerOf(plan, end);
-            const peerSite = sites[peerEnd.site];
-            const peer = peerSite ? peerSite.endpoints.apply((e) => e[end.link]) : peers.facts(plan, peerEnd);
+        for (const endpoint of endpointsAt(plan, name)) {
+            const endPeers = endpoint.ends.map((end): PeerEnd => {
+                const peerEnd = peerOf(plan, end);
+                const peerSite = sites[peerEnd.site];
+                return {
+                    site: peerEnd.site,
+                    endpoint: peerEnd.endpoint ?? peerEnd.link,
+                    facts: peerSite ? peerSite.endpoints.apply((e) => e[end.link]) : peers.facts(plan, peerEnd),
+                };
+            });
             new Endpoint(
-                `${name}-${end.link}`,
-                { end, site, tunnel: plan.tunnel, template: plan.template, binaries, peerSite: peerEnd.site, peer },
+                `${name}-${endpoint.name}`,
+                { endpoint, site, tunnel: plan.tunnel, template: plan.template, binaries, peers: endPeers },
                 { dependsOn: site.prerequisites },
             );
         }

@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import stringify from "fast-json-stable-stringify";
 import { attachmentConfig, attachmentName, networksAnnotation } from "../planner/attachment";
 import { sha256 } from "../planner/binaries";
-import { EndPlan, Plan, SitePlan } from "../planner/plan";
+import { EndPlan, EndpointPlan, Plan, SitePlan } from "../planner/plan";
 import { renderTemplate } from "../planner/template";
 import { labels, PREFIX } from "./meta";
 import { EndFacts } from "../planner/published";
@@ -22,10 +23,20 @@ export interface SiteHandle {
     entrypointConfigMap: pulumi.Input<string>;
 }
 
+/** What an endpoint knows of the other end of one of its links. */
+export interface PeerEnd {
+    /** The peer's site. */
+    site: string;
+    /** The peer endpoint's name, by which a named endpoint's workload reaches it. */
+    endpoint: string;
+    /** What the peer publishes: from this program when it manages the peer's site, else the peer's stack. */
+    facts: pulumi.Input<EndFacts>;
+}
+
 export interface EndpointArgs {
-    /** This end of the link. */
-    end: EndPlan;
-    /** The site this end is in. */
+    /** The endpoint and its link ends. */
+    endpoint: EndpointPlan;
+    /** The site the endpoint is in. */
     site: SiteHandle;
     /** The tunnel's settings (device, MTUs, metrics name). */
     tunnel: Plan["tunnel"];
@@ -33,90 +44,120 @@ export interface EndpointArgs {
     template: string;
     /** `sha256sum -c` lines of plumr and shm_printer, and where the node agent installs them. */
     binaries: { sha256sums: string; hostPath: string };
-    /** The site of the other end. */
-    peerSite: string;
-    /** What the other end publishes: from this program when it manages the peer, else the peer's stack. */
-    peer: pulumi.Input<EndFacts>;
+    /** The other end of each of the endpoint's links, in the order of `endpoint.ends`. */
+    peers: PeerEnd[];
 }
 
 const BIN_MOUNT = "/opt/plumr";
 const CONFIG_MOUNT = "/etc/plumr";
 const CONFIG_FILE = "config.json";
+const PEERS_MOUNT = "/etc/plumr-peers";
+const PEERS_FILE = "peers.json";
 
-/** What endpointPodSpec builds a link end's pod from. */
+/** The key of a link end's rendered config in the endpoint's Secret: config.json, or <link>.json in a named endpoint. */
+const configKey = (endpoint: EndpointPlan, end: EndPlan) => (endpoint.named ? `${end.link}.json` : CONFIG_FILE);
+
+/** The other end of one link, as the pod spec needs it. */
+export interface PodPeer {
+    site: string;
+    endpoint: string;
+    /** The peer's tunnel and underlay addresses. */
+    tunnelIp: pulumi.Input<string>;
+    address: pulumi.Input<string>;
+}
+
+/** What endpointPodSpec builds an endpoint's pod from. */
 export interface EndpointPodArgs {
-    end: EndPlan;
+    endpoint: EndpointPlan;
     site: SitePlan;
     tunnel: Plan["tunnel"];
     binaries: { sha256sums: string; hostPath: string };
-    peerSite: string;
-    /** The other end's tunnel and underlay addresses. */
-    peer: { tunnelIp: pulumi.Input<string>; address: pulumi.Input<string> };
-    /** The Secret that holds the rendered plumr config. */
+    /** The other end of each of the endpoint's links, in the order of `endpoint.ends`. */
+    peers: PodPeer[];
+    /** The Secret that holds the rendered plumr configs. */
     configSecret: pulumi.Input<string>;
+    /** The ConfigMap that lists a named endpoint's peers (none for an end written in a link). */
+    peersConfigMap?: pulumi.Input<string>;
     /** The site's service account for endpoints, and its entrypoint ConfigMap. */
     serviceAccount: pulumi.Input<string>;
     entrypointConfigMap: pulumi.Input<string>;
 }
 
 /**
- * The pod of one link end: plumr as a supervised sidecar (native, or a plain container in legacy
- * mode), the only privileged container; the unprivileged workload, told its link and its peer;
- * the metrics reader; the binaries from the node read-only, the config readable by root alone.
+ * The pod of one endpoint: per link a plumr as a supervised sidecar (native, or a plain container in
+ * legacy mode), the only privileged containers; the unprivileged workload, told its links and its
+ * peers (a named endpoint's workload reaches each peer by name); the metrics reader; the binaries
+ * from the node read-only, the configs readable by root alone.
  */
 export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.PodSpec {
-    const { end, site, tunnel, peer } = args;
+    const { endpoint, site, tunnel, peers } = args;
     const binMount = { name: "plumr-bin", mountPath: BIN_MOUNT, readOnly: true };
-    const tunUp = `[ $(( $(cat /sys/class/net/${tunnel.device}/flags) & 1 )) -eq 1 ]`;
-    const plumr: k8s.types.input.core.v1.Container = {
-        name: "plumr",
-        image: site.sidecarImage,
-        command: ["/bin/sh", "/plumr-entrypoint/plumr-entrypoint.sh"],
-        env: [
-            { name: "PLUMR_BIN_DIR", value: BIN_MOUNT },
-            // What the entrypoint waits for on the node before it starts plumr.
-            { name: "PLUMR_SHA256SUMS", value: args.binaries.sha256sums },
-            { name: "PLUMR_CONFIG", value: `${CONFIG_MOUNT}/${CONFIG_FILE}` },
-            { name: "PLUMR_LINK", value: end.link },
-            { name: "PLUMR_TUN_IP", value: end.tunnelIp },
-            { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
-            { name: "PLUMR_REMOTE_IP", value: peer.address },
-            { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-        ],
-        // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
-        // NET_ADMIN; nothing else in the pod gets either. As root, whatever user the sidecar
-        // image names: a process of another user has no capability in effect, and cannot read
-        // its config, which the Secret mounts readable by root alone.
-        securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
-        // Checked every second while it starts, so that the workload starts as soon as the
-        // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
-        // may first wait for the node agent on this node.
-        startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 120 },
-        livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 5, failureThreshold: 3 },
-        volumeMounts: [
-            binMount,
-            { name: "plumr-config", mountPath: CONFIG_MOUNT, readOnly: true },
-            { name: "plumr-entrypoint", mountPath: "/plumr-entrypoint", readOnly: true },
-        ],
-    };
+    const plumrs = endpoint.ends.map((end, i): k8s.types.input.core.v1.Container => {
+        const peer = peers[i];
+        const tunUp = `[ $(( $(cat /sys/class/net/${end.device}/flags) & 1 )) -eq 1 ]`;
+        return {
+            name: endpoint.named ? `plumr-${end.link}` : "plumr",
+            image: site.sidecarImage,
+            command: ["/bin/sh", "/plumr-entrypoint/plumr-entrypoint.sh"],
+            env: [
+                { name: "PLUMR_BIN_DIR", value: BIN_MOUNT },
+                // What the entrypoint waits for on the node before it starts plumr.
+                { name: "PLUMR_SHA256SUMS", value: args.binaries.sha256sums },
+                { name: "PLUMR_CONFIG", value: `${CONFIG_MOUNT}/${configKey(endpoint, end)}` },
+                { name: "PLUMR_LINK", value: end.link },
+                { name: "PLUMR_TUN_IP", value: end.tunnelIp },
+                { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
+                { name: "PLUMR_REMOTE_IP", value: peer.address },
+                { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+            ],
+            // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
+            // NET_ADMIN; nothing else in the pod gets either. As root, whatever user the sidecar
+            // image names: a process of another user has no capability in effect, and cannot read
+            // its config, which the Secret mounts readable by root alone.
+            securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
+            // Checked every second while it starts, so that the workload starts as soon as the
+            // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
+            // may first wait for the node agent on this node.
+            startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 120 },
+            livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 5, failureThreshold: 3 },
+            volumeMounts: [
+                binMount,
+                { name: "plumr-config", mountPath: CONFIG_MOUNT, readOnly: true },
+                { name: "plumr-entrypoint", mountPath: "/plumr-entrypoint", readOnly: true },
+            ],
+        };
+    });
     const unprivileged = {
         privileged: false,
         allowPrivilegeEscalation: false,
         capabilities: { drop: ["ALL"] },
     };
-    const workload: k8s.types.input.core.v1.Container = {
+    const [firstEnd] = endpoint.ends;
+    // What the workload needs to find its peers: for an end written in a link, which link, which
+    // site and the tunnel addresses; for a named endpoint, its name, and the file that lists its peers.
+    const found = endpoint.named
+        ? [
+              { name: "PLUMR_ENDPOINT", value: endpoint.name },
+              { name: "PLUMR_SITE", value: endpoint.site },
+              { name: "PLUMR_PEERS", value: `${PEERS_MOUNT}/${PEERS_FILE}` },
+          ]
+        : [
+              { name: "PLUMR_LINK", value: firstEnd.link },
+              { name: "PLUMR_PEER_SITE", value: peers[0].site },
+              { name: "PLUMR_TUN_IP", value: firstEnd.tunnelIp },
+              { name: "PLUMR_REMOTE_TUN_IP", value: peers[0].tunnelIp },
+          ];
+    const { workload } = endpoint;
+    const workloadContainer: k8s.types.input.core.v1.Container = {
         name: "workload",
-        image: site.config.workload.image,
-        command: site.config.workload.command,
-        args: site.config.workload.args,
-        // What the workload needs to find its peer: which link, which site, and its tunnel address.
-        env: [
-            { name: "PLUMR_LINK", value: end.link },
-            { name: "PLUMR_PEER_SITE", value: args.peerSite },
-            { name: "PLUMR_TUN_IP", value: end.tunnelIp },
-            { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
-        ],
+        image: workload.image,
+        command: workload.command,
+        args: workload.args,
+        env: [...found, ...(workload.env ?? [])],
+        ports: workload.ports,
+        resources: workload.resources,
         securityContext: unprivileged,
+        volumeMounts: endpoint.named ? [{ name: "plumr-peers", mountPath: PEERS_MOUNT, readOnly: true }] : undefined,
     };
     const metrics: k8s.types.input.core.v1.Container = {
         name: "metrics",
@@ -129,103 +170,181 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
     return {
         serviceAccountName: args.serviceAccount,
         automountServiceAccountToken: false,
-        nodeSelector: { "kubernetes.io/hostname": end.node },
-        terminationGracePeriodSeconds: site.config.workload.terminationGracePeriodSeconds,
+        nodeSelector: { "kubernetes.io/hostname": endpoint.node },
+        terminationGracePeriodSeconds: workload.terminationGracePeriodSeconds,
         // Lets the unprivileged workload ping through the tunnel.
         securityContext: { sysctls: [{ name: "net.ipv4.ping_group_range", value: "0 2147483647" }] },
-        initContainers: native ? [{ ...plumr, restartPolicy: "Always" }] : [],
-        containers: native ? [workload, metrics] : [plumr, workload, metrics],
+        // A named endpoint's peers by name: <endpoint> and <endpoint>.<site>, at their tunnel addresses.
+        hostAliases: endpoint.named
+            ? peers.map((peer) => ({ ip: peer.tunnelIp, hostnames: [peer.endpoint, `${peer.endpoint}.${peer.site}`] }))
+            : undefined,
+        initContainers: native ? plumrs.map((plumr) => ({ ...plumr, restartPolicy: "Always" })) : [],
+        containers: native ? [workloadContainer, metrics] : [...plumrs, workloadContainer, metrics],
         volumes: [
             // OrCreate: the pod may reach its node before the node agent does.
             { name: "plumr-bin", hostPath: { path: args.binaries.hostPath, type: "DirectoryOrCreate" } },
             { name: "plumr-config", secret: { secretName: args.configSecret, defaultMode: 0o400 } },
             { name: "plumr-entrypoint", configMap: { name: args.entrypointConfigMap, defaultMode: 0o555 } },
+            ...(args.peersConfigMap !== undefined ? [{ name: "plumr-peers", configMap: { name: args.peersConfigMap } }] : []),
         ],
     };
 }
 
+/** One line of a named endpoint's peers file. */
+export interface PeerEntry {
+    /** The peer endpoint, and its site: the workload reaches it as <endpoint> or <endpoint>.<site>. */
+    endpoint: string;
+    site: string;
+    /** The link to it. */
+    link: string;
+    /** The peer's tunnel address, and this endpoint's on the same link. */
+    tunnelIp: string;
+    localTunnelIp: string;
+    /** The link's UDP port, and the peer's underlay address. */
+    port: number;
+    address: string;
+    /** The tun device of the link in this pod. */
+    device: string;
+}
+
+/** The peers file of a named endpoint: its name and site, and its peers sorted by name. */
+export function peersFile(endpoint: EndpointPlan, peers: { site: string; endpoint: string; facts: EndFacts }[]): string {
+    const entries: PeerEntry[] = endpoint.ends.map((end, i) => ({
+        endpoint: peers[i].endpoint,
+        site: peers[i].site,
+        link: end.link,
+        tunnelIp: peers[i].facts.tunnelIp,
+        localTunnelIp: end.tunnelIp,
+        port: peers[i].facts.port,
+        address: peers[i].facts.address,
+        device: end.device,
+    }));
+    entries.sort((x, y) => x.endpoint.localeCompare(y.endpoint));
+    return `${JSON.stringify({ endpoint: endpoint.name, site: endpoint.site, peers: entries }, null, 2)}\n`;
+}
+
 /**
- * One end of a link: the NetworkAttachmentDefinition that gives the pod its underlay address,
- * the rendered plumr config (a Secret), and a one-replica Deployment pinned to its node in which
- * plumr is a supervised sidecar next to an unprivileged workload and a metrics reader.
+ * One endpoint: the NetworkAttachmentDefinition that gives the pod its underlay address, the
+ * rendered plumr configs (a Secret), a named endpoint's peers file (a ConfigMap), and a one-replica
+ * Deployment pinned to its node in which each link's plumr is a supervised sidecar next to an
+ * unprivileged workload and a metrics reader.
  */
 export class Endpoint extends pulumi.ComponentResource {
     /** Name of the endpoint's Deployment. */
     public readonly deploymentName: pulumi.Output<string>;
-    /** The rendered plumr config, as stored in the Secret. */
-    public readonly renderedConfig: pulumi.Output<string>;
+    /** The rendered plumr configs, as stored in the Secret, by key. */
+    public readonly renderedConfigs: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: EndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         super("plumr:link:Endpoint", name, {}, opts);
-        const { end, site, tunnel } = args;
+        const { endpoint, site, tunnel } = args;
         const { provider, namespace } = site;
-        const objectName = attachmentName(end.link);
-        const linkLabels = labels("endpoint", { [`${PREFIX}/link`]: end.link });
-        const peer = pulumi.output(args.peer);
+        const objectName = attachmentName(endpoint.name);
+        const selector: Record<string, string> = endpoint.named
+            ? { [`${PREFIX}/endpoint`]: endpoint.name }
+            : { [`${PREFIX}/link`]: endpoint.ends[0].link };
+        const endpointLabels = labels("endpoint", selector);
+        const peers = args.peers.map((peer) => ({ ...peer, facts: pulumi.output(peer.facts) }));
 
         const nad = new k8s.apiextensions.CustomResource(
             `${name}-attachment`,
             {
                 apiVersion: "k8s.cni.cncf.io/v1",
                 kind: "NetworkAttachmentDefinition",
-                metadata: { name: objectName, namespace, labels: linkLabels },
-                spec: { config: attachmentConfig(site.plan, end, tunnel.underlayMtu) },
+                metadata: { name: objectName, namespace, labels: endpointLabels },
+                spec: { config: attachmentConfig(site.plan, endpoint, tunnel.underlayMtu) },
             },
             { provider, parent: this },
         );
 
-        // The config may hold keys, so it stays secret everywhere, state included.
-        this.renderedConfig = pulumi.secret(peer).apply((p) =>
-            renderTemplate(args.template, {
-                LINK: end.link,
-                LOCAL_IP: end.address,
-                REMOTE_IP: p.address,
-                LOCAL_PORT: end.port,
-                REMOTE_PORT: p.port,
-                TUN_NAME: tunnel.device,
-                TUN_IP: end.tunnelIp,
-                TUN_PREFIX: end.tunnelPrefixLength,
-                REMOTE_TUN_IP: p.tunnelIp,
-                MTU: tunnel.mtu,
-            }),
+        // The configs may hold keys, so they stay secret everywhere, state included.
+        this.renderedConfigs = pulumi.secret(pulumi.all(peers.map((peer) => peer.facts))).apply((facts) =>
+            Object.fromEntries(
+                endpoint.ends.map((end, i) => [
+                    configKey(endpoint, end),
+                    renderTemplate(args.template, {
+                        LINK: end.link,
+                        LOCAL_IP: end.address,
+                        REMOTE_IP: facts[i].address,
+                        LOCAL_PORT: end.port,
+                        REMOTE_PORT: facts[i].port,
+                        TUN_NAME: end.device,
+                        TUN_IP: end.tunnelIp,
+                        TUN_PREFIX: end.tunnelPrefixLength,
+                        REMOTE_TUN_IP: facts[i].tunnelIp,
+                        MTU: tunnel.mtu,
+                    }),
+                ]),
+            ),
         );
         const secret = new k8s.core.v1.Secret(
             `${name}-config`,
             {
-                metadata: { name: `${objectName}-config`, namespace, labels: linkLabels },
+                metadata: { name: `${objectName}-config`, namespace, labels: endpointLabels },
                 type: "Opaque",
-                stringData: { [CONFIG_FILE]: this.renderedConfig },
+                stringData: Object.fromEntries(
+                    endpoint.ends.map((end) => [
+                        configKey(endpoint, end),
+                        this.renderedConfigs.apply((configs) => configs[configKey(endpoint, end)]),
+                    ]),
+                ),
             },
             { provider, parent: this },
+        );
+        const peersConfigMap = endpoint.named
+            ? new k8s.core.v1.ConfigMap(
+                  `${name}-peers`,
+                  {
+                      metadata: { name: `${objectName}-peers`, namespace, labels: endpointLabels },
+                      data: {
+                          [PEERS_FILE]: pulumi.all(peers.map((peer) => peer.facts)).apply((facts) =>
+                              peersFile(
+                                  endpoint,
+                                  peers.map((peer, i) => ({ ...peer, facts: facts[i] })),
+                              ),
+                          ),
+                      },
+                  },
+                  { provider, parent: this },
+              )
+            : undefined;
+        // A single config's checksum is its text's, as it always was; several configs', their keys' and texts'.
+        const configSha256 = this.renderedConfigs.apply((configs) =>
+            endpoint.named ? sha256(stringify(configs)) : sha256(configs[CONFIG_FILE]),
         );
 
         const deployment = new k8s.apps.v1.Deployment(
             name,
             {
-                metadata: { name: objectName, namespace, labels: linkLabels },
+                metadata: { name: objectName, namespace, labels: endpointLabels },
                 spec: {
                     replicas: 1,
                     // Two pods must never hold the same static address at once.
                     strategy: { type: "Recreate" },
-                    selector: { matchLabels: { "app.kubernetes.io/part-of": "plumr", [`${PREFIX}/link`]: end.link } },
+                    selector: { matchLabels: { "app.kubernetes.io/part-of": "plumr", ...selector } },
                     template: {
                         metadata: {
-                            labels: linkLabels,
+                            labels: endpointLabels,
                             annotations: {
-                                "k8s.v1.cni.cncf.io/networks": networksAnnotation(end, site.plan.config.namespace),
+                                "k8s.v1.cni.cncf.io/networks": networksAnnotation(endpoint, site.plan.config.namespace),
                                 // A new config or new binaries restart the endpoint.
-                                [`${PREFIX}/config-sha256`]: pulumi.unsecret(this.renderedConfig.apply(sha256)),
+                                [`${PREFIX}/config-sha256`]: pulumi.unsecret(configSha256),
                                 [`${PREFIX}/binaries-sha256`]: site.binariesSha256,
                             },
                         },
                         spec: endpointPodSpec({
-                            end,
+                            endpoint,
                             site: site.plan,
                             tunnel,
                             binaries: args.binaries,
-                            peerSite: args.peerSite,
-                            peer,
+                            peers: peers.map((peer) => ({
+                                site: peer.site,
+                                endpoint: peer.endpoint,
+                                tunnelIp: peer.facts.tunnelIp,
+                                address: peer.facts.address,
+                            })),
                             configSecret: secret.metadata.name,
+                            peersConfigMap: peersConfigMap?.metadata.name,
                             serviceAccount: site.endpointServiceAccount,
                             entrypointConfigMap: site.entrypointConfigMap,
                         }),
@@ -235,7 +354,7 @@ export class Endpoint extends pulumi.ComponentResource {
             { provider, parent: this, dependsOn: [nad] },
         );
         this.deploymentName = deployment.metadata.name;
-        // The rendered config stays out of the component's outputs: the Secret holds it, and every
+        // The rendered configs stay out of the component's outputs: the Secret holds them, and every
         // secret in the state costs the engine work on every checkpoint.
         this.registerOutputs({ deploymentName: this.deploymentName });
     }

@@ -4,6 +4,7 @@
 // the topology, so adding, removing or reordering links never renumbers the others.
 import { z } from "zod";
 import * as a from "./addresses";
+import { addresseeField, addressees } from "./endpoints";
 import { Problems } from "./errors";
 import { parseWithProblems } from "./issues";
 import { fieldPath, Topology } from "./topology";
@@ -179,9 +180,11 @@ export function assignAddressing(
     };
 
     const links = topology.links;
+    const endpoints = addressees(topology);
     const slot: (number | undefined)[] = links.map(() => undefined);
     const port: (number | undefined)[] = links.map(() => undefined);
-    const address: (number | undefined)[][] = links.map(() => [undefined, undefined]);
+    // One address per endpoint: every link end of a named endpoint has the same.
+    const address: (number | undefined)[] = endpoints.map(() => undefined);
 
     // 1. Values the topology gives. Their validity was checked before; clashes between them are
     //    reported here.
@@ -212,32 +215,33 @@ export function assignAddressing(
             explicitPorts.add(link.port);
             port[li] = link.port;
         }
-        link.ends.forEach((end, ei) => {
-            if (end.address === undefined) return;
-            const value = a.parseIp(end.address)!;
-            const hostsHere = hostsOf(end.site, end.node)!;
-            if (!hostsHere.take(value, `${link.name}.ends[${ei}]`)) {
-                problems.add(
-                    `${field}.ends[${ei}].address`,
-                    end.address,
-                    `already used by ${hostsHere.ownerOf(value)}`,
-                    "give every link end its own address",
-                );
-            }
-            address[li][ei] = value;
-        });
+    });
+    endpoints.forEach((endpoint, i) => {
+        if (endpoint.address === undefined) return;
+        const value = a.parseIp(endpoint.address)!;
+        const hostsHere = hostsOf(endpoint.site, endpoint.node)!;
+        if (!hostsHere.take(value, endpoint.owner)) {
+            problems.add(
+                addresseeField(endpoint, "address"),
+                endpoint.address,
+                `already used by ${hostsHere.ownerOf(value)}`,
+                "give every endpoint (and every link end written in a link) its own address",
+            );
+        }
+        address[i] = value;
     });
 
     // 2. Values the file records: first for links in the topology, then those of removed links.
     const current = new Set(links.map((l) => l.name));
+    const recordOf = (name: string) => (Object.hasOwn(recorded.links, name) ? recorded.links[name] : undefined);
     links.forEach((link, li) => {
-        const record = Object.hasOwn(recorded.links, link.name) ? recorded.links[link.name] : undefined;
+        const record = recordOf(link.name);
         if (!record) return;
         if (slot[li] === undefined) {
             const s = slotOf(record.tunnelSubnet);
             if (s !== undefined && slots.take(s, link.name)) slot[li] = s;
         }
-        // Ends of different links never share an address, so a link may keep a port another link names.
+        // Ends of different endpoints never share an address, so a link may keep a port another link names.
         if (
             port[li] === undefined &&
             record.port >= ports.first &&
@@ -245,14 +249,15 @@ export function assignAddressing(
         ) {
             port[li] = record.port;
         }
-        link.ends.forEach((end, ei) => {
-            if (address[li][ei] !== undefined) return;
-            const kept = record.ends.find((e) => e.site === end.site && e.node === end.node);
+    });
+    // An endpoint keeps the address recorded for the first of its link ends that has one where it is now.
+    endpoints.forEach((endpoint, i) => {
+        for (const { link: li } of endpoint.ends) {
+            if (address[i] !== undefined) return;
+            const kept = recordOf(links[li].name)?.ends.find((e) => e.site === endpoint.site && e.node === endpoint.node);
             const value = a.parseIp(kept?.address);
-            if (value !== undefined && hostsOf(end.site, end.node)!.take(value, `${link.name}.ends[${ei}]`)) {
-                address[li][ei] = value;
-            }
-        });
+            if (value !== undefined && hostsOf(endpoint.site, endpoint.node)!.take(value, endpoint.owner)) address[i] = value;
+        }
     });
     const removed = Object.keys(recorded.links)
         .filter((name) => !current.has(name))
@@ -290,25 +295,44 @@ export function assignAddressing(
                 problems.add(`${field}.port`, undefined, `no free UDP port left above tunnel.port${stale}`, "lower tunnel.port");
             }
         }
-        link.ends.forEach((end, ei) => {
-            if (address[li][ei] !== undefined) return;
-            address[li][ei] = hostsOf(end.site, end.node)!.next(`${link.name}.ends[${ei}]`);
-            if (address[li][ei] === undefined) {
-                problems.add(
-                    `${field}.ends[${ei}].address`,
-                    undefined,
-                    `no free address left in node ${end.node}'s range ${a.formatCidr(nodeRanges[end.site][end.node])}${stale}`,
-                    "give the node a larger range or move the end to another node",
-                );
-            }
-        });
     });
+    endpoints.forEach((endpoint, i) => {
+        if (address[i] !== undefined || endpoint.ends.length === 0) return;
+        address[i] = hostsOf(endpoint.site, endpoint.node)!.next(endpoint.owner);
+        if (address[i] === undefined) {
+            problems.add(
+                addresseeField(endpoint, "address"),
+                undefined,
+                `no free address left in node ${endpoint.node}'s range ${a.formatCidr(nodeRanges[endpoint.site][endpoint.node])}${stale}`,
+                `give the node a larger range or move the ${endpoint.named ? "endpoint" : "end"} to another node`,
+            );
+        }
+    });
+    // The links of one endpoint share its address, so each needs its own port there.
+    for (const endpoint of endpoints.filter((e) => e.ends.length > 1)) {
+        const holder = new Map<number, string>();
+        for (const { link: li } of endpoint.ends) {
+            const other = holder.get(port[li]!);
+            if (other !== undefined) {
+                problems.add(
+                    fieldPath(["links", li, "port"]),
+                    port[li],
+                    `link ${other} has this port too, and both are links of endpoint ${endpoint.name}, whose links share its address`,
+                    `give link ${links[li].name} another port, or leave its port out to have one allocated`,
+                );
+            } else if (port[li] !== undefined) holder.set(port[li]!, links[li].name);
+        }
+    }
     problems.throwIfAny();
 
+    const endAddress: number[][] = links.map(() => [0, 0]);
+    endpoints.forEach((endpoint, i) => {
+        for (const { link: li, end: ei } of endpoint.ends) endAddress[li][ei] = address[i]!;
+    });
     const result: LinkAddressing[] = links.map((_, li) => ({
         tunnelSubnet: { network: pool.network + slot[li]! * subnetSize, prefixLength, size: subnetSize },
         port: port[li]!,
-        addresses: address[li] as [number, number],
+        addresses: endAddress[li] as [number, number],
     }));
     const record: Allocations = { links: {} };
     links.forEach((link, li) => {
@@ -320,7 +344,7 @@ export function assignAddressing(
     });
     const changes: AllocationChanges = { added: [], removed, changed: [] };
     for (const link of links) {
-        const before = Object.hasOwn(recorded.links, link.name) ? recorded.links[link.name] : undefined;
+        const before = recordOf(link.name);
         if (!before) changes.added.push(link.name);
         else if (!sameRecord(before, record.links[link.name])) changes.changed.push(link.name);
     }

@@ -9,8 +9,9 @@ import { Problems, Unique } from "./errors";
 import { inspectExecutable } from "./executables";
 import { LocalFiles, pathKindProblem } from "./localFiles";
 import { checkTemplateText, PLACEHOLDERS, TemplateValues, unknownPlaceholders } from "./template";
-import { fieldPath, LinkEndConfig, Topology } from "./topology";
-import type { EndPlan, LinkPlan, Plan, SitePlan } from "./types";
+import { Addressee, addresseeField, addressees, tunDevice } from "./endpoints";
+import { fieldPath, Topology } from "./topology";
+import type { EndPlan, EndpointPlan, LinkPlan, Plan, SitePlan } from "./types";
 
 export type {
     AwsNodePlan,
@@ -20,6 +21,7 @@ export type {
     AwsPlan,
     AwsSitePlan,
     EndPlan,
+    EndpointPlan,
     LinkPlan,
     NodePlan,
     Plan,
@@ -32,6 +34,22 @@ export const IP_UDP_OVERHEAD = 28;
 /** The ends of every link that are in `site`. */
 export function endsAt(plan: Plan, site: string): EndPlan[] {
     return plan.links.flatMap((link) => link.ends.filter((end) => end.site === site));
+}
+
+/** The endpoints in `site`. */
+export function endpointsAt(plan: Plan, site: string): EndpointPlan[] {
+    return plan.endpoints.filter((endpoint) => endpoint.site === site);
+}
+
+/**
+ * Two links of one endpoint whose peers' names give the same tun device: only when two long names
+ * share their start and the hash of the rest, which is next to impossible, but never silently.
+ */
+function checkDevices(endpoints: EndpointPlan[], problems: Problems): void {
+    for (const endpoint of endpoints.filter((e) => e.named)) {
+        const devices = new Unique(problems, `tun device in endpoint ${endpoint.name}`, "rename one of the two peer endpoints");
+        for (const end of endpoint.ends) devices.check(end.device, fieldPath(["endpoints", endpoint.name]), end.device);
+    }
 }
 
 /** The other end of the link that `end` belongs to (ends are the plan's own objects). */
@@ -259,25 +277,25 @@ function packageCniPlugins(files: LocalFiles, problems: Problems, topology: Topo
     return packages;
 }
 
-/** Checks a link end's site and node; returns the node's range when both are known. */
-function resolveEnd(topology: Topology, parsed: ParsedRanges, end: LinkEndConfig, field: string, problems: Problems): a.Cidr | undefined {
-    const site = Object.hasOwn(topology.sites, end.site) ? topology.sites[end.site] : undefined;
+/** Checks an endpoint's site and node; returns the node's range when both are known. */
+function resolveEndpoint(topology: Topology, parsed: ParsedRanges, endpoint: Addressee, problems: Problems): a.Cidr | undefined {
+    const site = Object.hasOwn(topology.sites, endpoint.site) ? topology.sites[endpoint.site] : undefined;
     if (!site) {
         const known = Object.keys(topology.sites).join(", ");
-        problems.add(`${field}.site`, end.site, "no such site", `use one of the sites defined under sites: ${known}`);
+        problems.add(addresseeField(endpoint, "site"), endpoint.site, "no such site", `use one of the sites defined under sites: ${known}`);
         return undefined;
     }
-    if (!site.nodes.some((n) => n.name === end.node)) {
+    if (!site.nodes.some((n) => n.name === endpoint.node)) {
         const known = site.nodes.map((n) => n.name).join(", ");
         problems.add(
-            `${field}.node`,
-            end.node,
-            `not a node of site ${end.site}`,
-            `use one of ${known}, or add the node to sites.${end.site}.nodes`,
+            addresseeField(endpoint, "node"),
+            endpoint.node,
+            `not a node of site ${endpoint.site}`,
+            `use one of ${known}, or add the node to sites.${endpoint.site}.nodes`,
         );
         return undefined;
     }
-    return parsed.node[end.site][end.node];
+    return parsed.node[endpoint.site][endpoint.node];
 }
 
 function parsePool(topology: Topology, problems: Problems): a.Cidr | undefined {
@@ -287,10 +305,10 @@ function parsePool(topology: Topology, problems: Problems): a.Cidr | undefined {
     return undefined;
 }
 
-/** Link names whose Kubernetes objects would be taken for the site's own: the node agent's (once the installer's) and the entrypoint's. */
-const RESERVED_LINK_NAMES = ["node-agent", "installer", "entrypoint"];
+/** Names whose Kubernetes objects would be taken for the site's own: the node agent's (once the installer's) and the entrypoint's. */
+const RESERVED_NAMES = ["node-agent", "installer", "entrypoint"];
 
-/** Checks the links: names, ends, explicit addresses, and that the tunnel pool can hold them all. */
+/** Checks the links and endpoints: names, ends, explicit addresses, and that the tunnel pool can hold them all. */
 function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | undefined, problems: Problems): void {
     const capacity = pool ? a.subnetCount(pool, topology.tunnel.prefixLength) : Infinity;
     if (topology.links.length > capacity) {
@@ -302,14 +320,11 @@ function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | und
         );
     }
     const names = new Unique(problems, "link name", "give every link its own name");
-    // A stack names each end's resources <site>-<link>: site a-b with link c and site a with link b-c would clash.
-    const endNames = new Unique(problems, "resource name (<site>-<link>)", "rename one of the two links (or sites)");
+    const pairs = new Unique(problems, "pair of endpoints", "join two endpoints by one link; a link carries any traffic between them");
     topology.links.forEach((link, li) => {
         const linkField = fieldPath(["links", li]);
-        if (names.check(link.name, `${linkField}.name`)) {
-            link.ends.forEach((end, ei) => endNames.check(`${end.site}-${link.name}`, `${linkField}.ends[${ei}].site`, end.site));
-        }
-        if (RESERVED_LINK_NAMES.includes(link.name)) {
+        names.check(link.name, `${linkField}.name`);
+        if (RESERVED_NAMES.includes(link.name)) {
             problems.add(
                 `${linkField}.name`,
                 link.name,
@@ -317,42 +332,92 @@ function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | und
                 `rename it, e.g. ${link.name}-link`,
             );
         }
-        if (link.ends[0].site === link.ends[1].site) {
+        const [x, y] = link.ends;
+        if (x.endpoint !== undefined && y.endpoint !== undefined) {
+            if (x.endpoint === y.endpoint) {
+                problems.add(
+                    `${linkField}.endpoints`,
+                    link.endpoints,
+                    "joins an endpoint to itself",
+                    "a link joins two endpoints in two different sites",
+                );
+                return;
+            }
+            pairs.check([x.endpoint, y.endpoint].sort().join(" and "), `${linkField}.endpoints`, link.endpoints);
+        }
+        if (x.site !== "" && x.site === y.site) {
+            const field = x.endpoint === undefined ? `${linkField}.ends` : `${linkField}.endpoints`;
             problems.add(
-                `${linkField}.ends`,
-                link.ends.map((e) => e.site),
-                "both ends are in the same site",
+                field,
+                x.endpoint === undefined ? link.ends.map((e) => e.site) : link.endpoints,
+                `both ${x.endpoint === undefined ? "ends" : "endpoints"} are in the same site, ${x.site}`,
                 "a link joins two different sites",
             );
         }
-        link.ends.forEach((end, ei) => {
-            const field = `${linkField}.ends[${ei}]`;
-            const range = resolveEnd(topology, parsed, end, field, problems);
-            if (!range || end.address === undefined) return;
-            const address = a.parseIp(end.address);
-            const rangeText = a.formatCidr(range);
-            const hosts = `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`;
-            if (address === undefined) {
-                problems.add(`${field}.address`, end.address, "not an IPv4 address", `write it as a.b.c.d inside ${rangeText}`);
-            } else if (!a.contains(range, address)) {
-                problems.add(
-                    `${field}.address`,
-                    end.address,
-                    `outside node ${end.node}'s range ${rangeText}`,
-                    `pick an address inside ${rangeText}, or pin the end to the node whose range holds it`,
-                );
-            } else if (address === range.network || address === a.broadcast(range)) {
-                problems.add(
-                    `${field}.address`,
-                    end.address,
-                    `the ${address === range.network ? "network" : "broadcast"} address of ${rangeText}`,
-                    hosts,
-                );
-            } else if (address === a.gateway(range)) {
-                problems.add(`${field}.address`, end.address, `the gateway address of ${rangeText} (the node's bridge has it)`, hosts);
-            }
-        });
     });
+
+    // The objects of an endpoint are named plumr-<name> in its site's namespace, and a stack names
+    // its resources <site>-<name>: site a-b with endpoint c and site a with endpoint b-c would clash.
+    const resourceNames = new Unique(
+        problems,
+        "resource name (<site>-<endpoint or link>)",
+        "rename one of the two endpoints, links (or sites)",
+    );
+    for (const endpoint of addressees(topology)) {
+        const field = fieldPath(endpoint.field);
+        if (endpoint.named) {
+            if (RESERVED_NAMES.includes(endpoint.name)) {
+                problems.add(
+                    field,
+                    endpoint.name,
+                    `its objects (plumr-${endpoint.name}) would read as the site's own plumr-${endpoint.name}`,
+                    `rename it, e.g. ${endpoint.name}-1`,
+                );
+            }
+            if (endpoint.ends.length === 0) {
+                problems.add(
+                    field,
+                    endpoint.name,
+                    "no link names it, so it would deploy nothing",
+                    `add a link with endpoints: [${endpoint.name}, <another endpoint>], or remove it`,
+                );
+            }
+        } else if (endpoint.ends[0].end === 0 && Object.hasOwn(topology.endpoints, endpoint.name)) {
+            problems.add(
+                fieldPath(["links", endpoint.ends[0].link, "name"]),
+                endpoint.name,
+                `the objects of its ends would be named like endpoint ${endpoint.name}'s (plumr-${endpoint.name})`,
+                "rename the link or the endpoint",
+            );
+        }
+        if (endpoint.site !== "") resourceNames.check(`${endpoint.site}-${endpoint.name}`, addresseeField(endpoint, "site"), endpoint.site);
+
+        const range = endpoint.site === "" ? undefined : resolveEndpoint(topology, parsed, endpoint, problems);
+        if (!range || endpoint.address === undefined) continue;
+        const addressField = addresseeField(endpoint, "address");
+        const address = a.parseIp(endpoint.address);
+        const rangeText = a.formatCidr(range);
+        const hosts = `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`;
+        if (address === undefined) {
+            problems.add(addressField, endpoint.address, "not an IPv4 address", `write it as a.b.c.d inside ${rangeText}`);
+        } else if (!a.contains(range, address)) {
+            problems.add(
+                addressField,
+                endpoint.address,
+                `outside node ${endpoint.node}'s range ${rangeText}`,
+                `pick an address inside ${rangeText}, or pin the ${endpoint.named ? "endpoint" : "end"} to the node whose range holds it`,
+            );
+        } else if (address === range.network || address === a.broadcast(range)) {
+            problems.add(
+                addressField,
+                endpoint.address,
+                `the ${address === range.network ? "network" : "broadcast"} address of ${rangeText}`,
+                hosts,
+            );
+        } else if (address === a.gateway(range)) {
+            problems.add(addressField, endpoint.address, `the gateway address of ${rangeText} (the node's bridge has it)`, hosts);
+        }
+    }
 }
 
 /**
@@ -398,6 +463,7 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
     problems.throwIfAny();
     const addressing = assignAddressing(topology, pool!, parsed.node, recorded, problems);
 
+    const endpoints = addressees(topology);
     const links: LinkPlan[] = topology.links.map((link, li) => {
         const { tunnelSubnet, port, addresses } = addressing.links[li];
         const firstTunnelHost = topology.tunnel.prefixLength === 31 ? tunnelSubnet.network : tunnelSubnet.network + 1;
@@ -409,6 +475,8 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
                 link: link.name,
                 site: end.site,
                 node: end.node,
+                ...(end.endpoint !== undefined && { endpoint: end.endpoint }),
+                device: peer.endpoint === undefined ? topology.tunnel.device : tunDevice(peer.endpoint),
                 address: a.formatIp(addresses[ei]),
                 prefixLength: range.prefixLength,
                 gateway: a.formatIp(a.gateway(range)),
@@ -420,6 +488,26 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
         }) as [EndPlan, EndPlan];
         return { name: link.name, tunnelSubnet: a.formatCidr(tunnelSubnet), mtu: topology.tunnel.mtu, ends };
     });
+    const endpointPlans = endpoints
+        .filter((endpoint) => endpoint.ends.length > 0)
+        .map((endpoint): EndpointPlan => {
+            const ends = endpoint.ends.map(({ link, end }) => links[link].ends[end]);
+            const [first] = ends;
+            return {
+                name: endpoint.name,
+                named: endpoint.named,
+                site: endpoint.site,
+                node: endpoint.node,
+                address: first.address,
+                prefixLength: first.prefixLength,
+                gateway: first.gateway,
+                routes: [...new Set(ends.flatMap((end) => end.routes))],
+                workload: (endpoint.named && topology.endpoints[endpoint.name].workload) || topology.sites[endpoint.site].workload,
+                ends,
+            };
+        });
+    checkDevices(endpointPlans, problems);
+    problems.throwIfAny();
 
     const sites: Record<string, SitePlan> = {};
     for (const [name, config] of Object.entries(topology.sites)) {
@@ -443,6 +531,7 @@ export function planTopology(topology: Topology, files: LocalFiles): Plan {
         template,
         sites,
         links,
+        endpoints: endpointPlans,
         aws: planAws(topology, links),
         allocations: { path: files.allocationsPath, record: addressing.record, changes: addressing.changes },
     };

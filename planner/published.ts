@@ -20,6 +20,9 @@ export const endFactsSchema = z.object({
     port: z.int().min(1).max(65535).describe("a UDP port, e.g. 5000"),
     /** The site's bridge range: where the peer routes and opens its firewall to. */
     range: z.string(),
+    /** The endpoint under `endpoints` the end is, and its tun device there (an end written in a link has neither). */
+    endpoint: z.string().optional(),
+    device: z.string().optional(),
 });
 export type EndFacts = z.infer<typeof endFactsSchema>;
 
@@ -55,8 +58,9 @@ export type PeerSite = z.infer<typeof peerSiteSchema>;
 
 /** What an end publishes, from the plan: a peer stack that has not been deployed yet reads the same. */
 export function endFacts(plan: Plan, end: EndPlan): EndFacts {
-    const { site, node, address, tunnelIp, port } = end;
-    return { site, node, address, tunnelIp, port, range: plan.sites[site].config.bridgeRange };
+    const { site, node, address, tunnelIp, port, endpoint, device } = end;
+    const facts: EndFacts = { site, node, address, tunnelIp, port, range: plan.sites[site].config.bridgeRange };
+    return endpoint === undefined ? facts : { ...facts, endpoint, device };
 }
 
 /**

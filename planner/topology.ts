@@ -58,8 +58,36 @@ const workload = z
          * bounds how long the link stops for a process that ignores SIGTERM.
          */
         terminationGracePeriodSeconds: z.int().min(0).max(300).default(10),
+        /** Environment variables of the workload container, besides the PLUMR_* ones the program sets. */
+        env: z
+            .array(z.strictObject({ name: text("LOG_LEVEL"), value: z.string() }).describe("a variable: {name: LOG_LEVEL, value: debug}"))
+            .describe("a list of variables, each {name: <name>, value: <value>}")
+            .optional(),
+        /** Ports the workload container listens on (for people and tools; the tunnel reaches every port). */
+        ports: z
+            .array(
+                z
+                    .strictObject({
+                        name: checked((value) => id.dnsLabel(value, "a port name", 15)).optional(),
+                        containerPort: z.int().min(1).max(65535).describe("a port, e.g. 8554"),
+                        protocol: z.enum(["TCP", "UDP", "SCTP"]).optional(),
+                    })
+                    .describe("a port: {containerPort: 8554, protocol: UDP, name: rtsp}"),
+            )
+            .describe("a list of ports, each {containerPort: <port>, and optionally protocol, name}")
+            .optional(),
+        /** CPU and memory requests and limits of the workload container, as Kubernetes writes them. */
+        resources: z
+            .strictObject({
+                requests: z.record(z.string(), z.string()).describe('e.g. {cpu: "500m", memory: 256Mi}').optional(),
+                limits: z.record(z.string(), z.string()).describe('e.g. {cpu: "2", memory: 1Gi}').optional(),
+            })
+            .describe("{requests: {cpu, memory}, limits: {cpu, memory}}")
+            .optional(),
     })
-    .describe("the workload container: {image: <image>}, and optionally command, args, terminationGracePeriodSeconds");
+    .describe(
+        "the workload container: {image: <image>}, and optionally command, args, env, ports, resources, terminationGracePeriodSeconds",
+    );
 
 const attachmentSubnet = z
     .strictObject({
@@ -156,18 +184,57 @@ const linkEnd = z
     })
     .describe("an end: {site: <site>, node: <node name>, address: <optional>}");
 
+const endpoint = z
+    .strictObject({
+        /** The site the endpoint is in. */
+        site: text("ohio"),
+        /** The node (`kubernetes.io/hostname`) the endpoint's pod is pinned to. */
+        node: text("ip-10-0-154-10.us-east-2.compute.internal"),
+        /** The endpoint's address inside its node's range, shared by all its links (default: allocated). */
+        address: text("10.10.1.200").optional(),
+        /** The endpoint's workload container (default: its site's `workload`). */
+        workload: workload.optional(),
+    })
+    .describe("an endpoint: {site: <site>, node: <node name>, and optionally address, workload}");
+
 const link = z
     .strictObject({
         /** Name of the link; used in Kubernetes object names. */
         name: dnsLabel("a link name"),
-        /** The two ends of the link, in two different sites. */
-        ends: z.tuple([linkEnd, linkEnd]).describe("a list of exactly two ends, each {site: <site>, node: <node name>}"),
+        /**
+         * The two ends of the link, in two different sites: each end is an endpoint of its own, named
+         * after the link. Give either `ends` or `endpoints`.
+         */
+        ends: z.tuple([linkEnd, linkEnd]).describe("a list of exactly two ends, each {site: <site>, node: <node name>}").optional(),
+        /** The two endpoints (names under `endpoints`) the link joins, in two different sites. Give either `ends` or `endpoints`. */
+        endpoints: z
+            .tuple([z.string().min(1), z.string().min(1)])
+            .describe("a list of exactly two endpoint names, e.g. [hub, mumbai]")
+            .optional(),
         /** UDP port of this link's tunnel at both ends (default: allocated from tunnel.port upward). */
         port: port.optional(),
         /** This link's tunnel subnet, a tunnel.prefixLength subnet of tunnel.pool (default: allocated). */
         tunnelSubnet: text("10.4.0.0/30").optional(),
     })
-    .describe("a link: {name: <name>, ends: [<end>, <end>]}");
+    .superRefine((link, ctx) => {
+        if ((link.ends === undefined) === (link.endpoints === undefined)) {
+            ctx.addIssue({
+                code: "custom",
+                path: [link.ends === undefined ? "ends" : "endpoints"],
+                message:
+                    link.ends === undefined
+                        ? "the link names neither its ends nor its endpoints"
+                        : "the link gives both ends and endpoints; it takes one of them",
+                params: {
+                    fix:
+                        link.ends === undefined
+                            ? "give endpoints: [<endpoint>, <endpoint>] (names under endpoints), or ends: [{site, node}, {site, node}]"
+                            : "keep endpoints: [...] and define each endpoint under endpoints, or keep ends: [...] and remove endpoints",
+                },
+            });
+        }
+    })
+    .describe("a link: {name: <name>, endpoints: [<endpoint>, <endpoint>]} or {name: <name>, ends: [<end>, <end>]}");
 
 /** The machines the nodes are, as Kubernetes names them (`kubernetes.io/arch`); the binaries must be built for them. */
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
@@ -239,14 +306,50 @@ export const topologySchema = z
                 }
             })
             .describe("a map of sites by name, e.g. {ohio: {platform: openshift, ...}}"),
-        links: z.array(link).describe("a list of links, each {name: <name>, ends: [<end>, <end>]}"),
+        /**
+         * Workloads by name, each at a site and pinned to a node: one pod with one underlay address and
+         * one tunnel per link that names it. Links name them in `endpoints`.
+         */
+        endpoints: z
+            .record(z.string(), endpoint)
+            .superRefine((endpoints, ctx) => {
+                for (const name of Object.keys(endpoints)) {
+                    const finding = id.dnsLabel(name, "an endpoint name", 40);
+                    if (finding)
+                        ctx.addIssue({
+                            code: "custom",
+                            path: [name],
+                            message: finding.message,
+                            params: { fix: finding.fix, at: finding.at, key: true },
+                        });
+                }
+            })
+            .describe("a map of endpoints by name, e.g. {hub: {site: ohio, node: <node name>}}")
+            .default({}),
+        links: z.array(link).describe("a list of links, each {name: <name>, endpoints: [<endpoint>, <endpoint>]} or {name, ends}"),
     })
     .describe("a map with tunnel, binaries, configTemplate, sites and links (see the README)");
 
-export type Topology = z.infer<typeof topologySchema>;
-export type SiteConfig = Topology["sites"][string];
-export type LinkConfig = Topology["links"][number];
-export type LinkEndConfig = LinkConfig["ends"][number];
+/** The topology as written: a link gives `ends` or `endpoints`. */
+export type WrittenTopology = z.infer<typeof topologySchema>;
+export type SiteConfig = WrittenTopology["sites"][string];
+export type EndpointConfig = WrittenTopology["endpoints"][string];
+export type WorkloadConfig = SiteConfig["workload"];
+
+/** One end of a link: where it is, and the endpoint it is when the link names endpoints. */
+export interface LinkEndConfig {
+    site: string;
+    node: string;
+    address?: string;
+    /** The endpoint under `endpoints` this end is; undefined for an end written in the link (an endpoint of its own). */
+    endpoint?: string;
+}
+
+/** A link with both its ends, whichever way it was written. */
+export type LinkConfig = Omit<WrittenTopology["links"][number], "ends"> & { ends: [LinkEndConfig, LinkEndConfig] };
+
+/** The checked topology: every link has its two ends, those of a link that names endpoints taken from them. */
+export type Topology = Omit<WrittenTopology, "links"> & { links: LinkConfig[] };
 
 /** Renders a topology path as the user writes it: `plumr:topology.sites.ohio.nodes[0].range`. */
 export function fieldPath(path: readonly PropertyKey[], root = TOPOLOGY_KEY): string {
@@ -279,5 +382,35 @@ export function parseTopology(raw: unknown): Topology {
         problems,
     );
     problems.throwIfAny();
-    return topology!;
+    const resolved = resolveEndpoints(topology!, problems);
+    problems.throwIfAny();
+    return resolved;
+}
+
+/**
+ * Gives each link that names endpoints its two ends, from the endpoints' sites, nodes and addresses.
+ * A name that is not under `endpoints` is a problem on the link.
+ */
+function resolveEndpoints(topology: WrittenTopology, problems: Problems): Topology {
+    const links = topology.links.map((link, li): LinkConfig => {
+        if (link.ends) return { ...link, ends: link.ends };
+        const ends = link.endpoints!.map((name, ei): LinkEndConfig => {
+            const endpoint = Object.hasOwn(topology.endpoints, name) ? topology.endpoints[name] : undefined;
+            if (!endpoint) {
+                const known = Object.keys(topology.endpoints);
+                problems.add(
+                    fieldPath(["links", li, "endpoints", ei]),
+                    name,
+                    "no such endpoint",
+                    known.length > 0
+                        ? `use one of the endpoints defined under endpoints: ${known.join(", ")}, or define ${name} there`
+                        : `define it under endpoints, e.g. endpoints: {${name}: {site: <site>, node: <node name>}}`,
+                );
+                return { site: "", node: "", endpoint: name };
+            }
+            return { site: endpoint.site, node: endpoint.node, address: endpoint.address, endpoint: name };
+        });
+        return { ...link, ends: ends as [LinkEndConfig, LinkEndConfig] };
+    });
+    return { ...topology, links };
 }

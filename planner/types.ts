@@ -2,7 +2,7 @@
 // planner's modules (plan.ts, aws.ts, ...) and the components share them without importing each other.
 import type { AllocationChanges, Allocations } from "./allocations";
 import type { BinaryPackage, CniPluginName } from "./binaries";
-import type { SiteConfig, Topology } from "./topology";
+import type { SiteConfig, Topology, WorkloadConfig } from "./topology";
 
 export interface NodePlan {
     /** `kubernetes.io/hostname` of the node. */
@@ -18,6 +18,10 @@ export interface EndPlan {
     link: string;
     site: string;
     node: string;
+    /** The endpoint under `endpoints` this end is; undefined for an end written in the link. */
+    endpoint?: string;
+    /** The tun device of this end's plumr: tunnel.device, or `tun-<peer endpoint>` in a named endpoint. */
+    device: string;
     /** Underlay address on the pod's second interface (net1). */
     address: string;
     /** Prefix length of `address`: the node range's. */
@@ -31,6 +35,31 @@ export interface EndPlan {
     port: number;
     /** Destinations routed through net1: the site's other node ranges and the peer site's range. */
     routes: string[];
+}
+
+/**
+ * One pod: its underlay address and routes, its workload, and its link ends, one plumr each. An end
+ * written in a link is an endpoint of its own, named after the link.
+ */
+export interface EndpointPlan {
+    /** Name of its objects (`plumr-<name>`): the endpoint's name, or the link's for an end written in the link. */
+    name: string;
+    /** Whether it is named under `endpoints`: it then runs one plumr per link and finds its peers by name. */
+    named: boolean;
+    site: string;
+    node: string;
+    /** Underlay address on the pod's second interface (net1), shared by its links. */
+    address: string;
+    /** Prefix length of `address`: the node range's. */
+    prefixLength: number;
+    /** Next hop for `routes`. */
+    gateway: string;
+    /** Destinations routed through net1: the site's other node ranges and the peer sites' ranges. */
+    routes: string[];
+    /** The workload container: the endpoint's own, else its site's. */
+    workload: WorkloadConfig;
+    /** Its link ends, in the topology's order of links. */
+    ends: EndPlan[];
 }
 
 export interface LinkPlan {
@@ -169,6 +198,8 @@ export interface Plan {
     template: string;
     sites: Record<string, SitePlan>;
     links: LinkPlan[];
+    /** Every endpoint: those named under `endpoints`, then one per link end written in a link. */
+    endpoints: EndpointPlan[];
     /** What the program changes in AWS. */
     aws: AwsPlan;
     /** The allocations file: where it is, what it must say now, and how what it says differs. */

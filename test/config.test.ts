@@ -279,7 +279,7 @@ describe("names checked against where they end up", () => {
             },
         ];
         expectPlanProblem(raw, `${T}.links[1].ends[0].site`, {
-            message: /links\[0\]\.ends\[0\]\.site has this resource name \(<site>-<link>\) too/,
+            message: /links\[0\]\.ends\[0\]\.site has this resource name \(<site>-<endpoint or link>\) too/,
         });
 
         const pairs = exampleTopology();

@@ -80,6 +80,7 @@ describe("planTopology: the shipped example", () => {
             link: "ohio-mumbai",
             site: "ohio",
             node: OHIO_NODE,
+            device: "tun",
             address: "10.10.1.200",
             prefixLength: 24,
             gateway: "10.10.1.1",
@@ -92,6 +93,7 @@ describe("planTopology: the shipped example", () => {
             link: "ohio-mumbai",
             site: "mumbai",
             node: MUMBAI_NODE,
+            device: "tun",
             address: "10.20.1.200",
             prefixLength: 24,
             gateway: "10.20.1.1",
@@ -586,7 +588,7 @@ describe("managedSites", () => {
 
 describe("attachmentConfig and networksAnnotation", () => {
     const p = plan(example());
-    const [ohioEnd] = p.links[0].ends;
+    const ohioEnd = p.endpoints.find((e) => e.site === "ohio")!;
 
     it("configures the bridge plugin with static IPAM and routes through the gateway", () => {
         const text = attachmentConfig(p.sites.ohio, ohioEnd, 1500);
@@ -611,7 +613,7 @@ describe("attachmentConfig and networksAnnotation", () => {
         raw.sites.ohio.macvlanMaster = "ens5";
         delete raw.sites.ohio.aws;
         const q = plan(raw);
-        const config = JSON.parse(attachmentConfig(q.sites.ohio, q.links[0].ends[0], 1500));
+        const config = JSON.parse(attachmentConfig(q.sites.ohio, q.endpoints[0], 1500));
         assert.strictEqual(config.type, "macvlan");
         assert.strictEqual(config.master, "ens5");
         assert.strictEqual(config.mode, "bridge");
@@ -622,7 +624,7 @@ describe("attachmentConfig and networksAnnotation", () => {
 
     it("is deterministic, with sorted keys", () => {
         const first = attachmentConfig(p.sites.ohio, ohioEnd, 1500);
-        const again = attachmentConfig(plan(example()).sites.ohio, plan(example()).links[0].ends[0], 1500);
+        const again = attachmentConfig(plan(example()).sites.ohio, plan(example()).endpoints[0], 1500);
         assert.strictEqual(again, first);
         assert.strictEqual(first, JSON.stringify(sortKeys(JSON.parse(first))));
         const annotation = networksAnnotation(ohioEnd, "plumr");

@@ -5,7 +5,7 @@ import { EndpointPodArgs, endpointPodSpec } from "../components/endpoint";
 import { nodeAgentPodSpec } from "../components/nodeAgent";
 import { sha256sums } from "../planner/binaries";
 import { nodeAgentEnv } from "../planner/nodeAgent";
-import { endsAt, planTopology } from "../planner/plan";
+import { endpointsAt, planTopology } from "../planner/plan";
 import { parseTopology } from "../planner/topology";
 import { exampleTopology, plannerFiles } from "./harness";
 
@@ -13,14 +13,13 @@ function endpointArgs(edit: (topology: any) => void = () => {}): EndpointPodArgs
     const topology = exampleTopology();
     edit(topology);
     const plan = planTopology(parseTopology(topology), plannerFiles());
-    const [end] = endsAt(plan, "ohio");
+    const [endpoint] = endpointsAt(plan, "ohio");
     return {
-        end,
+        endpoint,
         site: plan.sites.ohio,
         tunnel: plan.tunnel,
         binaries: { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath },
-        peerSite: "mumbai",
-        peer: { tunnelIp: "10.4.0.2", address: "10.20.1.200" },
+        peers: [{ site: "mumbai", endpoint: "ohio-mumbai", tunnelIp: "10.4.0.2", address: "10.20.1.200" }],
         configSecret: "plumr-ohio-mumbai-config",
         serviceAccount: "plumr-endpoint",
         entrypointConfigMap: "plumr-entrypoint",
@@ -89,7 +88,7 @@ describe("the endpoint's pod spec", () => {
         assert.deepStrictEqual(bin, { path: "/var/lib/plumr/bin", type: "DirectoryOrCreate" });
         for (const c of containers(spec))
             for (const mount of c.volumeMounts ?? []) assert.strictEqual(mount.readOnly, true, `${c.name} mounts ${mount.name} read-only`);
-        assert.deepStrictEqual(spec.nodeSelector, { "kubernetes.io/hostname": args.end.node });
+        assert.deepStrictEqual(spec.nodeSelector, { "kubernetes.io/hostname": args.endpoint.node });
     });
 });
 

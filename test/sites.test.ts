@@ -30,14 +30,33 @@ function example(name: string): Example {
 const ofType = (resources: Registered[], type: string) => resources.filter((r) => r.type === type);
 const names = (resources: Registered[], type: string) => ofType(resources, type).map((r) => r.name);
 
+/** A link's two ends as written, or taken from the endpoints it names, each with the name of its endpoint. */
+const endsOf = (topology: any, link: any): { site: string; node: string; endpoint: string }[] =>
+    link.ends?.map((e: any) => ({ ...e, endpoint: link.name })) ??
+    link.endpoints.map((name: string) => ({ ...topology.endpoints[name], endpoint: name }));
+
 /** The sites a site links to, from the topology. */
 function linkedSites(topology: any, site: string): string[] {
-    const peers = topology.links.flatMap((l: any) => (l.ends.some((e: any) => e.site === site) ? l.ends.map((e: any) => e.site) : []));
+    const peers = topology.links.flatMap((l: any) => {
+        const ends = endsOf(topology, l);
+        return ends.some((e) => e.site === site) ? ends.map((e) => e.site) : [];
+    });
     return [...new Set<string>(peers)].filter((s) => s !== site).sort();
 }
 
 const linksOf = (topology: any, site: string): string[] =>
-    topology.links.filter((l: any) => l.ends.some((e: any) => e.site === site)).map((l: any) => l.name);
+    topology.links.filter((l: any) => endsOf(topology, l).some((e) => e.site === site)).map((l: any) => l.name);
+
+/** The Endpoint components a stack of `site` deploys: <site>-<endpoint>, one per endpoint (an end written in a link is one). */
+const endpointsOf = (topology: any, site: string): string[] => [
+    ...new Set<string>(
+        topology.links.flatMap((l: any) =>
+            endsOf(topology, l)
+                .filter((e) => e.site === site)
+                .map((e) => `${site}-${e.endpoint}`),
+        ),
+    ),
+];
 
 const run = (ex: Example, stack: string, options: { sites?: string[]; stackOutputs?: Record<string, any> } = {}) =>
     runProgram({ stack, topology: ex.topology, allocations: ex.allocations, ...options });
@@ -61,7 +80,7 @@ for (const ex of [example("hub-and-spoke"), example("full-mesh")]) {
             for (const site of siteNames) {
                 const { resources, sites } = results[site];
                 const own = linksOf(ex.topology, site);
-                assert.deepStrictEqual(names(resources, ENDPOINT).sort(), own.map((l) => `${site}-${l}`).sort(), site);
+                assert.deepStrictEqual(names(resources, ENDPOINT).sort(), endpointsOf(ex.topology, site).sort(), site);
                 assert.deepStrictEqual(Object.keys(sites), [site]);
                 assert.deepStrictEqual(Object.keys(sites[site].endpoints).sort(), [...own].sort(), site);
                 const kubernetes = resources.filter((r) => r.type.startsWith("kubernetes:"));
@@ -102,16 +121,25 @@ for (const ex of [example("hub-and-spoke"), example("full-mesh")]) {
             }
         });
 
-        it("gives every link end a route to its peer site only", () => {
+        it("gives every endpoint a route to its peer sites only", () => {
             for (const site of siteNames) {
                 const { resources } = results[site];
                 for (const nad of resources.filter((r) => r.type === "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition")) {
-                    const link = nad.name.slice(site.length + 1, -"-attachment".length);
-                    const peer = results[site].links[link].ends.find((e: any) => e.site !== site).site;
+                    const endpoint = nad.name.slice(site.length + 1, -"-attachment".length);
+                    const peers = ex.topology.links.flatMap((l: any) => {
+                        const ends = endsOf(ex.topology, l);
+                        return ends.some((e) => e.endpoint === endpoint)
+                            ? ends.filter((e) => e.endpoint !== endpoint).map((e) => e.site)
+                            : [];
+                    });
+                    assert.ok(peers.length > 0, `${nad.name} is an endpoint with links`);
                     const routes: string[] = JSON.parse(nad.inputs.spec.config).ipam.routes.map((r: any) => r.dst);
-                    const otherSites = siteNames.filter((s) => s !== site && s !== peer).map((s) => ex.topology.sites[s].bridgeRange);
-                    assert.ok(routes.includes(ex.topology.sites[peer].bridgeRange), `${nad.name} routes to ${peer}`);
-                    assert.ok(!routes.some((r) => otherSites.includes(r)), `${nad.name} routes to no other site: ${routes}`);
+                    const peerRanges = siteNames.filter((s) => s !== site).map((s) => ex.topology.sites[s].bridgeRange);
+                    assert.deepStrictEqual(
+                        routes.filter((r) => peerRanges.includes(r)).sort(),
+                        peers.map((p: string) => ex.topology.sites[p].bridgeRange).sort(),
+                        `${nad.name} routes to exactly its peers' sites`,
+                    );
                 }
             }
         });
@@ -167,7 +195,7 @@ describe("a stack that manages some of the full mesh's sites", () => {
     });
 
     it("deploys the ends of both its sites and no other", () => {
-        const expected = ["ohio", "mumbai"].flatMap((site) => linksOf(ex.topology, site).map((l) => `${site}-${l}`));
+        const expected = ["ohio", "mumbai"].flatMap((site) => endpointsOf(ex.topology, site));
         assert.deepStrictEqual(names(result.resources, ENDPOINT).sort(), expected.sort());
     });
 
@@ -196,12 +224,12 @@ describe("adding and removing links in the full mesh", () => {
         original = byName((await run(ex, "ohio")).resources);
     });
 
-    it("adds only the new link's resources, first in the list or not", async () => {
+    it("adds only the new link's resources, first in the list or not, its ends written in the link", async () => {
         const topology = structuredClone(ex.topology);
         topology.links.unshift({
             name: "ohio-tokyo-bulk",
             ends: [
-                { site: "ohio", node: topology.links[0].ends[0].node },
+                { site: "ohio", node: topology.endpoints.ohio.node },
                 { site: "tokyo", node: topology.sites.tokyo.nodes[0].name },
             ],
         });
@@ -215,13 +243,87 @@ describe("adding and removing links in the full mesh", () => {
         );
     });
 
-    it("removes only the removed link's resources", async () => {
+    it("removes the removed link's resources, and changes only the two endpoints it joined", async () => {
         const topology = structuredClone(ex.topology);
         topology.links = topology.links.filter((l: any) => l.name !== "ohio-mumbai");
         const after = byName((await runProgram({ stack: "ohio", topology, allocations: ex.allocations })).resources);
-        const gone = [...original.keys()].filter((key) => !after.has(key));
+        const { removed, changed } = compare(original, after);
         // It was Ohio's only link with Mumbai, so Ohio's routing and peering to Mumbai go with it.
-        assert.ok(gone.length >= 5 && gone.every((key) => key.includes("mumbai")), `${gone}`);
-        for (const [key, inputs] of after) assert.strictEqual(inputs, original.get(key), key);
+        assert.ok(removed.length >= 5 && removed.every((key) => key.includes("mumbai")), `${removed}`);
+        // Ohio's endpoint loses a plumr, a config, a peer and its route to Mumbai; nothing else of Ohio's changes.
+        assert.deepStrictEqual(changed, [
+            "kubernetes:apps/v1:Deployment::ohio-ohio",
+            "kubernetes:core/v1:ConfigMap::ohio-ohio-peers",
+            "kubernetes:core/v1:Secret::ohio-ohio-config",
+            "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition::ohio-ohio-attachment",
+        ]);
+    });
+});
+
+/** How the resources of two runs differ, by `<type>::<name>`, each list sorted. */
+function compare(before: Map<string, string>, after: Map<string, string>) {
+    return {
+        added: [...after.keys()].filter((key) => !before.has(key)).sort(),
+        removed: [...before.keys()].filter((key) => !after.has(key)).sort(),
+        changed: [...after.keys()].filter((key) => before.has(key) && before.get(key) !== after.get(key)).sort(),
+    };
+}
+
+describe("a third spoke for the hub", () => {
+    const ex = example("hub-and-spoke");
+    const byName = (resources: Registered[]) => new Map(resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+    /** The example without Tokyo's link and endpoint: a hub with two spokes. */
+    const twoSpokes = () => {
+        const topology = structuredClone(ex.topology);
+        topology.links = topology.links.filter((l: any) => l.name !== "ohio-tokyo");
+        delete topology.endpoints.tokyo;
+        return topology;
+    };
+    const runAll = async (topology: any) => {
+        const all = new Map<string, string>();
+        for (const site of Object.keys(topology.sites)) {
+            for (const [key, inputs] of byName((await runProgram({ stack: site, topology, allocations: ex.allocations })).resources))
+                all.set(`${site}::${key}`, inputs);
+        }
+        return all;
+    };
+
+    it("changes the hub's endpoint and adds the new spoke's, and no other endpoint's objects", async () => {
+        const { added, removed, changed } = compare(await runAll(twoSpokes()), await runAll(ex.topology));
+        const kubernetes = (keys: string[]) => keys.filter((key) => key.includes("::kubernetes:"));
+        assert.deepStrictEqual(removed, []);
+        assert.deepStrictEqual(kubernetes(changed), [
+            "ohio::kubernetes:apps/v1:Deployment::ohio-hub",
+            "ohio::kubernetes:core/v1:ConfigMap::ohio-hub-peers",
+            "ohio::kubernetes:core/v1:Secret::ohio-hub-config",
+            "ohio::kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition::ohio-hub-attachment",
+        ]);
+        assert.deepStrictEqual(kubernetes(added), [
+            "tokyo::kubernetes:apps/v1:Deployment::tokyo-tokyo",
+            "tokyo::kubernetes:core/v1:ConfigMap::tokyo-tokyo-peers",
+            "tokyo::kubernetes:core/v1:Secret::tokyo-tokyo-config",
+            "tokyo::kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition::tokyo-tokyo-attachment",
+        ]);
+        // Besides the endpoints: only the AWS side of the new pair of sites, in Ohio's and Tokyo's stacks.
+        for (const key of [...changed, ...added].filter((k) => !k.includes("::kubernetes:")))
+            assert.match(key, /^(ohio|tokyo)::/, `${key} belongs to the two sites the new link joins`);
+    });
+});
+
+describe("links whose ends are written in the link", () => {
+    // The shipped topology's endpoint objects, as the program rendered them before named endpoints
+    // existed: a topology that names no endpoint must keep deploying exactly these. After a
+    // deliberate change to them, rewrite the file with UPDATE_FIXTURES=1.
+    const FIXTURE = path.join(ROOT, "test", "fixtures", "shipped-endpoints.json");
+
+    it("render the objects they always did", async () => {
+        const { resources } = await runProgram({ stack: "both", sites: ["ohio", "mumbai"] });
+        const rendered: Record<string, unknown> = {};
+        for (const r of resources
+            .filter((r) => r.type.startsWith("kubernetes:") && r.name.includes("ohio-mumbai"))
+            .sort((x, y) => `${x.type}::${x.name}`.localeCompare(`${y.type}::${y.name}`)))
+            rendered[`${r.type}::${r.name}`] = r.inputs;
+        if (process.env.UPDATE_FIXTURES === "1") fs.writeFileSync(FIXTURE, `${JSON.stringify(rendered, null, 2)}\n`);
+        assert.deepStrictEqual(rendered, JSON.parse(fs.readFileSync(FIXTURE, "utf8")));
     });
 });
