@@ -19,10 +19,10 @@ const containersOf = (spec: any): any[] => [...(spec?.initContainers ?? []), ...
 
 const isNodeAgent = (r: Checked) => r.type === "kubernetes:apps/v1:DaemonSet" && component(r) === "node-agent";
 
-/** The one container of each kind of pod that may be privileged: the node agent's and plumr. */
+/** The containers that may be privileged: the node agent's, and an endpoint's plumr sidecars (`plumr`, or `plumr-<link>` per link). */
 function mayBePrivileged(r: Checked, container: string): boolean {
     if (r.type === "kubernetes:apps/v1:DaemonSet") return isNodeAgent(r) && container === "agent";
-    return component(r) === "endpoint" && container === "plumr";
+    return component(r) === "endpoint" && (container === "plumr" || container.startsWith("plumr-"));
 }
 
 /** Only the node agent and the plumr sidecar may be privileged or add capabilities; only the node agent runs on the node's network. */
@@ -107,11 +107,16 @@ export function addressViolations(resources: Checked[]): string[] {
     return violations;
 }
 
-/** The plumr config (it may hold keys) lives in Secrets, never in ConfigMaps. */
+/**
+ * The plumr configs (they may hold keys) live in Secrets, never in ConfigMaps: `config.json`, or an
+ * endpoint's `<link>.json`; its one ConfigMap holds the peers file, `peers.json`.
+ */
 export function plumrConfigViolations(r: Checked): string[] {
     if (r.type !== "kubernetes:core/v1:ConfigMap") return [];
     const keys = [...Object.keys(r.props.data ?? {}), ...Object.keys(r.props.binaryData ?? {})];
-    return keys.filter((k) => k === "config.json").map(() => `ConfigMap ${r.name} holds a plumr config; keep it in a Secret`);
+    const isConfig = (key: string) =>
+        key === "config.json" || (component(r) === "endpoint" && key.endsWith(".json") && key !== "peers.json");
+    return keys.filter(isConfig).map((key) => `ConfigMap ${r.name} holds a plumr config (${key}); keep it in a Secret`);
 }
 
 /** Every resource names its provider: none goes to whatever cluster a default provider finds. */

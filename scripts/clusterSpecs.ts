@@ -43,14 +43,17 @@ export function checkInstance(instance: string): Instance {
 
 /**
  * The sites of the shipped topology as the local clusters of `instance`. A node is real when a
- * link of the topology has an end on it.
+ * link of the topology has an end on it, or an endpoint is pinned to it.
  */
 export function localClusterSpecs(instance: Instance = "demo"): ClusterSpec[] {
     const i = INSTANCES.indexOf(checkInstance(instance));
     const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
     const topology = project.config["plumr:topology"].value;
     const sites = topology.sites as Record<string, { bridgeRange: string; nodes: { name: string; range: string }[] }>;
-    const endNodes = new Set<string>((topology.links ?? []).flatMap((l: any) => l.ends.map((e: any) => `${e.site}/${e.node}`)));
+    const endNodes = new Set<string>([
+        ...(topology.links ?? []).flatMap((l: any) => (l.ends ?? []).map((e: any) => `${e.site}/${e.node}`)),
+        ...Object.values<any>(topology.endpoints ?? {}).map((e) => `${e.site}/${e.node}`),
+    ]);
     return Object.entries(sites).map(([name, site], s) => {
         if (s >= 16) throw new Error(`local clusters support at most 16 sites; the topology has ${Object.keys(sites).length}`);
         const realNodes: RealNode[] = [];

@@ -9,6 +9,8 @@ export interface DeployedEnd {
     cluster: ClusterSpec;
     namespace: string;
     link: string;
+    /** The named endpoint the end is, whose pod carries all its links; unset for an end written in the link. */
+    endpoint?: string;
     /** The end's tunnel address and underlay address. */
     tunnelIp: string;
     address: string;
@@ -19,7 +21,7 @@ const ready = (pod: any) => pod.status?.conditions?.some((c: any) => c.type === 
 /** The end's endpoint pods (all of them, oldest first). */
 export async function endpointPods(end: DeployedEnd): Promise<any[]> {
     const api = new KubeApi(end.cluster);
-    const selector = encodeURIComponent(`plumr/link=${end.link}`);
+    const selector = encodeURIComponent(end.endpoint !== undefined ? `plumr/endpoint=${end.endpoint}` : `plumr/link=${end.link}`);
     const pods = (await api.get(`/api/v1/namespaces/${end.namespace}/pods?labelSelector=${selector}`)).items as any[];
     return pods.sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp));
 }

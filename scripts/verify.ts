@@ -66,9 +66,12 @@ const failed = (detail: string): Check => ({ ok: false, detail });
 const passed = (detail: string): Check => ({ ok: true, detail });
 const skipped: Check = { ok: false, detail: "not checked: no running pod" };
 
+/** The label that selects an end's pods: its endpoint's, or its link's for an end written in a link. */
+const podSelector = (link: string, end: EndFacts) => (end.endpoint !== undefined ? `plumr/endpoint=${end.endpoint}` : `plumr/link=${link}`);
+
 /** The end's newest endpoint pod that is not being deleted. */
-async function endpointPod(cluster: Cluster, namespace: string, link: string): Promise<{ pod?: any; error?: string }> {
-    const result = await kubectl(cluster, ["-n", namespace, "get", "pods", "-l", `plumr/link=${link}`, "-o", "json"]);
+async function endpointPod(cluster: Cluster, namespace: string, selector: string): Promise<{ pod?: any; error?: string }> {
+    const result = await kubectl(cluster, ["-n", namespace, "get", "pods", "-l", selector, "-o", "json"]);
     if (result.code !== 0) return { error: `kubectl get pods failed: ${result.stderr}` };
     const pods = (JSON.parse(result.stdout).items as any[])
         .filter((p) => !p.metadata.deletionTimestamp)
@@ -126,16 +129,16 @@ async function nodeAgentCheck(cluster: Cluster, namespace: string, node: string)
     );
 }
 
-/** plumr's tun device, read from sysfs in the plumr container: it must exist and be up. */
-async function tunnelCheck(cluster: Cluster, namespace: string, pod: string, device: string): Promise<Check> {
-    const result = await kubectl(cluster, ["-n", namespace, "exec", pod, "-c", "plumr", "--", "cat", `/sys/class/net/${device}/flags`]);
+/** plumr's tun device, read from sysfs in the link's plumr container: it must exist and be up. */
+async function tunnelCheck(cluster: Cluster, namespace: string, pod: string, container: string, device: string): Promise<Check> {
+    const result = await kubectl(cluster, ["-n", namespace, "exec", pod, "-c", container, "--", "cat", `/sys/class/net/${device}/flags`]);
     if (result.code !== 0) return failed(`no tun device ${device} in the pod`);
     const flags = Number.parseInt(result.stdout.trim(), 16);
     // IFF_UP is bit 0 of the interface's flags.
     return flags & 1 ? passed(`${device} up`) : failed(`${device} is down`);
 }
 
-/** Three pings from the workload container to the other end's tunnel address. */
+/** Three pings from the workload container to the other end: its tunnel address, or a named endpoint's name. */
 async function pingCheck(cluster: Cluster, namespace: string, pod: string, target: string): Promise<Check & { rttMs?: number }> {
     const result = await kubectl(cluster, [
         "-n",
@@ -184,13 +187,16 @@ async function metricsCheck(cluster: Cluster, namespace: string, pod: string): P
     return line ? passed(line) : failed("the metrics container printed nothing yet");
 }
 
-/** Checks one end. `peerTunnelIp` is the address the workload pings; `device` plumr's tun device. */
+/**
+ * Checks one end. `peer` is what the workload pings: the other end's tunnel address, or its name
+ * when it is a named endpoint (which checks that the name resolves, too); `device` plumr's tun device.
+ */
 async function verifyEnd(
     cluster: Cluster,
     namespace: string,
     link: string,
     end: EndFacts,
-    peerTunnelIp: string,
+    peer: string,
     device: string,
 ): Promise<EndReport> {
     const report = (pod: string | undefined, checks: EndReport["checks"]): EndReport => ({
@@ -202,9 +208,10 @@ async function verifyEnd(
         ok: Object.values(checks).every((c) => c.ok),
     });
     const nodeAgent = await nodeAgentCheck(cluster, namespace, end.node);
-    const found = await endpointPod(cluster, namespace, link);
+    const selector = podSelector(link, end);
+    const found = await endpointPod(cluster, namespace, selector);
     if (!found.pod) {
-        const pod = failed(found.error ?? `no endpoint pod with label plumr/link=${link} in namespace ${namespace}`);
+        const pod = failed(found.error ?? `no endpoint pod with label ${selector} in namespace ${namespace}`);
         return report(undefined, { pod, containers: skipped, nodeAgent, tunnel: skipped, ping: skipped, metrics: skipped });
     }
     const pod = found.pod;
@@ -226,8 +233,8 @@ async function verifyEnd(
         });
     }
     const [tunnel, ping, metrics] = await Promise.all([
-        tunnelCheck(cluster, namespace, name, device),
-        pingCheck(cluster, namespace, name, peerTunnelIp),
+        tunnelCheck(cluster, namespace, name, end.endpoint !== undefined ? `plumr-${link}` : "plumr", device),
+        pingCheck(cluster, namespace, name, peer),
         metricsCheck(cluster, namespace, name),
     ]);
     return report(name, { pod: podCheck, containers: containerCheck(pod), nodeAgent, tunnel, ping, metrics });
@@ -275,8 +282,9 @@ export async function verifyStack(stack: Stack, kubectl = "kubectl"): Promise<En
             const cluster = clusterOf(site, access, tmp, kubectl);
             for (const [link, end] of Object.entries(facts.endpoints)) {
                 const peer = (links[link]?.ends ?? []).find((e: any) => e.site !== site);
-                const device = links[link]?.device ?? "tun";
-                reports.push(await verifyEnd(cluster, facts.namespace, link, end, peer?.tunnelIp ?? "", device));
+                const device = end.device ?? links[link]?.device ?? "tun";
+                const target = (end.endpoint !== undefined && peer?.endpoint) || peer?.tunnelIp || "";
+                reports.push(await verifyEnd(cluster, facts.namespace, link, end, target, device));
             }
         }
         return reports;

@@ -384,6 +384,90 @@ describe("end to end on running pods", function () {
         }
     });
 
+    it("reaches three peers by name from one hub endpoint's unprivileged workload, and keeps two links passing while the third's plumr is down", async () => {
+        const spokes = ["cam-a", "cam-b", "cam-c"];
+        const hubTopology = (t: any) => {
+            t.endpoints = { hub: { site: "ohio", node: nodes.ohio.name } };
+            for (const spoke of spokes) {
+                t.endpoints[spoke] = { site: "mumbai", node: nodes.mumbai.name };
+                t.links.push({ name: `hub-${spoke.slice(-1)}`, endpoints: ["hub", spoke] });
+            }
+        };
+        const at = (site: string, endpoint: string, link: string): DeployedEnd => ({
+            cluster: clusters[site],
+            namespace: NAMESPACE,
+            link,
+            endpoint,
+            tunnelIp: "",
+            address: "",
+        });
+        const hub = at("ohio", "hub", "hub-a");
+        const hubPod = async () => (await waitFor("the hub's pod", 180_000, () => readyPod(hub))) as any;
+        const reaches = async (end: DeployedEnd, pod: string, name: string) => (await ping(end, pod, name, 3)).received > 0;
+        try {
+            await upBoth(hubTopology);
+            const before = await hubPod();
+            const name: string = before.metadata.name;
+            assert.deepStrictEqual(
+                before.spec.initContainers.map((c: any) => c.name),
+                ["plumr-hub-a", "plumr-hub-b", "plumr-hub-c"],
+            );
+            // The workload holds no capability at all.
+            const proc = await execIn(hub, name, "workload", ["cat", "/proc/self/status"]);
+            assert.match(proc, /^CapEff:\s+0+$/m);
+
+            const peers = JSON.parse(await execIn(hub, name, "workload", ["cat", "/etc/plumr-peers/peers.json"]));
+            assert.deepStrictEqual(
+                peers.peers.map((p: any) => [p.endpoint, p.site, p.link, p.device]),
+                spokes.map((spoke) => [spoke, "mumbai", `hub-${spoke.slice(-1)}`, `tun-${spoke}`]),
+            );
+            for (const target of ["cam-a", "cam-b.mumbai", "cam-c"])
+                assert.ok(await eventually(`the hub to reach ${target} by name`, () => reaches(hub, name, target)), target);
+            for (const spoke of spokes) {
+                const end = at("mumbai", spoke, `hub-${spoke.slice(-1)}`);
+                const pod = (await waitFor(`${spoke}'s pod`, 120_000, () => readyPod(end))) as any;
+                assert.ok(await reaches(end, pod.metadata.name, "hub.ohio"), `${spoke} reaches the hub by name`);
+            }
+            // npm run verify checks each of the hub's links in its own sidecar, pinging the peer by name.
+            const { status, reports } = verify("ohio");
+            const hubReports = reports.filter((r) => r.link.startsWith("hub-"));
+            assert.deepStrictEqual(
+                hubReports.map((r) => [r.link, r.pod, r.checks.tunnel.detail]),
+                spokes.map((spoke) => [`hub-${spoke.slice(-1)}`, name, `tun-${spoke} up`]),
+            );
+            for (const r of hubReports)
+                for (const [check, c] of Object.entries(r.checks)) assert.ok(c.ok, `${r.link} ${check}: ${c.detail}`);
+            assert.match(hubReports[1].checks.ping.detail, /^3\/3 from cam-b, rtt/);
+            assert.strictEqual(status, 0);
+
+            // hub-b's plumr hangs: its tunnel stops, the other two links pass.
+            // Every process of its container but this shell (the container's first one ignores the signal).
+            const stopAll = 'for d in /proc/[0-9]*; do [ "${d#/proc/}" = "$$" ] || kill -s STOP "${d#/proc/}" 2>/dev/null; done; true';
+            await execIn(hub, name, "plumr-hub-b", ["/bin/sh", "-c", stopAll]);
+            assert.strictEqual(await reaches(hub, name, "cam-b"), false, "nothing crosses the hung link");
+            for (const target of ["cam-a", "cam-c"]) assert.ok(await reaches(hub, name, target), `${target} while hub-b is down`);
+
+            // Killed, the kubelet restarts it alone, and its link passes again.
+            const id = before.status.initContainerStatuses
+                .find((c: any) => c.name === "plumr-hub-b")
+                .containerID.replace("containerd://", "");
+            const pid = new RegExp(`^${id}\\s+(\\d+)`, "m").exec(nodeCtr(nodes.ohio, ["tasks", "ls"]))?.[1];
+            assert.ok(pid, "hub-b's plumr is among the node's tasks");
+            process.kill(Number(pid), "SIGKILL");
+            await eventually("hub-b's plumr to be restarted", async () => {
+                const now = await readyPod(hub);
+                return now !== undefined && restarts(now, "plumr-hub-b") > restarts(before, "plumr-hub-b");
+            });
+            const after = await hubPod();
+            assert.strictEqual(after.metadata.uid, before.metadata.uid, "the same pod");
+            for (const container of ["plumr-hub-a", "plumr-hub-c", "workload"])
+                assert.strictEqual(restarts(after, container), restarts(before, container), `${container} kept running`);
+            assert.ok(await eventually("cam-b to answer again", () => reaches(hub, name, "cam-b")));
+        } finally {
+            await upBoth();
+        }
+    });
+
     /** Both sites' link: whether three pings cross the tunnel each way. */
     const linkPasses = async () => (await tunnelPasses("ohio", "mumbai")) && (await tunnelPasses("mumbai", "ohio"));
     const nodeNetwork = (mode: string) => (t: any) => {

@@ -1,7 +1,7 @@
 // The policy pack's rules, each with a violating resource and the program's own, passing ones.
 import * as assert from "assert";
 import * as rules from "../policy/rules";
-import { Registered, runProgram } from "./harness";
+import { exampleTopology, Registered, runProgram } from "./harness";
 
 const asChecked = (r: Registered): rules.Checked => ({
     type: r.type,
@@ -18,6 +18,19 @@ describe("policy pack rules", () => {
 
     before(async () => {
         rendered = (await runProgram({ stack: "demo", sites: ["ohio", "mumbai"] })).resources.map(asChecked);
+        // And a hub: a named endpoint with a plumr per link, and its peers file.
+        const hub = exampleTopology();
+        hub.endpoints = {
+            hub: { site: "ohio", node: hub.links[0].ends[0].node },
+            a: { site: "mumbai", node: hub.links[0].ends[1].node },
+            b: { site: "mumbai", node: hub.links[0].ends[1].node },
+        };
+        hub.links = [
+            { name: "hub-a", endpoints: ["hub", "a"] },
+            { name: "hub-b", endpoints: ["hub", "b"] },
+        ];
+        const hubStack = await runProgram({ stack: "hub", sites: ["ohio", "mumbai"], topology: hub, allocations: null });
+        rendered.push(...hubStack.resources.filter((r) => r.name.startsWith("ohio-hub")).map(asChecked));
     });
 
     it("find nothing wrong with what the program renders", () => {
@@ -78,6 +91,21 @@ describe("policy pack rules", () => {
         const cm: rules.Checked = { type: "kubernetes:core/v1:ConfigMap", name: "leak", props: { data: { "config.json": "{}" } } };
         assert.strictEqual(rules.plumrConfigViolations(cm).length, 1);
         assert.deepStrictEqual(rules.plumrConfigViolations(one("kubernetes:core/v1:ConfigMap", "ohio-entrypoint")), []);
+        const peers = one("kubernetes:core/v1:ConfigMap", "ohio-hub-peers");
+        assert.deepStrictEqual(rules.plumrConfigViolations(peers), [], "the peers file may be in a ConfigMap");
+        peers.props.data["hub-a.json"] = "{}";
+        assert.match(rules.plumrConfigViolations(peers)[0], /holds a plumr config \(hub-a\.json\)/);
+    });
+
+    it("let each of a hub's plumr sidecars be privileged, and no other of its containers", () => {
+        const hub = one("kubernetes:apps/v1:Deployment", "ohio-hub");
+        assert.deepStrictEqual(
+            hub.props.spec.template.spec.initContainers.map((c: any) => c.name),
+            ["plumr-hub-a", "plumr-hub-b"],
+        );
+        assert.deepStrictEqual(rules.privilegeViolations(hub), []);
+        hub.props.spec.template.spec.containers[0].securityContext.privileged = true;
+        assert.match(rules.privilegeViolations(hub)[0], /container workload of ohio-hub is privileged/);
     });
 
     it("refuse a resource without an explicit provider", () => {
