@@ -53,6 +53,11 @@ const CONFIG_MOUNT = "/etc/plumr";
 const CONFIG_FILE = "config.json";
 const PEERS_MOUNT = "/etc/plumr-peers";
 const PEERS_FILE = "peers.json";
+/**
+ * The pod annotation that holds a named endpoint's peers file; a downward API volume shows it to
+ * the workload as a file. Part of the pod template, so it changes with the pod and needs no object of its own.
+ */
+export const PEERS_ANNOTATION = `${PREFIX}/peers`;
 
 /** The key of a link end's rendered config in the endpoint's Secret: config.json, or <link>.json in a named endpoint. */
 const configKey = (endpoint: EndpointPlan, end: EndPlan) => (endpoint.named ? `${end.link}.json` : CONFIG_FILE);
@@ -76,8 +81,6 @@ export interface EndpointPodArgs {
     peers: PodPeer[];
     /** The Secret that holds the rendered plumr configs. */
     configSecret: pulumi.Input<string>;
-    /** The ConfigMap that lists a named endpoint's peers (none for an end written in a link). */
-    peersConfigMap?: pulumi.Input<string>;
     /** The site's service account for endpoints, and its entrypoint ConfigMap. */
     serviceAccount: pulumi.Input<string>;
     entrypointConfigMap: pulumi.Input<string>;
@@ -185,7 +188,17 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
             { name: "plumr-bin", hostPath: { path: args.binaries.hostPath, type: "DirectoryOrCreate" } },
             { name: "plumr-config", secret: { secretName: args.configSecret, defaultMode: 0o400 } },
             { name: "plumr-entrypoint", configMap: { name: args.entrypointConfigMap, defaultMode: 0o555 } },
-            ...(args.peersConfigMap !== undefined ? [{ name: "plumr-peers", configMap: { name: args.peersConfigMap } }] : []),
+            // A named endpoint's peers file: the pod's own annotation.
+            ...(endpoint.named
+                ? [
+                      {
+                          name: "plumr-peers",
+                          downwardAPI: {
+                              items: [{ path: PEERS_FILE, fieldRef: { fieldPath: `metadata.annotations['${PEERS_ANNOTATION}']` } }],
+                          },
+                      },
+                  ]
+                : []),
         ],
     };
 }
@@ -225,9 +238,9 @@ export function peersFile(endpoint: EndpointPlan, peers: { site: string; endpoin
 
 /**
  * One endpoint: the NetworkAttachmentDefinition that gives the pod its underlay address, the
- * rendered plumr configs (a Secret), a named endpoint's peers file (a ConfigMap), and a one-replica
- * Deployment pinned to its node in which each link's plumr is a supervised sidecar next to an
- * unprivileged workload and a metrics reader.
+ * rendered plumr configs (a Secret), and a one-replica Deployment pinned to its node in which each
+ * link's plumr is a supervised sidecar next to an unprivileged workload and a metrics reader; a
+ * named endpoint's pod carries its peers file as an annotation.
  */
 export class Endpoint extends pulumi.ComponentResource {
     /** Name of the endpoint's Deployment. */
@@ -291,23 +304,6 @@ export class Endpoint extends pulumi.ComponentResource {
             },
             { provider, parent: this },
         );
-        const peersConfigMap = endpoint.named
-            ? new k8s.core.v1.ConfigMap(
-                  `${name}-peers`,
-                  {
-                      metadata: { name: `${objectName}-peers`, namespace, labels: endpointLabels },
-                      data: {
-                          [PEERS_FILE]: pulumi.all(peers.map((peer) => peer.facts)).apply((facts) =>
-                              peersFile(
-                                  endpoint,
-                                  peers.map((peer, i) => ({ ...peer, facts: facts[i] })),
-                              ),
-                          ),
-                      },
-                  },
-                  { provider, parent: this },
-              )
-            : undefined;
         // A single config's checksum is its text's, as it always was; several configs', their keys' and texts'.
         const configSha256 = this.renderedConfigs.apply((configs) =>
             endpoint.named ? sha256(stringify(configs)) : sha256(configs[CONFIG_FILE]),
@@ -330,6 +326,14 @@ export class Endpoint extends pulumi.ComponentResource {
                                 // A new config or new binaries restart the endpoint.
                                 [`${PREFIX}/config-sha256`]: pulumi.unsecret(configSha256),
                                 [`${PREFIX}/binaries-sha256`]: site.binariesSha256,
+                                ...(endpoint.named && {
+                                    [PEERS_ANNOTATION]: pulumi.all(peers.map((peer) => peer.facts)).apply((facts) =>
+                                        peersFile(
+                                            endpoint,
+                                            peers.map((peer, i) => ({ ...peer, facts: facts[i] })),
+                                        ),
+                                    ),
+                                }),
                             },
                         },
                         spec: endpointPodSpec({
@@ -344,7 +348,6 @@ export class Endpoint extends pulumi.ComponentResource {
                                 address: peer.facts.address,
                             })),
                             configSecret: secret.metadata.name,
-                            peersConfigMap: peersConfigMap?.metadata.name,
                             serviceAccount: site.endpointServiceAccount,
                             entrypointConfigMap: site.entrypointConfigMap,
                         }),

@@ -107,10 +107,7 @@ export function addressViolations(resources: Checked[]): string[] {
     return violations;
 }
 
-/**
- * The plumr configs (they may hold keys) live in Secrets, never in ConfigMaps: `config.json`, or an
- * endpoint's `<link>.json`; its one ConfigMap holds the peers file, `peers.json`.
- */
+/** The plumr configs (they may hold keys) live in Secrets, never in ConfigMaps: `config.json`, or an endpoint's `<link>.json`. */
 export function plumrConfigViolations(r: Checked): string[] {
     if (r.type !== "kubernetes:core/v1:ConfigMap") return [];
     const keys = [...Object.keys(r.props.data ?? {}), ...Object.keys(r.props.binaryData ?? {})];

@@ -200,7 +200,6 @@ describe("endpoints: the pod of a named endpoint", () => {
         binaries: { sha256sums: sha256sums(p.binaries.packages).trimEnd(), hostPath: p.binaries.hostPath },
         peers,
         configSecret: "plumr-hub-config",
-        peersConfigMap: "plumr-hub-peers",
         serviceAccount: "plumr-endpoint",
         entrypointConfigMap: "plumr-entrypoint",
     });
@@ -249,7 +248,10 @@ describe("endpoints: the pod of a named endpoint", () => {
         assert.deepStrictEqual(workload.volumeMounts, [{ name: "plumr-peers", mountPath: "/etc/plumr-peers", readOnly: true }]);
         assert.deepStrictEqual(
             spec.volumes.find((v: any) => v.name === "plumr-peers"),
-            { name: "plumr-peers", configMap: { name: "plumr-hub-peers" } },
+            {
+                name: "plumr-peers",
+                downwardAPI: { items: [{ path: "peers.json", fieldRef: { fieldPath: "metadata.annotations['plumr/peers']" } }] },
+            },
         );
     });
 
@@ -295,7 +297,6 @@ describe("endpoints: the pod of a named endpoint", () => {
             binaries: { sha256sums: "", hostPath: q.binaries.hostPath },
             peers,
             configSecret: "c",
-            peersConfigMap: "p",
             serviceAccount: "s",
             entrypointConfigMap: "e",
         });

@@ -384,11 +384,11 @@ describe("end to end on running pods", function () {
         }
     });
 
-    it("reaches three peers by name from one hub endpoint's unprivileged workload, and keeps two links passing while the third's plumr is down", async () => {
+    it("previews a third spoke as changes to the hub and the new spoke alone; reaches the three by name from the hub's unprivileged workload, and keeps two links passing while the third's plumr is down", async () => {
         const spokes = ["cam-a", "cam-b", "cam-c"];
-        const hubTopology = (t: any) => {
+        const hubTopology = (count: number) => (t: any) => {
             t.endpoints = { hub: { site: "ohio", node: nodes.ohio.name } };
-            for (const spoke of spokes) {
+            for (const spoke of spokes.slice(0, count)) {
                 t.endpoints[spoke] = { site: "mumbai", node: nodes.mumbai.name };
                 t.links.push({ name: `hub-${spoke.slice(-1)}`, endpoints: ["hub", spoke] });
             }
@@ -404,8 +404,33 @@ describe("end to end on running pods", function () {
         const hub = at("ohio", "hub", "hub-a");
         const hubPod = async () => (await waitFor("the hub's pod", 180_000, () => readyPod(hub))) as any;
         const reaches = async (end: DeployedEnd, pod: string, name: string) => (await ping(end, pod, name, 3)).received > 0;
+        /** What a preview of the stack would do, one `<op> <type> <name>` per resource. */
+        const previewed = async (site: string) => {
+            const steps: string[] = [];
+            await preview(stacks[site], {
+                color: "never",
+                onEvent: (event) => {
+                    const step = event.resourcePreEvent?.metadata;
+                    if (step && step.op !== "same" && step.op !== "read")
+                        steps.push(`${step.op} ${step.type} ${step.urn.split("::").pop()}`);
+                },
+            });
+            return steps.sort();
+        };
         try {
-            await upBoth(hubTopology);
+            await upBoth(hubTopology(2));
+            prepareLocalDeployment(E2E, withWorkload(hubTopology(3)));
+            assert.deepStrictEqual(await previewed("ohio"), [
+                "update kubernetes:apps/v1:Deployment ohio-hub",
+                "update kubernetes:core/v1:Secret ohio-hub-config",
+            ]);
+            assert.deepStrictEqual(await previewed("mumbai"), [
+                "create kubernetes:apps/v1:Deployment mumbai-cam-c",
+                "create kubernetes:core/v1:Secret mumbai-cam-c-config",
+                "create kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition mumbai-cam-c-attachment",
+                "create plumr:link:Endpoint mumbai-cam-c",
+            ]);
+            await upBoth(hubTopology(3));
             const before = await hubPod();
             const name: string = before.metadata.name;
             assert.deepStrictEqual(

@@ -91,10 +91,12 @@ describe("policy pack rules", () => {
         const cm: rules.Checked = { type: "kubernetes:core/v1:ConfigMap", name: "leak", props: { data: { "config.json": "{}" } } };
         assert.strictEqual(rules.plumrConfigViolations(cm).length, 1);
         assert.deepStrictEqual(rules.plumrConfigViolations(one("kubernetes:core/v1:ConfigMap", "ohio-entrypoint")), []);
-        const peers = one("kubernetes:core/v1:ConfigMap", "ohio-hub-peers");
-        assert.deepStrictEqual(rules.plumrConfigViolations(peers), [], "the peers file may be in a ConfigMap");
-        peers.props.data["hub-a.json"] = "{}";
-        assert.match(rules.plumrConfigViolations(peers)[0], /holds a plumr config \(hub-a\.json\)/);
+        const hubConfig: rules.Checked = {
+            type: "kubernetes:core/v1:ConfigMap",
+            name: "leak",
+            props: { metadata: { labels: { "app.kubernetes.io/component": "endpoint" } }, data: { "hub-a.json": "{}" } },
+        };
+        assert.match(rules.plumrConfigViolations(hubConfig)[0], /holds a plumr config \(hub-a\.json\)/);
     });
 
     it("let each of a hub's plumr sidecars be privileged, and no other of its containers", () => {

@@ -1,5 +1,8 @@
 // Every Kubernetes object the program renders is valid for the oldest supported Kubernetes.
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
 import { exampleTopology, Registered, runProgram } from "./harness";
 import { KubernetesSchemas } from "./openapi";
 
@@ -49,5 +52,15 @@ describe("rendered objects against the Kubernetes OpenAPI schema", function () {
         Object.assign(topology.sites.ohio, { sidecar: "legacy", platform: "kubernetes", attachment: "macvlan" });
         delete topology.sites.ohio.aws;
         assertAllValid((await runProgram({ stack: "ohio", topology })).resources);
+    });
+
+    it("accepts everything the hub-and-spoke example's hub renders: a plumr per link, the peers by name and in a file", async () => {
+        const dir = path.join(__dirname, "..", "examples", "hub-and-spoke");
+        const topology = YAML.parse(fs.readFileSync(path.join(dir, "topology.yaml"), "utf8")).config["plumr:topology"].value;
+        const allocations = fs.readFileSync(path.join(dir, "allocations.json"), "utf8");
+        const { resources } = await runProgram({ stack: "ohio", topology, allocations });
+        const hub = resources.find((r) => r.name === "ohio-hub" && r.type === "kubernetes:apps/v1:Deployment")!;
+        assert.strictEqual(hub.inputs.spec.template.spec.initContainers.length, 3);
+        assertAllValid(resources);
     });
 });

@@ -253,7 +253,6 @@ describe("adding and removing links in the full mesh", () => {
         // Ohio's endpoint loses a plumr, a config, a peer and its route to Mumbai; nothing else of Ohio's changes.
         assert.deepStrictEqual(changed, [
             "kubernetes:apps/v1:Deployment::ohio-ohio",
-            "kubernetes:core/v1:ConfigMap::ohio-ohio-peers",
             "kubernetes:core/v1:Secret::ohio-ohio-config",
             "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition::ohio-ohio-attachment",
         ]);
@@ -294,13 +293,11 @@ describe("a third spoke for the hub", () => {
         assert.deepStrictEqual(removed, []);
         assert.deepStrictEqual(kubernetes(changed), [
             "ohio::kubernetes:apps/v1:Deployment::ohio-hub",
-            "ohio::kubernetes:core/v1:ConfigMap::ohio-hub-peers",
             "ohio::kubernetes:core/v1:Secret::ohio-hub-config",
             "ohio::kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition::ohio-hub-attachment",
         ]);
         assert.deepStrictEqual(kubernetes(added), [
             "tokyo::kubernetes:apps/v1:Deployment::tokyo-tokyo",
-            "tokyo::kubernetes:core/v1:ConfigMap::tokyo-tokyo-peers",
             "tokyo::kubernetes:core/v1:Secret::tokyo-tokyo-config",
             "tokyo::kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition::tokyo-tokyo-attachment",
         ]);

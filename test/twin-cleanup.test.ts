@@ -20,6 +20,10 @@ const NAMESPACES = 9;
 /** The twin namespaces of the test prefix, by name alone (not by the twin's own matcher, which is under test). */
 const prefixNamespaces = () => listNamespaces().filter((ns) => ns.startsWith(`plumr-twin-${PREFIX}-`) && !LOOKALIKES.includes(ns));
 
+/** The test prefix's namespaces that have files under /etc/netns (the pod's hosts file), by name alone. */
+const prefixNamespaceFiles = () =>
+    fs.existsSync("/etc/netns") ? fs.readdirSync("/etc/netns").filter((ns) => ns.startsWith(`plumr-twin-${PREFIX}-`)) : [];
+
 /** The live processes carrying `mark` in their environment, except `except`. */
 function markedProcesses(mark: string, except?: number): number[] {
     return fs
@@ -80,6 +84,7 @@ async function startTwinProcess(): Promise<Run> {
 /** Removes whatever a test left, without relying on the behaviour under test. */
 function removeTestLeftovers(runs: Run[]): void {
     for (const ns of prefixNamespaces()) removeNamespace(ns);
+    for (const ns of prefixNamespaceFiles()) fs.rmSync(path.join("/etc/netns", ns), { recursive: true, force: true });
     for (const run of runs) {
         run.child.kill("SIGKILL");
         for (const pid of markedProcesses(run.mark)) {
@@ -131,13 +136,15 @@ describe("data-plane twin: nothing left behind", function () {
         if (!unavailable) for (const ns of LOOKALIKES) removeNamespace(ns);
     });
 
-    it("stopped by SIGTERM, removes its namespaces, processes and temp dir, and exits with 143", async () => {
+    it("stopped by SIGTERM, removes its namespaces, their /etc/netns files, processes and temp dir, and exits with 143", async () => {
         const run = await startTwinProcess();
         runs.push(run);
         assert.strictEqual(prefixNamespaces().length, NAMESPACES);
+        assert.strictEqual(prefixNamespaceFiles().length, 1, "the pod's hosts file");
         run.child.kill("SIGTERM");
         assert.deepStrictEqual(await untilExit(run.child), { code: 143, signal: null }, run.stderr());
         assert.deepStrictEqual(prefixNamespaces(), []);
+        assert.deepStrictEqual(prefixNamespaceFiles(), []);
         await eventually("the twin's processes to be gone", () => markedProcesses(run.mark).length === 0, 5_000);
         assert.ok(!fs.existsSync(run.dir), "the temp dir is removed");
         assert.ok(!fs.existsSync(leaseFile(PREFIX)), "the prefix is free again");
@@ -149,6 +156,7 @@ describe("data-plane twin: nothing left behind", function () {
         const processes = markedProcesses(run.mark, run.child.pid);
         assert.throws(() => new Twin(PREFIX, smallEndpoints(), "bridge").destroy(), new RegExp(`in use by process ${run.child.pid}$`));
         assert.strictEqual(prefixNamespaces().length, NAMESPACES);
+        assert.strictEqual(prefixNamespaceFiles().length, 1, "its pod's hosts file stays");
         assert.deepStrictEqual(markedProcesses(run.mark, run.child.pid), processes);
         run.child.kill("SIGTERM");
         await untilExit(run.child);
@@ -161,6 +169,7 @@ describe("data-plane twin: nothing left behind", function () {
         assert.deepStrictEqual(await untilExit(run.child), { code: null, signal: "SIGKILL" });
         const left = prefixNamespaces();
         assert.strictEqual(left.length, NAMESPACES, "the killed run left its namespaces");
+        assert.strictEqual(prefixNamespaceFiles().length, 1, "and its pod's hosts file");
         assert.ok(markedProcesses(run.mark).length >= 2, "and its pod's processes");
 
         let twin: Twin | undefined;
@@ -170,6 +179,7 @@ describe("data-plane twin: nothing left behind", function () {
             const [, listed] = /removed .* \d+ namespaces \(([^)]*)\)/.exec(said[0]) ?? [];
             assert.deepStrictEqual(listed?.split(", ").sort(), left.sort(), said[0]);
             assert.deepStrictEqual(prefixNamespaces(), []);
+            assert.deepStrictEqual(prefixNamespaceFiles(), [], "the killed run's /etc/netns files are removed");
             await eventually("the killed run's processes to be gone", () => markedProcesses(run.mark).length === 0, 5_000);
             assert.ok(!fs.existsSync(run.dir), "the killed run's temp dir is removed");
             const namespaces = listNamespaces();

@@ -21,8 +21,8 @@ export interface RenderedEndpoint {
     attachmentConfig: string;
     /** The pod's k8s.v1.cni.cncf.io/networks annotation. */
     networks: string;
-    /** The rendered plumr config (the Secret's config.json). */
-    plumrConfig: string;
+    /** The rendered plumr config of each plumr container, by container name: the Secret's key that container reads. */
+    plumrConfigs: Record<string, string>;
     /** The endpoint pod's spec. */
     podSpec: any;
     /** The site's bridge range and the end's node range and gateway. */
@@ -119,13 +119,33 @@ export function listNamespaces(): string[] {
         .filter(Boolean);
 }
 
-/** Kills the processes in a namespace, then removes it; one already gone is no error. Returns how many it killed. */
+const NETNS_ETC = "/etc/netns";
+
+/** Where `ip netns exec` finds the files it shows a namespace's processes over /etc's: /etc/netns/<ns>. */
+export function namespaceEtc(ns: string): string {
+    if (ns.includes("/") || ns === "." || ns === "..") throw new Error(`"${ns}" is not a namespace name`);
+    return path.join(NETNS_ETC, ns);
+}
+
+/** The namespaces that have files under /etc/netns, whether or not the namespace still exists. */
+function namespacesWithEtc(): string[] {
+    try {
+        return fs.readdirSync(NETNS_ETC);
+    } catch {
+        return [];
+    }
+}
+
+/**
+ * Kills the processes in a namespace, then removes it and its files under /etc/netns; one already gone is no error.
+ * Returns how many processes it killed.
+ */
 export function removeNamespace(ns: string): number {
-    let pids: number[];
+    let pids: number[] = [];
     try {
         pids = ip("netns", "pids", ns).split("\n").filter(Boolean).map(Number);
     } catch {
-        return 0; // already gone
+        // already gone
     }
     for (const pid of pids) {
         try {
@@ -137,8 +157,9 @@ export function removeNamespace(ns: string): number {
     try {
         ip("netns", "del", ns);
     } catch {
-        // removed meanwhile
+        // removed meanwhile, or never there
     }
+    fs.rmSync(namespaceEtc(ns), { recursive: true, force: true });
     return pids.length;
 }
 
@@ -189,8 +210,8 @@ function takeLease(prefix: string, dir: string): void {
 
 /**
  * Removes what an earlier twin with this prefix left when its process was killed hard (SIGKILL, power loss): its
- * namespaces with the processes in them, its temp dir and lease; says so on stderr. Refuses while that twin's process
- * still runs.
+ * namespaces with the processes in them and their files under /etc/netns, its temp dir and lease; says so on stderr.
+ * Refuses while that twin's process still runs.
  */
 function removeLeftovers(prefix: string): void {
     const mine = namespacePattern(prefix);
@@ -199,10 +220,14 @@ function removeLeftovers(prefix: string): void {
         throw new Error(`the twin prefix "${prefix}" is in use by process ${lease.pid}`);
     const stale = listNamespaces().filter((ns) => mine.test(ns));
     const killed = stale.reduce((n, ns) => n + removeNamespace(ns), 0);
+    // Files of namespaces that were removed before the run was killed.
+    const orphaned = namespacesWithEtc().filter((ns) => mine.test(ns));
+    for (const ns of orphaned) removeNamespace(ns);
     if (lease) fs.rmSync(lease.dir, { recursive: true, force: true });
     fs.rmSync(leaseFile(prefix), { force: true });
-    if (stale.length === 0 && !lease) return;
+    if (stale.length === 0 && orphaned.length === 0 && !lease) return;
     const what = [`${stale.length} namespaces (${stale.join(", ")})`, `${killed} processes in them`];
+    if (orphaned.length > 0) what.push(`the /etc/netns files of ${orphaned.join(", ")}`);
     if (lease) what.push(`temp dir ${lease.dir}`);
     console.error(`twin "${prefix}": removed what a killed earlier run left behind: ${what.join(", ")}`);
 }
@@ -268,6 +293,19 @@ export class Supervised {
 
 export type Attachment = "bridge" | "macvlan";
 
+/** Which plumr container startPlumr starts, and where. */
+export interface PlumrContainer {
+    /** The pod's namespace: by default the site's endpoint pod. */
+    pod?: string;
+    /** The endpoint whose pod spec and configs it takes: by default the site's. */
+    endpoint?: RenderedEndpoint;
+    /** The container's name: by default the endpoint's only plumr container. */
+    container?: string;
+}
+
+/** The user and group the twin runs an endpoint's workload as: nobody, who owns nothing on this machine. */
+export const WORKLOAD_UID = 65534;
+
 /**
  * The twin of two sites, each with a router, one endpoint node and one endpoint pod. Its namespaces are named after
  * `prefix` (lowercase letters and digits); one prefix has one twin at a time.
@@ -275,8 +313,10 @@ export type Attachment = "bridge" | "macvlan";
 export class Twin {
     readonly dir: string;
     private readonly namespaces: string[] = [];
-    /** The supervised plumr container of each endpoint, by endpoint index. */
+    /** The supervised plumr container started last in each site's endpoint pod, by site index. */
     readonly plumr: Supervised[] = [];
+    /** Every container the twin started, in every pod. */
+    private readonly containers: Supervised[] = [];
     private readonly unregister: () => void;
 
     constructor(
@@ -390,45 +430,104 @@ export class Twin {
         return ns;
     }
 
-    /** Starts the endpoint's plumr container as its pod spec says, with the stand-in as the plumr binary. */
-    startPlumr(i: number): Supervised {
-        const end = this.endpoints[i];
-        const spec = end.podSpec;
-        const plumr = [...(spec.initContainers ?? []), ...spec.containers].find((c: any) => c.name === "plumr");
-        const dir = path.join(this.dir, `site-${i}`);
-        const binDir = path.join(dir, "bin");
+    /**
+     * What the kubelet does for a pod before its containers start: sets the pod spec's sysctls inside the pod's
+     * namespace, and writes the pod's /etc/hosts (localhost and the spec's hostAliases) where `ip netns exec` shows it
+     * to the pod's processes, so that they find its peers by name as the workload would.
+     */
+    prepareSandbox(pod: string, spec: any): void {
+        for (const { name, value } of spec.securityContext?.sysctls ?? []) inNs(pod, ["sysctl", "-qw", `${name}=${value}`]);
+        const lines = ["# Kubernetes-managed hosts file.", "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"];
+        const aliases: { ip: string; hostnames: string[] }[] = spec.hostAliases ?? [];
+        if (aliases.length > 0) lines.push("", "# Entries added by HostAliases.", ...aliases.map((a) => [a.ip, ...a.hostnames].join("\t")));
+        fs.mkdirSync(namespaceEtc(pod), { recursive: true, mode: 0o755 });
+        fs.writeFileSync(path.join(namespaceEtc(pod), "hosts"), lines.join("\n") + "\n", { mode: 0o644 });
+    }
+
+    /**
+     * Runs a command in a pod's namespace as the endpoint's workload container runs it: as user and group 65534, with
+     * no capabilities in any set and no way to gain one (allowPrivilegeEscalation: false). Its `ping` is a copy of
+     * this machine's without the file capabilities this one may carry, as an image that relies on the pod's
+     * ping_group_range ships it.
+     */
+    inWorkload(pod: string, command: string[], timeoutMs = 20_000): string {
+        const id = String(WORKLOAD_UID);
+        const setpriv = ["setpriv", `--reuid=${id}`, `--regid=${id}`, "--clear-groups"];
+        setpriv.push("--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs");
+        return inNs(pod, [...setpriv, ...command], timeoutMs, { ...process.env, PATH: `${this.workloadBin()}:${process.env.PATH}` });
+    }
+
+    /** The workload's own programs, readable by its user. */
+    private workloadBin(): string {
+        const bin = path.join(this.dir, "workload-bin");
+        if (!fs.existsSync(bin)) {
+            fs.chmodSync(this.dir, 0o711);
+            fs.mkdirSync(bin, { mode: 0o755 });
+            // A copy has no file capabilities: they are extended attributes, which copying leaves behind.
+            fs.copyFileSync(execFileSync("sh", ["-c", "command -v ping"], { encoding: "utf8" }).trim(), path.join(bin, "ping"));
+            fs.chmodSync(path.join(bin, "ping"), 0o755);
+        }
+        return bin;
+    }
+
+    /** The stand-ins as the site's node agent installs the binaries on its node, and what the entrypoint checks them against. */
+    private installBinaries(i: number): { binDir: string; sums: string } {
+        const binDir = path.join(this.dir, `site-${i}`, "bin");
         fs.mkdirSync(binDir, { recursive: true });
-        // The installer's part: the stand-ins as the binaries, and what the entrypoint checks them against.
         const sums = ["plumr", "shm_printer"].map((binary) => {
             const content = fs.readFileSync(path.join(ROOT, "stand-ins", binary));
-            fs.writeFileSync(path.join(binDir, binary), content, { mode: 0o755 });
+            // Once per node: a plumr running from it already must not see it rewritten.
+            if (!fs.existsSync(path.join(binDir, binary))) fs.writeFileSync(path.join(binDir, binary), content, { mode: 0o755 });
             return `${createHash("sha256").update(content).digest("hex")}  ${binary}`;
         });
-        fs.writeFileSync(path.join(dir, "config.json"), end.plumrConfig);
+        return { binDir, sums: sums.join("\n") };
+    }
+
+    /**
+     * Starts one of an endpoint's plumr containers as its pod spec says, with the stand-in as the plumr binary: by
+     * default the site's endpoint's only one, in the site's endpoint pod. Started again after it was stopped, it runs
+     * anew, as the kubelet restarts a container.
+     */
+    startPlumr(i: number, { pod = this.pod(i), endpoint = this.endpoints[i], container }: PlumrContainer = {}): Supervised {
+        const spec = endpoint.podSpec;
+        const names = Object.keys(endpoint.plumrConfigs);
+        if (container === undefined && names.length !== 1)
+            throw new Error(`the endpoint has ${names.length} plumr containers (${names.join(", ")}): name the one to start`);
+        const name = container ?? names[0];
+        const plumr = [...(spec.initContainers ?? []), ...spec.containers].find((c: any) => c.name === name);
+        const config = endpoint.plumrConfigs[name];
+        if (!plumr || config === undefined) throw new Error(`the endpoint has no plumr container ${name}`);
+        const { binDir, sums } = this.installBinaries(i);
+        // The pod's configs, readable by root alone, as the Secret's volume mounts them.
+        const dir = path.join(this.dir, pod);
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(path.join(dir, `${name}.json`), config);
         const entrypoint = path.join(ROOT, "components", "scripts", "plumr-entrypoint.sh");
         // The pod spec's own command, with the paths the volumes give it mapped to the twin's files.
         const command = plumr.command.map((arg: string) => (arg.endsWith("plumr-entrypoint.sh") ? entrypoint : arg));
         const env: Record<string, string> = {};
         for (const e of plumr.env) if (e.value !== undefined) env[e.name] = e.value;
         env.PLUMR_BIN_DIR = binDir;
-        env.PLUMR_SHA256SUMS = sums.join("\n");
-        env.PLUMR_CONFIG = path.join(dir, "config.json");
+        env.PLUMR_SHA256SUMS = sums;
+        env.PLUMR_CONFIG = path.join(dir, `${name}.json`);
         env.NODE_NAME = this.node(i);
         // A native sidecar has its own restart rule; a plain container follows the pod's.
-        this.plumr[i] = new Supervised(
-            this.pod(i),
+        const supervised = new Supervised(
+            pod,
             command,
             env,
             plumr.restartPolicy ?? spec.restartPolicy ?? "Always",
-            path.join(dir, "plumr.log"),
+            path.join(dir, `${name}.log`),
         );
-        return this.plumr[i];
+        this.containers.push(supervised);
+        if (pod === this.pod(i)) this.plumr[i] = supervised;
+        return supervised;
     }
 
     /** Removes every namespace and process the twin made, its temp dir, and its lease on the prefix. */
     destroy(): void {
         this.unregister();
-        for (const p of this.plumr) p?.stop();
+        for (const container of this.containers) container.stop();
         for (const ns of this.namespaces.splice(0).reverse()) removeNamespace(ns);
         fs.rmSync(this.dir, { recursive: true, force: true });
         fs.rmSync(leaseFile(this.prefix), { force: true });
