@@ -140,7 +140,8 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
         links[link.name] = {
             tunnelSubnet: link.tunnelSubnet,
             mtu: link.mtu,
-            device: plan.tunnel.device,
+            // Between named endpoints, each end has a device of its own, in its facts.
+            ...(link.ends[0].endpoint === undefined && { device: plan.tunnel.device }),
             ends: link.ends.map((end) => ({
                 ...endFacts(plan, end),
                 deployedBy: managed.includes(end.site) ? pulumi.getStack() : peers.stackName(end.site),
