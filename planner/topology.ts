@@ -236,6 +236,26 @@ const link = z
     })
     .describe("a link: {name: <name>, endpoints: [<endpoint>, <endpoint>]} or {name: <name>, ends: [<end>, <end>]}");
 
+/**
+ * A map of `value`s by name, each name a DNS label of at most 40 characters (`what` says what it
+ * names, for the message). The names are checked beside the record, not as its keys, so that an
+ * entry with a bad name has its contents checked too.
+ */
+function namedRecord<T extends z.ZodType>(value: T, what: string) {
+    return z.record(z.string(), value).superRefine((entries, ctx) => {
+        for (const name of Object.keys(entries)) {
+            const finding = id.dnsLabel(name, what, 40);
+            if (finding)
+                ctx.addIssue({
+                    code: "custom",
+                    path: [name],
+                    message: finding.message,
+                    params: { fix: finding.fix, at: finding.at, key: true },
+                });
+        }
+    });
+}
+
 /** The machines the nodes are, as Kubernetes names them (`kubernetes.io/arch`); the binaries must be built for them. */
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
 
@@ -290,40 +310,12 @@ export const topologySchema = z
          * allocate` writes it; commit it with the topology so that changes never renumber a link.
          */
         allocations: text("plumr/allocations.json").default("plumr/allocations.json"),
-        // The names are checked beside the record, not as its keys, so that a site with a bad name has its contents checked too.
-        sites: z
-            .record(z.string(), site)
-            .superRefine((sites, ctx) => {
-                for (const name of Object.keys(sites)) {
-                    const finding = id.dnsLabel(name, "a site name", 40);
-                    if (finding)
-                        ctx.addIssue({
-                            code: "custom",
-                            path: [name],
-                            message: finding.message,
-                            params: { fix: finding.fix, at: finding.at, key: true },
-                        });
-                }
-            })
-            .describe("a map of sites by name, e.g. {ohio: {platform: openshift, ...}}"),
+        sites: namedRecord(site, "a site name").describe("a map of sites by name, e.g. {ohio: {platform: openshift, ...}}"),
         /**
          * Workloads by name, each at a site and pinned to a node: one pod with one underlay address and
          * one tunnel per link that names it. Links name them in `endpoints`.
          */
-        endpoints: z
-            .record(z.string(), endpoint)
-            .superRefine((endpoints, ctx) => {
-                for (const name of Object.keys(endpoints)) {
-                    const finding = id.dnsLabel(name, "an endpoint name", 40);
-                    if (finding)
-                        ctx.addIssue({
-                            code: "custom",
-                            path: [name],
-                            message: finding.message,
-                            params: { fix: finding.fix, at: finding.at, key: true },
-                        });
-                }
-            })
+        endpoints: namedRecord(endpoint, "an endpoint name")
             .describe("a map of endpoints by name, e.g. {hub: {site: ohio, node: <node name>}}")
             .default({}),
         links: z.array(link).describe("a list of links, each {name: <name>, endpoints: [<endpoint>, <endpoint>]} or {name, ends}"),

@@ -34,6 +34,14 @@ function hubTopology(): any {
     return t;
 }
 
+/** A workload of the hub's own, with everything a user may set on it. */
+const AGGREGATOR = {
+    image: "quay.io/example/aggregator:1",
+    env: [{ name: "LOG_LEVEL", value: "debug" }],
+    ports: [{ containerPort: 8554, protocol: "UDP", name: "rtsp" }],
+    resources: { requests: { cpu: "500m" }, limits: { memory: "1Gi" } },
+};
+
 const plan = (raw: any, allocations?: string): Plan =>
     planTopology(parseTopology(raw), plannerFiles({ ...(allocations !== undefined && { allocations }) }));
 const endpoint = (p: Plan, name: string) => p.endpoints.find((e) => e.name === name)!;
@@ -85,12 +93,7 @@ describe("endpoints: the plan", () => {
 
     it("takes the endpoint's own workload, else its site's", () => {
         const t = hubTopology();
-        t.endpoints.hub.workload = {
-            image: "quay.io/example/aggregator:1",
-            env: [{ name: "LOG_LEVEL", value: "debug" }],
-            ports: [{ containerPort: 8554, protocol: "UDP", name: "rtsp" }],
-            resources: { requests: { cpu: "500m" }, limits: { memory: "1Gi" } },
-        };
+        t.endpoints.hub.workload = AGGREGATOR;
         const p = plan(t);
         assert.strictEqual(endpoint(p, "hub").workload.image, "quay.io/example/aggregator:1");
         assert.strictEqual(endpoint(p, "cam-a").workload.image, t.sites.mumbai.workload.image);
@@ -283,12 +286,7 @@ describe("endpoints: the pod of a named endpoint", () => {
 
     it("gives the workload the endpoint's own env, ports and resources after the program's", () => {
         const t = hubTopology();
-        t.endpoints.hub.workload = {
-            image: "quay.io/example/aggregator:1",
-            env: [{ name: "LOG_LEVEL", value: "debug" }],
-            ports: [{ containerPort: 8554, protocol: "UDP", name: "rtsp" }],
-            resources: { requests: { cpu: "500m" }, limits: { memory: "1Gi" } },
-        };
+        t.endpoints.hub.workload = AGGREGATOR;
         const q = plan(t);
         const own: any = endpointPodSpec({
             endpoint: endpoint(q, "hub"),
