@@ -320,10 +320,12 @@ function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | und
         );
     }
     const names = new Unique(problems, "link name", "give every link its own name");
+    /** Link names given twice: already a problem, which their ends' resource names would only repeat. */
+    const repeated = new Set<string>();
     const pairs = new Unique(problems, "pair of endpoints", "join two endpoints by one link; a link carries any traffic between them");
     topology.links.forEach((link, li) => {
         const linkField = fieldPath(["links", li]);
-        names.check(link.name, `${linkField}.name`);
+        if (!names.check(link.name, `${linkField}.name`)) repeated.add(link.name);
         if (RESERVED_NAMES.includes(link.name)) {
             problems.add(
                 `${linkField}.name`,
@@ -345,7 +347,7 @@ function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | und
             }
             pairs.check([x.endpoint, y.endpoint].sort().join(" and "), `${linkField}.endpoints`, link.endpoints);
         }
-        if (x.site !== "" && x.site === y.site) {
+        if (x.site === y.site) {
             const field = x.endpoint === undefined ? `${linkField}.ends` : `${linkField}.endpoints`;
             problems.add(
                 field,
@@ -390,9 +392,10 @@ function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | und
                 "rename the link or the endpoint",
             );
         }
-        if (endpoint.site !== "") resourceNames.check(`${endpoint.site}-${endpoint.name}`, addresseeField(endpoint, "site"), endpoint.site);
+        if (endpoint.named || !repeated.has(endpoint.name))
+            resourceNames.check(`${endpoint.site}-${endpoint.name}`, addresseeField(endpoint, "site"), endpoint.site);
 
-        const range = endpoint.site === "" ? undefined : resolveEndpoint(topology, parsed, endpoint, problems);
+        const range = resolveEndpoint(topology, parsed, endpoint, problems);
         if (!range || endpoint.address === undefined) continue;
         const addressField = addresseeField(endpoint, "address");
         const address = a.parseIp(endpoint.address);
