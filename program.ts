@@ -7,7 +7,8 @@ import { Site } from "./components/site";
 import { peeringStep } from "./planner/aws";
 import { sha256sums } from "./planner/binaries";
 import { Problems, SECRET } from "./planner/errors";
-import { EndPlan, endpointsAt, peerOf, Plan } from "./planner/plan";
+import { EndPlan, endpointsAt, endsAt, peerOf, Plan } from "./planner/plan";
+import { nodeAgentEnv } from "./planner/nodeAgent";
 import { checkCluster, parseClusterFacts } from "./planner/preflight";
 import { EndFacts, endFacts, PublishedSite, readPeerSite } from "./planner/published";
 import { AwsFacts } from "./planner/types";
@@ -98,7 +99,15 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
     await checkClusters(plan, managed, access, options.readCluster ?? readCluster);
 
     const sites: Record<string, Site> = {};
-    for (const name of managed) sites[name] = new Site(name, { plan, access: access[name] });
+    for (const name of managed) {
+        sites[name] = new Site(name, {
+            plan: plan.sites[name],
+            binaries: plan.binaries,
+            nodeAgentEnv: nodeAgentEnv(plan, name),
+            endpoints: Object.fromEntries(endsAt(plan, name).map((end) => [end.link, endFacts(plan, end)])),
+            access: access[name],
+        });
+    }
     const awsFacts = await deployAws(plan, managed, access, commands, peers);
 
     const binaries = { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath };

@@ -1,8 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { endsAt, Plan, SitePlan } from "../planner/plan";
-import { nodeAgentEnv } from "../planner/nodeAgent";
-import { EndFacts, endFacts } from "../planner/published";
+import { Plan, SitePlan } from "../planner/plan";
+import { EndFacts } from "../planner/published";
 import { NodeAgent } from "./nodeAgent";
 import { labels, script } from "./meta";
 
@@ -15,8 +14,14 @@ export interface ClusterAccess {
 }
 
 export interface SiteArgs {
-    /** The whole plan; the site takes its own part and its link ends from it. */
-    plan: Plan;
+    /** The site's part of the plan: its config, nodes and CNI plugins. */
+    plan: SitePlan;
+    /** The binaries the node agent installs, its image, and the CNI plugins it may install. */
+    binaries: Pick<Plan["binaries"], "packages" | "cniPackages" | "installerImage">;
+    /** The node agent's environment (planner/nodeAgent.ts). */
+    nodeAgentEnv: Record<string, string>;
+    /** What the site publishes of each of its link ends, keyed by link name. */
+    endpoints: Record<string, EndFacts>;
     /** How to reach the site's cluster. */
     access: ClusterAccess;
 }
@@ -54,7 +59,7 @@ export class Site extends pulumi.ComponentResource {
 
     constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
         super("plumr:site:Site", name, {}, opts);
-        const plan = args.plan.sites[name];
+        const plan = args.plan;
         this.plan = plan;
         const config = plan.config;
 
@@ -113,11 +118,11 @@ export class Site extends pulumi.ComponentResource {
             `${name}-node-agent`,
             {
                 namespace: this.namespace,
-                packages: args.plan.binaries.packages,
-                cniPackages: plan.cniPlugins.flatMap((plugin) => args.plan.binaries.cniPackages.filter((p) => p.name === plugin)),
+                packages: args.binaries.packages,
+                cniPackages: plan.cniPlugins.flatMap((plugin) => args.binaries.cniPackages.filter((p) => p.name === plugin)),
                 nodes: plan.nodes.map((n) => n.name),
-                env: nodeAgentEnv(args.plan, name),
-                image: args.plan.binaries.installerImage,
+                env: args.nodeAgentEnv,
+                image: args.binaries.installerImage,
                 serviceAccountName: agentAccount.metadata.name,
                 provider,
             },
@@ -135,9 +140,7 @@ export class Site extends pulumi.ComponentResource {
         this.entrypointConfigMap = entrypoint.metadata.name;
         this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, ...grants];
 
-        const facts: Record<string, EndFacts> = {};
-        for (const end of endsAt(args.plan, name)) facts[end.link] = endFacts(args.plan, end);
-        this.endpoints = pulumi.output(facts);
+        this.endpoints = pulumi.output(args.endpoints);
         this.registerOutputs({ namespace: this.namespace, endpoints: this.endpoints });
     }
 

@@ -307,6 +307,35 @@ describe("a third spoke for the hub", () => {
     });
 });
 
+describe("a hub whose spokes are in other stacks", () => {
+    const ex = example("hub-and-spoke");
+
+    it("finds a spoke through what the spoke's stack publishes: its config, its name and its line in the peers file", async () => {
+        const ohio = await run(ex, "ohio");
+        const mumbai = (await run(ex, "mumbai")).sites.mumbai.endpoints["ohio-mumbai"];
+        // Mumbai's stack deployed its endpoint elsewhere than the topology says, and the hub follows it.
+        const moved = { ...mumbai, address: "10.20.1.77" };
+        const { resources } = await run(ex, "ohio", {
+            stackOutputs: { "organization/plumr/mumbai": { sites: { mumbai: { endpoints: { "ohio-mumbai": moved } } } } },
+        });
+        const deployment = (rs: Registered[]) => rs.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "ohio-hub")!;
+        const peersOf = (rs: Registered[]) => JSON.parse(deployment(rs).inputs.spec.template.metadata.annotations["plumr/peers"]).peers;
+        assert.strictEqual(peersOf(ohio.resources).find((p: any) => p.endpoint === "mumbai").address, mumbai.address);
+        assert.strictEqual(peersOf(resources).find((p: any) => p.endpoint === "mumbai").address, "10.20.1.77");
+        const secret = resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "ohio-hub-config")!;
+        assert.strictEqual(JSON.parse(secret.inputs.stringData["ohio-mumbai.json"]).udp.remote_address, "10.20.1.77");
+        assert.deepStrictEqual(deployment(resources).inputs.spec.template.spec.hostAliases[0], {
+            ip: mumbai.tunnelIp,
+            hostnames: ["mumbai", "mumbai.mumbai"],
+        });
+        // The other spokes' lines stay as their (undeployed) stacks' topology values.
+        assert.deepStrictEqual(
+            peersOf(resources).filter((p: any) => p.endpoint !== "mumbai"),
+            peersOf(ohio.resources).filter((p: any) => p.endpoint !== "mumbai"),
+        );
+    });
+});
+
 describe("links whose ends are written in the link", () => {
     // The shipped topology's endpoint objects, as the program rendered them before named endpoints
     // existed: a topology that names no endpoint must keep deploying exactly these. After a
