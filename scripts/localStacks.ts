@@ -97,7 +97,7 @@ export async function siteStack(deployment: LocalDeployment, cluster: ClusterSpe
 /**
  * `pulumi preview` with checkpoints off. A preview persists nothing, yet by default the CLI still
  * serializes the whole snapshot, and encrypts its secrets again, after every step: work that grows
- * with the square of the number of resources (see the README's Scale section). Never for up or
+ * with the square of the number of resources (see docs/BENCHMARKS.md, Scale). Never for up or
  * destroy: their checkpoints are the state.
  */
 export async function preview(stack: Stack, options: PreviewOptions = {}): Promise<PreviewResult> {
