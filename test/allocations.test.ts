@@ -11,6 +11,7 @@ import { ConfigError } from "../planner/errors";
 import { Plan, planAllocations, planTopology } from "../planner/plan";
 import { parseTopology } from "../planner/topology";
 import { exampleTopology, plannerFiles } from "./harness";
+import { readTopologyFile } from "../lib/topologyFile";
 
 const OHIO = ["ip-10-0-154-10.us-east-2.compute.internal", "ip-10-0-171-33.us-east-2.compute.internal"];
 const MUMBAI = [
@@ -245,7 +246,7 @@ describe("npm run allocate", () => {
     const allocate = (cwd: string, ...args: string[]) => {
         const result = spawnSync(
             process.execPath,
-            [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(ROOT, "scripts", "allocate.ts"), ...args],
+            [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(ROOT, "commands", "allocate.ts"), ...args],
             { cwd, encoding: "utf8", timeout: 60_000 },
         );
         return { status: result.status, output: `${result.stdout}${result.stderr}` };
@@ -281,7 +282,7 @@ describe("npm run allocate", () => {
     it("finds the shipped allocations files current: the project's and the examples'", () => {
         const topologies = ["Pulumi.yaml", "examples/hub-and-spoke/topology.yaml", "examples/full-mesh/topology.yaml"];
         for (const file of topologies) {
-            const topology = parseTopology(YAML.parse(fs.readFileSync(path.join(ROOT, file), "utf8")).config["plumr:topology"].value);
+            const topology = parseTopology(readTopologyFile(path.join(ROOT, file)));
             const text = fs.readFileSync(path.join(ROOT, topology.allocations), "utf8");
             const addressing = planAllocations(topology, text);
             assert.strictEqual(formatAllocations(addressing.record), text, `${file}: run npm run allocate -- ${file}`);

@@ -1,10 +1,10 @@
 // An interrupted start of the local clusters leaves nothing behind, and what a killed start left
-// does not stop the next one (it completes what is healthy and replaces what is not). Runs the real command (scripts/localClusters.ts) on the tests' own
+// does not stop the next one (it completes what is healthy and replaces what is not). Runs the real command (local/localClusters.ts) on the tests' own
 // instance, interrupted once its first real node has started its kubelet.
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
-import { instanceLeftovers, localClusterSpecs, startLocalClusters, stopLocalClusters } from "../scripts/localClusters";
+import { instanceLeftovers, localClusterSpecs, startLocalClusters, stopLocalClusters } from "../local/localClusters";
 import { namespacesUnavailable } from "../twin/twin";
 import { eventually, exited } from "./pid1";
 import { E2E } from "./localClusters";
@@ -15,7 +15,7 @@ const nothingLeft = { processes: [], namespaces: [], cgroups: false, mounts: [],
 /** `localClusters.ts start e2e` in a process of its own, and when its first real node's kubelet has started. */
 async function startUntilKubelet(): Promise<{ child: ChildProcess; output: () => string }> {
     // node itself, not npx: a signal must reach the command, not a wrapper.
-    const child = spawn("node", ["-r", "ts-node/register/transpile-only", "scripts/localClusters.ts", "start", E2E], { cwd: ROOT });
+    const child = spawn("node", ["-r", "ts-node/register/transpile-only", "local/localClusters.ts", "start", E2E], { cwd: ROOT });
     let output = "";
     child.stdout!.on("data", (d) => (output += d));
     child.stderr!.on("data", (d) => (output += d));

@@ -6,11 +6,11 @@ import * as assert from "assert";
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { ConfigError, Hidden, Problem } from "../planner/errors";
 import { fieldPath, schemaAt } from "../planner/issues";
 import { topologySchema } from "../planner/topology";
 import { exampleTopology } from "./harness";
+import { exampleFile, readTopologyFile } from "../lib/topologyFile";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -23,14 +23,14 @@ export interface Base {
 
 /**
  * The topologies users start from: Pulumi.yaml's, the two four-site examples, and the local demo
- * stacks' (Pulumi.yaml's made local as scripts/localStacks.ts does: no AWS routing, local images;
+ * stacks' (Pulumi.yaml's made local as local/localStacks.ts does: no AWS routing, local images;
  * its paths stay relative to the project here).
  */
 export function shippedConfigurations(): Base[] {
     const repoAllocations = fs.readFileSync(path.join(ROOT, "plumr", "allocations.json"), "utf8");
     const example = (name: string): Base => {
-        const dir = path.join(ROOT, "examples", name);
-        const topology = YAML.parse(fs.readFileSync(path.join(dir, "topology.yaml"), "utf8")).config["plumr:topology"].value;
+        const dir = path.dirname(exampleFile(name));
+        const topology = readTopologyFile(exampleFile(name));
         return { name: `examples/${name}`, topology, allocations: fs.readFileSync(path.join(dir, "allocations.json"), "utf8") };
     };
     const local = exampleTopology();

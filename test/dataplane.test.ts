@@ -1,7 +1,7 @@
 // The data-plane twin (twin/twin.ts): what the program renders, attached with the real CNI
 // plugins in network namespaces, carries traffic between the two sites through the tunnel.
 import * as assert from "assert";
-import { renderedEndpoints } from "../twin/rendered";
+import { renderedEndpoints } from "./rendered";
 import { eventually, inNs, Twin, twinUnavailable } from "../twin/twin";
 
 /** The original demo's attachment, as it was written (capabilities misspelt, inside ipam). */

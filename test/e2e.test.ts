@@ -1,12 +1,12 @@
 // End to end: the real Pulumi engine deploys the ohio and mumbai stacks onto the tests' own two
-// local clusters (scripts/localClusters.ts, instance e2e), through the Automation API with a local
+// local clusters (local/localClusters.ts, instance e2e), through the Automation API with a local
 // file backend.
 import * as assert from "assert";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation/events";
-import { ClusterSpec, KubeApi, kubeconfigPath } from "../scripts/localClusters";
-import { LocalDeployment, localPulumi, prepareLocalDeployment, preview, siteStack } from "../scripts/localStacks";
+import { ClusterSpec, KubeApi, kubeconfigPath } from "../local/localClusters";
+import { LocalDeployment, localPulumi, prepareLocalDeployment, preview, siteStack } from "../local/localStacks";
 import { e2eClusters, E2E } from "./localClusters";
 
 const NAMESPACE = "plumr-e2e";

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigErrorProjects, configErrorProjects, PLANNER_MESSAGE, timedPreview } from "../scripts/benchConfigError";
+import { ConfigErrorProjects, configErrorProjects, PLANNER_MESSAGE, timedPreview } from "../local/configErrorProjects";
 
 const INDEX = fs.realpathSync(path.join(__dirname, "..", "index.ts"));
 

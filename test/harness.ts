@@ -4,13 +4,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as YAML from "yaml";
 import { LocalFiles } from "../planner/localFiles";
 import { ClusterNode } from "../planner/nodes";
 import { ClusterFacts } from "../planner/preflight";
 import { deploy } from "../program";
 import { kubeconfigFile, prepare } from "../prepare";
 import { FakeAws } from "./fakeAws";
+import { shippedTopology } from "../lib/topologyFile";
 
 export { FakeAws } from "./fakeAws";
 
@@ -18,8 +18,7 @@ const REPO = path.join(__dirname, "..");
 
 /** The example topology shipped in Pulumi.yaml, as a fresh copy. */
 export function exampleTopology(): any {
-    const project = YAML.parse(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8"));
-    return structuredClone(project.config["plumr:topology"].value);
+    return shippedTopology();
 }
 
 /** The local files the planner reads, without touching the disk: the shipped template, stand-in binaries, no allocations. */

@@ -1,8 +1,8 @@
 // The end-to-end tests' own local clusters (instance e2e): started once, on first use, by whichever
 // test file needs them first, and stopped after the last test if this run started them. A demo
 // running on the same machine has clusters of its own and is never touched.
-import { onInterrupt } from "../scripts/interrupts";
-import { ClusterSpec, Instance, startLocalClusters, stopLocalClusters } from "../scripts/localClusters";
+import { onInterrupt } from "../lib/interrupts";
+import { ClusterSpec, Instance, startLocalClusters, stopLocalClusters } from "../local/localClusters";
 
 export const E2E: Instance = "e2e";
 let starting: Promise<{ clusters: ClusterSpec[]; started: boolean }> | undefined;

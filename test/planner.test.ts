@@ -3,7 +3,6 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import * as a from "../planner/addresses";
 import { attachmentConfig, networksAnnotation } from "../planner/attachment";
 import { Problem } from "../planner/errors";
@@ -13,9 +12,10 @@ import { PLACEHOLDERS, renderTemplate, TemplateValues, unknownPlaceholders } fro
 import { parseTopology } from "../planner/topology";
 import { plannerFiles } from "./harness";
 import { Expected, expectProblem, problemsOf } from "./problems";
+import { shippedTopology } from "../lib/topologyFile";
 
 const REPO = path.join(__dirname, "..");
-const EXAMPLE = YAML.parse(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")).config["plumr:topology"].value;
+const EXAMPLE = shippedTopology();
 const TEMPLATE = fs.readFileSync(path.join(REPO, "plumr", "config.template.json"), "utf8");
 
 const OHIO_NODE = "ip-10-0-154-10.us-east-2.compute.internal";

@@ -9,7 +9,7 @@
 //     end's address only, ICMP from the peer's range, and what answers what went out.
 // All inside the project's own network namespaces, with this machine's iptables, as the nodes' own.
 import { execFileSync } from "child_process";
-import { RealNode } from "../scripts/localNodes";
+import { RealNode } from "../local/localNodes";
 
 const iptables = (netns: string, ...args: string[]) =>
     execFileSync("ip", ["netns", "exec", netns, "iptables", "-w", ...args], { encoding: "utf8", timeout: 10_000 });

@@ -10,14 +10,14 @@ import * as ipaddr from "ipaddr.js";
 import * as path from "path";
 import { sha256 } from "../planner/binaries";
 import { PreflightCheck } from "../planner/preflight";
-import { ClusterSpec, instanceLeftovers, KubeApi, kubectl } from "../scripts/localClusters";
-import { DeployedEnd, endpointPods, execIn, ping, readyPod } from "../scripts/linkProbe";
-import { inNode, nodeCniBinDir, nodeCtr, RealNode } from "../scripts/localNodes";
-import { routerNetns } from "../scripts/localUnderlay";
-import { CNI_PLUGINS } from "../scripts/nodeConfig";
-import { LocalDeployment, prepareLocalDeployment, preview, siteStack } from "../scripts/localStacks";
-import { waitFor } from "../scripts/processes";
-import { EndReport } from "../scripts/verify";
+import { ClusterSpec, instanceLeftovers, KubeApi, kubectl } from "../local/localClusters";
+import { DeployedEnd, endpointPods, execIn, ping, readyPod } from "../local/linkProbe";
+import { inNode, nodeCniBinDir, nodeCtr, RealNode } from "../local/localNodes";
+import { routerNetns } from "../local/localUnderlay";
+import { CNI_PLUGINS } from "../local/nodeConfig";
+import { LocalDeployment, prepareLocalDeployment, preview, siteStack } from "../local/localStacks";
+import { waitFor } from "../lib/processes";
+import { EndReport } from "../commands/verify";
 import { e2eClusters, E2E } from "./localClusters";
 import { restrictForwarding, securityGroup, snatLikeVpcCni } from "./platformRules";
 
@@ -297,7 +297,7 @@ describe("end to end on running pods", function () {
     const userCommand = <T>(command: "verify" | "preflight", stack: string) => {
         const result = spawnSync(
             "npx",
-            ["ts-node", "--transpile-only", `scripts/${command}.ts`, stack, "--json", "--cwd", deployment.projectDir],
+            ["ts-node", "--transpile-only", `commands/${command}.ts`, stack, "--json", "--cwd", deployment.projectDir],
             { cwd: path.join(__dirname, ".."), env: { ...process.env, ...deployment.env }, encoding: "utf8", timeout: 5 * 60_000 },
         );
         assert.ok(result.stdout.trim().startsWith("["), `${command} printed no JSON: ${result.stdout}\n${result.stderr}`);
@@ -629,7 +629,7 @@ describe("end to end on running pods", function () {
     });
 
     it("leaves nothing at all after npm run demo -- --down", async () => {
-        execFileSync("npx", ["ts-node", "--transpile-only", "scripts/demo.ts", "--down"], {
+        execFileSync("npx", ["ts-node", "--transpile-only", "commands/demo.ts", "--down"], {
             cwd: path.join(__dirname, ".."),
             env: { ...process.env, PLUMR_LOCAL_INSTANCE: E2E },
             stdio: "inherit",

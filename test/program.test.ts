@@ -3,10 +3,10 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { ConfigError } from "../planner/errors";
 import { publishedSiteSchema } from "../planner/published";
 import { exampleTopology, find, KUBERNETES_PROVIDER, Registered, runProgram, standInBinary } from "./harness";
+import { readProjectFile, SHIPPED_PROJECT } from "../lib/topologyFile";
 
 const OHIO_NODE = "ip-10-0-154-10.us-east-2.compute.internal";
 const MUMBAI_NODE = "ip-10-1-241-95.ap-south-1.compute.internal";
@@ -509,7 +509,7 @@ describe("bad configuration", () => {
 
 describe("Pulumi.yaml", () => {
     it("disables default providers for every package", () => {
-        const project = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"));
+        const project = readProjectFile(SHIPPED_PROJECT);
         assert.deepStrictEqual(project.config["pulumi:disable-default-providers"].value, ["*"]);
     });
 });

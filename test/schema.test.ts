@@ -2,9 +2,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { exampleTopology, Registered, runProgram } from "./harness";
 import { KubernetesSchemas } from "./openapi";
+import { exampleFile, readTopologyFile } from "../lib/topologyFile";
 
 describe("rendered objects against the Kubernetes OpenAPI schema", function () {
     this.timeout(600_000);
@@ -55,9 +55,8 @@ describe("rendered objects against the Kubernetes OpenAPI schema", function () {
     });
 
     it("accepts everything the hub-and-spoke example's hub renders: a plumr per link, the peers by name and in a file", async () => {
-        const dir = path.join(__dirname, "..", "examples", "hub-and-spoke");
-        const topology = YAML.parse(fs.readFileSync(path.join(dir, "topology.yaml"), "utf8")).config["plumr:topology"].value;
-        const allocations = fs.readFileSync(path.join(dir, "allocations.json"), "utf8");
+        const topology = readTopologyFile(exampleFile("hub-and-spoke"));
+        const allocations = fs.readFileSync(path.join(path.dirname(exampleFile("hub-and-spoke")), "allocations.json"), "utf8");
         const { resources } = await runProgram({ stack: "ohio", topology, allocations });
         const hub = resources.find((r) => r.name === "ohio-hub" && r.type === "kubernetes:apps/v1:Deployment")!;
         assert.strictEqual(hub.inputs.spec.template.spec.initContainers.length, 3);

@@ -4,8 +4,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { Registered, runProgram, RunResult, upInOrder } from "./harness";
+import { exampleFile, readTopologyFile } from "../lib/topologyFile";
 
 const ROOT = path.join(__dirname, "..");
 const ENDPOINT = "plumr:link:Endpoint";
@@ -22,8 +22,8 @@ interface Example {
 }
 
 function example(name: string): Example {
-    const dir = path.join(ROOT, "examples", name);
-    const topology = YAML.parse(fs.readFileSync(path.join(dir, "topology.yaml"), "utf8")).config["plumr:topology"].value;
+    const dir = path.dirname(exampleFile(name));
+    const topology = readTopologyFile(exampleFile(name));
     return { name, topology, allocations: fs.readFileSync(path.join(dir, "allocations.json"), "utf8") };
 }
 

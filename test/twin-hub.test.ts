@@ -2,7 +2,7 @@
 // sidecar per link, whose unprivileged workload reaches three Mumbai endpoints by name. One link's
 // plumr stopped, the other two links still carry traffic; started again, its link carries it again.
 import * as assert from "assert";
-import { renderedNamedEndpoints } from "../twin/rendered";
+import { renderedNamedEndpoints } from "./rendered";
 import { eventually, inNs, RenderedEndpoint, Supervised, Twin, twinUnavailable, WORKLOAD_UID } from "../twin/twin";
 import { exampleTopology } from "./harness";
 

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { formatIp, gateway, parseCidr } from "../planner/addresses";
-import { onInterrupt } from "../scripts/interrupts";
+import { onInterrupt } from "../lib/interrupts";
 
 const ROOT = path.join(__dirname, "..");
 export const CNI_DIR = path.join(process.env.PLUMR_TOOLCHAIN_DIR ?? path.join(ROOT, ".cache", "toolchain"), "cni");

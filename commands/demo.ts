@@ -5,12 +5,12 @@
 //   npm run demo -- --down  destroy both stacks, stop the clusters and remove everything they made
 import * as pulumi from "@pulumi/pulumi/automation";
 import * as path from "path";
-import { Instance, instanceLeftovers, localClusterSpecs, startLocalClusters, stopLocalClusters } from "./localClusters";
-import { DeployedEnd, iperf, ping, readyPod } from "./linkProbe";
-import { prepareLocalDeployment, siteStack } from "./localStacks";
-import { BIN } from "./nodeConfig";
-import { waitFor } from "./processes";
-import { printTable } from "./table";
+import { Instance, instanceLeftovers, localClusterSpecs, startLocalClusters, stopLocalClusters } from "../local/localClusters";
+import { DeployedEnd, iperf, ping, readyPod } from "../local/linkProbe";
+import { prepareLocalDeployment, siteStack } from "../local/localStacks";
+import { BIN } from "../local/nodeConfig";
+import { waitFor } from "../lib/processes";
+import { printTable } from "../lib/table";
 import { printReports, verifyStack } from "./verify";
 
 // The end-to-end tests run the same commands on clusters of their own.

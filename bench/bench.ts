@@ -2,26 +2,26 @@
 // links by default) it measures, several times, and reports median, min and max of:
 //
 //   mocks    the program run once under Pulumi's mocks (test/harness.ts runProgram) for a stack
-//            that manages both sites, each run in a fresh child process (scripts/benchRun.ts):
+//            that manages both sites, each run in a fresh child process (bench/benchRun.ts):
 //            wall time of the run, peak RSS of that process, resources registered;
 //   preview  `pulumi preview` with the real engine on the two local clusters, of a stack that
 //            manages both sites, from an empty stack (everything a create): wall time, and peak
 //            memory of the whole process tree (pulumi CLI, language host, the Node.js program and
 //            the Kubernetes provider), the sum of their VmRSS sampled from /proc every 100 ms;
-//            with checkpoints off, as the project's previews run (scripts/localStacks.ts preview);
+//            with checkpoints off, as the project's previews run (local/localStacks.ts preview);
 //   previewWithCheckpoints
 //            the same with the CLI's defaults, whose per-step checkpoints of a preview grow with
 //            the square of the resources: the comparison that shows why they are off.
 //
 // The links are link-001…, their ends round-robin over the ohio and mumbai nodes, with allocated
-// addresses and AWS routing `none` in both measurements (scripts/benchRun.ts withLinks). Results,
+// addresses and AWS routing `none` in both measurements (bench/benchRun.ts withLinks). Results,
 // with the per-link cost (least-squares slope through the medians), the fixed cost (intercept) and
 // a linearity check, go to bench/links.json (for previews also per process: CLI, program,
 // provider); a markdown table is printed at the end. The clusters are started if needed and
 // stopped again if this run started them.
 //
 //   npm run bench
-//   BENCH_SIZES=1,10 BENCH_REPETITIONS=1 npx ts-node --transpile-only scripts/bench.ts
+//   BENCH_SIZES=1,10 BENCH_REPETITIONS=1 npx ts-node --transpile-only bench/bench.ts
 //
 // BENCH_SIZES: comma-separated numbers of links [1,10,50,100]. BENCH_REPETITIONS: runs per size and
 // measurement [5 under mocks, 3 previews]. One warm-up run of each measurement is discarded.
@@ -32,10 +32,10 @@ import * as os from "os";
 import * as path from "path";
 import versions from "../toolchain/versions.json";
 import { MockRun, SITES, withLinks } from "./benchRun";
-import { cgroupProcesses } from "./cgroups";
-import { ClusterSpec, instanceCgroup, kubeconfigPath, startLocalClusters, stopLocalClusters } from "./localClusters";
-import { localPulumi, prepareLocalDeployment, preview } from "./localStacks";
-import { median } from "./stats";
+import { cgroupProcesses } from "../local/cgroups";
+import { ClusterSpec, instanceCgroup, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../local/localClusters";
+import { localPulumi, prepareLocalDeployment, preview } from "../local/localStacks";
+import { median } from "../lib/stats";
 
 const ROOT = path.join(__dirname, "..");
 const OUT = path.join(ROOT, "bench", "links.json");
@@ -446,7 +446,7 @@ async function main(): Promise<void> {
         },
         mocks: {
             how:
-                "test/harness.ts runProgram in a fresh child process per run (scripts/benchRun.ts): wall time of runProgram only; " +
+                "test/harness.ts runProgram in a fresh child process per run (bench/benchRun.ts): wall time of runProgram only; " +
                 "peak = that process's maxRSS (Node.js, ts-node and the SDK included); resources = registered by the program",
             ...mocks,
         },

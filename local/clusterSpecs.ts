@@ -1,11 +1,10 @@
 // The local clusters of each local instance (demo, e2e, bench): one per site of the shipped
 // topology, with the nodes that host a link end made real. Where each keeps its state, which ports
 // and cgroups it uses: shared by everything that starts, stops or talks to the clusters.
-import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { RealNode } from "./nodeConfig";
 import { siteSubnet } from "./localUnderlay";
+import { shippedTopology } from "../lib/topologyFile";
 
 const ROOT = path.join(__dirname, "..");
 /** The toolchain's binaries (scripts/toolchain.sh). */
@@ -47,8 +46,7 @@ export function checkInstance(instance: string): Instance {
  */
 export function localClusterSpecs(instance: Instance = "demo"): ClusterSpec[] {
     const i = INSTANCES.indexOf(checkInstance(instance));
-    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
-    const topology = project.config["plumr:topology"].value;
+    const topology = shippedTopology();
     const sites = topology.sites as Record<string, { bridgeRange: string; nodes: { name: string; range: string }[] }>;
     const endNodes = new Set<string>([
         ...(topology.links ?? []).flatMap((l: any) => (l.ends ?? []).map((e: any) => `${e.site}/${e.node}`)),

@@ -12,7 +12,8 @@ import * as os from "os";
 import * as path from "path";
 import { EndFacts, publishedSiteSchema } from "../planner/published";
 import { kubeconfigFile } from "../prepare";
-import { printTable } from "./table";
+import { parsePing } from "../lib/ping";
+import { printTable } from "../lib/table";
 
 /** How one check of one end went: `ok`, and what was seen (or what is wrong). */
 export interface Check {
@@ -169,14 +170,6 @@ async function pingCheck(cluster: Cluster, namespace: string, pod: string, targe
     const { sent, received, rttMs } = summary;
     const detail = `${received}/${sent} from ${target}${rttMs !== undefined ? `, rtt ${rttMs} ms` : ""}`;
     return received > 0 ? { ...passed(detail), rttMs } : failed(detail);
-}
-
-/** What ping's summary says: packets sent and received, and the average round-trip time of the replies (ms). */
-export function parsePing(output: string): { sent: number; received: number; rttMs?: number } | undefined {
-    const counts = /(\d+) packets transmitted, (\d+) received/.exec(output);
-    if (!counts) return undefined;
-    const rtt = /= [\d.]+\/([\d.]+)\//.exec(output);
-    return { sent: Number(counts[1]), received: Number(counts[2]), rttMs: rtt ? Number(rtt[1]) : undefined };
 }
 
 /** The metrics container's last line. */

@@ -8,6 +8,7 @@ import * as YAML from "yaml";
 import versions from "../toolchain/versions.json";
 import { ClusterSpec, kubeconfigPath } from "./localClusters";
 import { localImages } from "./nodeConfig";
+import { readProjectFile, SHIPPED_PROJECT, topologyIn } from "../lib/topologyFile";
 
 const ROOT = path.join(__dirname, "..");
 const TOOLCHAIN = process.env.PLUMR_TOOLCHAIN_DIR ?? path.join(ROOT, ".cache", "toolchain");
@@ -36,8 +37,8 @@ export function prepareLocalDeployment(name: string, edit: (topology: any) => vo
     for (const dir of [projectDir, stateDir, binariesDir, path.join(base, "pulumi-home")]) fs.mkdirSync(dir, { recursive: true });
     for (const binary of ["plumr", "shm_printer"]) fs.copyFileSync(path.join(ROOT, "stand-ins", binary), path.join(binariesDir, binary));
     const images = localImages();
-    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
-    const topology = project.config["plumr:topology"].value;
+    const project = readProjectFile(SHIPPED_PROJECT);
+    const topology = topologyIn(project, SHIPPED_PROJECT);
     for (const site of Object.values<any>(topology.sites)) {
         if (site.aws) site.aws = { region: site.aws.region, routing: "none" };
         site.sidecarImage = images.tools.name;

@@ -12,19 +12,19 @@
 // Results go to bench/linkup.json; medians, minimum and maximum are printed.
 //
 //   npm run bench:linkup
-//   BENCH_REPETITIONS=1 npx ts-node --transpile-only scripts/benchLinkup.ts
+//   BENCH_REPETITIONS=1 npx ts-node --transpile-only bench/benchLinkup.ts
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { onInterrupt } from "./interrupts";
-import { median } from "./stats";
-import { DeployedEnd, endpointPods } from "./linkProbe";
-import { BIN, ClusterSpec, kubeconfigPath, startLocalClusters, stopLocalClusters } from "./localClusters";
-import { localPulumi, prepareLocalDeployment } from "./localStacks";
-import { sleep, waitFor } from "./processes";
-import { printTable } from "./table";
+import { onInterrupt } from "../lib/interrupts";
+import { median } from "../lib/stats";
+import { DeployedEnd, endpointPods } from "../local/linkProbe";
+import { BIN, ClusterSpec, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../local/localClusters";
+import { localPulumi, prepareLocalDeployment } from "../local/localStacks";
+import { sleep, waitFor } from "../lib/processes";
+import { printTable } from "../lib/table";
 
 const INSTANCE = "bench" as const;
 const DEPLOYMENT = "bench/linkup";

@@ -6,27 +6,18 @@
 // Paths in the topology are relative to the directory npm runs in (the project's).
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { describeChanges, formatAllocations } from "../planner/allocations";
 import { ConfigError } from "../planner/errors";
 import { planAllocations } from "../planner/plan";
-import { parseTopology, TOPOLOGY_KEY } from "../planner/topology";
-import { printTable } from "./table";
-
-/** The topology in a file: the `plumr:topology` of a file with a `config` section (Pulumi.yaml), or the whole file. */
-function readTopology(file: string): unknown {
-    const content = YAML.parse(fs.readFileSync(file, "utf8"));
-    if (content?.config === undefined) return content;
-    const entry = content.config[TOPOLOGY_KEY];
-    if (entry === undefined) throw new Error(`${file} has a config section but no ${TOPOLOGY_KEY} in it`);
-    return entry?.value ?? entry;
-}
+import { parseTopology } from "../planner/topology";
+import { printTable } from "../lib/table";
+import { readTopologyFile } from "../lib/topologyFile";
 
 function main(): number {
     const args = process.argv.slice(2);
     const check = args.includes("--check");
     const file = args.find((arg) => !arg.startsWith("--")) ?? "Pulumi.yaml";
-    const topology = parseTopology(readTopology(file));
+    const topology = parseTopology(readTopologyFile(file));
     const allocationsFile = path.resolve(topology.allocations);
     const before = fs.existsSync(allocationsFile) ? fs.readFileSync(allocationsFile, "utf8") : undefined;
     const addressing = planAllocations(topology, before);

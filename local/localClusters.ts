@@ -1,15 +1,15 @@
 // Local Kubernetes clusters, one per site of the shipped topology, for the demo, the end-to-end
-// tests and the benchmarks: a control plane on loopback (scripts/controlPlane.ts); a real node
-// (scripts/localNodes.ts: kubelet, containerd, runc, Multus) for every node that hosts a link end,
-// joined by an underlay of router namespaces (scripts/localUnderlay.ts); and kwok playing the
+// tests and the benchmarks: a control plane on loopback (local/controlPlane.ts); a real node
+// (local/localNodes.ts: kubelet, containerd, runc, Multus) for every node that hosts a link end,
+// joined by an underlay of router namespaces (local/localUnderlay.ts); and kwok playing the
 // kubelets of the other nodes.
 //
 // Each user of the clusters has an instance of its own (demo, e2e, bench): its own ports, state,
-// namespaces and cgroups (scripts/clusterSpecs.ts), so that the tests never touch a running demo.
+// namespaces and cgroups (local/clusterSpecs.ts), so that the tests never touch a running demo.
 // Every process of an instance runs in the cgroup plumr-<instance>, which is how stopping finds
 // them all.
 //
-//   ts-node scripts/localClusters.ts start|stop [--wipe]|status [demo|e2e|bench]
+//   ts-node local/localClusters.ts start|stop [--wipe]|status [demo|e2e|bench]
 import * as fs from "fs";
 import * as path from "path";
 import { cgroupExists, cgroupProcesses, removeCgroupTree } from "./cgroups";
@@ -27,10 +27,10 @@ import {
 } from "./clusterSpecs";
 import { pidFile, processes, startControlPlane, stopControlPlane } from "./controlPlane";
 import { KubeApi } from "./kubeClient";
-import { onInterrupt } from "./interrupts";
+import { onInterrupt } from "../lib/interrupts";
 import { ip, nodeFailure, nodeRunning, removeNode, startNode } from "./localNodes";
 import { createUnderlay, removeUnderlay, routerInterface, routerNetns, UnderlaySite, underlayIntact } from "./localUnderlay";
-import { runningPid, waitFor } from "./processes";
+import { runningPid, waitFor } from "../lib/processes";
 
 export * from "./clusterSpecs";
 export * from "./kubeClient";
@@ -201,7 +201,7 @@ async function main(command: string | undefined, instanceArg = "demo"): Promise<
             }
             break;
         default:
-            console.error(`usage: ts-node scripts/localClusters.ts start|stop [--wipe]|status [${INSTANCES.join("|")}]`);
+            console.error(`usage: ts-node local/localClusters.ts start|stop [--wipe]|status [${INSTANCES.join("|")}]`);
             process.exit(2);
     }
 }

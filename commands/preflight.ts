@@ -10,7 +10,7 @@ import { ConfigError, formatProblems, Problem, SECRET } from "../planner/errors"
 import { readCluster } from "../cluster";
 import { checkCluster, parseClusterFacts, PreflightCheck } from "../planner/preflight";
 import { prepare, Prepared } from "../prepare";
-import { printTable } from "./table";
+import { printTable } from "../lib/table";
 
 /** Reads one site's cluster as the program does, and checks it. */
 async function checkSite(prepared: Prepared, site: string): Promise<PreflightCheck[]> {

@@ -8,7 +8,7 @@ import * as YAML from "yaml";
 import { joinCgroupCommand } from "./cgroups";
 import { BIN, ClusterSpec, clusterCgroup, dirOf, kubeconfigPath } from "./clusterSpecs";
 import { KubeApi } from "./kubeClient";
-import { runningPid, startDetached, stopPid, waitFor } from "./processes";
+import { runningPid, startDetached, stopPid, waitFor } from "../lib/processes";
 
 const ROOT = path.join(__dirname, "..");
 

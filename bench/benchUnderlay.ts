@@ -3,9 +3,9 @@
 // Root only (network namespaces). Results go to bench/underlay.json.
 import * as fs from "fs";
 import * as path from "path";
-import { median } from "./stats";
+import { median } from "../lib/stats";
 import { exampleTopology } from "../test/harness";
-import { renderedEndpoints } from "../twin/rendered";
+import { renderedEndpoints } from "../test/rendered";
 import { Attachment, inNs, Twin, twinUnavailable } from "../twin/twin";
 
 const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 5);

@@ -3,8 +3,8 @@ import * as path from "path";
 import { formatAllocations } from "../planner/allocations";
 import { planAllocations } from "../planner/plan";
 import { parseTopology } from "../planner/topology";
-import { exampleTopology, find, Registered, runProgram } from "../test/harness";
-import { RenderedEndpoint } from "./twin";
+import { exampleTopology, find, Registered, runProgram } from "./harness";
+import { RenderedEndpoint } from "../twin/twin";
 
 const SITES = ["ohio", "mumbai"];
 

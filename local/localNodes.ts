@@ -29,7 +29,7 @@ import {
     NODE_API_PORT,
     RealNode,
 } from "./nodeConfig";
-import { alive, runningPid, startDetached, waitFor } from "./processes";
+import { alive, runningPid, startDetached, waitFor } from "../lib/processes";
 
 export { localImages, RealNode } from "./nodeConfig";
 

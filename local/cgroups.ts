@@ -3,7 +3,7 @@
 // stopping an instance can find and kill all of them and leave no process behind.
 import * as fs from "fs";
 import * as path from "path";
-import { sleepSync } from "./processes";
+import { sleepSync } from "../lib/processes";
 
 export interface Hierarchy {
     mountPoint: string;

@@ -1,9 +1,9 @@
-// One run of the program under Pulumi's mocks, for scripts/bench.ts: a stack that manages both
+// One run of the program under Pulumi's mocks, for bench/bench.ts: a stack that manages both
 // sites, with N links. It runs in a fresh process per repetition, so its peak memory is that one
 // run's. It prints one JSON line: the wall time of runProgram (module loading excluded), this
 // process's peak RSS and heap, and how many resources the program registered.
 //
-//   node -r ts-node/register/transpile-only scripts/benchRun.ts <links>
+//   node -r ts-node/register/transpile-only bench/benchRun.ts <links>
 //
 // It also exports the benchmark topology, which bench.ts uses for the previews too.
 

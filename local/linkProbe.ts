@@ -2,7 +2,7 @@
 // containers (kubectl exec), through the tunnel. Shared by npm run demo, the end-to-end tests and
 // the link-up benchmark.
 import { ClusterSpec, CommandResult, KubeApi, kubectl, kubectlResult } from "./localClusters";
-import { parsePing } from "./verify";
+import { parsePing } from "../lib/ping";
 
 /** One end of a deployed link: its cluster, namespace and the facts its stack published. */
 export interface DeployedEnd {
