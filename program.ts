@@ -1,10 +1,6 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsPeering } from "./components/awsPeering";
-import { AwsRouting } from "./components/awsRouting";
 import { Endpoint, PeerEnd } from "./components/endpoint";
 import { Site } from "./components/site";
-import { peeringStep } from "./planner/aws";
 import { sha256sums } from "./planner/binaries";
 import { Problems, SECRET } from "./planner/errors";
 import { EndPlan, endpointsAt, endsAt, peerOf, Plan } from "./planner/plan";
@@ -16,7 +12,7 @@ import { ClusterReader, readCluster } from "./cluster";
 import type { Prepared, SiteAccess } from "./prepare";
 
 /** Reads another stack's published sites, one StackReference per peer site. */
-class PeerStacks {
+export class PeerStacks {
     private readonly refs = new Map<string, pulumi.StackReference>();
     private readonly names: Record<string, string>;
 
@@ -87,15 +83,11 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
     const { plan, managed, access } = prepared;
     const peers = new PeerStacks(prepared.peerStacks);
 
-    // One per site routed by the program: it runs the AWS CLI.
-    const commands: Record<string, command.Provider> = {};
-    for (const name of managed.filter((n) => plan.aws.sites[n])) {
-        commands[name] = new command.Provider(
-            `${name}-command`,
-            {},
-            { aliases: [{ parent: pulumi.createUrn(name, "plumr:site:AwsRouting") }] },
-        );
-    }
+    // The AWS side loads only for a stack that routes a site through AWS: its packages take about
+    // a tenth of a second to load, on every run.
+    const routed = managed.filter((n) => plan.aws.sites[n]);
+    const aws = routed.length > 0 ? await import("./programAws") : undefined;
+    const commands = aws?.commandProviders(routed) ?? {};
     await checkClusters(plan, managed, access, options.readCluster ?? readCluster);
 
     const sites: Record<string, Site> = {};
@@ -108,7 +100,7 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
             access: access[name],
         });
     }
-    const awsFacts = await deployAws(plan, managed, access, commands, peers);
+    const awsFacts = aws ? await aws.deployAws(plan, managed, access, commands, peers) : {};
 
     const binaries = { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath };
     for (const name of managed) {
@@ -187,62 +179,4 @@ async function checkClusters(plan: Plan, managed: string[], access: Record<strin
         }
     });
     problems.throwIfAny();
-}
-
-/**
- * The AWS routing of every managed site with `routing: transitGateway`, then the peering of every
- * linked pair that this stack deploys a side of. A side in another stack is read from what that
- * stack publishes: the requester requests once the accepter's Transit Gateway is published, the
- * accepter accepts once the request is, and the requester routes once the acceptance is; until
- * then the run says which stack to deploy next. Returns the facts each managed site publishes.
- */
-async function deployAws(
-    plan: Plan,
-    managed: string[],
-    access: Record<string, SiteAccess>,
-    commands: Record<string, command.Provider>,
-    peers: PeerStacks,
-): Promise<Record<string, pulumi.Output<AwsFacts>>> {
-    const routing: Record<string, AwsRouting> = {};
-    for (const name of managed) {
-        const site = plan.aws.sites[name];
-        if (site) routing[name] = new AwsRouting(name, { plan: site, profile: access[name].awsProfile, commands: commands[name] });
-    }
-    const requested: Record<string, Record<string, pulumi.Output<string>>> = {};
-    const accepted: Record<string, Record<string, pulumi.Output<string>>> = {};
-    for (const name of Object.keys(routing)) [requested[name], accepted[name]] = [{}, {}];
-
-    for (const peering of plan.aws.peerings) {
-        const [r, a] = [peering.requester.site, peering.accepter.site];
-        if (!routing[r] && !routing[a]) continue;
-        const elsewhere = [r, a].find((site) => !routing[site]);
-        const step = peeringStep(peering, (site) => site in routing, elsewhere ? await peers.awsFacts(elsewhere) : undefined);
-        if (step.waitingFor) {
-            pulumi.log.warn(
-                `${step.waitingFor.reason}. Run pulumi up on stack ${peers.stackName(step.waitingFor.site)}, then on this one again.`,
-            );
-        }
-        const component = new AwsPeering(`peering-${peering.name}`, {
-            plan: peering,
-            requester: routing[r],
-            accepter: routing[a],
-            accepterGateway: step.accepterGateway,
-            requestedAttachmentId: step.requestedAttachmentId,
-            acceptedAttachmentId: step.acceptedAttachmentId,
-        });
-        if (component.requestedAttachmentId) requested[r][a] = component.requestedAttachmentId;
-        if (component.acceptedAttachmentId) accepted[a][r] = component.acceptedAttachmentId;
-    }
-
-    const facts: Record<string, pulumi.Output<AwsFacts>> = {};
-    for (const [name, site] of Object.entries(routing)) {
-        facts[name] = pulumi.output({
-            region: site.region,
-            accountId: site.accountId,
-            transitGatewayId: site.transitGatewayId,
-            peeringAttachments: requested[name],
-            acceptedPeerings: accepted[name],
-        });
-    }
-    return facts;
 }

@@ -1,6 +1,7 @@
 // The whole program under Pulumi's mocks: the resource graph, providers, cross-references,
 // security contexts and bad configuration.
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../planner/errors";
@@ -511,5 +512,32 @@ describe("Pulumi.yaml", () => {
     it("disables default providers for every package", () => {
         const project = readProjectFile(SHIPPED_PROJECT);
         assert.deepStrictEqual(project.config["pulumi:disable-default-providers"].value, ["*"]);
+    });
+});
+
+describe("what a run loads", () => {
+    /** Runs the Ohio stack under mocks in a process of its own; whether it loaded the AWS packages. */
+    function loadsAws(routing: string): boolean {
+        const script = `
+            const h = require("./test/harness");
+            (async () => {
+                const topology = h.exampleTopology();
+                for (const site of Object.values(topology.sites)) site.aws.routing = ${JSON.stringify(routing)};
+                await h.runProgram({ stack: "ohio", topology });
+                const loaded = Object.keys(require.cache).some((file) => /node_modules\\/@pulumi\\/(aws|command)\\//.test(file));
+                console.log(JSON.stringify({ loaded }));
+            })();`;
+        const output = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+            cwd: path.join(__dirname, ".."),
+            encoding: "utf8",
+            timeout: 120_000,
+        });
+        return JSON.parse(output.trim().split("\n").pop()!).loaded;
+    }
+
+    it("loads the AWS packages only for a stack that routes a site through AWS", function () {
+        this.timeout(240_000);
+        assert.strictEqual(loadsAws("none"), false, "routing none: no @pulumi/aws or @pulumi/command");
+        assert.strictEqual(loadsAws("transitGateway"), true);
     });
 });
