@@ -1,5 +1,5 @@
 import { createHash } from "crypto";
-import { gzipSync } from "zlib";
+import { gzipShipped } from "./gzipCache";
 
 /** The binaries Steinwurf ships, which the installer puts on every node. */
 export const BINARY_NAMES = ["plumr", "shm_printer"] as const;
@@ -31,10 +31,17 @@ export function sha256(content: Buffer | string): string {
     return createHash("sha256").update(content).digest("hex");
 }
 
-export function packageBinary(name: BinaryPackage["name"], content: Buffer, chunkBytes = CHUNK_BYTES): BinaryPackage {
-    // gzip output is deterministic for the same input (Node writes no timestamp), so the same
-    // binary always gives the same chunks and no spurious diff.
-    const gz = gzipSync(content, { level: 9 });
+/**
+ * A binary's package. `compress` is the shipped gzip (gzipShipped), or the same from a cache: the
+ * same binary always gives the same chunks, so no spurious diff.
+ */
+export function packageBinary(
+    name: BinaryPackage["name"],
+    content: Buffer,
+    chunkBytes = CHUNK_BYTES,
+    compress: (content: Buffer) => Buffer = gzipShipped,
+): BinaryPackage {
+    const gz = compress(content);
     const chunks: Buffer[] = [];
     for (let offset = 0; offset < gz.length; offset += chunkBytes) {
         chunks.push(gz.subarray(offset, offset + chunkBytes));

@@ -1,12 +1,16 @@
 import * as fs from "fs";
 import * as path from "path";
 import { BINARY_NAMES, BinaryName, CNI_PLUGIN_NAMES, CniPluginName } from "./binaries";
+import { cachedGzip } from "./gzipCache";
 import { Topology } from "./topology";
 
 /**
  * What is at a path: a file, a directory, nothing (`missing`), something else (a device, a
  * socket), or a file that cannot be read (`unreadable`).
  */
+/** Where the binaries' gzip is remembered between runs: the program's node_modules/.cache, where tools keep caches. */
+const GZIP_CACHE = path.join(__dirname, "..", "node_modules", ".cache", "plumr", "gzip");
+
 export type PathKind = "file" | "directory" | "missing" | "other" | "unreadable";
 
 /** What the topology points at on the local disk; a missing file is left undefined. */
@@ -25,6 +29,8 @@ export interface LocalFiles {
     allocationsPath: string;
     /** The allocations file's text; undefined when there is none yet. */
     allocations?: string;
+    /** How the binaries are gzip'd for shipping: gzipShipped, from a cache when read from a disk (default: gzipShipped itself). */
+    compress?: (content: Buffer) => Buffer;
     /**
      * What is at each path, so that a message can tell "no such file" from "a directory, not a
      * file". Unset when the files were not read from a disk (tests): then only the contents count.
@@ -106,6 +112,7 @@ export function readLocalFiles(topology: Topology, baseDir: string): LocalFiles 
     const allocations = readFile(allocationsPath);
     return {
         ...(cniPluginsDir && { cniPluginsDir, cniPlugins }),
+        compress: cachedGzip(GZIP_CACHE),
         templatePath,
         template: template.content?.toString("utf8"),
         binariesDir,

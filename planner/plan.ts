@@ -3,7 +3,7 @@ import * as a from "./addresses";
 import { Addressing, assignAddressing, parseAllocations } from "./allocations";
 import { checkAws, planAws } from "./aws";
 import { checkRanges, ParsedRanges } from "./ranges";
-import { BINARY_NAMES, BinaryPackage, CNI_PLUGINS_OF, CniPluginName, packageBinary } from "./binaries";
+import { BINARY_NAMES, BinaryPackage, CHUNK_BYTES, CNI_PLUGINS_OF, CniPluginName, packageBinary } from "./binaries";
 import { ATTACHMENT_INTERFACE } from "./attachment";
 import { Problems, Unique } from "./errors";
 import { inspectExecutable } from "./executables";
@@ -228,7 +228,7 @@ function packageBinaries(files: LocalFiles, problems: Problems, topology: Topolo
         if (finding) {
             problems.add(field, topology.binaries.dir, `${file} ${finding.message}`, finding.fix);
         } else {
-            packages.push(packageBinary(name, content));
+            packages.push(packageBinary(name, content, CHUNK_BYTES, files.compress));
         }
     }
     return packages;
@@ -272,7 +272,7 @@ function packageCniPlugins(files: LocalFiles, problems: Problems, topology: Topo
         }
         const finding = inspectExecutable(content, topology.binaries.architecture, `${name} CNI plugin`, file);
         if (finding) problems.add(field, topology.binaries.cniPlugins, `${file} ${finding.message}`, finding.fix);
-        else packages.push(packageBinary(name, content));
+        else packages.push(packageBinary(name, content, CHUNK_BYTES, files.compress));
     }
     return packages;
 }

@@ -4,7 +4,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { CHUNK_BYTES, packageBinary, sha256 } from "../planner/binaries";
 import { ConfigError, Problem } from "../planner/errors";
+import { cacheEntry, cachedGzip, GZIP_LEVEL, gzipShipped } from "../planner/gzipCache";
 import { Architecture, inspectExecutable } from "../planner/executables";
 import { LocalFiles, readLocalFiles } from "../planner/localFiles";
 import { planTopology } from "../planner/plan";
@@ -336,5 +338,66 @@ describe("local files: the config template makes a well-formed config that diffe
         // Closing braces of nested objects are not placeholders.
         const compact = '{"tun":{"address":"{{TUN_IP}}","mtu":{{MTU}}},"udp":{"local":"{{LOCAL_IP}}","remote":"{{REMOTE_IP}}"}}';
         assert.deepStrictEqual(templateProblems(compact), []);
+    });
+});
+
+describe("local files: the binaries' gzip, remembered between runs", () => {
+    let dir: string;
+    /** Bytes that compress like a program's: some repetition, some noise. */
+    const content = (seed: number, size = 300_000) => {
+        const bytes = Buffer.alloc(size);
+        let x = seed;
+        for (let i = 0; i < size; i++) bytes[i] = i % 7 === 0 ? (x = (x * 1103515245 + 12345) % 2 ** 31) & 0xff : i & 0x3f;
+        return bytes;
+    };
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-gzip-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("gives the shipped gzip, and the second time reads it from an entry named by content, level and zlib", () => {
+        const binary = content(1);
+        const gzip = cachedGzip(dir);
+        const first = gzip(binary);
+        assert.ok(first.equals(gzipShipped(binary)));
+        const entry = cacheEntry(dir, binary);
+        assert.match(
+            path.basename(entry),
+            new RegExp(`^${sha256(binary)}-${GZIP_LEVEL}-zlib${process.versions.zlib.replace(/\./g, "\\.")}\\.gz$`),
+        );
+        const written = fs.statSync(entry).ino;
+        assert.ok(gzip(binary).equals(first));
+        assert.strictEqual(fs.statSync(entry).ino, written, "read, not written again");
+        assert.ok(cachedGzip(dir)(binary).equals(first), "a later run reads it too");
+    });
+
+    it("makes a damaged entry again, and only costs the time when the cache cannot be written", () => {
+        const binary = content(2);
+        const gzip = cachedGzip(dir);
+        gzip(binary);
+        fs.writeFileSync(cacheEntry(dir, binary), "not gzip");
+        assert.ok(gzip(binary).equals(gzipShipped(binary)));
+        assert.ok(fs.readFileSync(cacheEntry(dir, binary)).equals(gzipShipped(binary)), "the entry is mended");
+        const blocked = path.join(dir, "a-file");
+        fs.writeFileSync(blocked, "");
+        assert.ok(cachedGzip(path.join(blocked, "cache"))(binary).equals(gzipShipped(binary)));
+    });
+
+    it("keeps the eight most recently used entries", () => {
+        const gzip = cachedGzip(dir);
+        for (let seed = 10; seed < 20; seed++) {
+            gzip(content(seed, 20_000));
+            // A second apart, whatever the file system's clock resolution.
+            const used = new Date(Date.UTC(2026, 0, 1, 0, 0, seed));
+            fs.utimesSync(cacheEntry(dir, content(seed, 20_000)), used, used);
+        }
+        assert.strictEqual(fs.readdirSync(dir).length, 8);
+        assert.ok(!fs.existsSync(cacheEntry(dir, content(10, 20_000))), "the oldest is gone");
+        assert.ok(fs.existsSync(cacheEntry(dir, content(19, 20_000))));
+    });
+
+    it("is what a plan from the disk ships with: the same chunks as the shipped gzip", () => {
+        const files = readLocalFiles(parseTopology(exampleTopology()), path.join(__dirname, ".."));
+        assert.strictEqual(typeof files.compress, "function");
+        const binary = standInBinary("plumr", 3000);
+        assert.ok(Buffer.concat(packageBinary("plumr", binary, CHUNK_BYTES, files.compress).chunks).equals(gzipShipped(binary)));
     });
 });
