@@ -12,7 +12,7 @@ import { ClusterReader, readCluster } from "./cluster";
 import type { Prepared, SiteAccess } from "./prepare";
 
 /** Reads another stack's published sites, one StackReference per peer site. */
-export class PeerStacks {
+class PeerStacks {
     private readonly refs = new Map<string, pulumi.StackReference>();
     private readonly names: Record<string, string>;
 

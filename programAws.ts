@@ -8,8 +8,15 @@ import { AwsRouting } from "./components/awsRouting";
 import { peeringStep } from "./planner/aws";
 import type { Plan } from "./planner/plan";
 import type { AwsFacts } from "./planner/types";
-import type { PeerStacks } from "./program";
 import type { SiteAccess } from "./prepare";
+
+/** What the AWS side reads of the peers' stacks (the program's PeerStacks). */
+export interface PeerStacksAws {
+    /** The stack that manages `site`, for messages. */
+    stackName(site: string): string;
+    /** What the site's stack publishes about its AWS side, if it has been deployed. */
+    awsFacts(site: string): Promise<AwsFacts | undefined>;
+}
 
 /** One command provider per routed site: it runs the AWS CLI. */
 export function commandProviders(routed: string[]): Record<string, command.Provider> {
@@ -36,7 +43,7 @@ export async function deployAws(
     managed: string[],
     access: Record<string, SiteAccess>,
     commands: Record<string, command.Provider>,
-    peers: PeerStacks,
+    peers: PeerStacksAws,
 ): Promise<Record<string, pulumi.Output<AwsFacts>>> {
     const routing: Record<string, AwsRouting> = {};
     for (const name of managed) {
