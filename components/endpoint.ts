@@ -270,8 +270,10 @@ export class Endpoint extends pulumi.ComponentResource {
             { provider, parent: this },
         );
 
+        /** Every peer's facts, in the order of the endpoint's ends: its configs and its peers file are made from them. */
+        const peerFacts = pulumi.all(peers.map((peer) => peer.facts));
         // The configs may hold keys, so they stay secret everywhere, state included.
-        this.renderedConfigs = pulumi.secret(pulumi.all(peers.map((peer) => peer.facts))).apply((facts) =>
+        this.renderedConfigs = pulumi.secret(peerFacts).apply((facts) =>
             Object.fromEntries(
                 endpoint.ends.map((end, i) => [
                     configKey(endpoint, end),
@@ -327,7 +329,7 @@ export class Endpoint extends pulumi.ComponentResource {
                                 [`${PREFIX}/config-sha256`]: pulumi.unsecret(configSha256),
                                 [`${PREFIX}/binaries-sha256`]: site.binariesSha256,
                                 ...(endpoint.named && {
-                                    [PEERS_ANNOTATION]: pulumi.all(peers.map((peer) => peer.facts)).apply((facts) =>
+                                    [PEERS_ANNOTATION]: peerFacts.apply((facts) =>
                                         peersFile(
                                             endpoint,
                                             peers.map((peer, i) => ({ ...peer, facts: facts[i] })),
