@@ -6,7 +6,16 @@ import * as os from "os";
 import * as path from "path";
 import type { ClusterAccess } from "./components/site";
 import { describeChanges } from "./planner/allocations";
-import { ConfigError, Problems, SECRET, Unique } from "./planner/errors";
+import {
+    checkSharedInfrastructure,
+    EnvironmentTopology,
+    listEnvironments,
+    locateProblems,
+    mergeEnvironment,
+    readEnvironmentFile,
+    siteStack,
+} from "./planner/environments";
+import { ConfigError, Problem, Problems, SECRET, Unique } from "./planner/errors";
 import { readLocalFiles } from "./planner/localFiles";
 import { endsAt, managedSites, peerOf, Plan, planTopology } from "./planner/plan";
 import { parseStackSettings, setKubeconfigCommand, setSitesCommands, StackSettings } from "./planner/stackConfig";
@@ -113,8 +122,10 @@ export interface Prepared {
     /** The sites this stack deploys. */
     managed: string[];
     access: Record<string, SiteAccess>;
-    /** `plumr:peerStacks`: the stack of each peer site, where it is not `<organization>/<project>/<site>`. */
+    /** `plumr:peerStacks`: the stack of each peer site, where it is not `<organization>/<project>/<stack of the site>`. */
     peerStacks: Record<string, string>;
+    /** `plumr:environment`: the environment this stack deploys, whose stacks are named `<environment>-<site>`. */
+    environment?: string;
 }
 
 /**
@@ -127,7 +138,12 @@ export function prepare(baseDir = process.cwd(), source: ConfigSource = engineCo
     const config = source.values;
     const problems = new Problems();
     const topologyText = config[TOPOLOGY_KEY];
+    // The environment's name first: it says which topology the rest is checked against.
+    const env = parseStackSettings(pick(config, "plumr:environment"), source.secretKeys, [], problems).environment;
     let topology: Topology | undefined;
+    let patch: Record<string, unknown> | undefined;
+    /** Names the file a problem's value comes from, in an environment. */
+    const locate = (list: Problem[]) => (env && patch ? locateProblems(list, patch, env) : list);
     if (topologyText === undefined) {
         problems.add(
             TOPOLOGY_KEY,
@@ -135,37 +151,143 @@ export function prepare(baseDir = process.cwd(), source: ConfigSource = engineCo
             "required, but missing",
             "add it under config: in Pulumi.yaml (the README's configuration reference shows an example)",
         );
-    } else {
+    } else if (env) {
+        patch = collect(problems, () => readEnvironmentFile(baseDir, env));
+        const merged = patch && mergeEnvironment(parseJsonConfig(topologyText), patch, env);
+        topology = merged && collect(problems, () => parseTopology(merged), locate);
+    } else if (env === undefined) {
         topology = collect(problems, () => parseTopology(parseJsonConfig(topologyText)));
     }
-    const settings = parseStackSettings(config, source.secretKeys, topology ? Object.keys(topology.sites) : [], problems);
-    const plan = topology && collect(problems, () => planTopology(topology, readLocalFiles(topology, baseDir)));
+    const settings = parseStackSettings(
+        omit(config, "plumr:environment"),
+        source.secretKeys,
+        topology ? Object.keys(topology.sites) : [],
+        problems,
+    );
+    const plan = topology && collect(problems, () => planTopology(topology, readLocalFiles(topology, baseDir)), locate);
     const requested = settings.sites;
-    const managed = plan && requested !== null ? collect(problems, () => managedSites(plan, requested, source.stack)) : undefined;
+    const stackSites = env ? environmentStackSites(env, source.stack, requested, baseDir, problems) : undefined;
+    const named = !env && requested === undefined ? misnamedEnvironmentStack(source.stack, plan, baseDir, problems) : false;
+    const managed =
+        plan && requested !== null && stackSites !== null && !named
+            ? collect(problems, () => managedSites(plan, requested, stackSites ?? source.stack))
+            : undefined;
     if (!plan || !managed) {
         problems.throwIfAny();
         throw new Error("the configuration could not be read, but no problem was recorded");
     }
     const access = siteAccess(plan, managed, settings, problems);
     checkPeerStacks(plan, managed, settings, problems);
+    if (env) {
+        checkPeerStackEnvironments(env, settings.peerStacks, baseDir, problems);
+        const shared = new Problems();
+        checkSharedInfrastructure(
+            { name: env, topology: topology! },
+            otherEnvironments(env, parseJsonConfig(topologyText!), baseDir),
+            shared,
+        );
+        problems.list.push(...locate(shared.list));
+    }
     problems.throwIfAny();
     const stale = describeChanges(plan.allocations.changes);
     if (stale) {
         pulumi.log.warn(
-            `${topology!.allocations} does not record what the links have now (${stale}). Run npm run allocate and commit the file: ` +
+            `${topology!.allocations} does not record what the links have now (${stale}). Run npm run allocate${env ? ` -- --environment ${env}` : ""} and commit the file: ` +
                 "until then, a later change to the links may renumber these.",
         );
     }
-    return { plan, managed, access, peerStacks: settings.peerStacks };
+    return { plan, managed, access, peerStacks: settings.peerStacks, ...(env && { environment: env }) };
 }
 
-/** Runs `fn`, moving the problems of a ConfigError it throws into `problems`. */
-function collect<T>(problems: Problems, fn: () => T): T | undefined {
+function pick(config: Record<string, string>, key: string): Record<string, string> {
+    return key in config ? { [key]: config[key] } : {};
+}
+
+function omit(config: Record<string, string>, key: string): Record<string, string> {
+    return Object.fromEntries(Object.entries(config).filter(([k]) => k !== key));
+}
+
+/**
+ * The site a stack of environment `env` deploys by default: its name without `<env>-`. A name
+ * without that prefix is a problem (null), for its peers would not find it; undefined when
+ * plumr:sites names the sites.
+ */
+function environmentStackSites(
+    env: string,
+    stack: string,
+    requested: string[] | null | undefined,
+    baseDir: string,
+    problems: Problems,
+): string | null | undefined {
+    const prefix = `${env}-`;
+    if (stack.startsWith(prefix) && stack.length > prefix.length) return requested === undefined ? stack.slice(prefix.length) : undefined;
+    const other = listEnvironments(baseDir).find((e) => e !== env && stack.startsWith(`${e}-`));
+    problems.add(
+        "plumr:environment",
+        env,
+        other
+            ? `this stack, ${stack}, is named as a stack of environment ${other}, but is set to deploy environment ${env}`
+            : `this stack's name, ${stack}, does not start with ${prefix}: the stacks of an environment are named <environment>-<site>, which is how their peers find them`,
+        other
+            ? `set the environment the stack belongs to (pulumi config set plumr:environment ${other}), or deploy ${env} from a stack named ${prefix}<site>`
+            : `deploy it from a stack named ${prefix}<site> (pulumi stack rename ${prefix}<site>)`,
+    );
+    return null;
+}
+
+/** Whether a stack without plumr:environment is named after an environment (`<env>-<site>`) rather than a site: a problem if so. */
+function misnamedEnvironmentStack(stack: string, plan: Plan | undefined, baseDir: string, problems: Problems): boolean {
+    if (!plan || Object.hasOwn(plan.sites, stack)) return false;
+    const env = listEnvironments(baseDir).find((e) => stack.startsWith(`${e}-`) && Object.hasOwn(plan.sites, stack.slice(e.length + 1)));
+    if (!env) return false;
+    problems.add(
+        "plumr:environment",
+        undefined,
+        `not set, but this stack, ${stack}, is named as a stack of environment ${env}; without it the stack would deploy Pulumi.yaml's topology, not ${env}'s`,
+        `pulumi config set plumr:environment ${env}`,
+    );
+    return true;
+}
+
+/** Checks that no `plumr:peerStacks` entry names a stack outside environment `env`. */
+function checkPeerStackEnvironments(env: string, peerStacks: Record<string, string>, baseDir: string, problems: Problems): void {
+    for (const [site, name] of Object.entries(peerStacks)) {
+        const stack = name.split("/").at(-1)!;
+        if (stack.startsWith(`${env}-`)) continue;
+        const other = listEnvironments(baseDir).find((e) => stack.startsWith(`${e}-`));
+        problems.add(
+            `plumr:peerStacks.${site}`,
+            name,
+            other
+                ? `names a stack of environment ${other}, but this stack deploys environment ${env}: environments never read each other's stacks`
+                : `not a stack of environment ${env}, whose stacks are named ${env}-<site>`,
+            `remove it, and the stack ${siteStack(env, site)} of this organization and project is read (pulumi config rm --path 'plumr:peerStacks.${site}'), ` +
+                `or name that stack in another organization or project: pulumi config set --path 'plumr:peerStacks.${site}' <organization>/<project>/${siteStack(env, site)}`,
+        );
+    }
+}
+
+/** The other environments' topologies, for the shared-infrastructure check; one that does not parse is left to its own stacks to report. */
+function otherEnvironments(env: string, shared: unknown, baseDir: string): EnvironmentTopology[] {
+    const others: EnvironmentTopology[] = [];
+    for (const name of listEnvironments(baseDir)) {
+        if (name === env) continue;
+        try {
+            others.push({ name, topology: parseTopology(mergeEnvironment(shared, readEnvironmentFile(baseDir, name), name)) });
+        } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+        }
+    }
+    return others;
+}
+
+/** Runs `fn`, moving the problems of a ConfigError it throws into `problems` (through `locate`, when given). */
+function collect<T>(problems: Problems, fn: () => T, locate: (list: Problem[]) => Problem[] = (list) => list): T | undefined {
     try {
         return fn();
     } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        problems.list.push(...err.problems);
+        problems.list.push(...locate(err.problems));
         return undefined;
     }
 }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Endpoint, PeerEnd } from "./components/endpoint";
 import { Site } from "./components/site";
 import { sha256sums } from "./planner/binaries";
+import { siteStack } from "./planner/environments";
 import { Problems, SECRET } from "./planner/errors";
 import { EndPlan, endpointsAt, endsAt, peerOf, Plan } from "./planner/plan";
 import { nodeAgentEnv } from "./planner/nodeAgent";
@@ -14,15 +15,16 @@ import type { Prepared, SiteAccess } from "./prepare";
 /** Reads another stack's published sites, one StackReference per peer site. */
 class PeerStacks {
     private readonly refs = new Map<string, pulumi.StackReference>();
-    private readonly names: Record<string, string>;
 
-    constructor(names: Record<string, string>) {
-        this.names = names;
-    }
+    /** `names`: plumr:peerStacks; `environment`: the stack's environment, whose stacks are named `<environment>-<site>`. */
+    constructor(
+        private readonly names: Record<string, string>,
+        private readonly environment: string | undefined,
+    ) {}
 
-    /** The stack that manages `site`: `plumr:peerStacks.<site>`, else `<org>/<project>/<site>`. */
+    /** The stack that manages `site`: `plumr:peerStacks.<site>`, else `<org>/<project>/<site>` (`<environment>-<site>` in an environment). */
     stackName(site: string): string {
-        return this.names[site] ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/${site}`;
+        return this.names[site] ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/${siteStack(this.environment, site)}`;
     }
 
     private ref(site: string): pulumi.StackReference {
@@ -81,7 +83,7 @@ export interface DeployOptions {
  */
 export async function deploy(prepared: Prepared, options: DeployOptions = {}): Promise<Deployment> {
     const { plan, managed, access } = prepared;
-    const peers = new PeerStacks(prepared.peerStacks);
+    const peers = new PeerStacks(prepared.peerStacks, prepared.environment);
 
     // The AWS side loads only for a stack that routes a site through AWS: its packages take about
     // a tenth of a second to load, on every run.

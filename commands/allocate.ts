@@ -1,8 +1,9 @@
 // npm run allocate: records the tunnel subnet, UDP port and end addresses of every link in the
 // allocations file (topology key `allocations`), so that later changes never renumber a link.
-//   npm run allocate                                      the topology in Pulumi.yaml
+//   npm run allocate                                      the topology in Pulumi.yaml, and every environment's
+//   npm run allocate -- --environment staging             environment staging's alone (environments/staging/)
 //   npm run allocate -- examples/full-mesh/topology.yaml  a topology file of its own
-//   npm run allocate -- --check                           change nothing; exit 1 when the file is not current
+//   npm run allocate -- --check                           change nothing; exit 1 when a file is not current
 // Paths in the topology are relative to the directory npm runs in (the project's).
 import * as fs from "fs";
 import * as path from "path";
@@ -11,19 +12,28 @@ import { ConfigError } from "../planner/errors";
 import { planAllocations } from "../planner/plan";
 import { parseTopology } from "../planner/topology";
 import { printTable } from "../lib/table";
-import { readTopologyFile } from "../lib/topologyFile";
+import { environmentTopology, projectEnvironments, readTopologyFile } from "../lib/topologyFile";
 
-function main(): number {
-    const args = process.argv.slice(2);
-    const check = args.includes("--check");
-    const file = args.find((arg) => !arg.startsWith("--")) ?? "Pulumi.yaml";
-    const topology = parseTopology(readTopologyFile(file));
+/** The project file in the directory npm runs in. */
+const PROJECT = path.resolve("Pulumi.yaml");
+
+/** One topology to allocate: how to name it, its topology as written, and the command that rewrites its file. */
+interface Target {
+    label: string;
+    written: unknown;
+    command: string;
+}
+
+/** Allocates one topology's links; returns whether its file is (now) current, or, with `check`, was. */
+function allocate(target: Target, check: boolean): boolean {
+    const topology = parseTopology(target.written);
     const allocationsFile = path.resolve(topology.allocations);
     const before = fs.existsSync(allocationsFile) ? fs.readFileSync(allocationsFile, "utf8") : undefined;
     const addressing = planAllocations(topology, before);
     const after = formatAllocations(addressing.record);
     const changes = describeChanges(addressing.changes);
 
+    console.log(`${target.label}:`);
     const rows = [["link", "tunnel subnet", "port", "ends"]];
     for (const link of topology.links) {
         const record = addressing.record.links[link.name];
@@ -43,19 +53,46 @@ function main(): number {
     for (const name of addressing.changes.removed) console.log(`${name} (removed: its values are released)`);
 
     if (before === after) {
-        console.log(`\n${topology.allocations} is current (${topology.links.length} link${topology.links.length === 1 ? "" : "s"}).`);
-        return 0;
+        console.log(`\n${topology.allocations} is current (${topology.links.length} link${topology.links.length === 1 ? "" : "s"}).\n`);
+        return true;
     }
     if (check) {
         console.error(
-            `\n${topology.allocations} is not current: ${changes ?? "its layout differs"}. Run npm run allocate${file === "Pulumi.yaml" ? "" : ` -- ${file}`} and commit it.`,
+            `\n${topology.allocations} is not current: ${changes ?? "its layout differs"}. Run ${target.command} and commit it.\n`,
         );
-        return 1;
+        return false;
     }
     fs.mkdirSync(path.dirname(allocationsFile), { recursive: true });
     fs.writeFileSync(allocationsFile, after);
-    console.log(`\nwrote ${topology.allocations}${changes ? `: ${changes}` : ""}. Commit it with the topology.`);
-    return 0;
+    console.log(`\nwrote ${topology.allocations}${changes ? `: ${changes}` : ""}. Commit it with the topology.\n`);
+    return true;
+}
+
+/** What the arguments ask for: a topology file of its own, one environment, or Pulumi.yaml's topology and every environment's. */
+function targets(args: string[]): Target[] {
+    const at = args.indexOf("--environment");
+    const env = at >= 0 ? args[at + 1] : undefined;
+    if (at >= 0 && (!env || env.startsWith("--")))
+        throw new Error(`--environment needs a name: one of ${projectEnvironments(PROJECT).join(", ") || "(none yet)"}`);
+    const file = args.find((arg, i) => !arg.startsWith("--") && (at < 0 || i !== at + 1));
+    const ofEnvironment = (name: string): Target => ({
+        label: `environment ${name}`,
+        written: environmentTopology(name, PROJECT),
+        command: `npm run allocate -- --environment ${name}`,
+    });
+    if (env) return [ofEnvironment(env)];
+    if (file) return [{ label: file, written: readTopologyFile(file), command: `npm run allocate -- ${file}` }];
+    return [
+        { label: "Pulumi.yaml", written: readTopologyFile(PROJECT), command: "npm run allocate" },
+        ...projectEnvironments(PROJECT).map(ofEnvironment),
+    ];
+}
+
+function main(): number {
+    const args = process.argv.slice(2);
+    const check = args.includes("--check");
+    const results = targets(args).map((target) => allocate(target, check));
+    return results.every(Boolean) ? 0 : 1;
 }
 
 try {

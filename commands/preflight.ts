@@ -1,15 +1,16 @@
 // npm run preflight -- <stack> [--json] [--cwd <project directory>]
+// npm run preflight -- --environment <env> [--json] [--cwd <project directory>]   every stack of the environment
 //
 // The checks `pulumi preview` and `pulumi up` make before any change, alone: the stack's whole
 // configuration, then each of its sites' clusters (planner/preflight.ts), read with the kubectl on
 // PATH through the stack's own access. Prints a table of every check (or JSON with --json) and the
 // fix of each failing one; exits 1 when any fails.
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import * as path from "path";
 import { ConfigError, formatProblems, Problem, SECRET } from "../planner/errors";
 import { readCluster } from "../cluster";
 import { checkCluster, parseClusterFacts, PreflightCheck } from "../planner/preflight";
 import { prepare, Prepared } from "../prepare";
+import { parseStackArgs } from "../lib/stackArgs";
 import { printTable } from "../lib/table";
 
 /** Reads one site's cluster as the program does, and checks it. */
@@ -29,16 +30,10 @@ async function checkSite(prepared: Prepared, site: string): Promise<PreflightChe
     }
 }
 
-async function main(): Promise<void> {
-    const args = process.argv.slice(2);
-    const json = args.includes("--json");
-    const cwdAt = args.indexOf("--cwd");
-    const workDir = path.resolve(cwdAt >= 0 ? (args[cwdAt + 1] ?? "") : process.cwd());
-    const stackName = args.find((a, i) => !a.startsWith("--") && (cwdAt < 0 || i !== cwdAt + 1));
-    if (!stackName) {
-        console.error("usage: npm run preflight -- <stack> [--json] [--cwd <project directory>]");
-        process.exit(2);
-    }
+const USAGE = "usage: npm run preflight -- <stack> | --environment <environment> [--json] [--cwd <project directory>]";
+
+/** The configuration check and each site's checks of one stack. */
+async function checkStack(stackName: string, workDir: string): Promise<PreflightCheck[]> {
     const stack = await LocalWorkspace.selectStack({ stackName, workDir });
     const config = await stack.getAllConfig();
     const values = Object.fromEntries(Object.entries(config).map(([key, v]) => [key, v.value]));
@@ -48,21 +43,30 @@ async function main(): Promise<void> {
         prepared = prepare(workDir, { values, secretKeys, stack: stackName.split("/").pop()! });
     } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        if (json)
-            console.log(JSON.stringify([{ site: "", check: "configuration", ok: false, found: "", problems: err.problems }], null, 2));
-        else console.error(err.message);
-        process.exitCode = 1;
-        return;
+        return [{ site: "", check: "configuration", ok: false, found: "", problems: err.problems }];
     }
-    const checks = [
+    return [
         { site: "", check: "configuration", ok: true, found: `sites ${prepared.managed.join(", ")}`, problems: [] },
         ...(await Promise.all(prepared.managed.map((site) => checkSite(prepared, site)))).flat(),
     ];
+}
+
+async function main(): Promise<void> {
+    const args = parseStackArgs(process.argv.slice(2));
+    if (!args) {
+        console.error(USAGE);
+        process.exit(2);
+    }
+    const checks: (PreflightCheck & { stack: string })[] = [];
+    for (const stack of args.stacks) checks.push(...(await checkStack(stack, args.workDir)).map((c) => ({ stack, ...c })));
     const failing = checks.filter((c) => !c.ok);
-    if (json) {
+    if (args.json) {
         console.log(JSON.stringify(checks, null, 2));
     } else {
-        printTable([["site", "check", "found", "result"], ...checks.map((c) => [c.site || "-", c.check, c.found, c.ok ? "ok" : "FAIL"])]);
+        printTable([
+            ["stack", "site", "check", "found", "result"],
+            ...checks.map((c) => [c.stack, c.site || "-", c.check, c.found, c.ok ? "ok" : "FAIL"]),
+        ]);
         const problems = failing.flatMap((c) => c.problems);
         console.log(problems.length === 0 ? `\nall ${checks.length} checks pass` : `\n${formatProblems(problems)}`);
     }

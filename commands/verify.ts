@@ -1,4 +1,5 @@
 // npm run verify -- <stack> [--json] [--cwd <project directory>]
+// npm run verify -- --environment <env> [--json] [--cwd <project directory>]   every stack of the environment
 //
 // Checks every link end a deployed stack runs, the way a person would with kubectl: the endpoint
 // pod and its containers, the node agent on the pod's node, plumr's tun device, a ping from the
@@ -13,6 +14,7 @@ import * as path from "path";
 import { EndFacts, publishedSiteSchema } from "../planner/published";
 import { kubeconfigFile } from "../prepare";
 import { parsePing } from "../lib/ping";
+import { parseStackArgs } from "../lib/stackArgs";
 import { printTable } from "../lib/table";
 
 /** How one check of one end went: `ok`, and what was seen (or what is wrong). */
@@ -314,18 +316,16 @@ export function printReports(reports: EndReport[]): void {
 }
 
 async function main(): Promise<void> {
-    const args = process.argv.slice(2);
-    const json = args.includes("--json");
-    const cwdAt = args.indexOf("--cwd");
-    const workDir = cwdAt >= 0 ? args[cwdAt + 1] : process.cwd();
-    const stackName = args.find((a, i) => !a.startsWith("--") && i !== cwdAt + 1);
-    if (!stackName || (cwdAt >= 0 && !workDir)) {
-        console.error("usage: npm run verify -- <stack> [--json] [--cwd <project directory>]");
+    const args = parseStackArgs(process.argv.slice(2));
+    if (!args) {
+        console.error("usage: npm run verify -- <stack> | --environment <environment> [--json] [--cwd <project directory>]");
         process.exit(2);
     }
-    const stack = await LocalWorkspace.selectStack({ stackName, workDir: path.resolve(workDir) });
-    const reports = await verifyStack(stack);
-    if (json) console.log(JSON.stringify(reports, null, 2));
+    const reports: EndReport[] = [];
+    for (const stackName of args.stacks) {
+        reports.push(...(await verifyStack(await LocalWorkspace.selectStack({ stackName, workDir: args.workDir }))));
+    }
+    if (args.json) console.log(JSON.stringify(reports, null, 2));
     else printReports(reports);
     process.exitCode = reports.every((r) => r.ok) ? 0 : 1;
 }

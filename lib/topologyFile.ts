@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { listEnvironments, mergeEnvironment, readEnvironmentFile, siteStack } from "../planner/environments";
 import { TOPOLOGY_KEY } from "../planner/topology";
 
 const ROOT = path.join(__dirname, "..");
@@ -34,4 +35,19 @@ export function readTopologyFile(file: string): any {
 /** The shipped topology (Pulumi.yaml's), as written: a fresh copy on every call. */
 export function shippedTopology(): any {
     return readTopologyFile(SHIPPED_PROJECT);
+}
+
+/** The environments of the project whose project file is `projectFile` (environments/<env>/topology.yaml next to it). */
+export function projectEnvironments(projectFile = SHIPPED_PROJECT): string[] {
+    return listEnvironments(path.dirname(projectFile));
+}
+
+/** Environment `env`'s topology, as written: the project file's, with environments/<env>/topology.yaml over it. */
+export function environmentTopology(env: string, projectFile = SHIPPED_PROJECT): any {
+    return mergeEnvironment(readTopologyFile(projectFile), readEnvironmentFile(path.dirname(projectFile), env), env);
+}
+
+/** The stacks of environment `env`: one per site of its topology, named `<env>-<site>`. */
+export function environmentStacks(env: string, projectFile = SHIPPED_PROJECT): string[] {
+    return Object.keys(environmentTopology(env, projectFile).sites ?? {}).map((site) => siteStack(env, site));
 }

@@ -1,8 +1,9 @@
 // The keys a stack's own configuration (Pulumi.<stack>.yaml) may hold, and their shapes:
-// plumr:sites, plumr:access and plumr:peerStacks. What they must agree with in the topology is
+// plumr:environment, plumr:sites, plumr:access and plumr:peerStacks. What they must agree with in the topology is
 // checked in stack.ts. The engine hands every value to the program as text, JSON for lists and
 // maps; a value that is not what the key needs is a problem whose fix is the command that sets it.
 import { z } from "zod";
+import { environmentName } from "./environments";
 import { Hidden, Problems, SECRET } from "./errors";
 import * as id from "./identifiers";
 import { closest, describeValue, fieldPath, parseWithProblems } from "./issues";
@@ -11,7 +12,7 @@ import { checked } from "./topology";
 /** The namespace of the program's configuration keys. */
 export const NAMESPACE = "plumr";
 /** The keys the program reads; every other `plumr:` key is a mistake. */
-export const KEYS = ["topology", "sites", "access", "peerStacks"] as const;
+export const KEYS = ["topology", "environment", "sites", "access", "peerStacks"] as const;
 
 /** How a stack reaches one site's cluster and AWS account, as configured. */
 export interface SiteAccessConfig {
@@ -19,12 +20,14 @@ export interface SiteAccessConfig {
     kubeconfig?: string;
     /** The context in that kubeconfig (default: its current context). */
     context?: string;
-    /** The AWS profile of the site's account (default: the environment's credentials). */
+    /** The AWS profile of the site's account (default: the credentials the shell provides). */
     awsProfile?: string;
 }
 
 /** The stack's own settings, as written (checked for their shape only). */
 export interface StackSettings {
+    /** `plumr:environment`: the environment whose sites the stack deploys; undefined when not set, null when unreadable. */
+    environment?: string | null;
     /** `plumr:sites`: undefined when not set, null when set but unreadable (a problem says why). */
     sites?: string[] | null;
     access: Record<string, SiteAccessConfig>;
@@ -140,6 +143,23 @@ export function parseStackSettings(
                 "unknown key: the program does not read it",
                 unknownKeyFix(name, secret),
             );
+        }
+    }
+
+    const environmentText = config[`${NAMESPACE}:environment`];
+    if (environmentText !== undefined) {
+        const finding = environmentName(environmentText);
+        if (finding) {
+            problems.add(
+                "plumr:environment",
+                environmentText,
+                finding.message,
+                `${finding.fix}: it is the name of a directory under environments/, and stacks of the environment are named <environment>-<site>`,
+                finding.at,
+            );
+            settings.environment = null;
+        } else {
+            settings.environment = environmentText;
         }
     }
 

@@ -279,6 +279,47 @@ describe("npm run allocate", () => {
         }
     });
 
+    it("allocates Pulumi.yaml's topology and each environment's into files of their own", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-allocate-"));
+        try {
+            const raw = topologyWith(["alpha", "bravo"].map(spec));
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.yaml"),
+                YAML.stringify({ name: "plumr", runtime: "nodejs", config: { "plumr:topology": { value: raw } } }),
+            );
+            const environment = (name: string, pool: string) => {
+                fs.mkdirSync(path.join(dir, "environments", name), { recursive: true });
+                fs.writeFileSync(path.join(dir, "environments", name, "topology.yaml"), YAML.stringify({ tunnel: { pool } }));
+            };
+            environment("staging", "10.5.0.0/24");
+            environment("production", "10.6.0.0/24");
+            const written = allocate(dir);
+            assert.strictEqual(written.status, 0, written.output);
+            const subnets = (file: string) =>
+                Object.values<any>(JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")).links).map((l) => l.tunnelSubnet);
+            assert.deepStrictEqual(subnets("plumr/allocations.json"), ["10.4.0.0/30", "10.4.0.4/30"]);
+            assert.deepStrictEqual(subnets("environments/staging/allocations.json"), ["10.5.0.0/30", "10.5.0.4/30"]);
+            assert.deepStrictEqual(subnets("environments/production/allocations.json"), ["10.6.0.0/30", "10.6.0.4/30"]);
+            assert.strictEqual(allocate(dir, "--check").status, 0);
+
+            environment("staging", "10.7.0.0/24");
+            const stale = allocate(dir, "--check");
+            assert.strictEqual(stale.status, 1);
+            assert.match(
+                stale.output,
+                /environments\/staging\/allocations.json is not current: .*Run npm run allocate -- --environment staging/,
+            );
+            assert.match(stale.output, /environments\/production\/allocations.json is current/);
+            assert.strictEqual(allocate(dir, "--environment", "production", "--check").status, 0, "one environment alone");
+            const one = allocate(dir, "--environment", "staging");
+            assert.strictEqual(one.status, 0, one.output);
+            assert.deepStrictEqual(subnets("environments/staging/allocations.json"), ["10.7.0.0/30", "10.7.0.4/30"]);
+            assert.match(allocate(dir, "--environment", "qa").output, /no such environment[\s\S]*one of production, staging/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("finds the shipped allocations files current: the project's and the examples'", () => {
         const topologies = ["Pulumi.yaml", "examples/hub-and-spoke/topology.yaml", "examples/full-mesh/topology.yaml"];
         for (const file of topologies) {

@@ -4,6 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { environmentAllocations, environmentFile, ENVIRONMENTS_DIR, mergeEnvironment } from "../planner/environments";
 import { LocalFiles } from "../planner/localFiles";
 import { ClusterNode } from "../planner/nodes";
 import { ClusterFacts } from "../planner/preflight";
@@ -89,6 +91,10 @@ export interface RunOptions {
      * the ones the other options give; undefined removes a key. Every `plumr:access` key is secret.
      */
     rawConfig?: Record<string, string | undefined>;
+    /** The project's environments: each one's topology file (what it changes of `topology`) and allocations file, if any. */
+    environments?: Record<string, { patch: any; allocations?: string }>;
+    /** `plumr:environment`: the environment the stack deploys (its name must then be `<environment>-<site>`). */
+    environment?: string;
 }
 
 export interface RunResult {
@@ -195,7 +201,11 @@ function preflight(topology: any, options: RunOptions, kubeconfig: string, opens
  * the fake AWS refused (as the engine would fail the step).
  */
 export async function runProgram(options: RunOptions): Promise<RunResult> {
-    const topology = options.topology ?? exampleTopology();
+    const shared = options.topology ?? exampleTopology();
+    const env = options.environment;
+    // What the stack deploys, and what its clusters hold: the environment's topology in an environment.
+    const topology = env ? mergeEnvironment(shared, options.environments?.[env]?.patch, env) : shared;
+    const stackSites = options.sites ?? [env && options.stack.startsWith(`${env}-`) ? options.stack.slice(env.length + 1) : options.stack];
     const cloud = options.aws ?? new FakeAws();
     const resources: Registered[] = options.registered ?? [];
     const providerName = (ref?: string) => ref?.split("::")[3];
@@ -239,17 +249,16 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         "organization",
     );
     const config: Record<string, string> = {
-        "plumr:topology": JSON.stringify(topology),
+        "plumr:topology": JSON.stringify(shared),
         "plumr:access": JSON.stringify(
             options.access ??
                 Object.fromEntries(
-                    (options.sites ?? [options.stack])
-                        .filter((s) => Object.hasOwn(topology.sites ?? {}, s))
-                        .map((s) => [s, { kubeconfig: `kubeconfig-of-${s}` }]),
+                    stackSites.filter((s) => Object.hasOwn(topology.sites ?? {}, s)).map((s) => [s, { kubeconfig: `kubeconfig-of-${s}` }]),
                 ),
         ),
     };
     if (options.sites) config["plumr:sites"] = JSON.stringify(options.sites);
+    if (env) config["plumr:environment"] = env;
     if (options.peerStacks) config["plumr:peerStacks"] = JSON.stringify(options.peerStacks);
     for (const [key, value] of Object.entries(options.rawConfig ?? {})) {
         if (value === undefined) delete config[key];
@@ -260,12 +269,17 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         Object.keys(config).filter((key) => key.startsWith("plumr:access")),
     );
 
-    const allocationsPath = topology.allocations ?? "plumr/allocations.json";
+    const allocationsPath = shared.allocations ?? "plumr/allocations.json";
     const dir = projectDir(
         options.binaries ?? { plumr: standInBinary("plumr"), shm_printer: standInBinary("shm_printer") },
         allocationsPath,
         options.allocations === undefined ? fs.readFileSync(path.join(REPO, "plumr", "allocations.json"), "utf8") : options.allocations,
     );
+    for (const [name, { patch, allocations }] of Object.entries(options.environments ?? {})) {
+        fs.mkdirSync(path.join(dir, ENVIRONMENTS_DIR, name), { recursive: true });
+        fs.writeFileSync(path.join(dir, environmentFile(name)), YAML.stringify(patch ?? {}));
+        if (allocations !== undefined) fs.writeFileSync(path.join(dir, environmentAllocations(name)), allocations);
+    }
     cloud.beginRun(options.stack);
     try {
         const deployment = await deploy(prepare(dir), {
