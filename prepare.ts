@@ -167,9 +167,9 @@ export function prepare(baseDir = process.cwd(), source: ConfigSource = engineCo
     const plan = topology && collect(problems, () => planTopology(topology, readLocalFiles(topology, baseDir)), locate);
     const requested = settings.sites;
     const stackSites = env ? environmentStackSites(env, source.stack, requested, baseDir, problems) : undefined;
-    const named = !env && requested === undefined ? misnamedEnvironmentStack(source.stack, plan, baseDir, problems) : false;
+    const outside = env === undefined && outsideEnvironments(source.stack, baseDir, problems);
     const managed =
-        plan && requested !== null && stackSites !== null && !named
+        plan && requested !== null && stackSites !== null && !outside
             ? collect(problems, () => managedSites(plan, requested, stackSites ?? source.stack))
             : undefined;
     if (!plan || !managed) {
@@ -235,16 +235,22 @@ function environmentStackSites(
     return null;
 }
 
-/** Whether a stack without plumr:environment is named after an environment (`<env>-<site>`) rather than a site: a problem if so. */
-function misnamedEnvironmentStack(stack: string, plan: Plan | undefined, baseDir: string, problems: Problems): boolean {
-    if (!plan || Object.hasOwn(plan.sites, stack)) return false;
-    const env = listEnvironments(baseDir).find((e) => stack.startsWith(`${e}-`) && Object.hasOwn(plan.sites, stack.slice(e.length + 1)));
-    if (!env) return false;
+/**
+ * Whether a stack without plumr:environment is in a project with environments: a problem if so,
+ * for Pulumi.yaml's topology is then their shared part, not a deployment of its own.
+ */
+function outsideEnvironments(stack: string, baseDir: string, problems: Problems): boolean {
+    const environments = listEnvironments(baseDir);
+    if (environments.length === 0) return false;
+    const named = environments.find((e) => stack.startsWith(`${e}-`));
     problems.add(
         "plumr:environment",
         undefined,
-        `not set, but this stack, ${stack}, is named as a stack of environment ${env}; without it the stack would deploy Pulumi.yaml's topology, not ${env}'s`,
-        `pulumi config set plumr:environment ${env}`,
+        `not set, but this project has environments (${environments.join(", ")}): Pulumi.yaml's topology is their shared part, not one to deploy alone` +
+            (named ? `, and this stack, ${stack}, is named as a stack of environment ${named}` : ""),
+        named
+            ? `pulumi config set plumr:environment ${named}`
+            : `deploy from a stack of an environment: pulumi stack init <environment>-<site>, then pulumi config set plumr:environment <environment> (one of ${environments.join(", ")})`,
     );
     return true;
 }

@@ -1,10 +1,11 @@
 // npm run allocate: records the tunnel subnet, UDP port and end addresses of every link in the
 // allocations file (topology key `allocations`), so that later changes never renumber a link.
-//   npm run allocate                                      the topology in Pulumi.yaml, and every environment's
+//   npm run allocate                                      every environment's topology, or without environments Pulumi.yaml's
 //   npm run allocate -- --environment staging             environment staging's alone (environments/staging/)
 //   npm run allocate -- examples/full-mesh/topology.yaml  a topology file of its own
 //   npm run allocate -- --check                           change nothing; exit 1 when a file is not current
-// Paths in the topology are relative to the directory npm runs in (the project's).
+//   npm run allocate -- --cwd examples/environments       the project in that directory
+// Paths in the topology are relative to the project's directory: where npm runs, or --cwd.
 import * as fs from "fs";
 import * as path from "path";
 import { describeChanges, formatAllocations } from "../planner/allocations";
@@ -14,8 +15,8 @@ import { parseTopology } from "../planner/topology";
 import { printTable } from "../lib/table";
 import { environmentTopology, projectEnvironments, readTopologyFile } from "../lib/topologyFile";
 
-/** The project file in the directory npm runs in. */
-const PROJECT = path.resolve("Pulumi.yaml");
+/** The project file: in the directory npm runs in, or the one --cwd names. */
+const PROJECT = "Pulumi.yaml";
 
 /** One topology to allocate: how to name it, its topology as written, and the command that rewrites its file. */
 interface Target {
@@ -68,13 +69,14 @@ function allocate(target: Target, check: boolean): boolean {
     return true;
 }
 
-/** What the arguments ask for: a topology file of its own, one environment, or Pulumi.yaml's topology and every environment's. */
+/** What the arguments ask for: a topology file of its own, one environment, every environment, or (without any) Pulumi.yaml's topology. */
 function targets(args: string[]): Target[] {
     const at = args.indexOf("--environment");
     const env = at >= 0 ? args[at + 1] : undefined;
     if (at >= 0 && (!env || env.startsWith("--")))
         throw new Error(`--environment needs a name: one of ${projectEnvironments(PROJECT).join(", ") || "(none yet)"}`);
-    const file = args.find((arg, i) => !arg.startsWith("--") && (at < 0 || i !== at + 1));
+    const taken = new Set([at, args.indexOf("--cwd")].filter((i) => i >= 0).map((i) => i + 1));
+    const file = args.find((arg, i) => !arg.startsWith("--") && !taken.has(i));
     const ofEnvironment = (name: string): Target => ({
         label: `environment ${name}`,
         written: environmentTopology(name, PROJECT),
@@ -82,14 +84,16 @@ function targets(args: string[]): Target[] {
     });
     if (env) return [ofEnvironment(env)];
     if (file) return [{ label: file, written: readTopologyFile(file), command: `npm run allocate -- ${file}` }];
-    return [
-        { label: "Pulumi.yaml", written: readTopologyFile(PROJECT), command: "npm run allocate" },
-        ...projectEnvironments(PROJECT).map(ofEnvironment),
-    ];
+    // With environments, Pulumi.yaml's topology is their shared part, never deployed alone.
+    const environments = projectEnvironments(PROJECT);
+    if (environments.length > 0) return environments.map(ofEnvironment);
+    return [{ label: "Pulumi.yaml", written: readTopologyFile(PROJECT), command: "npm run allocate" }];
 }
 
 function main(): number {
     const args = process.argv.slice(2);
+    // Paths in a topology are relative to the project's directory: work from there.
+    if (args.includes("--cwd")) process.chdir(args[args.indexOf("--cwd") + 1] ?? "");
     const check = args.includes("--check");
     const results = targets(args).map((target) => allocate(target, check));
     return results.every(Boolean) ? 0 : 1;

@@ -11,7 +11,7 @@ import { ConfigError } from "../planner/errors";
 import { Plan, planAllocations, planTopology } from "../planner/plan";
 import { parseTopology } from "../planner/topology";
 import { exampleTopology, plannerFiles } from "./harness";
-import { readTopologyFile } from "../lib/topologyFile";
+import { environmentTopology, projectEnvironments, readTopologyFile } from "../lib/topologyFile";
 
 const OHIO = ["ip-10-0-154-10.us-east-2.compute.internal", "ip-10-0-171-33.us-east-2.compute.internal"];
 const MUMBAI = [
@@ -279,7 +279,7 @@ describe("npm run allocate", () => {
         }
     });
 
-    it("allocates Pulumi.yaml's topology and each environment's into files of their own", () => {
+    it("allocates each environment's topology into a file of its own", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-allocate-"));
         try {
             const raw = topologyWith(["alpha", "bravo"].map(spec));
@@ -297,7 +297,7 @@ describe("npm run allocate", () => {
             assert.strictEqual(written.status, 0, written.output);
             const subnets = (file: string) =>
                 Object.values<any>(JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")).links).map((l) => l.tunnelSubnet);
-            assert.deepStrictEqual(subnets("plumr/allocations.json"), ["10.4.0.0/30", "10.4.0.4/30"]);
+            assert.ok(!fs.existsSync(path.join(dir, "plumr", "allocations.json")), "Pulumi.yaml's topology is only the shared part");
             assert.deepStrictEqual(subnets("environments/staging/allocations.json"), ["10.5.0.0/30", "10.5.0.4/30"]);
             assert.deepStrictEqual(subnets("environments/production/allocations.json"), ["10.6.0.0/30", "10.6.0.4/30"]);
             assert.strictEqual(allocate(dir, "--check").status, 0);
@@ -320,13 +320,20 @@ describe("npm run allocate", () => {
         }
     });
 
-    it("finds the shipped allocations files current: the project's and the examples'", () => {
+    it("finds the shipped allocations files current: the project's and the examples', environments included", () => {
         const topologies = ["Pulumi.yaml", "examples/hub-and-spoke/topology.yaml", "examples/full-mesh/topology.yaml"];
         for (const file of topologies) {
             const topology = parseTopology(readTopologyFile(path.join(ROOT, file)));
             const text = fs.readFileSync(path.join(ROOT, topology.allocations), "utf8");
             const addressing = planAllocations(topology, text);
             assert.strictEqual(formatAllocations(addressing.record), text, `${file}: run npm run allocate -- ${file}`);
+        }
+        const example = path.join(ROOT, "examples", "environments");
+        for (const env of projectEnvironments(path.join(example, "Pulumi.yaml"))) {
+            const topology = parseTopology(environmentTopology(env, path.join(example, "Pulumi.yaml")));
+            const text = fs.readFileSync(path.join(example, topology.allocations), "utf8");
+            const addressing = planAllocations(topology, text);
+            assert.strictEqual(formatAllocations(addressing.record), text, `run npm run allocate -- --cwd examples/environments`);
         }
     });
 });

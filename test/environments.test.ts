@@ -203,9 +203,14 @@ describe("environments", () => {
             assert.match(problemFor(err, "plumr:environment", /no such environment/).fix, /one of production, staging/);
         });
 
-        it("a stack named after an environment without plumr:environment", async () => {
+        it("a stack without plumr:environment in a project with environments", async () => {
             const err = await rejection(runProgram({ stack: "staging-ohio", topology: sharedTopology(), environments: ENVIRONMENTS() }));
             assert.match(problemFor(err, "plumr:environment", /named as a stack of environment staging/).fix, /plumr:environment staging/);
+            const plain = await rejection(runProgram({ stack: "ohio", topology: sharedTopology(), environments: ENVIRONMENTS() }));
+            assert.match(
+                problemFor(plain, "plumr:environment", /this project has environments \(production, staging\)/).fix,
+                /stack init <environment>-<site>/,
+            );
         });
 
         it("a peer stack of another environment", async () => {

@@ -1,9 +1,12 @@
-// The GitHub Actions workflow is linted with actionlint (built by scripts/toolchain.sh).
+// The GitHub Actions workflows: linted with actionlint (built by scripts/toolchain.sh), and shaped as
+// the stages npm run stacks writes.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
+import { MAX_STAGES } from "../planner/rollout";
 
 const ROOT = path.join(__dirname, "..");
 const ACTIONLINT = path.join(process.env.PLUMR_TOOLCHAIN_DIR ?? path.join(ROOT, ".cache", "toolchain"), "bin", "actionlint");
@@ -28,20 +31,50 @@ describe("the GitHub Actions workflow", () => {
         }
     });
 
-    it("previews every stack on pull requests and ups them in order on main", () => {
-        const text = fs.readFileSync(path.join(ROOT, ".github", "workflows", "pulumi.yml"), "utf8");
-        assert.match(text, /command: preview[\s\S]*comment-on-pr: true[\s\S]*policyPacks: policy/);
-        const ups = [...text.matchAll(/command: up\s+stack-name: (\w+)/g)].map((m) => m[1]);
-        // The order test/aws.test.ts shows converging on a model of AWS that refuses what AWS refuses.
-        assert.deepStrictEqual(ups, ["ohio", "mumbai", "ohio", "mumbai"]);
+    const read = (file: string) => YAML.parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", file), "utf8"));
+
+    it("previews the stacks npm run stacks lists, and deploys its stages one after the other, each in its GitHub environment", () => {
+        const { jobs } = read("pulumi.yml");
+        assert.match(
+            jobs.stacks.steps.at(-1).run,
+            /npm run stacks -- --github-output "\$GITHUB_OUTPUT" \$\{BASE:\+--changed-since "\$BASE"\}/,
+        );
+        assert.strictEqual(jobs.preview.strategy.matrix.stack, "${{ fromJSON(needs.stacks.outputs.preview) }}");
+        const preview = jobs.preview.steps.find((s: any) => s.with?.command === "preview");
+        assert.deepStrictEqual(
+            [preview.with["stack-name"], preview.with["comment-on-pr"], preview.with.policyPacks],
+            ["${{ matrix.stack }}", true, "policy"],
+        );
+        // One deploy job per stage npm run stacks can write, each after the one before.
+        const deploys = Object.keys(jobs).filter((name) => name.startsWith("deploy-"));
+        assert.deepStrictEqual(
+            deploys,
+            Array.from({ length: MAX_STAGES }, (_, i) => `deploy-${i + 1}`),
+        );
+        assert.deepStrictEqual(Object.keys(jobs.stacks.outputs), ["preview", ...deploys.map((_, i) => `stage${i + 1}`)]);
+        deploys.forEach((name, i) => {
+            const job = jobs[name];
+            assert.strictEqual(job.uses, "./.github/workflows/deploy.yml");
+            assert.deepStrictEqual(job.needs, i === 0 ? ["test", "stacks"] : ["stacks", `deploy-${i}`]);
+            assert.strictEqual(job.with.environment, `\${{ fromJSON(needs.stacks.outputs.stage${i + 1}).environment }}`);
+            assert.strictEqual(job.with.order, `\${{ fromJSON(needs.stacks.outputs.stage${i + 1}).order }}`);
+            assert.match(job.if, new RegExp(`refs/heads/main' && needs.stacks.outputs.stage${i + 1} != ''$`));
+        });
+        const deploy = read("deploy.yml").jobs.up;
+        assert.strictEqual(deploy.environment, "${{ inputs.environment }}", "the GitHub environment's approval gates the stage");
+        const up = deploy.steps.at(-1);
+        assert.strictEqual(up.env.ORDER, "${{ inputs.order }}");
+        assert.match(up.run, /for stack in \$ORDER; do[\s\S]*pulumi up --yes --non-interactive --stack "\$stack"/);
     });
 
-    it("checks the allocations file, and previews without checkpoints but never ups without them", () => {
+    it("checks the allocations files, and previews without checkpoints but never ups without them", () => {
         const text = fs.readFileSync(path.join(ROOT, ".github", "workflows", "pulumi.yml"), "utf8");
         assert.match(text, /run: npm ci && npm run allocate -- --check/);
-        const previewJob = text.slice(text.indexOf("\n  preview:"), text.indexOf("\n  up:"));
-        const upJob = text.slice(text.indexOf("\n  up:"));
-        assert.match(previewJob, /PULUMI_SKIP_CHECKPOINTS: "true"/);
-        assert.doesNotMatch(upJob, /PULUMI_SKIP_CHECKPOINTS/, "an up's checkpoints are its state");
+        assert.strictEqual(read("pulumi.yml").jobs.preview.steps.at(-1).env.PULUMI_SKIP_CHECKPOINTS, "true");
+        assert.doesNotMatch(
+            fs.readFileSync(path.join(ROOT, ".github", "workflows", "deploy.yml"), "utf8"),
+            /PULUMI_SKIP_CHECKPOINTS/,
+            "an up's checkpoints are its state",
+        );
     });
 });

@@ -1,0 +1,82 @@
+// npm run stacks: the stacks the workflow previews and deploys, read from the repository's
+// environments (environments/<env>/topology.yaml, in the order of environments/promotion.yaml), or
+// for a project without environments, one stack per site of Pulumi.yaml's topology.
+//
+//   npm run stacks                                  every stack, and the stages of a deployment on main, as JSON
+//   npm run stacks -- --changed-since <git ref>     preview only the stacks a change since <ref> can affect
+//   npm run stacks -- --github-output <file>        also write them as a step's outputs: preview, stage1…stage3
+//   npm run stacks -- --cwd <project directory>     another project than the one npm runs in
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ConfigError, Problems } from "../planner/errors";
+import { affectedStacks, EnvironmentStacks, MAX_STAGES, PROMOTION_FILE, promotionOrder, stacksOf, stages } from "../planner/rollout";
+import { parseTopology } from "../planner/topology";
+import { environmentTopology, projectEnvironments, readTopologyFile } from "../lib/topologyFile";
+
+/** What the workflow reads: the stacks to preview, and the stages of a deployment on main. */
+export interface WorkflowStacks {
+    preview: string[];
+    stages: ReturnType<typeof stages>;
+}
+
+/** The environments of the project in `dir`, in promotion order, each with its parsed topology. */
+export function projectStacks(dir: string): EnvironmentStacks[] {
+    const project = path.join(dir, "Pulumi.yaml");
+    const names = projectEnvironments(project);
+    if (names.length === 0) return [{ topology: parseTopology(readTopologyFile(project)) }];
+    const problems = new Problems();
+    const promotion = path.join(dir, PROMOTION_FILE);
+    const listed = fs.existsSync(promotion) ? YAML.parse(fs.readFileSync(promotion, "utf8")) : undefined;
+    const order = promotionOrder(listed, names, problems);
+    problems.throwIfAny();
+    return order.map((name) => ({ name, topology: parseTopology(environmentTopology(name, project)) }));
+}
+
+/** The workflow's stacks for the project in `dir`; with `changed`, previews only the stacks those files can affect. */
+export function workflowStacks(dir: string, changed?: string[]): WorkflowStacks {
+    const environments = projectStacks(dir);
+    return {
+        preview: changed ? affectedStacks(changed, environments) : environments.flatMap(stacksOf),
+        stages: stages(environments),
+    };
+}
+
+/** The files a change since `ref` touches, relative to the repository (git diff ref...HEAD). */
+function changedSince(ref: string, dir: string): string[] {
+    const root = execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: dir, encoding: "utf8" }).trim();
+    const files = execFileSync("git", ["diff", "--name-only", `${ref}...HEAD`], { cwd: dir, encoding: "utf8" });
+    const prefix = path.relative(root, dir);
+    return files
+        .split("\n")
+        .filter(Boolean)
+        .map((file) => (prefix ? path.relative(prefix, file) : file));
+}
+
+function main(): void {
+    const args = process.argv.slice(2);
+    const valueOf = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+    const ref = valueOf("--changed-since");
+    const output = valueOf("--github-output");
+    const dir = path.resolve(valueOf("--cwd") ?? process.cwd());
+    const stacks = workflowStacks(dir, ref ? changedSince(ref, dir) : undefined);
+    console.log(JSON.stringify(stacks, null, 2));
+    if (output) {
+        const lines = [`preview=${JSON.stringify(stacks.preview)}`];
+        for (let i = 0; i < MAX_STAGES; i++) {
+            const stage = stacks.stages[i];
+            lines.push(`stage${i + 1}=${stage ? JSON.stringify({ environment: stage.environment, order: stage.order.join(" ") }) : ""}`);
+        }
+        fs.appendFileSync(output, lines.join("\n") + "\n");
+    }
+}
+
+if (require.main === module) {
+    try {
+        main();
+    } catch (err) {
+        console.error(err instanceof ConfigError ? err.message : `stacks: ${err instanceof Error ? err.message : err}`);
+        process.exitCode = 1;
+    }
+}
