@@ -150,8 +150,9 @@ export interface EnvironmentTopology {
 
 /**
  * Checks that environment `own` cannot collide with the `others` where they share
- * infrastructure. Two sites share a cluster when they list a node of the same name: there they
- * need their own namespace, bridge, binaries directory on the nodes, and node ranges. Two sites
+ * infrastructure. Two sites share a cluster when they list a node of the same name and are not
+ * in two different VPCs: there they need their own namespace, bridge, binaries directory on the
+ * nodes, and node ranges, and a node with a node agent serves one environment only. Two sites
  * in the same VPC need bridge ranges that do not overlap, for the VPC routes them by range. Two
  * environments never share an allocations file. Fields are `own`'s.
  */
@@ -169,9 +170,22 @@ export function checkSharedInfrastructure(own: EnvironmentTopology, others: Envi
         for (const [siteName, site] of Object.entries(own.topology.sites)) {
             for (const [otherSiteName, otherSite] of Object.entries(other.topology.sites)) {
                 const theirs = `environment ${other.name}'s site ${otherSiteName}`;
-                const shared = site.nodes.filter((n) => otherSite.nodes.some((o) => o.name === n.name));
+                // Node names are unique in a cluster (on EKS, in a VPC): sites in different VPCs are different clusters.
+                const vpcs = [site.aws?.vpcId, otherSite.aws?.vpcId];
+                const apart = vpcs.every((v) => v !== undefined) && vpcs[0] !== vpcs[1];
+                const shared = apart ? [] : site.nodes.filter((n) => otherSite.nodes.some((o) => o.name === n.name));
                 if (shared.length > 0) {
                     const where = `${theirs} is on the same cluster (both list node ${shared[0].name})`;
+                    const agent = (s: typeof site) => s.attachment === "bridge" && s.nodeNetwork === "agent";
+                    if (agent(site) && agent(otherSite)) {
+                        const i = site.nodes.indexOf(shared[0]);
+                        problems.add(
+                            field("sites", siteName, "nodes", i, "name"),
+                            shared[0].name,
+                            `${theirs} lists the same node, and both environments' node agents would keep its forwarding rules: each puts its own first, so they would undo each other`,
+                            "give each environment nodes of its own (a node pool per environment, its nodes listed in its own file)",
+                        );
+                    }
                     if (site.namespace === otherSite.namespace) {
                         problems.add(
                             field("sites", siteName, "namespace"),

@@ -233,27 +233,29 @@ describe("environments", () => {
     });
 
     describe("where two environments share infrastructure", () => {
-        /** Staging on production's clusters: the same nodes. */
+        /** Staging on production's clusters, in production's VPCs: the same nodes. */
         const onProductionsClusters = () => {
             const environments = ENVIRONMENTS();
-            const production = environments.production.patch;
-            const staging = structuredClone(production);
-            staging.sites.ohio.aws.vpcId = awsId("vpc", 3, 1);
-            staging.sites.mumbai.aws.vpcId = awsId("vpc", 3, 2);
-            environments.staging.patch = staging;
+            environments.staging.patch = structuredClone(environments.production.patch);
             return environments;
         };
 
-        it("refuse the same namespace, bridge, binaries directory and node ranges on a shared cluster", async () => {
+        it("refuse the same namespace, bridge, binaries directory, node ranges and node agents on a shared cluster", async () => {
             const err = await rejection(run("staging-ohio", "staging", { environments: onProductionsClusters() }));
             const shared = /production's site ohio is on the same cluster \(both list node production-ohio-1\)/;
             assert.match(problemFor(err, "plumr:topology.sites.ohio.namespace", shared).fix, /own namespace/);
             problemFor(err, "plumr:topology.sites.ohio.bridgeName", shared);
             problemFor(err, "plumr:topology.binaries.hostPath", shared);
             problemFor(err, "environments/staging/topology.yaml: sites.ohio.nodes[0].range", /the same node production-ohio-1/);
+            const agents = problemFor(
+                err,
+                "environments/staging/topology.yaml: sites.ohio.nodes[0].name",
+                /node agents would keep its forwarding rules/,
+            );
+            assert.match(agents.fix, /nodes of its own/);
         });
 
-        it("accept a shared cluster where each environment has its own namespace, bridge, directory and ranges", async () => {
+        it("accept a shared cluster where each environment has its own namespace, bridge, directory and ranges, and leaves forwarding to the cluster", async () => {
             const environments = onProductionsClusters();
             const staging = environments.staging.patch;
             staging.binaries = { hostPath: "/var/lib/plumr-staging/bin" };
@@ -261,9 +263,21 @@ describe("environments", () => {
                 const octet = 70 + Object.keys(staging.sites).indexOf(i);
                 site.namespace = "plumr-staging";
                 site.bridgeName = "br-staging";
+                site.nodeNetwork = "cluster";
                 site.bridgeRange = `10.${octet}.0.0/16`;
                 site.nodes.forEach((n: any, k: number) => (n.range = `10.${octet}.${k + 1}.0/24`));
             }
+            const { resources } = await run("staging-ohio", "staging", {
+                environments,
+                // With nodeNetwork: cluster, the preflight asks that the cluster forward (OpenShift: Global).
+                clusterFacts: { ohio: { networkOperator: { networkType: "OVNKubernetes", ipForwarding: "Global" } } },
+            });
+            assert.ok(ofType(resources, DEPLOYMENT).length > 0);
+        });
+
+        it("tell clusters apart by their VPC, whatever their nodes are called", async () => {
+            const environments = onProductionsClusters();
+            for (const [i, site] of Object.values<any>(environments.staging.patch.sites).entries()) site.aws.vpcId = awsId("vpc", 3, i);
             const { resources } = await run("staging-ohio", "staging", { environments });
             assert.ok(ofType(resources, DEPLOYMENT).length > 0);
         });
