@@ -134,7 +134,7 @@ export interface Prepared {
  * Synchronous and free of any cluster or cloud call, so that a configuration error fails the run
  * at once; throws one ConfigError with every problem found.
  */
-export function prepare(baseDir = process.cwd(), source: ConfigSource = engineConfig()): Prepared {
+export function prepare(baseDir = projectDirectory(), source: ConfigSource = engineConfig()): Prepared {
     const config = source.values;
     const problems = new Problems();
     const topologyText = config[TOPOLOGY_KEY];
@@ -312,6 +312,14 @@ export interface ConfigSource {
     values: Record<string, string>;
     secretKeys: Set<string>;
     stack: string;
+}
+
+/**
+ * The project's directory, where its Pulumi.yaml is: the topology's paths and the environments are
+ * relative to it. The program may live elsewhere (Pulumi.yaml's `main`), and runs there.
+ */
+function projectDirectory(): string {
+    return pulumi.runtime.getRootDirectory() || process.cwd();
 }
 
 /** The configuration of the stack the engine runs the program for. */

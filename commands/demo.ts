@@ -1,13 +1,34 @@
 // npm run demo: the shipped topology deployed onto two local clusters whose link-end nodes are
 // real (kubelet, containerd, runc, Multus), one stack per site, and the link proven by traffic.
-//   npm run demo            start the clusters, pulumi up ohio then mumbai, ping and iperf3 through the
-//                           tunnel, then npm run verify for each stack
-//   npm run demo -- --down  destroy both stacks, stop the clusters and remove everything they made
+//   npm run demo                    start the clusters, pulumi up ohio then mumbai, ping and iperf3 through
+//                                   the tunnel, then npm run verify for each stack
+//   npm run demo -- --environments  the same for examples/environments: staging, then production, side by
+//                                   side on the same clusters, each on nodes and in a namespace of its own
+//   npm run demo -- --down          destroy every stack, stop the clusters and remove everything they made
 import * as pulumi from "@pulumi/pulumi/automation";
 import * as path from "path";
-import { Instance, instanceLeftovers, localClusterSpecs, startLocalClusters, stopLocalClusters } from "../local/localClusters";
+import {
+    ClusterSpec,
+    Instance,
+    instanceLeftovers,
+    KubeApi,
+    localClusterSpecs,
+    startLocalClusters,
+    stopLocalClusters,
+} from "../local/localClusters";
 import { DeployedEnd, iperf, ping, readyPod } from "../local/linkProbe";
-import { prepareLocalDeployment, siteStack } from "../local/localStacks";
+import {
+    LOCAL_ENVIRONMENTS,
+    LocalDeployment,
+    localPulumi,
+    prepareLocalDeployment,
+    prepareLocalEnvironments,
+    siteStack,
+} from "../local/localStacks";
+import { siteStack as stackName } from "../planner/environments";
+import { stages } from "../planner/rollout";
+import { parseTopology } from "../planner/topology";
+import { environmentTopology } from "../lib/topologyFile";
 import { BIN } from "../local/nodeConfig";
 import { waitFor } from "../lib/processes";
 import { printTable } from "../lib/table";
@@ -35,19 +56,76 @@ function changes(summary: pulumi.UpdateSummary): string {
     return counts.length === 0 ? "no changes" : counts.map(([op, n]) => `${n} ${op}`).join(", ");
 }
 
+/**
+ * The stacks of `deployment` that hold resources. The shipped topology and the environments'
+ * production both run on each site's first node, so the demo deploys one or the other.
+ */
+async function deployed(deployment: LocalDeployment): Promise<string[]> {
+    const workspace = await pulumi.LocalWorkspace.create({
+        workDir: deployment.projectDir,
+        envVars: deployment.env,
+        pulumiCommand: await localPulumi(),
+    });
+    return (await workspace.listStacks()).filter((s) => (s.resourceCount ?? 0) > 0).map((s) => s.name);
+}
+
+/** Refuses to deploy while the other kind of demo is deployed on the same clusters. */
+async function refuseAlongside(other: LocalDeployment, flag: string): Promise<void> {
+    const stacks = await deployed(other);
+    if (stacks.length > 0)
+        throw new Error(
+            `the stacks ${stacks.join(", ")} are deployed on these clusters, on the same nodes: run npm run demo -- --down first, then npm run demo${flag}`,
+        );
+}
+
 async function up(): Promise<void> {
     say("starting the local clusters");
     const { clusters } = await startLocalClusters(INSTANCE);
     const deployment = prepareLocalDeployment(INSTANCE);
+    await refuseAlongside(prepareLocalEnvironments(INSTANCE), "");
     // Every stack exists before the first up, so that each StackReference finds its peer.
     const stacks = [];
     for (const cluster of clusters) stacks.push(await siteStack(deployment, cluster));
+    await deployAndProve(clusters, stacks, stacks);
+}
+
+/**
+ * The environments example on the same clusters: each environment's stacks brought up in the
+ * order the workflow gives them, its links proven and its stacks verified, staging first. Then
+ * each environment's pods are listed: their own namespace, their own nodes.
+ */
+async function upEnvironments(): Promise<void> {
+    say("starting the local clusters");
+    const { clusters } = await startLocalClusters(INSTANCE);
+    const deployment = prepareLocalEnvironments(INSTANCE);
+    await refuseAlongside(prepareLocalDeployment(INSTANCE), " -- --environments");
+    for (const env of LOCAL_ENVIRONMENTS) {
+        say(`environment ${env}`);
+        const stacks: Record<string, pulumi.Stack> = {};
+        for (const cluster of clusters) stacks[`${env}-${cluster.name}`] = await siteStack(deployment, cluster, env);
+        const topology = parseTopology(environmentTopology(env, path.join(deployment.projectDir, "Pulumi.yaml")));
+        const order = stages([{ name: env, topology }])[0].order.map((name) => stacks[name]);
+        await deployAndProve(clusters, Object.values(stacks), order);
+    }
+    say("each environment in its own namespace, on its own nodes");
+    const rows = [["environment", "site", "namespace", "pod", "node"]];
+    for (const env of LOCAL_ENVIRONMENTS) {
+        for (const cluster of clusters) {
+            const pods = (await new KubeApi(cluster).get(`/api/v1/namespaces/plumr-${env}/pods`)).items as any[];
+            for (const pod of pods) rows.push([env, cluster.name, `plumr-${env}`, pod.metadata.name, pod.spec.nodeName ?? "-"]);
+        }
+    }
+    printTable(rows);
+}
+
+/** pulumi up on each stack of `order`, then traffic through every link, then npm run verify for each of `stacks`. */
+async function deployAndProve(clusters: ClusterSpec[], stacks: pulumi.Stack[], order: pulumi.Stack[]): Promise<void> {
     const outputs: Record<string, pulumi.OutputMap> = {};
-    for (const [i, cluster] of clusters.entries()) {
-        say(`pulumi up -s ${cluster.name}`);
-        const result = await stacks[i].up({ onOutput: (line) => process.stdout.write(line), color: "never", signal: cancel.signal });
-        console.log(`${cluster.name}: ${changes(result.summary)}`);
-        outputs[cluster.name] = result.outputs;
+    for (const stack of order) {
+        say(`pulumi up -s ${stack.name}`);
+        const result = await stack.up({ onOutput: (line) => process.stdout.write(line), color: "never", signal: cancel.signal });
+        console.log(`${stack.name}: ${changes(result.summary)}`);
+        for (const site of Object.keys(result.outputs.sites?.value ?? {})) outputs[site] = result.outputs;
     }
     await proveLinks(clusters, outputs);
     // Let the metrics containers print once more, with this traffic counted.
@@ -72,6 +150,7 @@ function deployedLinks(clusters: ReturnType<typeof localClusterSpecs>, outputs: 
             cluster: clusters.find((c) => c.name === end.site)!,
             namespace: outputs[end.site]?.sites?.value?.[end.site]?.namespace ?? "plumr",
             link: name,
+            ...(end.endpoint !== undefined && { endpoint: end.endpoint }),
             tunnelIp: end.tunnelIp,
             address: end.address,
         })) as [DeployedEnd, DeployedEnd],
@@ -117,11 +196,20 @@ async function proveLinks(clusters: ReturnType<typeof localClusterSpecs>, output
 
 async function down(): Promise<void> {
     const { clusters } = await startLocalClusters(INSTANCE);
-    const deployment = prepareLocalDeployment(INSTANCE);
-    for (const cluster of [...clusters].reverse()) {
-        say(`pulumi destroy -s ${cluster.name}`);
-        const stack = await siteStack(deployment, cluster);
-        await stack.destroy({ onOutput: (line) => process.stdout.write(line), color: "never", signal: cancel.signal });
+    const deployments = [
+        { deployment: prepareLocalEnvironments(INSTANCE), environments: [...LOCAL_ENVIRONMENTS].reverse() as (string | undefined)[] },
+        { deployment: prepareLocalDeployment(INSTANCE), environments: [undefined] },
+    ];
+    for (const { deployment, environments } of deployments) {
+        const existing = await deployed(deployment);
+        for (const env of environments) {
+            for (const cluster of [...clusters].reverse()) {
+                if (!existing.includes(stackName(env, cluster.name))) continue;
+                const stack = await siteStack(deployment, cluster, env);
+                say(`pulumi destroy -s ${stack.name}`);
+                await stack.destroy({ onOutput: (line) => process.stdout.write(line), color: "never", signal: cancel.signal });
+            }
+        }
     }
     say("stopping the local clusters");
     stopLocalClusters(INSTANCE, true);
@@ -131,7 +219,7 @@ async function down(): Promise<void> {
     console.log("nothing of the demo is left: no process, network namespace, cgroup, mount or veth");
 }
 
-(process.argv.includes("--down") ? down() : up()).catch((err) => {
+(process.argv.includes("--down") ? down() : process.argv.includes("--environments") ? upEnvironments() : up()).catch((err) => {
     console.error(`\ndemo failed: ${err instanceof Error ? err.message : err}`);
     process.exit(1);
 });

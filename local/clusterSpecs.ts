@@ -14,6 +14,16 @@ export { BIN } from "./nodeConfig";
 export const INSTANCES = ["demo", "e2e", "bench"] as const;
 export type Instance = (typeof INSTANCES)[number];
 
+/**
+ * Which node of each site each environment of examples/environments runs on when the local
+ * clusters run them side by side (local/localStacks.ts prepareLocalEnvironments): nodes of their
+ * own, as in a cluster that environments share. Those nodes are real in the instances that run them.
+ */
+export const ENVIRONMENT_NODE = { production: 0, staging: 1 } as const;
+
+/** The instances that run the environments side by side: the demo (npm run demo -- --environments) and the tests. */
+const RUN_ENVIRONMENTS: readonly Instance[] = ["demo", "e2e"];
+
 /** One local cluster: its site, its nodes (real and simulated), and the loopback ports it uses. */
 export interface ClusterSpec {
     instance: Instance;
@@ -42,7 +52,8 @@ export function checkInstance(instance: string): Instance {
 
 /**
  * The sites of the shipped topology as the local clusters of `instance`. A node is real when a
- * link of the topology has an end on it, or an endpoint is pinned to it.
+ * link of the topology has an end on it, or an endpoint is pinned to it, or (where the instance
+ * runs the environments) an environment runs on it.
  */
 export function localClusterSpecs(instance: Instance = "demo"): ClusterSpec[] {
     const i = INSTANCES.indexOf(checkInstance(instance));
@@ -55,8 +66,9 @@ export function localClusterSpecs(instance: Instance = "demo"): ClusterSpec[] {
     return Object.entries(sites).map(([name, site], s) => {
         if (s >= 16) throw new Error(`local clusters support at most 16 sites; the topology has ${Object.keys(sites).length}`);
         const realNodes: RealNode[] = [];
+        const environmentNodes = RUN_ENVIRONMENTS.includes(instance) ? Object.values<number>(ENVIRONMENT_NODE) : [];
         site.nodes.forEach((node, k) => {
-            if (!endNodes.has(`${name}/${node.name}`)) return;
+            if (!endNodes.has(`${name}/${node.name}`) && !environmentNodes.includes(k)) return;
             if (k >= 64)
                 throw new Error(
                     `local clusters make real nodes of the first 64 nodes of a site; ${node.name} of ${name} is number ${k + 1}`,
