@@ -14,7 +14,8 @@ export default tseslint.config(
         },
     },
     {
-        files: ["test/summary-reporter.js"],
-        languageOptions: { globals: { require: "readonly", module: "writable", process: "readonly" } },
+        // Plain CommonJS, run by Node.js as it is.
+        files: ["test/summary-reporter.js", "compileCache.js"],
+        languageOptions: { globals: { require: "readonly", module: "writable", process: "readonly", __dirname: "readonly" } },
     },
 );

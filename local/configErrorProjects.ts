@@ -2,11 +2,12 @@
 // one: what `npm run bench:configerror` measures and test/failfast.test.ts checks. Each project
 // runs the toolchain's CLI and language host with a local file backend, in a temporary directory
 // under .cache.
-import { execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { onInterrupt } from "../lib/interrupts";
+import { TimedRun, timedPulumi } from "./timedPulumi";
 import { readProjectFile, SHIPPED_PROJECT, topologyIn } from "../lib/topologyFile";
 
 const ROOT = path.join(__dirname, "..");
@@ -139,37 +140,9 @@ export function configErrorProjects(options: ProjectOptions = {}): ConfigErrorPr
     }
 }
 
-export interface PreviewRun {
-    exitCode: number | null;
-    /** What the CLI printed, stdout and stderr. */
-    output: string;
-    wallS: number;
-    /** User + system CPU of the CLI and every process under it. */
-    cpuS: number;
-}
+export type PreviewRun = TimedRun;
 
 /** One `pulumi preview` of a project's stack, timed. */
 export function timedPreview(projects: ConfigErrorProjects, project: string): Promise<PreviewRun> {
-    const log = path.join(projects.dir, "preview.log");
-    // bash's `times` prints the CPU time of the finished children (and theirs) on its second line.
-    const script = 'pulumi preview --non-interactive --color never -s "$1" >"$2" 2>&1; status=$?; times; exit $status';
-    return new Promise((resolve, reject) => {
-        const started = process.hrtime.bigint();
-        const child = spawn("bash", ["-c", script, "bash", STACK, log], { cwd: project, env: { ...process.env, ...projects.env } });
-        let times = "";
-        child.stdout.on("data", (d) => (times += d));
-        const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
-        child.on("error", reject);
-        child.on("close", (exitCode) => {
-            clearTimeout(timer);
-            const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-            const children = times
-                .trim()
-                .split("\n")[1]
-                ?.match(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/);
-            if (!children) return reject(new Error(`pulumi preview in ${project} was stopped after ${wallS.toFixed(0)} s`));
-            const cpuS = 60 * Number(children[1]) + Number(children[2]) + 60 * Number(children[3]) + Number(children[4]);
-            resolve({ exitCode, output: fs.readFileSync(log, "utf8"), wallS, cpuS });
-        });
-    });
+    return timedPulumi(project, projects.env, ["preview", "-s", STACK]);
 }

@@ -239,6 +239,34 @@ describe("the preflight script", () => {
         assert.deepStrictEqual(parseClusterFacts(preflightOutput(facts)), facts, "the tests' fake clusters print what the script prints");
     });
 
+    it("asks its questions at once: a cluster far away costs one round trip, not one per question", () => {
+        // The version call answers only once the nodes call has started: asked one after the other, it would give up.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-kubectl-"));
+        try {
+            fs.writeFileSync(
+                path.join(dir, "kubectl"),
+                [
+                    "#!/bin/sh",
+                    'case "$*" in',
+                    `    *"get nodes"*) touch ${dir}/nodes-started; printf 'node-a\\taws:///us-east-2a/i-0a1\\tamd64\\n' ;;`,
+                    `    *"version -o json"*) i=0; while [ ! -e ${dir}/nodes-started ]; do i=$((i+1)); [ $i -lt 100 ] || { echo 'asked in turn' >&2; exit 1; }; sleep 0.1; done; echo '{"serverVersion":{"gitVersion":"v1.34.2"}}' ;;`,
+                    "    *) exit 1 ;;",
+                    "esac",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            const result = spawnSync("/bin/sh", ["-c", PREFLIGHT_SCRIPT], {
+                input: "x",
+                env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+                encoding: "utf8",
+            });
+            assert.strictEqual(result.status, 0, result.stderr);
+            assert.strictEqual(parseClusterFacts(result.stdout).serverVersion, "v1.34.2");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("fails with kubectl's error when the cluster does not answer, and still removes the kubeconfig", () => {
         const failed = run("x", {}, PLAIN, true);
         assert.notStrictEqual(failed.status, 0);

@@ -4,6 +4,7 @@ import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
 import { ConfigError } from "../planner/errors";
 import { publishedSiteSchema } from "../planner/published";
 import { exampleTopology, find, KUBERNETES_PROVIDER, Registered, runProgram, standInBinary } from "./harness";
@@ -539,5 +540,35 @@ describe("what a run loads", () => {
         this.timeout(240_000);
         assert.strictEqual(loadsAws("none"), false, "routing none: no @pulumi/aws or @pulumi/command");
         assert.strictEqual(loadsAws("transitGateway"), true);
+    });
+
+    it("keeps compiled code between runs, and never runs an edited module's old code", () => {
+        const root = path.join(__dirname, "..");
+        for (const file of ["Pulumi.yaml", "examples/environments/Pulumi.yaml"]) {
+            const project = YAML.parse(fs.readFileSync(path.join(root, file), "utf8"));
+            // Node.js runs in the program's directory (main), where compileCache.js is.
+            assert.strictEqual(project.runtime.options.nodeargs, "--require ./compileCache.js", file);
+            assert.ok(fs.existsSync(path.resolve(path.dirname(path.join(root, file)), project.main ?? ".", "compileCache.js")), file);
+        }
+        const cache = path.join(root, "node_modules", ".cache", "plumr", "compile");
+        const dir = fs.mkdtempSync(path.join(root, ".cache", "compile-cache-"));
+        try {
+            const module = path.join(dir, "module.js");
+            const run = () =>
+                execFileSync(process.execPath, ["--require", "./compileCache.js", module], {
+                    cwd: root,
+                    encoding: "utf8",
+                    timeout: 60_000,
+                }).trim();
+            fs.writeFileSync(module, "console.log('first');\n");
+            fs.rmSync(cache, { recursive: true, force: true });
+            assert.strictEqual(run(), "first");
+            assert.ok(fs.readdirSync(cache, { recursive: true }).length > 0, "the compiled code is kept");
+            assert.strictEqual(run(), "first");
+            fs.writeFileSync(module, "console.log('edited');\n");
+            assert.strictEqual(run(), "edited");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
