@@ -10,6 +10,7 @@ import { formatAllocations } from "../planner/allocations";
 import { planAllocations } from "../planner/plan";
 import { parseTopology } from "../planner/topology";
 import { exampleTopology, Registered, runProgram, RunOptions, upInOrder } from "./harness";
+import { rejection } from "./problems";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
@@ -75,16 +76,6 @@ const run = (stack: string, environment: string, options: Partial<RunOptions> = 
     runProgram({ stack, environment, topology: sharedTopology(), environments: ENVIRONMENTS(), allocations: null, ...options });
 
 const ofType = (resources: Registered[], type: string) => resources.filter((r) => r.type === type);
-
-async function rejection(promise: Promise<unknown>): Promise<ConfigError> {
-    try {
-        await promise;
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-        return err;
-    }
-    return assert.fail("expected a ConfigError");
-}
 
 function problemFor(err: ConfigError, field: string, message: RegExp) {
     const found = err.problems.find((p) => p.field === field && message.test(p.message));

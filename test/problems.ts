@@ -62,3 +62,14 @@ export async function expectRejection(run: Promise<unknown>, field: string, expe
         expected,
     );
 }
+
+/** Awaits `promise`, which must reject with a ConfigError, and returns that error. */
+export async function rejection(promise: Promise<unknown>): Promise<ConfigError> {
+    try {
+        await promise;
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+        return err;
+    }
+    return assert.fail("the program accepted a configuration it must reject");
+}

@@ -5,10 +5,10 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ConfigError } from "../planner/errors";
 import { publishedSiteSchema } from "../planner/published";
 import { exampleTopology, find, KUBERNETES_PROVIDER, Registered, runProgram, standInBinary } from "./harness";
 import { readProjectFile, SHIPPED_PROJECT } from "../lib/topologyFile";
+import { rejection } from "./problems";
 
 const OHIO_NODE = "ip-10-0-154-10.us-east-2.compute.internal";
 const MUMBAI_NODE = "ip-10-1-241-95.ap-south-1.compute.internal";
@@ -29,16 +29,6 @@ function published(site: string, end: Record<string, unknown>) {
         ...end,
     };
     return { sites: { [site]: { endpoints: { "ohio-mumbai": facts } } } };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConfigError> {
-    try {
-        await promise;
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-        return err;
-    }
-    assert.fail("the program accepted a configuration it must reject");
 }
 
 describe("a stack that manages Ohio only", () => {

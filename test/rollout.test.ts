@@ -26,6 +26,17 @@ const stackFiles = (dir: string) =>
         .filter((s): s is string => s !== undefined)
         .sort();
 
+/** Runs `npm run stacks -- <args>` in `cwd`, as the workflow does; returns what it printed. */
+function stacksCommand(cwd: string, ...args: string[]): string {
+    const result = spawnSync(
+        process.execPath,
+        [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(ROOT, "commands", "stacks.ts"), ...args],
+        { cwd, encoding: "utf8", timeout: 60_000 },
+    );
+    assert.strictEqual(result.status, 0, result.stderr);
+    return result.stdout;
+}
+
 describe("rolling out", () => {
     describe("npm run stacks", () => {
         it("covers exactly the stacks the example's environments define, staging's stage before production's", () => {
@@ -58,18 +69,7 @@ describe("rolling out", () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-stacks-"));
             try {
                 const output = path.join(dir, "output");
-                const result = spawnSync(
-                    process.execPath,
-                    [
-                        require.resolve("ts-node/dist/bin"),
-                        "--transpile-only",
-                        path.join(ROOT, "commands", "stacks.ts"),
-                        "--github-output",
-                        output,
-                    ],
-                    { cwd: EXAMPLE, encoding: "utf8", timeout: 60_000 },
-                );
-                assert.strictEqual(result.status, 0, result.stderr);
+                stacksCommand(EXAMPLE, "--github-output", output);
                 const outputs = Object.fromEntries(
                     fs
                         .readFileSync(output, "utf8")
@@ -92,21 +92,7 @@ describe("rolling out", () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-stacks-git-"));
             const git = (...args: string[]) =>
                 spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: dir, encoding: "utf8" });
-            const stacks = (ref: string) => {
-                const result = spawnSync(
-                    process.execPath,
-                    [
-                        require.resolve("ts-node/dist/bin"),
-                        "--transpile-only",
-                        path.join(ROOT, "commands", "stacks.ts"),
-                        "--changed-since",
-                        ref,
-                    ],
-                    { cwd: dir, encoding: "utf8", timeout: 60_000 },
-                );
-                assert.strictEqual(result.status, 0, result.stderr);
-                return JSON.parse(result.stdout).preview;
-            };
+            const stacks = (ref: string) => JSON.parse(stacksCommand(dir, "--changed-since", ref)).preview;
             try {
                 fs.cpSync(EXAMPLE, dir, { recursive: true });
                 git("init", "-q");
@@ -126,7 +112,7 @@ describe("rolling out", () => {
 
     it("npm run preflight and verify take one stack, or every stack of an environment", () => {
         assert.deepStrictEqual(parseStackArgs(["--environment", "staging", "--cwd", EXAMPLE, "--json"]), {
-            stacks: ["staging-mumbai", "staging-ohio"],
+            stacks: ["staging-ohio", "staging-mumbai"],
             json: true,
             workDir: EXAMPLE,
         });
