@@ -7,13 +7,15 @@ import * as path from "path";
 import type { ClusterAccess } from "./components/site";
 import { describeChanges } from "./planner/allocations";
 import {
+    checkOutsideEnvironments,
+    checkPeerStackEnvironments,
     checkSharedInfrastructure,
-    EnvironmentTopology,
+    environmentStackSite,
     listEnvironments,
     locateProblems,
     mergeEnvironment,
     readEnvironmentFile,
-    siteStack,
+    readOtherEnvironments,
 } from "./planner/environments";
 import { ConfigError, Problem, Problems, SECRET, Unique } from "./planner/errors";
 import { readLocalFiles } from "./planner/localFiles";
@@ -166,11 +168,12 @@ export function prepare(baseDir = projectDirectory(), source: ConfigSource = eng
     );
     const plan = topology && collect(problems, () => planTopology(topology, readLocalFiles(topology, baseDir)), locate);
     const requested = settings.sites;
-    const stackSites = env ? environmentStackSites(env, source.stack, requested, baseDir, problems) : undefined;
-    const outside = env === undefined && outsideEnvironments(source.stack, baseDir, problems);
+    const environments = listEnvironments(baseDir);
+    const stackSite = env ? environmentStackSite(env, source.stack, requested, environments, problems) : undefined;
+    const outside = env === undefined && checkOutsideEnvironments(source.stack, environments, problems);
     const managed =
-        plan && requested !== null && stackSites !== null && !outside
-            ? collect(problems, () => managedSites(plan, requested, stackSites ?? source.stack))
+        plan && requested !== null && stackSite !== null && !outside
+            ? collect(problems, () => managedSites(plan, requested, stackSite ?? source.stack))
             : undefined;
     if (!plan || !managed) {
         problems.throwIfAny();
@@ -179,13 +182,10 @@ export function prepare(baseDir = projectDirectory(), source: ConfigSource = eng
     const access = siteAccess(plan, managed, settings, problems);
     checkPeerStacks(plan, managed, settings, problems);
     if (env) {
-        checkPeerStackEnvironments(env, settings.peerStacks, baseDir, problems);
+        checkPeerStackEnvironments(env, settings.peerStacks, environments, problems);
         const shared = new Problems();
-        checkSharedInfrastructure(
-            { name: env, topology: topology! },
-            otherEnvironments(env, parseJsonConfig(topologyText!), baseDir),
-            shared,
-        );
+        const others = readOtherEnvironments(env, parseJsonConfig(topologyText!), baseDir, environments);
+        checkSharedInfrastructure({ name: env, topology: topology! }, others, shared);
         problems.list.push(...locate(shared.list));
     }
     problems.throwIfAny();
@@ -205,86 +205,6 @@ function pick(config: Record<string, string>, key: string): Record<string, strin
 
 function omit(config: Record<string, string>, key: string): Record<string, string> {
     return Object.fromEntries(Object.entries(config).filter(([k]) => k !== key));
-}
-
-/**
- * The site a stack of environment `env` deploys by default: its name without `<env>-`. A name
- * without that prefix is a problem (null), for its peers would not find it; undefined when
- * plumr:sites names the sites.
- */
-function environmentStackSites(
-    env: string,
-    stack: string,
-    requested: string[] | null | undefined,
-    baseDir: string,
-    problems: Problems,
-): string | null | undefined {
-    const prefix = `${env}-`;
-    if (stack.startsWith(prefix) && stack.length > prefix.length) return requested === undefined ? stack.slice(prefix.length) : undefined;
-    const other = listEnvironments(baseDir).find((e) => e !== env && stack.startsWith(`${e}-`));
-    problems.add(
-        "plumr:environment",
-        env,
-        other
-            ? `this stack, ${stack}, is named as a stack of environment ${other}, but is set to deploy environment ${env}`
-            : `this stack's name, ${stack}, does not start with ${prefix}: the stacks of an environment are named <environment>-<site>, which is how their peers find them`,
-        other
-            ? `set the environment the stack belongs to (pulumi config set plumr:environment ${other}), or deploy ${env} from a stack named ${prefix}<site>`
-            : `deploy it from a stack named ${prefix}<site> (pulumi stack rename ${prefix}<site>)`,
-    );
-    return null;
-}
-
-/**
- * Whether a stack without plumr:environment is in a project with environments: a problem if so,
- * for Pulumi.yaml's topology is then their shared part, not a deployment of its own.
- */
-function outsideEnvironments(stack: string, baseDir: string, problems: Problems): boolean {
-    const environments = listEnvironments(baseDir);
-    if (environments.length === 0) return false;
-    const named = environments.find((e) => stack.startsWith(`${e}-`));
-    problems.add(
-        "plumr:environment",
-        undefined,
-        `not set, but this project has environments (${environments.join(", ")}): Pulumi.yaml's topology is their shared part, not one to deploy alone` +
-            (named ? `, and this stack, ${stack}, is named as a stack of environment ${named}` : ""),
-        named
-            ? `pulumi config set plumr:environment ${named}`
-            : `deploy from a stack of an environment: pulumi stack init <environment>-<site>, then pulumi config set plumr:environment <environment> (one of ${environments.join(", ")})`,
-    );
-    return true;
-}
-
-/** Checks that no `plumr:peerStacks` entry names a stack outside environment `env`. */
-function checkPeerStackEnvironments(env: string, peerStacks: Record<string, string>, baseDir: string, problems: Problems): void {
-    for (const [site, name] of Object.entries(peerStacks)) {
-        const stack = name.split("/").at(-1)!;
-        if (stack.startsWith(`${env}-`)) continue;
-        const other = listEnvironments(baseDir).find((e) => stack.startsWith(`${e}-`));
-        problems.add(
-            `plumr:peerStacks.${site}`,
-            name,
-            other
-                ? `names a stack of environment ${other}, but this stack deploys environment ${env}: environments never read each other's stacks`
-                : `not a stack of environment ${env}, whose stacks are named ${env}-<site>`,
-            `remove it, and the stack ${siteStack(env, site)} of this organization and project is read (pulumi config rm --path 'plumr:peerStacks.${site}'), ` +
-                `or name that stack in another organization or project: pulumi config set --path 'plumr:peerStacks.${site}' <organization>/<project>/${siteStack(env, site)}`,
-        );
-    }
-}
-
-/** The other environments' topologies, for the shared-infrastructure check; one that does not parse is left to its own stacks to report. */
-function otherEnvironments(env: string, shared: unknown, baseDir: string): EnvironmentTopology[] {
-    const others: EnvironmentTopology[] = [];
-    for (const name of listEnvironments(baseDir)) {
-        if (name === env) continue;
-        try {
-            others.push({ name, topology: parseTopology(mergeEnvironment(shared, readEnvironmentFile(baseDir, name), name)) });
-        } catch (err) {
-            if (!(err instanceof ConfigError)) throw err;
-        }
-    }
-    return others;
 }
 
 /** Runs `fn`, moving the problems of a ConfigError it throws into `problems` (through `locate`, when given). */

@@ -16,7 +16,7 @@ import * as a from "./addresses";
 import { ConfigError, Problem, Problems } from "./errors";
 import * as id from "./identifiers";
 import { fieldPath } from "./issues";
-import { Topology, TOPOLOGY_KEY } from "./topology";
+import { parseTopology, Topology, TOPOLOGY_KEY } from "./topology";
 
 /** The directory, next to Pulumi.yaml, that holds one directory per environment. */
 export const ENVIRONMENTS_DIR = "environments";
@@ -240,4 +240,88 @@ export function checkSharedInfrastructure(own: EnvironmentTopology, others: Envi
             }
         }
     }
+}
+
+/**
+ * The site a stack of environment `env` deploys by default: its name without `<env>-`. A name
+ * without that prefix is a problem (null), for its peers would not find it; undefined when
+ * plumr:sites names the sites.
+ */
+export function environmentStackSite(
+    env: string,
+    stack: string,
+    requested: string[] | null | undefined,
+    environments: string[],
+    problems: Problems,
+): string | null | undefined {
+    const prefix = `${env}-`;
+    if (stack.startsWith(prefix) && stack.length > prefix.length) return requested === undefined ? stack.slice(prefix.length) : undefined;
+    const other = environments.find((e) => e !== env && stack.startsWith(`${e}-`));
+    problems.add(
+        "plumr:environment",
+        env,
+        other
+            ? `this stack, ${stack}, is named as a stack of environment ${other}, but is set to deploy environment ${env}`
+            : `this stack's name, ${stack}, does not start with ${prefix}: the stacks of an environment are named <environment>-<site>, which is how their peers find them`,
+        other
+            ? `set the environment the stack belongs to (pulumi config set plumr:environment ${other}), or deploy ${env} from a stack named ${prefix}<site>`
+            : `deploy it from a stack named ${prefix}<site> (pulumi stack rename ${prefix}<site>)`,
+    );
+    return null;
+}
+
+/**
+ * Whether a stack without plumr:environment is in a project with environments: a problem if so,
+ * for Pulumi.yaml's topology is then their shared part, not a deployment of its own.
+ */
+export function checkOutsideEnvironments(stack: string, environments: string[], problems: Problems): boolean {
+    if (environments.length === 0) return false;
+    const named = environments.find((e) => stack.startsWith(`${e}-`));
+    problems.add(
+        "plumr:environment",
+        undefined,
+        `not set, but this project has environments (${environments.join(", ")}): Pulumi.yaml's topology is their shared part, not one to deploy alone` +
+            (named ? `, and this stack, ${stack}, is named as a stack of environment ${named}` : ""),
+        named
+            ? `pulumi config set plumr:environment ${named}`
+            : `deploy from a stack of an environment: pulumi stack init <environment>-<site>, then pulumi config set plumr:environment <environment> (one of ${environments.join(", ")})`,
+    );
+    return true;
+}
+
+/** Checks that no `plumr:peerStacks` entry names a stack outside environment `env`. */
+export function checkPeerStackEnvironments(
+    env: string,
+    peerStacks: Record<string, string>,
+    environments: string[],
+    problems: Problems,
+): void {
+    for (const [site, name] of Object.entries(peerStacks)) {
+        const stack = name.split("/").at(-1)!;
+        if (stack.startsWith(`${env}-`)) continue;
+        const other = environments.find((e) => stack.startsWith(`${e}-`));
+        problems.add(
+            `plumr:peerStacks.${site}`,
+            name,
+            other
+                ? `names a stack of environment ${other}, but this stack deploys environment ${env}: environments never read each other's stacks`
+                : `not a stack of environment ${env}, whose stacks are named ${env}-<site>`,
+            `remove it, and the stack ${siteStack(env, site)} of this organization and project is read (pulumi config rm --path 'plumr:peerStacks.${site}'), ` +
+                `or name that stack in another organization or project: pulumi config set --path 'plumr:peerStacks.${site}' <organization>/<project>/${siteStack(env, site)}`,
+        );
+    }
+}
+
+/** The other environments' topologies, for the shared-infrastructure check; one that does not parse is left to its own stacks to report. */
+export function readOtherEnvironments(env: string, shared: unknown, baseDir: string, environments: string[]): EnvironmentTopology[] {
+    const others: EnvironmentTopology[] = [];
+    for (const name of environments) {
+        if (name === env) continue;
+        try {
+            others.push({ name, topology: parseTopology(mergeEnvironment(shared, readEnvironmentFile(baseDir, name), name)) });
+        } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+        }
+    }
+    return others;
 }

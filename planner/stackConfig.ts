@@ -1,7 +1,8 @@
 // The keys a stack's own configuration (Pulumi.<stack>.yaml) may hold, and their shapes:
-// plumr:environment, plumr:sites, plumr:access and plumr:peerStacks. What they must agree with in the topology is
-// checked in stack.ts. The engine hands every value to the program as text, JSON for lists and
-// maps; a value that is not what the key needs is a problem whose fix is the command that sets it.
+// plumr:environment, plumr:sites, plumr:access and plumr:peerStacks. What they must agree with in
+// the topology is checked in prepare.ts. The engine hands every value to the program as text,
+// JSON for lists and maps; a value that is not what the key needs is a problem whose fix is the
+// command that sets it.
 import { z } from "zod";
 import { environmentName } from "./environments";
 import { Hidden, Problems, SECRET } from "./errors";
