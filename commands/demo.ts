@@ -57,21 +57,28 @@ function changes(summary: pulumi.UpdateSummary): string {
 }
 
 /**
- * The stacks of `deployment` that hold resources. The shipped topology and the environments'
- * production both run on each site's first node, so the demo deploys one or the other.
+ * Which of the stacks `names` hold resources. Both kinds of demo keep their stacks in one backend,
+ * under one project name, so the names tell them apart.
  */
-async function deployed(deployment: LocalDeployment): Promise<string[]> {
+async function deployed(deployment: LocalDeployment, names: string[]): Promise<string[]> {
     const workspace = await pulumi.LocalWorkspace.create({
         workDir: deployment.projectDir,
         envVars: deployment.env,
         pulumiCommand: await localPulumi(),
     });
-    return (await workspace.listStacks()).filter((s) => (s.resourceCount ?? 0) > 0).map((s) => s.name);
+    return (await workspace.listStacks()).filter((s) => (s.resourceCount ?? 0) > 0 && names.includes(s.name)).map((s) => s.name);
 }
 
-/** Refuses to deploy while the other kind of demo is deployed on the same clusters. */
-async function refuseAlongside(other: LocalDeployment, flag: string): Promise<void> {
-    const stacks = await deployed(other);
+/** The demo's stacks: the shipped topology's (`environment` undefined), or one environment's. */
+const demoStacks = (clusters: ClusterSpec[], environments: (string | undefined)[]) =>
+    environments.flatMap((env) => clusters.map((c) => stackName(env, c.name)));
+
+/**
+ * Refuses to deploy while the other kind of demo is deployed: the shipped topology and the
+ * environments' production both run on each site's first node.
+ */
+async function refuseAlongside(deployment: LocalDeployment, others: string[], flag: string): Promise<void> {
+    const stacks = await deployed(deployment, others);
     if (stacks.length > 0)
         throw new Error(
             `the stacks ${stacks.join(", ")} are deployed on these clusters, on the same nodes: run npm run demo -- --down first, then npm run demo${flag}`,
@@ -82,7 +89,7 @@ async function up(): Promise<void> {
     say("starting the local clusters");
     const { clusters } = await startLocalClusters(INSTANCE);
     const deployment = prepareLocalDeployment(INSTANCE);
-    await refuseAlongside(prepareLocalEnvironments(INSTANCE), "");
+    await refuseAlongside(deployment, demoStacks(clusters, [...LOCAL_ENVIRONMENTS]), "");
     // Every stack exists before the first up, so that each StackReference finds its peer.
     const stacks = [];
     for (const cluster of clusters) stacks.push(await siteStack(deployment, cluster));
@@ -98,7 +105,7 @@ async function upEnvironments(): Promise<void> {
     say("starting the local clusters");
     const { clusters } = await startLocalClusters(INSTANCE);
     const deployment = prepareLocalEnvironments(INSTANCE);
-    await refuseAlongside(prepareLocalDeployment(INSTANCE), " -- --environments");
+    await refuseAlongside(deployment, demoStacks(clusters, [undefined]), " -- --environments");
     for (const env of LOCAL_ENVIRONMENTS) {
         say(`environment ${env}`);
         const stacks: Record<string, pulumi.Stack> = {};
@@ -201,7 +208,7 @@ async function down(): Promise<void> {
         { deployment: prepareLocalDeployment(INSTANCE), environments: [undefined] },
     ];
     for (const { deployment, environments } of deployments) {
-        const existing = await deployed(deployment);
+        const existing = await deployed(deployment, demoStacks(clusters, environments));
         for (const env of environments) {
             for (const cluster of [...clusters].reverse()) {
                 if (!existing.includes(stackName(env, cluster.name))) continue;
