@@ -1,8 +1,8 @@
-// The program's entry point: the work lives in prepare.ts and program.ts, so that tests can run it
+// The program's entry point: the work lives in program/prepare.ts and program/deploy.ts, so that tests can run it
 // under mocks.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "./planner/errors";
-import { prepare } from "./prepare";
+import { ConfigError } from "./planner/problems/errors";
+import { prepare } from "./program/prepare";
 
 /**
  * An error as the Node.js runner should get it. A configuration problem is the user's to fix: a
@@ -44,7 +44,7 @@ const prepared = (() => {
  */
 export = async () => {
     try {
-        const { deploy } = await import("./program");
+        const { deploy } = await import("./program/deploy");
         const deployment = await deploy(prepared);
         return { sites: deployment.sites, links: deployment.links };
     } catch (err) {

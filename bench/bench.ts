@@ -1,14 +1,14 @@
 // npm run bench: how the program scales with the number of links. For each size (1, 10, 50 and 100
 // links by default) it measures, several times, and reports median, min and max of:
 //
-//   mocks    the program run once under Pulumi's mocks (test/harness.ts runProgram) for a stack
+//   mocks    the program run once under Pulumi's mocks (test/support/harness.ts runProgram) for a stack
 //            that manages both sites, each run in a fresh child process (bench/benchRun.ts):
 //            wall time of the run, peak RSS of that process, resources registered;
 //   preview  `pulumi preview` with the real engine on the two local clusters, of a stack that
 //            manages both sites, from an empty stack (everything a create): wall time, and peak
 //            memory of the whole process tree (pulumi CLI, language host, the Node.js program and
 //            the Kubernetes provider), the sum of their VmRSS sampled from /proc every 100 ms;
-//            with checkpoints off, as the project's previews run (local/localStacks.ts preview);
+//            with checkpoints off, as the project's previews run (dev/local/localStacks.ts preview);
 //   previewWithCheckpoints
 //            the same with the CLI's defaults, whose per-step checkpoints of a preview grow with
 //            the square of the resources: the comparison that shows why they are off.
@@ -30,12 +30,12 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import versions from "../toolchain/versions.json";
+import versions from "../dev/toolchain/versions.json";
 import { MockRun, SITES, withLinks } from "./benchRun";
-import { cgroupProcesses } from "../local/cgroups";
-import { ClusterSpec, instanceCgroup, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../local/localClusters";
-import { localPulumi, prepareLocalDeployment, preview } from "../local/localStacks";
-import { median } from "../lib/stats";
+import { cgroupProcesses } from "../dev/local/cgroups";
+import { ClusterSpec, instanceCgroup, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../dev/local/localClusters";
+import { localPulumi, prepareLocalDeployment, preview } from "../dev/local/localStacks";
+import { median } from "./stats";
 
 const ROOT = path.join(__dirname, "..");
 const OUT = path.join(ROOT, "bench", "links.json");
@@ -446,7 +446,7 @@ async function main(): Promise<void> {
         },
         mocks: {
             how:
-                "test/harness.ts runProgram in a fresh child process per run (bench/benchRun.ts): wall time of runProgram only; " +
+                "test/support/harness.ts runProgram in a fresh child process per run (bench/benchRun.ts): wall time of runProgram only; " +
                 "peak = that process's maxRSS (Node.js, ts-node and the SDK included); resources = registered by the program",
             ...mocks,
         },

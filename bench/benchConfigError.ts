@@ -4,7 +4,7 @@
 //                  failed preview costs (CLI, language host, Node.js, ts-node, the SDK);
 //   config error   this program with a bad topology (links[0].ends[0].address outside its node's
 //                  range): the planner's message;
-//   program load   a program that loads this one's modules (program.ts and everything it
+//   program load   a program that loads this one's modules (program/deploy.ts and everything it
 //                  imports), then throws like the empty one: what loading the program costs.
 //
 // A configuration error fails before any resource is registered, so no cluster is needed: each
@@ -19,8 +19,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import versions from "../toolchain/versions.json";
-import { median } from "../lib/stats";
+import versions from "../dev/toolchain/versions.json";
+import { median } from "./stats";
 import { printTable } from "../lib/table";
 import {
     BAD_ADDRESS,
@@ -30,7 +30,7 @@ import {
     PLANNER_MESSAGE,
     PreviewRun,
     timedPreview,
-} from "../local/configErrorProjects";
+} from "../dev/local/configErrorProjects";
 
 const ROOT = path.join(__dirname, "..");
 const OUT = path.join(ROOT, "bench", "configerror.json");
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
         programs: {
             empty: "a program whose index.ts throws a RunError at its top level",
             configError: `this program, with the shipped topology's links[0].ends[0].address set to ${BAD_ADDRESS} (outside its node's range)`,
-            programLoad: "a program whose index.ts imports this one's program.ts, then throws a RunError at its top level",
+            programLoad: "a program whose index.ts imports this one's program/deploy.ts, then throws a RunError at its top level",
         },
         empty: summary("empty"),
         configError: summary("configError"),

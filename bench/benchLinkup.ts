@@ -19,10 +19,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { onInterrupt } from "../lib/interrupts";
-import { median } from "../lib/stats";
-import { DeployedEnd, endpointPods } from "../local/linkProbe";
-import { BIN, ClusterSpec, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../local/localClusters";
-import { localPulumi, prepareLocalDeployment } from "../local/localStacks";
+import { median } from "./stats";
+import { DeployedEnd, endpointPods } from "../dev/local/linkProbe";
+import { BIN, ClusterSpec, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../dev/local/localClusters";
+import { localPulumi, prepareLocalDeployment } from "../dev/local/localStacks";
 import { sleep, waitFor } from "../lib/processes";
 import { printTable } from "../lib/table";
 

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     const count = Number(process.argv[2]);
     if (!Number.isInteger(count) || count < 1) throw new Error("usage: benchRun.ts <number of links>");
     // Loaded here, so that bench.ts can import withLinks without loading the program and the SDK.
-    const { exampleTopology, runProgram } = await import("../test/harness");
+    const { exampleTopology, runProgram } = await import("../test/support/harness");
     const topology = exampleTopology();
     withLinks(topology, count);
 

@@ -20,13 +20,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import versions from "../toolchain/versions.json";
+import versions from "../dev/toolchain/versions.json";
 import { onInterrupt } from "../lib/interrupts";
-import { median } from "../lib/stats";
+import { median } from "./stats";
 import { printTable } from "../lib/table";
-import { kubeconfigPath, startLocalClusters, stopLocalClusters } from "../local/localClusters";
-import { prepareLocalDeployment } from "../local/localStacks";
-import { TimedRun, timedPulumi } from "../local/timedPulumi";
+import { kubeconfigPath, startLocalClusters, stopLocalClusters } from "../dev/local/localClusters";
+import { prepareLocalDeployment } from "../dev/local/localStacks";
+import { TimedRun, timedPulumi } from "../dev/local/timedPulumi";
 
 const ROOT = path.join(__dirname, "..");
 const OUT = path.join(ROOT, "bench", "start.json");

@@ -3,10 +3,10 @@
 // Root only (network namespaces). Results go to bench/underlay.json.
 import * as fs from "fs";
 import * as path from "path";
-import { median } from "../lib/stats";
-import { exampleTopology } from "../test/harness";
-import { renderedEndpoints } from "../test/rendered";
-import { Attachment, inNs, Twin, twinUnavailable } from "../twin/twin";
+import { median } from "./stats";
+import { exampleTopology } from "../test/support/harness";
+import { renderedEndpoints } from "../test/support/rendered";
+import { Attachment, inNs, Twin, twinUnavailable } from "../dev/twin/twin";
 
 const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);

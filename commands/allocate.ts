@@ -8,10 +8,10 @@
 // Paths in the topology are relative to the project's directory: where npm runs, or --cwd.
 import * as fs from "fs";
 import * as path from "path";
-import { describeChanges, formatAllocations } from "../planner/allocations";
-import { ConfigError } from "../planner/errors";
+import { describeChanges, formatAllocations } from "../planner/addressing/allocations";
+import { ConfigError } from "../planner/problems/errors";
 import { planAllocations } from "../planner/plan";
-import { parseTopology } from "../planner/topology";
+import { parseTopology } from "../planner/topology/schema";
 import { printTable } from "../lib/table";
 import { environmentTopology, projectEnvironments, readTopologyFile } from "../lib/topologyFile";
 

@@ -15,8 +15,8 @@ import {
     localClusterSpecs,
     startLocalClusters,
     stopLocalClusters,
-} from "../local/localClusters";
-import { DeployedEnd, iperf, ping, readyPod } from "../local/linkProbe";
+} from "../dev/local/localClusters";
+import { DeployedEnd, iperf, ping, readyPod } from "../dev/local/linkProbe";
 import {
     LOCAL_ENVIRONMENTS,
     LocalDeployment,
@@ -24,12 +24,12 @@ import {
     prepareLocalDeployment,
     prepareLocalEnvironments,
     siteStack,
-} from "../local/localStacks";
-import { siteStack as stackName } from "../planner/environments";
-import { stages } from "../planner/rollout";
-import { parseTopology } from "../planner/topology";
+} from "../dev/local/localStacks";
+import { siteStack as stackName } from "../planner/environments/environments";
+import { stages } from "../planner/environments/rollout";
+import { parseTopology } from "../planner/topology/schema";
 import { environmentTopology } from "../lib/topologyFile";
-import { BIN } from "../local/nodeConfig";
+import { BIN } from "../dev/local/nodeConfig";
 import { waitFor } from "../lib/processes";
 import { printTable } from "../lib/table";
 import { printReports, verifyStack } from "./verify";
@@ -144,7 +144,7 @@ async function deployAndProve(clusters: ClusterSpec[], stacks: pulumi.Stack[], o
         printReports(reports);
         failing += reports.filter((r) => !r.ok).length;
     }
-    console.log("\n(plumr and shm_printer are stand-ins here: see stand-ins/README.md. The pods, probes and traffic are real.)");
+    console.log("\n(plumr and shm_printer are stand-ins here: see dev/stand-ins/README.md. The pods, probes and traffic are real.)");
     if (failing > 0) throw new Error(`${failing} link end(s) failed npm run verify: see the tables above`);
 }
 

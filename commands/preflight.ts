@@ -2,14 +2,14 @@
 // npm run preflight -- --environment <env> [--json] [--cwd <project directory>]   every stack of the environment
 //
 // The checks `pulumi preview` and `pulumi up` make before any change, alone: the stack's whole
-// configuration, then each of its sites' clusters (planner/preflight.ts), read with the kubectl on
+// configuration, then each of its sites' clusters (planner/cluster/preflight.ts), read with the kubectl on
 // PATH through the stack's own access. Prints a table of every check (or JSON with --json) and the
 // fix of each failing one; exits 1 when any fails.
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { ConfigError, formatProblems, Problem, SECRET } from "../planner/errors";
-import { readCluster } from "../cluster";
-import { checkCluster, parseClusterFacts, PreflightCheck } from "../planner/preflight";
-import { prepare, Prepared } from "../prepare";
+import { ConfigError, formatProblems, Problem, SECRET } from "../planner/problems/errors";
+import { readCluster } from "../program/clusterReader";
+import { checkCluster, parseClusterFacts, PreflightCheck } from "../planner/cluster/preflight";
+import { prepare, Prepared } from "../program/prepare";
 import { parseStackArgs } from "../lib/stackArgs";
 import { printTable } from "../lib/table";
 

@@ -10,9 +10,17 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ConfigError, Problems } from "../planner/errors";
-import { affectedStacks, EnvironmentStacks, MAX_STAGES, PROMOTION_FILE, promotionOrder, stacksOf, stages } from "../planner/rollout";
-import { parseTopology } from "../planner/topology";
+import { ConfigError, Problems } from "../planner/problems/errors";
+import {
+    affectedStacks,
+    EnvironmentStacks,
+    MAX_STAGES,
+    PROMOTION_FILE,
+    promotionOrder,
+    stacksOf,
+    stages,
+} from "../planner/environments/rollout";
+import { parseTopology } from "../planner/topology/schema";
 import { environmentTopology, projectEnvironments, readTopologyFile } from "../lib/topologyFile";
 
 /** What the workflow reads: the stacks to preview, and the stages of a deployment on main. */

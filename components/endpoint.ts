@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import stringify from "fast-json-stable-stringify";
-import { attachmentConfig, attachmentName, networksAnnotation } from "../planner/attachment";
-import { sha256 } from "../planner/binaries";
+import { attachmentConfig, attachmentName, networksAnnotation } from "../planner/cluster/attachment";
+import { sha256 } from "../planner/files/binaries";
 import { EndPlan, EndpointPlan, Plan, SitePlan } from "../planner/plan";
-import { renderTemplate } from "../planner/template";
+import { renderTemplate } from "../planner/files/template";
 import { labels, PREFIX } from "./meta";
 import { EndFacts } from "../planner/published";
 

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import stringify from "fast-json-stable-stringify";
-import { BinaryPackage, chunkFileName, combinedSha256, installerManifest, sha256 } from "../planner/binaries";
+import { BinaryPackage, chunkFileName, combinedSha256, installerManifest, sha256 } from "../planner/files/binaries";
 import { labels, PREFIX, script } from "./meta";
 
 /** Where the agent sees the node's root filesystem. */

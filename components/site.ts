@@ -18,7 +18,7 @@ export interface SiteArgs {
     plan: SitePlan;
     /** The binaries the node agent installs, its image, and the CNI plugins it may install. */
     binaries: Pick<Plan["binaries"], "packages" | "cniPackages" | "installerImage">;
-    /** The node agent's environment (planner/nodeAgent.ts). */
+    /** The node agent's environment (planner/cluster/nodeAgent.ts). */
     nodeAgentEnv: Record<string, string>;
     /** What the site publishes of each of its link ends, keyed by link name. */
     endpoints: Record<string, EndFacts>;

@@ -3,8 +3,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { listEnvironments, mergeEnvironment, readEnvironmentFile, siteStack } from "../planner/environments";
-import { TOPOLOGY_KEY } from "../planner/topology";
+import { listEnvironments, mergeEnvironment, readEnvironmentFile, siteStack } from "../planner/environments/environments";
+import { TOPOLOGY_KEY } from "../planner/topology/schema";
 
 const ROOT = path.join(__dirname, "..");
 

@@ -1,16 +1,16 @@
 import * as path from "path";
-import * as a from "./addresses";
-import { Addressing, assignAddressing, parseAllocations } from "./allocations";
-import { checkAws, planAws } from "./aws";
-import { checkRanges, ParsedRanges } from "./ranges";
-import { BINARY_NAMES, BinaryPackage, CHUNK_BYTES, CNI_PLUGINS_OF, CniPluginName, packageBinary } from "./binaries";
-import { ATTACHMENT_INTERFACE } from "./attachment";
-import { Problems, Unique } from "./errors";
-import { inspectExecutable } from "./executables";
-import { LocalFiles, pathKindProblem } from "./localFiles";
-import { checkTemplateText, PLACEHOLDERS, TemplateValues, unknownPlaceholders } from "./template";
-import { Addressee, addresseeField, addressees, tunDevice } from "./endpoints";
-import { fieldPath, Topology } from "./topology";
+import * as a from "./addressing/addresses";
+import { Addressing, assignAddressing, parseAllocations } from "./addressing/allocations";
+import { checkAws, planAws } from "./aws/aws";
+import { checkRanges, ParsedRanges } from "./addressing/ranges";
+import { BINARY_NAMES, BinaryPackage, CHUNK_BYTES, CNI_PLUGINS_OF, CniPluginName, packageBinary } from "./files/binaries";
+import { ATTACHMENT_INTERFACE } from "./cluster/attachment";
+import { Problems, Unique } from "./problems/errors";
+import { inspectExecutable } from "./files/executables";
+import { LocalFiles, pathKindProblem } from "./files/localFiles";
+import { checkTemplateText, PLACEHOLDERS, TemplateValues, unknownPlaceholders } from "./files/template";
+import { Addressee, addresseeField, addressees, tunDevice } from "./addressing/endpoints";
+import { fieldPath, Topology } from "./topology/schema";
 import type { EndPlan, EndpointPlan, LinkPlan, Plan, SitePlan } from "./types";
 
 export type {

@@ -2,8 +2,8 @@
 // definition, a schema: the program writes its outputs in this type, and a stack parses a peer's
 // outputs with it instead of trusting whatever the peer's stack holds.
 import { z } from "zod";
-import { ConfigError, Problems } from "./errors";
-import { parseWithProblems } from "./issues";
+import { ConfigError, Problems } from "./problems/errors";
+import { parseWithProblems } from "./problems/issues";
 import type { AwsFacts, EndPlan, Plan } from "./types";
 
 const ipv4 = z.ipv4().describe("an IPv4 address, e.g. 10.20.1.200");

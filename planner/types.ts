@@ -1,8 +1,8 @@
 // What the planner computes: the plan every component is built from. Types only, so that the
 // planner's modules (plan.ts, aws.ts, ...) and the components share them without importing each other.
-import type { AllocationChanges, Allocations } from "./allocations";
-import type { BinaryPackage, CniPluginName } from "./binaries";
-import type { SiteConfig, Topology, WorkloadConfig } from "./topology";
+import type { AllocationChanges, Allocations } from "./addressing/allocations";
+import type { BinaryPackage, CniPluginName } from "./files/binaries";
+import type { SiteConfig, Topology, WorkloadConfig } from "./topology/schema";
 
 export interface NodePlan {
     /** `kubernetes.io/hostname` of the node. */

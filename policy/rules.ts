@@ -1,7 +1,7 @@
 // The guardrails of the policy pack as pure functions over a resource's type and properties, so
 // that each can be tested without the engine. Each returns the violations it finds as messages.
 import * as ipaddr from "ipaddr.js";
-import { contains, parseCidr, parseIp } from "../planner/addresses";
+import { contains, parseCidr, parseIp } from "../planner/addressing/addresses";
 
 /** A resource as a policy sees it. */
 export interface Checked {

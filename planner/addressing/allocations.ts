@@ -1,0 +1,363 @@
+// Stable addressing. Every link gets a tunnel subnet, a UDP port and an address per end. Values
+// the topology gives are used as they are; the others are allocated, and recorded in the
+// allocations file next to the topology. A recorded value is kept for as long as it still fits
+// the topology, so adding, removing or reordering links never renumbers the others.
+import { z } from "zod";
+import * as a from "./addresses";
+import { addresseeField, addressees } from "./endpoints";
+import { Problems } from "../problems/errors";
+import { parseWithProblems } from "../problems/issues";
+import { fieldPath, Topology } from "../topology/schema";
+
+/** What the allocations file records for one end of a link. */
+export interface EndRecord {
+    site: string;
+    node: string;
+    address: string;
+}
+
+/** What the allocations file records for one link. */
+export interface LinkRecord {
+    tunnelSubnet: string;
+    port: number;
+    ends: EndRecord[];
+}
+
+/** The allocations file: every link's values, keyed by link name. */
+export interface Allocations {
+    links: Record<string, LinkRecord>;
+}
+
+/** How the recorded allocations differ from what the topology needs now (link names). */
+export interface AllocationChanges {
+    /** Links the file does not record yet. */
+    added: string[];
+    /** Links the file records that are no longer in the topology: their values stay reserved until the file is rewritten. */
+    removed: string[];
+    /** Links whose values differ from the recorded ones (an end moved, a value was given, or a range changed). */
+    changed: string[];
+}
+
+/** The values one link ends up with, in the topology's order of links and ends. */
+export interface LinkAddressing {
+    tunnelSubnet: a.Cidr;
+    port: number;
+    addresses: [number, number];
+}
+
+export interface Addressing {
+    links: LinkAddressing[];
+    /** What the allocations file must say now. */
+    record: Allocations;
+    changes: AllocationChanges;
+}
+
+const ABOUT =
+    "Written by `npm run allocate`: the tunnel subnet, port and addresses each link was given. Commit it with the topology; " +
+    "recorded values are kept while they fit, so later changes never renumber a link.";
+
+const fileSchema = z.strictObject({
+    about: z.string().optional(),
+    links: z.record(
+        z.string(),
+        z.strictObject({
+            tunnelSubnet: z.string(),
+            port: z.int().min(1).max(65535),
+            ends: z.array(z.strictObject({ site: z.string(), node: z.string(), address: z.string() })),
+        }),
+    ),
+});
+
+/**
+ * Reads the allocations file's text; a missing file records nothing. A file that cannot be read
+ * is a problem on the topology's `allocations` field, never silently ignored: ignoring it would
+ * renumber every link.
+ */
+export function parseAllocations(text: string | undefined, topology: Topology, problems: Problems): Allocations {
+    if (text === undefined) return { links: {} };
+    const fix = "restore it from version control; if it is lost, delete it and run npm run allocate (every link may get new values)";
+    let raw: unknown;
+    try {
+        raw = JSON.parse(text);
+    } catch (err) {
+        problems.add(fieldPath(["allocations"]), topology.allocations, `not valid JSON: ${(err as Error).message}`, fix);
+        return { links: {} };
+    }
+    const found = new Problems();
+    const file = parseWithProblems(fileSchema, { root: "the file", raw }, found);
+    if (!file) {
+        const [first] = found.list;
+        problems.add(fieldPath(["allocations"]), topology.allocations, `not an allocations file: ${first.field}: ${first.message}`, fix);
+        return { links: {} };
+    }
+    return { links: file.links };
+}
+
+/** A link's record with its keys in one fixed order. */
+const normalized = (link: LinkRecord): LinkRecord => ({
+    tunnelSubnet: link.tunnelSubnet,
+    port: link.port,
+    ends: link.ends.map((end) => ({ site: end.site, node: end.node, address: end.address })),
+});
+
+const sameRecord = (x: LinkRecord, y: LinkRecord) => JSON.stringify(normalized(x)) === JSON.stringify(normalized(y));
+
+/** The allocations file's text: sorted by link name and stable, so it diffs well in review. */
+export function formatAllocations(allocations: Allocations): string {
+    const links: Record<string, LinkRecord> = {};
+    for (const name of Object.keys(allocations.links).sort()) links[name] = normalized(allocations.links[name]);
+    return `${JSON.stringify({ about: ABOUT, links }, null, 2)}\n`;
+}
+
+/** A range of numbers handed out lowest first, skipping taken ones; each value has one owner. */
+class Allocator {
+    private readonly owners = new Map<number, string>();
+    private cursor: number;
+
+    constructor(
+        readonly first: number,
+        readonly last: number,
+    ) {
+        this.cursor = first;
+    }
+
+    ownerOf(value: number): string | undefined {
+        return this.owners.get(value);
+    }
+
+    /** Takes `value` for `owner`; false when it is outside the range or already taken. */
+    take(value: number, owner: string): boolean {
+        if (value < this.first || value > this.last || this.owners.has(value)) return false;
+        this.owners.set(value, owner);
+        return true;
+    }
+
+    /** The lowest free value. Values are only taken, never given back, so the cursor only moves up. */
+    next(owner: string): number | undefined {
+        while (this.cursor <= this.last && this.owners.has(this.cursor)) this.cursor++;
+        if (this.cursor > this.last) return undefined;
+        this.owners.set(this.cursor, owner);
+        return this.cursor;
+    }
+}
+
+/** The host addresses of a node range that an endpoint may have: after the gateway, before broadcast. */
+const hostAllocator = (range: a.Cidr) => new Allocator(a.gateway(range) + 1, a.broadcast(range) - 1);
+
+/**
+ * Gives every link its tunnel subnet, port and end addresses. Precedence: values the topology
+ * gives, then values the file records (while they still fit), then the lowest free ones. Values
+ * recorded for links no longer in the topology stay reserved until the file is rewritten, so the
+ * values given now do not depend on whether the file is current. `nodeRanges` are the parsed node
+ * ranges by site and node; the ends' sites and nodes and the explicit addresses are already valid.
+ */
+export function assignAddressing(
+    topology: Topology,
+    pool: a.Cidr,
+    nodeRanges: Record<string, Record<string, a.Cidr>>,
+    recorded: Allocations,
+    problems: Problems,
+): Addressing {
+    const { prefixLength } = topology.tunnel;
+    const subnetSize = 2 ** (32 - prefixLength);
+    const slots = new Allocator(0, a.subnetCount(pool, prefixLength) - 1);
+    const ports = new Allocator(topology.tunnel.port, 65535);
+    const explicitPorts = new Set<number>();
+    const hosts = new Map<string, Allocator>();
+    /** The addresses of a node, or undefined when the topology has no such node. */
+    const hostsOf = (site: string, node: string): Allocator | undefined => {
+        const key = `${site}/${node}`;
+        let allocator = hosts.get(key);
+        const range = nodeRanges[site]?.[node];
+        if (!allocator && range) hosts.set(key, (allocator = hostAllocator(range)));
+        return allocator;
+    };
+    /** The slot of a recorded or given subnet, when it is one of the pool's subnets of the right size. */
+    const slotOf = (text: string): number | undefined => {
+        const parsed = a.parseCidr(text);
+        if ("error" in parsed || parsed.cidr.prefixLength !== prefixLength || !a.contains(pool, parsed.cidr.network)) return undefined;
+        return (parsed.cidr.network - pool.network) / subnetSize;
+    };
+
+    const links = topology.links;
+    const endpoints = addressees(topology);
+    const slot: (number | undefined)[] = links.map(() => undefined);
+    const port: (number | undefined)[] = links.map(() => undefined);
+    // One address per endpoint: every link end of a named endpoint has the same.
+    const address: (number | undefined)[] = endpoints.map(() => undefined);
+
+    // 1. Values the topology gives. Their validity was checked before; clashes between them are
+    //    reported here.
+    links.forEach((link, li) => {
+        const field = fieldPath(["links", li]);
+        if (link.tunnelSubnet !== undefined) {
+            const s = slotOf(link.tunnelSubnet);
+            if (s === undefined) {
+                problems.add(
+                    `${field}.tunnelSubnet`,
+                    link.tunnelSubnet,
+                    `not a /${prefixLength} subnet of the tunnel pool ${topology.tunnel.pool}`,
+                    `pick a /${prefixLength} inside ${topology.tunnel.pool} (tunnel.prefixLength), or leave it out to have one allocated`,
+                );
+            } else if (!slots.take(s, link.name)) {
+                problems.add(
+                    `${field}.tunnelSubnet`,
+                    link.tunnelSubnet,
+                    `already the tunnel subnet of link ${slots.ownerOf(s)}`,
+                    "give every link its own tunnel subnet, or leave it out to have one allocated",
+                );
+            } else {
+                slot[li] = s;
+            }
+        }
+        if (link.port !== undefined) {
+            ports.take(link.port, link.name);
+            explicitPorts.add(link.port);
+            port[li] = link.port;
+        }
+    });
+    endpoints.forEach((endpoint, i) => {
+        if (endpoint.address === undefined) return;
+        const value = a.parseIp(endpoint.address)!;
+        const hostsHere = hostsOf(endpoint.site, endpoint.node)!;
+        if (!hostsHere.take(value, endpoint.owner)) {
+            problems.add(
+                addresseeField(endpoint, "address"),
+                endpoint.address,
+                `already used by ${hostsHere.ownerOf(value)}`,
+                "give every endpoint (and every link end written in a link) its own address",
+            );
+        }
+        address[i] = value;
+    });
+
+    // 2. Values the file records: first for links in the topology, then those of removed links.
+    const current = new Set(links.map((l) => l.name));
+    const recordOf = (name: string) => (Object.hasOwn(recorded.links, name) ? recorded.links[name] : undefined);
+    links.forEach((link, li) => {
+        const record = recordOf(link.name);
+        if (!record) return;
+        if (slot[li] === undefined) {
+            const s = slotOf(record.tunnelSubnet);
+            if (s !== undefined && slots.take(s, link.name)) slot[li] = s;
+        }
+        // Ends of different endpoints never share an address, so a link may keep a port another link names.
+        if (
+            port[li] === undefined &&
+            record.port >= ports.first &&
+            (ports.take(record.port, link.name) || explicitPorts.has(record.port))
+        ) {
+            port[li] = record.port;
+        }
+    });
+    // An endpoint keeps the address recorded for the first of its link ends that has one where it is now.
+    endpoints.forEach((endpoint, i) => {
+        for (const { link: li } of endpoint.ends) {
+            if (address[i] !== undefined) return;
+            const kept = recordOf(links[li].name)?.ends.find((e) => e.site === endpoint.site && e.node === endpoint.node);
+            const value = a.parseIp(kept?.address);
+            if (value !== undefined && hostsOf(endpoint.site, endpoint.node)!.take(value, endpoint.owner)) address[i] = value;
+        }
+    });
+    const removed = Object.keys(recorded.links)
+        .filter((name) => !current.has(name))
+        .sort();
+    for (const name of removed) {
+        const record = recorded.links[name];
+        const s = slotOf(record.tunnelSubnet);
+        if (s !== undefined) slots.take(s, name);
+        ports.take(record.port, name);
+        for (const end of record.ends) {
+            const value = a.parseIp(end.address);
+            if (value !== undefined) hostsOf(end.site, end.node)?.take(value, name);
+        }
+    }
+
+    // 3. The lowest free values for the rest, in the topology's order.
+    const held = removed.length === 1 ? "a removed link still holds its values" : `${removed.length} removed links still hold theirs`;
+    const stale = removed.length > 0 ? ` (${held} until npm run allocate rewrites the file)` : "";
+    links.forEach((link, li) => {
+        const field = fieldPath(["links", li]);
+        if (slot[li] === undefined) {
+            slot[li] = slots.next(link.name);
+            if (slot[li] === undefined) {
+                problems.add(
+                    fieldPath(["tunnel", "pool"]),
+                    topology.tunnel.pool,
+                    `no free /${prefixLength} left for link ${link.name}${stale}`,
+                    `widen the pool (a /24 holds ${256 / subnetSize} links at /${prefixLength}) or use prefixLength 31`,
+                );
+            }
+        }
+        if (port[li] === undefined) {
+            port[li] = ports.next(link.name);
+            if (port[li] === undefined) {
+                problems.add(`${field}.port`, undefined, `no free UDP port left above tunnel.port${stale}`, "lower tunnel.port");
+            }
+        }
+    });
+    endpoints.forEach((endpoint, i) => {
+        if (address[i] !== undefined || endpoint.ends.length === 0) return;
+        address[i] = hostsOf(endpoint.site, endpoint.node)!.next(endpoint.owner);
+        if (address[i] === undefined) {
+            problems.add(
+                addresseeField(endpoint, "address"),
+                undefined,
+                `no free address left in node ${endpoint.node}'s range ${a.formatCidr(nodeRanges[endpoint.site][endpoint.node])}${stale}`,
+                `give the node a larger range or move the ${endpoint.named ? "endpoint" : "end"} to another node`,
+            );
+        }
+    });
+    // The links of one endpoint share its address, so each needs its own port there.
+    for (const endpoint of endpoints.filter((e) => e.ends.length > 1)) {
+        const holder = new Map<number, string>();
+        for (const { link: li } of endpoint.ends) {
+            const other = holder.get(port[li]!);
+            if (other !== undefined) {
+                problems.add(
+                    fieldPath(["links", li, "port"]),
+                    port[li],
+                    `link ${other} has this port too, and both are links of endpoint ${endpoint.name}, whose links share its address`,
+                    `give link ${links[li].name} another port, or leave its port out to have one allocated`,
+                );
+            } else if (port[li] !== undefined) holder.set(port[li]!, links[li].name);
+        }
+    }
+    problems.throwIfAny();
+
+    const endAddress: number[][] = links.map(() => [0, 0]);
+    endpoints.forEach((endpoint, i) => {
+        for (const { link: li, end: ei } of endpoint.ends) endAddress[li][ei] = address[i]!;
+    });
+    const result: LinkAddressing[] = links.map((_, li) => ({
+        tunnelSubnet: { network: pool.network + slot[li]! * subnetSize, prefixLength, size: subnetSize },
+        port: port[li]!,
+        addresses: endAddress[li] as [number, number],
+    }));
+    const record: Allocations = { links: {} };
+    links.forEach((link, li) => {
+        record.links[link.name] = {
+            tunnelSubnet: a.formatCidr(result[li].tunnelSubnet),
+            port: result[li].port,
+            ends: link.ends.map((end, ei) => ({ site: end.site, node: end.node, address: a.formatIp(result[li].addresses[ei]) })),
+        };
+    });
+    const changes: AllocationChanges = { added: [], removed, changed: [] };
+    for (const link of links) {
+        const before = recordOf(link.name);
+        if (!before) changes.added.push(link.name);
+        else if (!sameRecord(before, record.links[link.name])) changes.changed.push(link.name);
+    }
+    return { links: result, record, changes };
+}
+
+/** One line that says how the file differs from what the topology needs, or undefined when it is current. */
+export function describeChanges(changes: AllocationChanges): string | undefined {
+    const parts: string[] = [];
+    const list = (names: string[]) =>
+        names.length > 5 ? `${names.slice(0, 5).join(", ")} and ${names.length - 5} more` : names.join(", ");
+    if (changes.added.length > 0) parts.push(`new links ${list(changes.added)}`);
+    if (changes.removed.length > 0) parts.push(`removed links ${list(changes.removed)}`);
+    if (changes.changed.length > 0) parts.push(`changed links ${list(changes.changed)}`);
+    return parts.length > 0 ? parts.join("; ") : undefined;
+}

@@ -1,0 +1,251 @@
+// What a site's cluster must be like for its links to work, read from the cluster before any
+// change: the Kubernetes version, the nodes, and the settings of OpenShift and EKS that break a
+// routed bridge. PREFLIGHT_SCRIPT reads the facts with kubectl; checkCluster holds them against
+// the plan, as pure functions.
+import * as a from "../addressing/addresses";
+import { Problem, Problems } from "../problems/errors";
+import { checkClusterNodes, ClusterNode } from "../aws/nodes";
+import { fieldPath } from "../topology/schema";
+import { endsAt, peerOf } from "../plan";
+import type { Plan } from "../types";
+
+/** What PREFLIGHT_SCRIPT reads from a cluster. */
+export interface ClusterFacts {
+    /** The API server's version, e.g. v1.29.4; undefined when it did not say. */
+    serverVersion?: string;
+    nodes: (ClusterNode & { arch?: string })[];
+    /**
+     * OpenShift's network configuration (network.operator.openshift.io/cluster): its network type
+     * and the OVN-Kubernetes gateway's ipForwarding; null where the cluster has none.
+     */
+    networkOperator: { networkType?: string; ipForwarding?: string } | null;
+    /** The EKS VPC CNI's SNAT settings (the aws-node DaemonSet's environment); null where there is none. */
+    vpcCni: { externalSnat?: string; excludeSnatCidrs?: string } | null;
+    /** Whether this identity may use the privileged SCC (and so grant it); undefined where not asked. */
+    canUsePrivilegedScc?: boolean;
+}
+
+/**
+ * Prints what checkCluster needs, in sections (`### <name>`), through the kubeconfig file that
+ * `PLUMR_KUBECONFIG_FILE` names or else the kubeconfig on standard input (kept in a private
+ * temporary file for the one call); `PLUMR_CONTEXT` picks a context. kubectl runs the kubeconfig's
+ * credential plugins, such as `aws eks get-token`. What a cluster does not have (the OpenShift or
+ * EKS objects elsewhere) prints nothing; a cluster that does not answer fails the run after a minute.
+ */
+export const PREFLIGHT_SCRIPT = [
+    "set -eu",
+    "out=$(mktemp -d)",
+    `trap 'rm -rf "$out"' EXIT`,
+    `if [ -n "\${PLUMR_KUBECONFIG_FILE:-}" ]; then`,
+    `    kubeconfig=$PLUMR_KUBECONFIG_FILE`,
+    "else",
+    `    kubeconfig="$out/kubeconfig"`,
+    `    (umask 077 && cat > "$kubeconfig")`,
+    "fi",
+    `if [ -n "\${PLUMR_CONTEXT:-}" ]; then set -- --context "$PLUMR_CONTEXT"; else set --; fi`,
+    `k() { kubectl --kubeconfig "$kubeconfig" --request-timeout=60s "$@"; }`,
+    // Every question at once, each its own kubectl: a cluster far away takes a round trip or more for each.
+    `k "$@" version -o json >"$out/version" 2>"$out/version.err" & version=$!`,
+    `k "$@" get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.spec.providerID}{"\\t"}{.metadata.labels.kubernetes\\.io/arch}{"\\n"}{end}' >"$out/nodes" 2>"$out/nodes.err" & nodes=$!`,
+    `{ k "$@" get network.operator.openshift.io cluster -o 'jsonpath={.spec.defaultNetwork.type}{"\\t"}{.spec.defaultNetwork.ovnKubernetesConfig.gatewayConfig.ipForwarding}{"\\n"}' 2>/dev/null || true; } >"$out/network-operator" &`,
+    `{ k "$@" -n kube-system get daemonset aws-node -o 'jsonpath={range .spec.template.spec.containers[?(@.name=="aws-node")].env[*]}{.name}={.value}{"\\n"}{end}{"present\\n"}' 2>/dev/null || true; } >"$out/aws-node" &`,
+    `if [ "\${PLUMR_OPENSHIFT:-}" = true ]; then`,
+    `    { k "$@" auth can-i use securitycontextconstraints.security.openshift.io/privileged 2>/dev/null || true; } >"$out/privileged-scc" &`,
+    "fi",
+    `wait "$version" && version=0 || version=$?`,
+    `wait "$nodes" && nodes=0 || nodes=$?`,
+    "wait",
+    `if [ "$version" != 0 ]; then cat "$out/version.err" >&2; exit "$version"; fi`,
+    `if [ "$nodes" != 0 ]; then cat "$out/nodes.err" >&2; exit "$nodes"; fi`,
+    "for section in version nodes network-operator aws-node privileged-scc; do",
+    `    [ -f "$out/$section" ] || continue`,
+    `    echo "### $section"`,
+    `    cat "$out/$section"`,
+    "done",
+].join("\n");
+
+/** Parses what PREFLIGHT_SCRIPT prints. */
+export function parseClusterFacts(text: string): ClusterFacts {
+    const sections = new Map<string, string[]>();
+    let current: string[] = [];
+    for (const line of text.split("\n")) {
+        const heading = /^### (\S+)$/.exec(line);
+        if (heading) sections.set(heading[1], (current = []));
+        else if (line.trim() !== "") current.push(line);
+    }
+    let serverVersion: string | undefined;
+    try {
+        serverVersion = JSON.parse((sections.get("version") ?? []).join("\n")).serverVersion?.gitVersion;
+    } catch {
+        serverVersion = undefined;
+    }
+    const nodes = (sections.get("nodes") ?? []).map((line) => {
+        const [name, providerId = "", arch = ""] = line.split("\t").map((s) => s.trim());
+        return { name, providerId, ...(arch && { arch }) };
+    });
+    const operator = sections.get("network-operator")?.[0];
+    const [networkType, ipForwarding] = operator?.split("\t").map((s) => s.trim()) ?? [];
+    const awsNode = sections.get("aws-node") ?? [];
+    const env = new Map(awsNode.filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const scc = sections.get("privileged-scc")?.[0]?.trim();
+    return {
+        serverVersion,
+        nodes,
+        networkOperator: operator ? { ...(networkType && { networkType }), ...(ipForwarding && { ipForwarding }) } : null,
+        vpcCni: awsNode.includes("present")
+            ? {
+                  ...(env.has("AWS_VPC_K8S_CNI_EXTERNALSNAT") && { externalSnat: env.get("AWS_VPC_K8S_CNI_EXTERNALSNAT") }),
+                  ...(env.has("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS") && { excludeSnatCidrs: env.get("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS") }),
+              }
+            : null,
+        ...(scc !== undefined && { canUsePrivilegedScc: scc === "yes" }),
+    };
+}
+
+/** One check of one site's cluster: what was found, and the problem when it fails. */
+export interface PreflightCheck {
+    site: string;
+    check: string;
+    ok: boolean;
+    /** What the cluster says. */
+    found: string;
+    problems: Problem[];
+}
+
+/** The first Kubernetes version whose API servers keep native sidecars (init containers with restartPolicy Always). */
+const NATIVE_SIDECARS = [1, 29] as const;
+
+function versionOf(gitVersion: string): [number, number] | undefined {
+    const match = /^v?(\d+)\.(\d+)/.exec(gitVersion);
+    return match ? [Number(match[1]), Number(match[2])] : undefined;
+}
+
+/**
+ * Holds a site's cluster against the plan: every check, passed or not, with its problems. The
+ * topology's nodes must be the cluster's (and, with AWS routing, run on the instances named),
+ * built for `binaries.architecture`; the server must keep native sidecars when the site uses them;
+ * OpenShift's OVN-Kubernetes must forward between interfaces for a bridge attachment, and the
+ * deployer must be able to grant the privileged SCC; EKS's VPC CNI must not SNAT the traffic to the
+ * peers' ranges.
+ */
+export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts): PreflightCheck[] {
+    const site = plan.sites[siteName];
+    const config = site.config;
+    const checks: PreflightCheck[] = [];
+    const agentKeepsNetwork = config.attachment === "bridge" && config.nodeNetwork === "agent";
+    const byAgent = agentKeepsNetwork ? "; the node agent keeps the bridge's traffic forwarded and un-NATed" : "";
+    const check = (name: string, found: string, fill: (problems: Problems) => void) => {
+        const problems = new Problems();
+        fill(problems);
+        checks.push({ site: siteName, check: name, ok: problems.list.length === 0, found, problems: problems.list });
+    };
+    const siteField = fieldPath(["sites", siteName]);
+
+    const version = facts.serverVersion ? versionOf(facts.serverVersion) : undefined;
+    check("Kubernetes version", facts.serverVersion ?? "(not said)", (problems) => {
+        const [major, minor] = NATIVE_SIDECARS;
+        if (config.sidecar === "native" && version && (version[0] < major || (version[0] === major && version[1] < minor))) {
+            problems.add(
+                fieldPath(["sites", siteName, "sidecar"]),
+                config.sidecar,
+                `site ${siteName}'s cluster runs Kubernetes ${facts.serverVersion}, whose API server drops native sidecars silently (they need ${major}.${minor} or later)`,
+                `set sites.${siteName}.sidecar to legacy, or upgrade the cluster to Kubernetes ${major}.${minor} (OpenShift 4.16) or later`,
+            );
+        }
+    });
+
+    const byName = new Map(facts.nodes.map((n) => [n.name, n]));
+    const routed = new Set(plan.aws.sites[siteName]?.routedNodes.map((n) => n.node) ?? []);
+    check("nodes", `${facts.nodes.length} nodes`, (problems) => {
+        const names = facts.nodes.map((n) => n.name);
+        config.nodes.forEach((node, i) => {
+            if (routed.has(node.name) || byName.has(node.name)) return;
+            problems.add(
+                fieldPath(["sites", siteName, "nodes", i, "name"]),
+                node.name,
+                `site ${siteName}'s cluster has no node of this name (it has ${names.slice(0, 5).join(", ")}${names.length > 5 ? ", …" : ""})`,
+                "write the node's name as kubectl get nodes shows it (its kubernetes.io/hostname label)",
+            );
+        });
+        const aws = plan.aws.sites[siteName];
+        if (aws) checkClusterNodes(aws, facts.nodes, problems);
+    });
+
+    const wanted = plan.binaries.architecture;
+    const others = config.nodes.flatMap((n) => {
+        const arch = byName.get(n.name)?.arch;
+        return arch && arch !== wanted ? [{ name: n.name, arch }] : [];
+    });
+    check("architecture", others.length > 0 ? others.map((n) => `${n.name}: ${n.arch}`).join(", ") : wanted, (problems) => {
+        for (const node of others) {
+            problems.add(
+                fieldPath(["binaries", "architecture"]),
+                wanted,
+                `site ${siteName}'s node ${node.name} is ${node.arch} (its kubernetes.io/arch label): the ${wanted} binaries cannot run there`,
+                `set binaries.architecture to ${node.arch} with the ${node.arch} builds of plumr and shm_printer, or use ${wanted} nodes`,
+            );
+        }
+    });
+
+    if (config.platform === "openshift") {
+        const operator = facts.networkOperator;
+        const forwarding = operator?.ipForwarding ?? "Restricted (the default)";
+        const ovn = operator?.networkType === "OVNKubernetes";
+        check(
+            "node forwarding",
+            (operator ? `${operator.networkType ?? "?"}, ipForwarding ${ovn ? forwarding : "-"}` : "no network operator") + byAgent,
+            (problems) => {
+                if (!ovn || config.attachment !== "bridge" || config.nodeNetwork === "agent" || operator?.ipForwarding === "Global") return;
+                problems.add(
+                    siteField,
+                    `network.operator.openshift.io/cluster: ipForwarding ${forwarding}`,
+                    `site ${siteName}'s OVN-Kubernetes forwards only the cluster's own traffic between a node's interfaces: the nodes drop what the bridge ${config.bridgeName} routes to the other sites`,
+                    `set sites.${siteName}.nodeNetwork to agent (the node agent then forwards the bridge's traffic alone), or let the nodes forward everything: ` +
+                        `oc patch network.operator.openshift.io cluster --type=merge -p ` +
+                        `'{"spec":{"defaultNetwork":{"ovnKubernetesConfig":{"gatewayConfig":{"ipForwarding":"Global"}}}}}' ` +
+                        "(every node then forwards between all its interfaces; the nodes' firewalls and security groups still apply)",
+                );
+            },
+        );
+        check(
+            "privileged SCC",
+            facts.canUsePrivilegedScc === undefined ? "(not asked)" : facts.canUsePrivilegedScc ? "may use" : "may not use",
+            (problems) => {
+                if (facts.canUsePrivilegedScc !== false) return;
+                problems.add(
+                    fieldPath(["sites", siteName, "platform"]),
+                    config.platform,
+                    `the identity that deploys site ${siteName} may not use the privileged SCC, so it cannot grant it to the node agent and the endpoints (on ROSA and OSD that takes cluster-admin)`,
+                    `deploy site ${siteName} with a kubeconfig of a cluster-admin (oc auth can-i use securitycontextconstraints/privileged says yes)`,
+                );
+            },
+        );
+    }
+
+    if (config.aws) {
+        const cni = facts.vpcCni;
+        const peerRanges = [...new Set(endsAt(plan, siteName).map((end) => plan.sites[peerOf(plan, end).site].config.bridgeRange))];
+        const excluded = (cni?.excludeSnatCidrs ?? "")
+            .split(",")
+            .map((c) => a.parseCidr(c.trim()))
+            .flatMap((r) => ("cidr" in r ? [r.cidr] : []));
+        const snatted = peerRanges.filter((range) => {
+            const parsed = a.parseCidr(range);
+            return "cidr" in parsed && !excluded.some((ex) => a.containsCidr(ex, parsed.cidr));
+        });
+        const found = cni
+            ? `EXTERNALSNAT=${cni.externalSnat ?? "(unset)"}, EXCLUDE_SNAT_CIDRS=${cni.excludeSnatCidrs ?? "(unset)"}${byAgent}`
+            : "no VPC CNI";
+        check("VPC CNI SNAT", found, (problems) => {
+            if (!cni || agentKeepsNetwork || cni.externalSnat === "true" || snatted.length === 0) return;
+            const all = [...(cni.excludeSnatCidrs ? cni.excludeSnatCidrs.split(",").map((c) => c.trim()) : []), ...snatted].join(",");
+            problems.add(
+                siteField,
+                `aws-node: AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${cni.excludeSnatCidrs ?? "(unset)"}`,
+                `site ${siteName}'s VPC CNI rewrites the source of traffic to ${snatted.join(", ")} (outside the VPC) to the node's address, so the peers' security groups drop it`,
+                `set sites.${siteName}.nodeNetwork to agent (the node agent then keeps the bridge's traffic out of SNAT), or exclude the peers' ranges from SNAT: kubectl -n kube-system set env daemonset aws-node AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${all}`,
+            );
+        });
+    }
+    return checks;
+}

@@ -1,0 +1,408 @@
+import { z } from "zod";
+import { Problems } from "../problems/errors";
+import * as id from "./identifiers";
+import { fieldPath as pathOf, parseWithProblems } from "../problems/issues";
+
+/** The node agent's image unless binaries.installerImage names another: Red Hat's UBI, pulled anonymously. */
+export const DEFAULT_AGENT_IMAGE = "registry.access.redhat.com/ubi9/ubi:9.6";
+
+/** The config key that holds the topology, as users write it in Pulumi.yaml. */
+export const TOPOLOGY_KEY = "plumr:topology";
+
+/** A string that must pass `check`, one of the rules of planner/topology/identifiers.ts; what it finds becomes the problem. */
+export const checked = (check: (value: string) => id.Finding | undefined) =>
+    z.string().superRefine((value, ctx) => {
+        const finding = check(value);
+        if (finding) ctx.addIssue({ code: "custom", message: finding.message, params: { fix: finding.fix, at: finding.at } });
+    });
+
+// Names end up in Kubernetes object names and labels, so they must be DNS labels, and short
+// enough that "plumr-<link>-config" still fits.
+const dnsLabel = (what: string) => checked((value) => id.dnsLabel(value, what, 40));
+const text = (example: string) => z.string().min(1).describe(`text, e.g. ${example}`);
+const image = checked(id.imageReference).describe("an image reference, e.g. quay.io/dosmith/fedora-vlc-iptools:gen2");
+
+const port = z.int().min(1).max(65535).describe("a UDP port, e.g. 5000");
+
+const node = z
+    .strictObject({
+        /** The node's `kubernetes.io/hostname` label (usually its name in `kubectl get nodes`). */
+        name: checked(id.nodeName).describe("the node's name, e.g. ip-10-0-154-10.us-east-2.compute.internal"),
+        /** The part of the site's bridge range that this node's bridge serves, e.g. 10.10.1.0/24. */
+        range: text("10.10.1.0/24"),
+        /** EC2 instance id of the node (AWS sites): its primary network interface receives the range's traffic. */
+        instanceId: text("i-0a1b2c3d4e5f60718").optional(),
+        /** Availability zone of the node (AWS sites), e.g. us-east-2a: it must have a subnet of the Transit Gateway's attachment. */
+        availabilityZone: text("us-east-2a").optional(),
+    })
+    .describe("a node: {name: <kubernetes.io/hostname>, range: <its part of the bridge range>}");
+
+const workload = z
+    .strictObject({
+        /** Image of the workload container that uses the tunnel. */
+        image,
+        /**
+         * Command of the workload container (default: sleep forever, and stop at once on SIGTERM: a
+         * plain `sleep` as a container's first process ignores SIGTERM, so every restart of the
+         * endpoint would wait out the grace period).
+         */
+        command: z
+            .array(z.string())
+            .describe('a list of strings, e.g. ["/bin/sh", "-c", "sleep infinity"]')
+            .default(["/bin/sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]),
+        /** Arguments of the workload container. */
+        args: z.array(z.string()).describe('a list of strings, e.g. ["--verbose"]').optional(),
+        /**
+         * Seconds the endpoint pod's containers get to stop before they are killed. The next pod of
+         * the endpoint (a new config, new binaries) starts only after the old one is gone, so this
+         * bounds how long the link stops for a process that ignores SIGTERM.
+         */
+        terminationGracePeriodSeconds: z.int().min(0).max(300).default(10),
+        /** Environment variables of the workload container, besides the PLUMR_* ones the program sets. */
+        env: z
+            .array(z.strictObject({ name: text("LOG_LEVEL"), value: z.string() }).describe("a variable: {name: LOG_LEVEL, value: debug}"))
+            .describe("a list of variables, each {name: <name>, value: <value>}")
+            .optional(),
+        /** Ports the workload container listens on (for people and tools; the tunnel reaches every port). */
+        ports: z
+            .array(
+                z
+                    .strictObject({
+                        name: checked((value) => id.dnsLabel(value, "a port name", 15)).optional(),
+                        containerPort: z.int().min(1).max(65535).describe("a port, e.g. 8554"),
+                        protocol: z.enum(["TCP", "UDP", "SCTP"]).optional(),
+                    })
+                    .describe("a port: {containerPort: 8554, protocol: UDP, name: rtsp}"),
+            )
+            .describe("a list of ports, each {containerPort: <port>, and optionally protocol, name}")
+            .optional(),
+        /** CPU and memory requests and limits of the workload container, as Kubernetes writes them. */
+        resources: z
+            .strictObject({
+                requests: z.record(z.string(), z.string()).describe('e.g. {cpu: "500m", memory: 256Mi}').optional(),
+                limits: z.record(z.string(), z.string()).describe('e.g. {cpu: "2", memory: 1Gi}').optional(),
+            })
+            .describe("{requests: {cpu, memory}, limits: {cpu, memory}}")
+            .optional(),
+    })
+    .describe(
+        "the workload container: {image: <image>}, and optionally command, args, env, ports, resources, terminationGracePeriodSeconds",
+    );
+
+const attachmentSubnet = z
+    .strictObject({
+        /** The subnet, e.g. subnet-0a1b2c3d4e5f60718. */
+        subnetId: text("subnet-0a1b2c3d4e5f60718"),
+        /** Its availability zone, e.g. us-east-2a. */
+        availabilityZone: text("us-east-2a"),
+        /** The route table associated with the subnet. */
+        routeTableId: text("rtb-0a1b2c3d4e5f60718"),
+    })
+    .describe("a subnet: {subnetId: subnet-..., availabilityZone: <zone>, routeTableId: rtb-...}");
+
+const aws = z
+    .strictObject({
+        /** AWS region of the site's cluster, e.g. us-east-2. */
+        region: text("us-east-2"),
+        /**
+         * How the bridge ranges are carried between the sites' VPCs: `transitGateway` (a Transit
+         * Gateway per site, peered across regions) or `none` (the program does not touch AWS).
+         */
+        routing: z.enum(["transitGateway", "none", "vpcPeering"]).default("transitGateway"),
+        /** The cluster's VPC. */
+        vpcId: text("vpc-0a1b2c3d4e5f60718").optional(),
+        /** The VPC's CIDR block; no bridge range may overlap it. */
+        vpcCidr: text("10.0.0.0/16").optional(),
+        /** Route tables of the nodes' subnets: they get the node and peer routes. */
+        routeTableIds: z.array(z.string()).describe("a list of route table ids, e.g. [rtb-0a1b2c3d4e5f60718]").default([]),
+        /**
+         * Subnets of the Transit Gateway's VPC attachment, one per availability zone. Traffic from the
+         * Transit Gateway enters the VPC there, so their route tables get the node routes too.
+         */
+        attachmentSubnets: z
+            .array(attachmentSubnet)
+            .describe("a list of subnets, each {subnetId: subnet-..., availabilityZone: <zone>, routeTableId: rtb-...}")
+            .default([]),
+        /** Security groups of the nodes: they get the tunnel's UDP port and ICMP from the peers' ranges. */
+        securityGroupIds: z.array(z.string()).describe("a list of security group ids, e.g. [sg-0a1b2c3d4e5f60718]").default([]),
+        /** An existing Transit Gateway to use instead of creating one. */
+        transitGatewayId: text("tgw-0a1b2c3d4e5f60718").optional(),
+        /** Private ASN of the Transit Gateway the program creates. */
+        transitGatewayAsn: z.int().min(64512).max(65534).default(64512),
+    })
+    .describe("the site's AWS settings: {region: <region>, ...}");
+
+const site = z
+    .strictObject({
+        /** `openshift` adds the SecurityContextConstraints grants; `kubernetes` does not. */
+        platform: z.enum(["openshift", "kubernetes"]),
+        /** Namespace that holds the node agent and the site's link endpoints. */
+        namespace: checked((value) => id.dnsLabel(value, "a namespace", 63) ?? id.reservedNamespace(value)).default("plumr"),
+        /** The site's whole bridge range, e.g. 10.10.0.0/16; every node range lies inside it. */
+        bridgeRange: text("10.10.0.0/16"),
+        /** How the endpoint pod's second interface is attached: `bridge` (routed by the node) or `macvlan`. */
+        attachment: z.enum(["bridge", "macvlan"]).default("bridge"),
+        /** Linux bridge on each node that the `bridge` attachment uses. */
+        bridgeName: checked((value) => id.interfaceName(value, "a bridge name")).default("br-plumr"),
+        /** Host interface that the `macvlan` attachment uses. */
+        macvlanMaster: checked((value) => id.interfaceName(value, "an interface name")).default("eth0"),
+        /**
+         * Who lets the nodes forward the `bridge` attachment's traffic and keeps it out of source NAT:
+         * `agent` (the site's node agent: forwarding on the bridge alone, and rules of its own for the
+         * node's range, whatever OVN-Kubernetes's ipForwarding or the VPC CNI's SNAT say), or
+         * `cluster` (the cluster's administrators: OVN-Kubernetes ipForwarding Global, the peers'
+         * ranges in AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS; the preflight checks both).
+         */
+        nodeNetwork: z.enum(["agent", "cluster"]).default("agent"),
+        /**
+         * Directory the cluster's Multus runs CNI plugins from, on every node (its binDir). Default:
+         * /var/lib/cni/bin on OpenShift, /opt/cni/bin elsewhere.
+         */
+        cniBinDir: checked(id.absoluteDirectory).optional(),
+        /** `native`: plumr is a Kubernetes native sidecar (≥ 1.29, OpenShift ≥ 4.16); `legacy`: a plain container. */
+        sidecar: z.enum(["native", "legacy"]).default("native"),
+        /** Image the plumr sidecar and the metrics container run in (default: the workload image). */
+        sidecarImage: image.optional(),
+        workload,
+        nodes: z
+            .array(node)
+            .min(1)
+            .describe("a list of nodes, each {name: <kubernetes.io/hostname>, range: <its part of the bridge range>}"),
+        /** Present when the site's cluster runs on AWS. */
+        aws: aws.optional(),
+    })
+    .describe("a site: {platform, bridgeRange, workload, nodes, ...}");
+
+const linkEnd = z
+    .strictObject({
+        /** The site this end is in. */
+        site: text("ohio"),
+        /** The node (`kubernetes.io/hostname`) the endpoint pod is pinned to. */
+        node: text("ip-10-0-154-10.us-east-2.compute.internal"),
+        /** The endpoint's address inside its node's range (default: allocated, and recorded in the allocations file). */
+        address: text("10.10.1.200").optional(),
+    })
+    .describe("an end: {site: <site>, node: <node name>, address: <optional>}");
+
+const endpoint = z
+    .strictObject({
+        /** The site the endpoint is in. */
+        site: text("ohio"),
+        /** The node (`kubernetes.io/hostname`) the endpoint's pod is pinned to. */
+        node: text("ip-10-0-154-10.us-east-2.compute.internal"),
+        /** The endpoint's address inside its node's range, shared by all its links (default: allocated). */
+        address: text("10.10.1.200").optional(),
+        /** The endpoint's workload container (default: its site's `workload`). */
+        workload: workload.optional(),
+    })
+    .describe("an endpoint: {site: <site>, node: <node name>, and optionally address, workload}");
+
+const link = z
+    .strictObject({
+        /** Name of the link; used in Kubernetes object names. */
+        name: dnsLabel("a link name"),
+        /**
+         * The two ends of the link, in two different sites: each end is an endpoint of its own, named
+         * after the link. Give either `ends` or `endpoints`.
+         */
+        ends: z.tuple([linkEnd, linkEnd]).describe("a list of exactly two ends, each {site: <site>, node: <node name>}").optional(),
+        /** The two endpoints (names under `endpoints`) the link joins, in two different sites. Give either `ends` or `endpoints`. */
+        endpoints: z
+            .tuple([z.string().min(1), z.string().min(1)])
+            .describe("a list of exactly two endpoint names, e.g. [hub, mumbai]")
+            .optional(),
+        /** UDP port of this link's tunnel at both ends (default: allocated from tunnel.port upward). */
+        port: port.optional(),
+        /** This link's tunnel subnet, a tunnel.prefixLength subnet of tunnel.pool (default: allocated). */
+        tunnelSubnet: text("10.4.0.0/30").optional(),
+    })
+    .superRefine((link, ctx) => {
+        if ((link.ends === undefined) === (link.endpoints === undefined)) {
+            ctx.addIssue({
+                code: "custom",
+                path: [link.ends === undefined ? "ends" : "endpoints"],
+                message:
+                    link.ends === undefined
+                        ? "the link names neither its ends nor its endpoints"
+                        : "the link gives both ends and endpoints; it takes one of them",
+                params: {
+                    fix:
+                        link.ends === undefined
+                            ? "give endpoints: [<endpoint>, <endpoint>] (names under endpoints), or ends: [{site, node}, {site, node}]"
+                            : "keep endpoints: [...] and define each endpoint under endpoints, or keep ends: [...] and remove endpoints",
+                },
+            });
+        }
+    })
+    .describe("a link: {name: <name>, endpoints: [<endpoint>, <endpoint>]} or {name: <name>, ends: [<end>, <end>]}");
+
+/**
+ * A map of `value`s by name, each name a DNS label of at most 40 characters (`what` says what it
+ * names, for the message). The names are checked beside the record, not as its keys, so that an
+ * entry with a bad name has its contents checked too.
+ */
+function namedRecord<T extends z.ZodType>(value: T, what: string) {
+    return z.record(z.string(), value).superRefine((entries, ctx) => {
+        for (const name of Object.keys(entries)) {
+            const finding = id.dnsLabel(name, what, 40);
+            if (finding)
+                ctx.addIssue({
+                    code: "custom",
+                    path: [name],
+                    message: finding.message,
+                    params: { fix: finding.fix, at: finding.at, key: true },
+                });
+        }
+    });
+}
+
+/** The machines the nodes are, as Kubernetes names them (`kubernetes.io/arch`); the binaries must be built for them. */
+export const ARCHITECTURES = ["amd64", "arm64"] as const;
+
+export const topologySchema = z
+    .strictObject({
+        tunnel: z
+            .strictObject({
+                /** Range the tunnel (tun device) addresses are allocated from, one small subnet per link. */
+                pool: text("10.4.0.0/24").default("10.4.0.0/24"),
+                /** Size of each link's tunnel subnet: 30 (two hosts, as in the original demo) or 31. */
+                prefixLength: z.literal([30, 31]).default(30),
+                /** MTU of the tun device. */
+                mtu: z.int().min(68).default(1452),
+                /** MTU of the underlay path between the sites (the endpoint's second interface). */
+                underlayMtu: z.int().min(576).max(9001).default(1500),
+                /** Bytes plumr adds to each packet besides the outer IPv4 and UDP headers. */
+                protocolOverhead: z.int().min(0).default(20),
+                /** The first UDP port links are given: each link gets its own, from this one upward. */
+                port,
+                /** Name of the tun device plumr creates. */
+                device: checked((value) => id.interfaceName(value, "a tun device name")).default("tun"),
+                /** Shared-memory name plumr publishes its metrics under (read by shm_printer). */
+                metricsName: checked(id.sharedMemoryName).default("plumr_metrics"),
+            })
+            .describe("the tunnel plan: {port: <first UDP port>, and optionally pool, prefixLength, mtu, ...}"),
+        binaries: z
+            .strictObject({
+                /** Local directory holding the `plumr` and `shm_printer` binaries (relative to the project). */
+                dir: text("binaries"),
+                /** Directory on every node where the node agent puts the binaries. */
+                hostPath: checked(id.nodeDirectory).default(id.DEFAULT_HOST_PATH),
+                /**
+                 * Local directory with the CNI plugins the attachments need (bridge or macvlan, and
+                 * static), from a containernetworking/plugins release for binaries.architecture: the
+                 * node agent installs those a node lacks (EKS nodes have neither bridge nor static).
+                 * Unset, a node without them fails the node agent's check.
+                 */
+                cniPlugins: text("binaries/cni").optional(),
+                /**
+                 * Image of the node agent DaemonSet; it needs sh, chroot, gzip, sha256sum and sleep. The
+                 * default comes from Red Hat's registry, which OpenShift clusters reach or mirror.
+                 */
+                installerImage: image.default(DEFAULT_AGENT_IMAGE),
+                /** The nodes' machine (`kubernetes.io/arch`): the binaries must be ELF executables for it, or scripts. */
+                architecture: z.enum(ARCHITECTURES).default("amd64"),
+            })
+            .describe("the binaries: {dir: <local directory with plumr and shm_printer>}"),
+        /** Local file with the plumr config template (relative to the project). */
+        configTemplate: text("plumr/config.template.json"),
+        /**
+         * Local file that records the values allocated to each link (relative to the project). `npm run
+         * allocate` writes it; commit it with the topology so that changes never renumber a link.
+         */
+        allocations: text("plumr/allocations.json").default("plumr/allocations.json"),
+        sites: namedRecord(site, "a site name").describe("a map of sites by name, e.g. {ohio: {platform: openshift, ...}}"),
+        /**
+         * Workloads by name, each at a site and pinned to a node: one pod with one underlay address and
+         * one tunnel per link that names it. Links name them in `endpoints`.
+         */
+        endpoints: namedRecord(endpoint, "an endpoint name")
+            .describe("a map of endpoints by name, e.g. {hub: {site: ohio, node: <node name>}}")
+            .default({}),
+        links: z.array(link).describe("a list of links, each {name: <name>, endpoints: [<endpoint>, <endpoint>]} or {name, ends}"),
+    })
+    .describe("a map with tunnel, binaries, configTemplate, sites and links (see the README)");
+
+/** The topology as written: a link gives `ends` or `endpoints`. */
+export type WrittenTopology = z.infer<typeof topologySchema>;
+export type SiteConfig = WrittenTopology["sites"][string];
+export type EndpointConfig = WrittenTopology["endpoints"][string];
+export type WorkloadConfig = SiteConfig["workload"];
+
+/** One end of a link: where it is, and the endpoint it is when the link names endpoints. */
+export interface LinkEndConfig {
+    site: string;
+    node: string;
+    address?: string;
+    /** The endpoint under `endpoints` this end is; undefined for an end written in the link (an endpoint of its own). */
+    endpoint?: string;
+}
+
+/** A link with both its ends, whichever way it was written. */
+export type LinkConfig = Omit<WrittenTopology["links"][number], "ends"> & { ends: [LinkEndConfig, LinkEndConfig] };
+
+/** The checked topology: every link has its two ends, those of a link that names endpoints taken from them. */
+export type Topology = Omit<WrittenTopology, "links"> & { links: LinkConfig[] };
+
+/** Renders a topology path as the user writes it: `plumr:topology.sites.ohio.nodes[0].range`. */
+export function fieldPath(path: readonly PropertyKey[], root = TOPOLOGY_KEY): string {
+    return pathOf(path, root);
+}
+
+/** Keys that were replaced, and what to write instead, by the key's parent. */
+const RENAMED_KEYS: Record<string, Record<string, string>> = {
+    aws: {
+        subnetIds:
+            "replace it with attachmentSubnets: one entry per subnet, {subnetId, availabilityZone, routeTableId}, so that " +
+            "the subnets' route tables get the node routes and every endpoint node's zone is checked",
+    },
+};
+
+/**
+ * Checks the shape of the topology (types, required fields, known keys, allowed values, the rules
+ * of the names it holds) and fills in the defaults. Every problem names its field; all of them
+ * are reported at once.
+ */
+export function parseTopology(raw: unknown): Topology {
+    const problems = new Problems();
+    const topology = parseWithProblems(
+        topologySchema,
+        {
+            root: TOPOLOGY_KEY,
+            raw,
+            unknownKey: (parent, key) => RENAMED_KEYS[String(parent[parent.length - 1])]?.[key],
+        },
+        problems,
+    );
+    problems.throwIfAny();
+    const resolved = resolveEndpoints(topology!, problems);
+    problems.throwIfAny();
+    return resolved;
+}
+
+/**
+ * Gives each link that names endpoints its two ends, from the endpoints' sites, nodes and addresses.
+ * A name that is not under `endpoints` is a problem on the link.
+ */
+function resolveEndpoints(topology: WrittenTopology, problems: Problems): Topology {
+    const links = topology.links.map((link, li): LinkConfig => {
+        if (link.ends) return { ...link, ends: link.ends };
+        const ends = link.endpoints!.map((name, ei): LinkEndConfig => {
+            const endpoint = Object.hasOwn(topology.endpoints, name) ? topology.endpoints[name] : undefined;
+            if (!endpoint) {
+                const known = Object.keys(topology.endpoints);
+                problems.add(
+                    fieldPath(["links", li, "endpoints", ei]),
+                    name,
+                    "no such endpoint",
+                    known.length > 0
+                        ? `use one of the endpoints defined under endpoints: ${known.join(", ")}, or define ${name} there`
+                        : `define it under endpoints, e.g. endpoints: {${name}: {site: <site>, node: <node name>}}`,
+                );
+                return { site: "", node: "", endpoint: name };
+            }
+            return { site: endpoint.site, node: endpoint.node, address: endpoint.address, endpoint: name };
+        });
+        return { ...link, ends: ends as [LinkEndConfig, LinkEndConfig] };
+    });
+    return { ...topology, links };
+}

@@ -1,0 +1,238 @@
+// The keys a stack's own configuration (Pulumi.<stack>.yaml) may hold, and their shapes:
+// plumr:environment, plumr:sites, plumr:access and plumr:peerStacks. What they must agree with in
+// the topology is checked in program/prepare.ts. The engine hands every value to the program as text,
+// JSON for lists and maps; a value that is not what the key needs is a problem whose fix is the
+// command that sets it.
+import { z } from "zod";
+import { environmentName } from "../environments/environments";
+import { Hidden, Problems, SECRET } from "../problems/errors";
+import * as id from "./identifiers";
+import { closest, describeValue, fieldPath, parseWithProblems } from "../problems/issues";
+import { checked } from "./schema";
+
+/** The namespace of the program's configuration keys. */
+export const NAMESPACE = "plumr";
+/** The keys the program reads; every other `plumr:` key is a mistake. */
+export const KEYS = ["topology", "environment", "sites", "access", "peerStacks"] as const;
+
+/** How a stack reaches one site's cluster and AWS account, as configured. */
+export interface SiteAccessConfig {
+    /** The kubeconfig's contents, or the path of a kubeconfig file. */
+    kubeconfig?: string;
+    /** The context in that kubeconfig (default: its current context). */
+    context?: string;
+    /** The AWS profile of the site's account (default: the credentials the shell provides). */
+    awsProfile?: string;
+}
+
+/** The stack's own settings, as written (checked for their shape only). */
+export interface StackSettings {
+    /** `plumr:environment`: the environment whose sites the stack deploys; undefined when not set, null when unreadable. */
+    environment?: string | null;
+    /** `plumr:sites`: undefined when not set, null when set but unreadable (a problem says why). */
+    sites?: string[] | null;
+    access: Record<string, SiteAccessConfig>;
+    peerStacks: Record<string, string>;
+}
+
+const siteNames = z.array(z.string().min(1)).describe("a list of site names, e.g. [ohio, mumbai]");
+
+const singleLine = (what: string) =>
+    checked((value) =>
+        value.trim() === ""
+            ? { message: `empty: ${what} needs a value`, fix: "write it, or remove the key" }
+            : /[\r\n]/.test(value)
+              ? { message: `${what} is one line; this has several`, fix: `set it to the ${what} alone` }
+              : undefined,
+    );
+
+const accessSchema = z
+    .record(
+        z.string(),
+        z
+            .strictObject({
+                kubeconfig: checked((value) =>
+                    value.trim() === "" ? { message: "empty", fix: "set it to the kubeconfig's contents or its path" } : undefined,
+                )
+                    .describe("the kubeconfig's contents or its path")
+                    .optional(),
+                context: singleLine("context name").optional(),
+                awsProfile: checked(id.awsProfileName).optional(),
+            })
+            .describe("a map with kubeconfig, and optionally context and awsProfile"),
+    )
+    .describe("a map of sites, each {kubeconfig, context, awsProfile}");
+
+const peerStacksSchema = z
+    .record(z.string(), checked(id.stackName).describe("a stack name, e.g. acme/plumr/mumbai"))
+    .describe("a map of sites to stack names, e.g. {mumbai: acme/plumr/mumbai}");
+
+/** The commands that set `plumr:sites` to `names`, one entry at a time. */
+export function setSitesCommands(names: string[]): string {
+    const list = names.length > 0 ? names : ["<site>"];
+    return list.map((name, i) => `pulumi config set --path 'plumr:sites[${i}]' ${name}`).join(" && ");
+}
+
+/** The command that sets a site's kubeconfig. */
+export function setKubeconfigCommand(site: string): string {
+    return `pulumi config set --secret --path 'plumr:access.${site}.kubeconfig' "$(cat <kubeconfig of ${site}>)"`;
+}
+
+/** Parses a JSON value of the stack's configuration; a problem (with `fix`) when it is not JSON. */
+function parseJson(key: string, text: string, shown: unknown, fix: string, problems: Problems): { value: unknown } | undefined {
+    try {
+        return { value: JSON.parse(text) };
+    } catch {
+        problems.add(`${NAMESPACE}:${key}`, shown, "not a list or map: it was set as plain text", fix);
+        return undefined;
+    }
+}
+
+/** Advice for an unknown key of a site's access, by what it looks like it means. */
+function accessKeyFix(parent: readonly PropertyKey[], key: string): string | undefined {
+    const site = String(parent[0]);
+    const meant = /profile/i.test(key) ? "awsProfile" : /kube/i.test(key) ? "kubeconfig" : /context/i.test(key) ? "context" : undefined;
+    if (!meant || meant === key) return undefined;
+    return `did you mean ${meant}? pulumi config rm --path 'plumr:access.${site}.${key}' && pulumi config set --secret --path 'plumr:access.${site}.${meant}' <value>`;
+}
+
+/** Advice for a `plumr:` key the program does not read. */
+function unknownKeyFix(name: string, secret: boolean): string {
+    const [head, ...rest] = name.split(/(?=[.[])/);
+    const known = KEYS.find((k) => k === head);
+    if (known === "topology" || (!known && closest(name, KEYS) === "topology")) {
+        // Set in a stack (with --path or not), it would no longer be the one topology, Pulumi.yaml's, that every stack shares.
+        return `the topology is shared by every stack and lives in Pulumi.yaml: pulumi config rm '${NAMESPACE}:${name}', and change it under ${NAMESPACE}:topology in Pulumi.yaml`;
+    }
+    if (known && rest.length > 0) {
+        // `pulumi config set plumr:access.ohio.kubeconfig ...` without --path makes a key of that whole name.
+        return (
+            `it was set without --path, so it is a key of its own: pulumi config rm '${NAMESPACE}:${name}' && ` +
+            `pulumi config set ${secret || known === "access" ? "--secret " : ""}--path '${NAMESPACE}:${name}' <value>`
+        );
+    }
+    if (["kubeconfig", "context", "awsProfile"].includes(name)) {
+        return `it belongs to a site: pulumi config rm ${NAMESPACE}:${name} && pulumi config set --secret --path '${NAMESPACE}:access.<site>.${name}' <value>`;
+    }
+    const near = closest(name, KEYS);
+    if (near) return `did you mean ${NAMESPACE}:${near}? pulumi config rm ${NAMESPACE}:${name}, and set ${NAMESPACE}:${near} instead`;
+    if (["tunnel", "binaries", "configTemplate", "allocations", "links"].includes(name)) {
+        return `it is part of the topology: move it into plumr:topology in Pulumi.yaml, and pulumi config rm ${NAMESPACE}:${name}`;
+    }
+    return `remove it (pulumi config rm ${NAMESPACE}:${name}): the program reads ${KEYS.map((k) => `${NAMESPACE}:${k}`).join(", ")}`;
+}
+
+/**
+ * Reads the stack's own keys from the configuration (`plumr:<key>` → text) and checks their
+ * shape. `sites` are the sites the fixes name (the stack's, as far as they are known).
+ */
+export function parseStackSettings(
+    config: Record<string, string>,
+    secretKeys: Set<string>,
+    sites: string[],
+    problems: Problems,
+): StackSettings {
+    const settings: StackSettings = { access: {}, peerStacks: {} };
+    for (const key of Object.keys(config).sort()) {
+        if (!key.startsWith(`${NAMESPACE}:`)) continue;
+        const name = key.slice(NAMESPACE.length + 1);
+        if (!(KEYS as readonly string[]).includes(name)) {
+            const secret = secretKeys.has(key) || name.startsWith("access");
+            problems.add(
+                key,
+                new Hidden(secret ? "secret" : "not shown"),
+                "unknown key: the program does not read it",
+                unknownKeyFix(name, secret),
+            );
+        }
+    }
+
+    const environmentText = config[`${NAMESPACE}:environment`];
+    if (environmentText !== undefined) {
+        const finding = environmentName(environmentText);
+        if (finding) {
+            problems.add(
+                "plumr:environment",
+                environmentText,
+                finding.message,
+                `${finding.fix}: it is the name of a directory under environments/, and stacks of the environment are named <environment>-<site>`,
+                finding.at,
+            );
+            settings.environment = null;
+        } else {
+            settings.environment = environmentText;
+        }
+    }
+
+    const sitesText = config[`${NAMESPACE}:sites`];
+    if (sitesText !== undefined) {
+        // The names it was meant to hold: its words that are sites (any word that could be one, while no site is known).
+        const words = [...new Set(sitesText.split(/[^A-Za-z0-9._-]+/).filter(Boolean))];
+        const named =
+            sites.length > 0
+                ? words.filter((w) => sites.includes(w))
+                : words.filter((w) => !id.dnsLabel(w, "", 63) && !["null", "true", "false"].includes(w));
+        const fix = `set it as a list: pulumi config rm plumr:sites && ${setSitesCommands(named.length > 0 ? named : sites)}`;
+        settings.sites = null;
+        const parsed = parseJson("sites", sitesText, sitesText, fix, problems);
+        if (parsed) {
+            if (!Array.isArray(parsed.value)) {
+                problems.add("plumr:sites", parsed.value, `expected a list of site names, found ${describeValue(parsed.value)}`, fix);
+            } else {
+                settings.sites = parseWithProblems(siteNames, { root: "plumr:sites", raw: parsed.value }, problems) ?? null;
+            }
+        }
+    }
+
+    const accessText = config[`${NAMESPACE}:access`];
+    if (accessText !== undefined) {
+        const fix =
+            "set each site's kubeconfig with --path: pulumi config rm plumr:access && " +
+            (sites.length > 0 ? sites : ["<site>"]).map(setKubeconfigCommand).join(" && ");
+        const parsed = parseJson("access", accessText, SECRET, fix, problems);
+        if (parsed) {
+            const raw = parsed.value;
+            if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+                problems.add("plumr:access", SECRET, `expected a map of sites, found ${describeValue(raw)}`, fix);
+            } else {
+                for (const [site, entry] of Object.entries(raw)) {
+                    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+                        problems.add(
+                            fieldPath([site], "plumr:access"),
+                            SECRET,
+                            `expected a map with kubeconfig, and optionally context and awsProfile; found ${describeValue(entry)}`,
+                            `set it with --path: pulumi config rm --path 'plumr:access.${site}' && ${setKubeconfigCommand(site)}`,
+                        );
+                        delete (raw as Record<string, unknown>)[site];
+                    }
+                }
+                settings.access =
+                    parseWithProblems(
+                        accessSchema,
+                        { root: "plumr:access", raw, secret: () => true, unknownKey: accessKeyFix },
+                        problems,
+                    ) ?? {};
+            }
+        }
+    }
+
+    const peersText = config[`${NAMESPACE}:peerStacks`];
+    if (peersText !== undefined) {
+        const fix =
+            "set each peer site's stack with --path: pulumi config rm plumr:peerStacks && pulumi config set --path 'plumr:peerStacks.<site>' <organization>/<project>/<stack>";
+        const parsed = parseJson("peerStacks", peersText, peersText, fix, problems);
+        if (parsed) {
+            if (parsed.value === null || typeof parsed.value !== "object" || Array.isArray(parsed.value)) {
+                problems.add(
+                    "plumr:peerStacks",
+                    parsed.value,
+                    `expected a map of sites to stack names, found ${describeValue(parsed.value)}`,
+                    fix,
+                );
+            } else {
+                settings.peerStacks = parseWithProblems(peerStacksSchema, { root: "plumr:peerStacks", raw: parsed.value }, problems) ?? {};
+            }
+        }
+    }
+    return settings;
+}

@@ -1,0 +1,184 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Endpoint, PeerEnd } from "../components/endpoint";
+import { Site } from "../components/site";
+import { sha256sums } from "../planner/files/binaries";
+import { siteStack } from "../planner/environments/environments";
+import { Problems, SECRET } from "../planner/problems/errors";
+import { EndPlan, endpointsAt, endsAt, peerOf, Plan } from "../planner/plan";
+import { nodeAgentEnv } from "../planner/cluster/nodeAgent";
+import { checkCluster, parseClusterFacts } from "../planner/cluster/preflight";
+import { EndFacts, endFacts, PublishedSite, readPeerSite } from "../planner/published";
+import { AwsFacts } from "../planner/types";
+import { ClusterReader, readCluster } from "./clusterReader";
+import type { Prepared, SiteAccess } from "./prepare";
+
+/** Reads another stack's published sites, one StackReference per peer site. */
+class PeerStacks {
+    private readonly refs = new Map<string, pulumi.StackReference>();
+
+    /** `names`: plumr:peerStacks; `environment`: the stack's environment, whose stacks are named `<environment>-<site>`. */
+    constructor(
+        private readonly names: Record<string, string>,
+        private readonly environment: string | undefined,
+    ) {}
+
+    /** The stack that manages `site`: `plumr:peerStacks.<site>`, else `<org>/<project>/<site>` (`<environment>-<site>` in an environment). */
+    stackName(site: string): string {
+        return this.names[site] ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/${siteStack(this.environment, site)}`;
+    }
+
+    private ref(site: string): pulumi.StackReference {
+        const name = this.stackName(site);
+        let ref = this.refs.get(name);
+        if (!ref) {
+            ref = new pulumi.StackReference(`peer-${site}`, { name });
+            this.refs.set(name, ref);
+        }
+        return ref;
+    }
+
+    /** What the peer's stack publishes about its AWS side, if it has been deployed. */
+    async awsFacts(site: string): Promise<AwsFacts | undefined> {
+        const details = await this.ref(site).getOutputDetails("sites");
+        return readPeerSite(details.value ?? details.secretValue, site, this.stackName(site))?.aws;
+    }
+
+    facts(plan: Plan, end: EndPlan): pulumi.Output<EndFacts> {
+        const name = this.stackName(end.site);
+        const ref = this.ref(end.site);
+        const bootstrap = endFacts(plan, end);
+        return ref.getOutput("sites").apply((sites: unknown) => {
+            const published = readPeerSite(sites, end.site, name)?.endpoints?.[end.link];
+            if (!published) {
+                pulumi.log.info(`stack ${name} publishes no end of link ${end.link} yet; using the topology's values until it is deployed`);
+                return bootstrap;
+            }
+            if (published.address !== bootstrap.address || published.tunnelIp !== bootstrap.tunnelIp || published.port !== bootstrap.port) {
+                pulumi.log.warn(
+                    `stack ${name} publishes ${JSON.stringify(published)} for its end of link ${end.link}, but the topology says ` +
+                        `${JSON.stringify(bootstrap)}; this end follows what is deployed there. Run pulumi up on ${name} to converge.`,
+                );
+            }
+            return published;
+        });
+    }
+}
+
+/** Everything a stack exports: per site (the contract with its peers' stacks) and per link. */
+export interface Deployment {
+    sites: Record<string, pulumi.Output<PublishedSite>>;
+    links: Record<string, unknown>;
+}
+
+/** How deploy reaches outside the engine; the tests give fakes. */
+export interface DeployOptions {
+    /** Reads a site's cluster for the preflight (default: kubectl, through the stack's access). */
+    readCluster?: ClusterReader;
+}
+
+/**
+ * The whole program: deploy the sites this stack manages and their link ends, as `prepare` planned
+ * them. The configuration has been checked by then, so what can still fail is the clusters not
+ * fitting the topology (the preflight, before any change) and the clusters and clouds themselves.
+ */
+export async function deploy(prepared: Prepared, options: DeployOptions = {}): Promise<Deployment> {
+    const { plan, managed, access } = prepared;
+    const peers = new PeerStacks(prepared.peerStacks, prepared.environment);
+
+    // The AWS side loads only for a stack that routes a site through AWS: its packages take about
+    // a tenth of a second to load, on every run.
+    const routed = managed.filter((n) => plan.aws.sites[n]);
+    const aws = routed.length > 0 ? await import("./deployAws") : undefined;
+    const commands = aws?.commandProviders(routed) ?? {};
+    await checkClusters(plan, managed, access, options.readCluster ?? readCluster);
+
+    const sites: Record<string, Site> = {};
+    for (const name of managed) {
+        sites[name] = new Site(name, {
+            plan: plan.sites[name],
+            binaries: plan.binaries,
+            nodeAgentEnv: nodeAgentEnv(plan, name),
+            endpoints: Object.fromEntries(endsAt(plan, name).map((end) => [end.link, endFacts(plan, end)])),
+            access: access[name],
+        });
+    }
+    const awsFacts = aws ? await aws.deployAws(plan, managed, access, commands, peers) : {};
+
+    const binaries = { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath };
+    for (const name of managed) {
+        const site = sites[name];
+        for (const endpoint of endpointsAt(plan, name)) {
+            const endPeers = endpoint.ends.map((end): PeerEnd => {
+                const peerEnd = peerOf(plan, end);
+                const peerSite = sites[peerEnd.site];
+                return {
+                    site: peerEnd.site,
+                    endpoint: peerEnd.endpoint ?? peerEnd.link,
+                    facts: peerSite ? peerSite.endpoints.apply((e) => e[end.link]) : peers.facts(plan, peerEnd),
+                };
+            });
+            new Endpoint(
+                `${name}-${endpoint.name}`,
+                { endpoint, site, tunnel: plan.tunnel, template: plan.template, binaries, peers: endPeers },
+                { dependsOn: site.prerequisites },
+            );
+        }
+    }
+
+    const siteOutputs: Record<string, pulumi.Output<PublishedSite>> = {};
+    for (const name of managed) {
+        const site = sites[name];
+        siteOutputs[name] = pulumi.output({
+            namespace: site.namespace,
+            platform: site.plan.config.platform,
+            bridgeRange: site.plan.config.bridgeRange,
+            nodes: site.plan.nodes,
+            nodeAgent: { daemonSet: site.nodeAgent.daemonSetName, binariesSha256: site.nodeAgent.binariesSha256 },
+            endpoints: site.endpoints,
+            aws: awsFacts[name],
+        });
+    }
+    const links: Record<string, unknown> = {};
+    for (const link of plan.links) {
+        links[link.name] = {
+            tunnelSubnet: link.tunnelSubnet,
+            mtu: link.mtu,
+            // Between named endpoints, each end has a device of its own, in its facts.
+            ...(link.ends[0].endpoint === undefined && { device: plan.tunnel.device }),
+            ends: link.ends.map((end) => ({
+                ...endFacts(plan, end),
+                deployedBy: managed.includes(end.site) ? pulumi.getStack() : peers.stackName(end.site),
+            })),
+        };
+    }
+    return { sites: siteOutputs, links };
+}
+
+/**
+ * The preflight: reads each site's cluster before any change (planner/cluster/preflight.ts: its version,
+ * its nodes, OpenShift's and EKS's network settings, the SCC grant) and fails with every problem,
+ * each naming the site, what was found and the fix. A node pool that replaced an instance, for one,
+ * would leave routes to a network interface that is gone.
+ */
+async function checkClusters(plan: Plan, managed: string[], access: Record<string, SiteAccess>, readSite: ClusterReader): Promise<void> {
+    const problems = new Problems();
+    // Every site's cluster at once: a stack of several sites waits for the slowest, not their sum.
+    const read = await Promise.allSettled(
+        managed.map((name) => readSite(access[name].raw, plan.sites[name].config.platform === "openshift")),
+    );
+    managed.forEach((name, i) => {
+        const result = read[i];
+        if (result.status === "fulfilled") {
+            for (const check of checkCluster(plan, name, parseClusterFacts(result.value))) problems.list.push(...check.problems);
+        } else {
+            const err = result.reason;
+            problems.add(
+                `plumr:access.${name}.kubeconfig`,
+                SECRET,
+                `could not read site ${name}'s cluster to check it before any change: ${err instanceof Error ? err.message : String(err)}`,
+                "install kubectl where pulumi runs, and check that this kubeconfig reaches the cluster (kubectl get nodes)",
+            );
+        }
+    });
+    problems.throwIfAny();
+}

@@ -1,0 +1,261 @@
+// Reads and checks the stack's whole configuration and plans the deployment, before anything is
+// deployed. It loads the planner only, not the providers, so a bad configuration fails fast.
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { ClusterAccess } from "../components/site";
+import { describeChanges } from "../planner/addressing/allocations";
+import {
+    checkOutsideEnvironments,
+    checkPeerStackEnvironments,
+    checkSharedInfrastructure,
+    environmentStackSite,
+    listEnvironments,
+    locateProblems,
+    mergeEnvironment,
+    readEnvironmentFile,
+    readOtherEnvironments,
+} from "../planner/environments/environments";
+import { ConfigError, Problem, Problems, SECRET, Unique } from "../planner/problems/errors";
+import { readLocalFiles } from "../planner/files/localFiles";
+import { endsAt, managedSites, peerOf, Plan, planTopology } from "../planner/plan";
+import { parseStackSettings, setKubeconfigCommand, setSitesCommands, StackSettings } from "../planner/topology/stackSettings";
+import { parseTopology, Topology, TOPOLOGY_KEY } from "../planner/topology/schema";
+
+/** How a stack reaches one site: its cluster, and the AWS profile of its account. */
+export type SiteAccess = ClusterAccess & {
+    awsProfile?: string;
+    /** The kubeconfig and context as configured, for reading the cluster before any change (the preflight). */
+    raw: { kubeconfig: string; context?: string };
+};
+
+/**
+ * Per-site access of the sites this stack deploys, from `plumr:access`. Every managed site needs a
+ * kubeconfig; an entry for any other site is a mistake (a site left out of `plumr:sites`, or a
+ * name that is not a site).
+ */
+function siteAccess(plan: Plan, managed: string[], settings: StackSettings, problems: Problems): Record<string, SiteAccess> {
+    const result: Record<string, SiteAccess> = {};
+    for (const site of managed) {
+        const entry = settings.access[site];
+        if (entry?.kubeconfig === undefined) {
+            problems.add(
+                `plumr:access.${site}.kubeconfig`,
+                undefined,
+                `this stack deploys site ${site} but has no kubeconfig for its cluster`,
+                setKubeconfigCommand(site),
+            );
+            continue;
+        }
+        result[site] = {
+            // Read raw, so wrap it as the secret it usually is.
+            kubeconfig: pulumi.secret(entry.kubeconfig),
+            context: entry.context,
+            awsProfile: entry.awsProfile,
+            raw: { kubeconfig: entry.kubeconfig, context: entry.context },
+        };
+    }
+    // Two sites of one stack in the same namespace of the same cluster would fight over its objects.
+    const places = new Unique(
+        problems,
+        "cluster and namespace",
+        "give each site its own cluster, or its own namespace (sites.<site>.namespace)",
+    );
+    for (const site of Object.keys(result)) {
+        const { kubeconfig, context } = result[site].raw;
+        places.check(JSON.stringify([kubeconfig, context ?? "", plan.sites[site].config.namespace]), `plumr:access.${site}`, SECRET);
+    }
+    for (const site of Object.keys(settings.access)) {
+        if (managed.includes(site)) continue;
+        const known = Object.hasOwn(plan.sites, site);
+        problems.add(
+            `plumr:access.${site}`,
+            SECRET,
+            known
+                ? `site ${site} is not one this stack deploys (${managed.join(", ")}), so this access would never be used`
+                : `names ${site}, which is not a site of the topology (${Object.keys(plan.sites).join(", ")})`,
+            known
+                ? `add ${site} to plumr:sites if this stack should deploy it (${setSitesCommands([...managed, site])}), ` +
+                      `or remove it: pulumi config rm --path 'plumr:access.${site}'`
+                : `correct the site's name, or remove it: pulumi config rm --path 'plumr:access.${site}'`,
+        );
+    }
+    return result;
+}
+
+/**
+ * Checks `plumr:peerStacks`: each entry must name a site that a site of this stack is linked to and
+ * that another stack deploys; anything else would be silently ignored.
+ */
+function checkPeerStacks(plan: Plan, managed: string[], settings: StackSettings, problems: Problems): void {
+    const peers = new Set(managed.flatMap((site) => endsAt(plan, site).map((end) => peerOf(plan, end).site)));
+    for (const site of Object.keys(settings.peerStacks)) {
+        const field = `plumr:peerStacks.${site}`;
+        const remove = `pulumi config rm --path '${field}'`;
+        if (!Object.hasOwn(plan.sites, site)) {
+            problems.add(
+                field,
+                settings.peerStacks[site],
+                `names ${site}, which is not a site of the topology`,
+                `correct the site's name, or remove it: ${remove}`,
+            );
+        } else if (managed.includes(site)) {
+            problems.add(
+                field,
+                settings.peerStacks[site],
+                `site ${site} is deployed by this stack itself, so no other stack's outputs are read for it`,
+                `remove it: ${remove}`,
+            );
+        } else if (!peers.has(site)) {
+            problems.add(
+                field,
+                settings.peerStacks[site],
+                `no site of this stack (${managed.join(", ")}) has a link to site ${site}, so this stack is never read`,
+                `remove it (${remove}), or add the link to plumr:topology.links`,
+            );
+        }
+    }
+}
+
+/** Everything the program needs to deploy, worked out from the configuration and the local files alone. */
+export interface Prepared {
+    plan: Plan;
+    /** The sites this stack deploys. */
+    managed: string[];
+    access: Record<string, SiteAccess>;
+    /** `plumr:peerStacks`: the stack of each peer site, where it is not `<organization>/<project>/<stack of the site>`. */
+    peerStacks: Record<string, string>;
+    /** `plumr:environment`: the environment this stack deploys, whose stacks are named `<environment>-<site>`. */
+    environment?: string;
+}
+
+/**
+ * Reads and checks the whole configuration (the topology, the stack's own keys and the local
+ * files) and plans the deployment; `source` is the engine's configuration unless given.
+ * Synchronous and free of any cluster or cloud call, so that a configuration error fails the run
+ * at once; throws one ConfigError with every problem found.
+ */
+export function prepare(baseDir = projectDirectory(), source: ConfigSource = engineConfig()): Prepared {
+    const config = source.values;
+    const problems = new Problems();
+    const topologyText = config[TOPOLOGY_KEY];
+    // The environment's name first: it says which topology the rest is checked against.
+    const env = parseStackSettings(pick(config, "plumr:environment"), source.secretKeys, [], problems).environment;
+    let topology: Topology | undefined;
+    let patch: Record<string, unknown> | undefined;
+    /** Names the file a problem's value comes from, in an environment. */
+    const locate = (list: Problem[]) => (env && patch ? locateProblems(list, patch, env) : list);
+    if (topologyText === undefined) {
+        problems.add(
+            TOPOLOGY_KEY,
+            undefined,
+            "required, but missing",
+            "add it under config: in Pulumi.yaml (the README's configuration reference shows an example)",
+        );
+    } else if (env) {
+        patch = collect(problems, () => readEnvironmentFile(baseDir, env));
+        const merged = patch && mergeEnvironment(parseJsonConfig(topologyText), patch, env);
+        topology = merged && collect(problems, () => parseTopology(merged), locate);
+    } else if (env === undefined) {
+        topology = collect(problems, () => parseTopology(parseJsonConfig(topologyText)));
+    }
+    const settings = parseStackSettings(
+        omit(config, "plumr:environment"),
+        source.secretKeys,
+        topology ? Object.keys(topology.sites) : [],
+        problems,
+    );
+    const plan = topology && collect(problems, () => planTopology(topology, readLocalFiles(topology, baseDir)), locate);
+    const requested = settings.sites;
+    const environments = listEnvironments(baseDir);
+    const stackSite = env ? environmentStackSite(env, source.stack, requested, environments, problems) : undefined;
+    const outside = env === undefined && checkOutsideEnvironments(source.stack, environments, problems);
+    const managed =
+        plan && requested !== null && stackSite !== null && !outside
+            ? collect(problems, () => managedSites(plan, requested, stackSite ?? source.stack))
+            : undefined;
+    if (!plan || !managed) {
+        problems.throwIfAny();
+        throw new Error("the configuration could not be read, but no problem was recorded");
+    }
+    const access = siteAccess(plan, managed, settings, problems);
+    checkPeerStacks(plan, managed, settings, problems);
+    if (env) {
+        checkPeerStackEnvironments(env, settings.peerStacks, environments, problems);
+        const shared = new Problems();
+        const others = readOtherEnvironments(env, parseJsonConfig(topologyText!), baseDir, environments);
+        checkSharedInfrastructure({ name: env, topology: topology! }, others, shared);
+        problems.list.push(...locate(shared.list));
+    }
+    problems.throwIfAny();
+    const stale = describeChanges(plan.allocations.changes);
+    if (stale) {
+        pulumi.log.warn(
+            `${topology!.allocations} does not record what the links have now (${stale}). Run npm run allocate${env ? ` -- --environment ${env}` : ""} and commit the file: ` +
+                "until then, a later change to the links may renumber these.",
+        );
+    }
+    return { plan, managed, access, peerStacks: settings.peerStacks, ...(env && { environment: env }) };
+}
+
+function pick(config: Record<string, string>, key: string): Record<string, string> {
+    return key in config ? { [key]: config[key] } : {};
+}
+
+function omit(config: Record<string, string>, key: string): Record<string, string> {
+    return Object.fromEntries(Object.entries(config).filter(([k]) => k !== key));
+}
+
+/** Runs `fn`, moving the problems of a ConfigError it throws into `problems` (through `locate`, when given). */
+function collect<T>(problems: Problems, fn: () => T, locate: (list: Problem[]) => Problem[] = (list) => list): T | undefined {
+    try {
+        return fn();
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems.list.push(...locate(err.problems));
+        return undefined;
+    }
+}
+
+/** The topology's JSON text as the engine passes it (Pulumi.yaml holds it as an object, so it is always JSON). */
+function parseJsonConfig(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+/** A stack's configuration, as the engine hands it to the program: every key's text, which are secret, and the stack's name. */
+export interface ConfigSource {
+    values: Record<string, string>;
+    secretKeys: Set<string>;
+    stack: string;
+}
+
+/**
+ * The project's directory, where its Pulumi.yaml is: the topology's paths and the environments are
+ * relative to it. The program may live elsewhere (Pulumi.yaml's `main`), and runs there.
+ */
+function projectDirectory(): string {
+    return pulumi.runtime.getRootDirectory() || process.cwd();
+}
+
+/** The configuration of the stack the engine runs the program for. */
+function engineConfig(): ConfigSource {
+    const values = pulumi.runtime.allConfig();
+    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+    return {
+        values,
+        secretKeys: new Set(Object.keys(values).filter((key) => runtimeConfig.isConfigSecret(key))),
+        stack: pulumi.getStack(),
+    };
+}
+
+/** The file `plumr:access.<site>.kubeconfig` names, if it names one rather than holding a kubeconfig (as for the provider). */
+export function kubeconfigFile(kubeconfig: string): string | undefined {
+    if (kubeconfig.includes("\n")) return undefined;
+    const file = kubeconfig.startsWith("~") ? path.join(os.homedir(), kubeconfig.slice(1)) : kubeconfig;
+    return fs.existsSync(file) ? path.resolve(file) : undefined;
+}

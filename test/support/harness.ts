@@ -1,0 +1,364 @@
+// Runs the program under Pulumi's mocks and records every resource it registers.
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { environmentAllocations, environmentFile, ENVIRONMENTS_DIR, mergeEnvironment } from "../../planner/environments/environments";
+import { LocalFiles } from "../../planner/files/localFiles";
+import { ClusterNode } from "../../planner/aws/nodes";
+import { ClusterFacts } from "../../planner/cluster/preflight";
+import { deploy } from "../../program/deploy";
+import { kubeconfigFile, prepare } from "../../program/prepare";
+import { FakeAws } from "./fakeAws";
+import { shippedTopology } from "../../lib/topologyFile";
+
+export { FakeAws } from "./fakeAws";
+
+const REPO = path.join(__dirname, "..", "..");
+
+/** The example topology shipped in Pulumi.yaml, as a fresh copy. */
+export function exampleTopology(): any {
+    return shippedTopology();
+}
+
+/** The local files the planner reads, without touching the disk: the shipped template, stand-in binaries, no allocations. */
+export function plannerFiles(overrides: Partial<LocalFiles> = {}): LocalFiles {
+    return {
+        templatePath: "/project/plumr/config.template.json",
+        template: fs.readFileSync(path.join(REPO, "plumr", "config.template.json"), "utf8"),
+        binariesDir: "/project/binaries",
+        binaries: { plumr: standInBinary("plumr", 3000), shm_printer: standInBinary("shm_printer", 3000) },
+        allocationsPath: "/project/plumr/allocations.json",
+        ...overrides,
+    };
+}
+
+/** A resource as the program registered it. */
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: any;
+    /** Logical name of the provider resource it uses, if any. */
+    provider?: string;
+    /** Logical names of the resources it depends on (explicitly or through its inputs). */
+    dependsOn: string[];
+}
+
+// The mocks API does not show a resource's dependencies or deleteBeforeReplace, so read them off
+// the register request the mock monitor receives: they decide the order of destroy and replacement.
+const dependencies = new Map<string, string[]>();
+const deleteBeforeReplace = new Set<string>();
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+const registerResource = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (req: any, callback: unknown) {
+    const key = `${req.getType()}::${req.getName()}`;
+    dependencies.set(
+        key,
+        req.getDependenciesList().map((urn: string) => urn.split("::").pop()),
+    );
+    if (req.getDeletebeforereplace()) deleteBeforeReplace.add(key);
+    else deleteBeforeReplace.delete(key);
+    return registerResource.call(this, req, callback);
+};
+
+export interface RunOptions {
+    stack: string;
+    topology?: any;
+    /** `plumr:sites`; unset means the stack's name. */
+    sites?: string[];
+    /** `plumr:access`; by default a kubeconfig for every site the stack deploys. */
+    access?: Record<string, unknown>;
+    peerStacks?: Record<string, string>;
+    /** Outputs of other stacks by full name, as a StackReference would read them. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+    /** Contents of the binaries; by default fixed bytes per name. */
+    binaries?: Record<string, Buffer>;
+    /** Text of the allocations file (at the topology's `allocations` path); by default the repository's, null for none. */
+    allocations?: string | null;
+    /** The AWS accounts the stacks share; by default a fresh one per run. */
+    aws?: FakeAws;
+    /** Receives every resource as it is registered, so that a run that fails still shows what it registered. */
+    registered?: Registered[];
+    /** The nodes each site's cluster reports; by default the topology's nodes, on the instances it names. */
+    clusters?: Record<string, ClusterNode[]>;
+    /** What else each site's cluster reports to the preflight, over the defaults (see `preflight`). */
+    clusterFacts?: Record<string, Partial<ClusterFacts>>;
+    /**
+     * Configuration values as the engine hands them to the program (`plumr:<key>` → its text: JSON
+     * for lists and maps, or any text, as `pulumi config set` without `--path` leaves it), set over
+     * the ones the other options give; undefined removes a key. Every `plumr:access` key is secret.
+     */
+    rawConfig?: Record<string, string | undefined>;
+    /** The project's environments: each one's topology file (what it changes of `topology`) and allocations file, if any. */
+    environments?: Record<string, { patch: any; allocations?: string }>;
+    /** `plumr:environment`: the environment the stack deploys (its name must then be `<environment>-<site>`). */
+    environment?: string;
+}
+
+export interface RunResult {
+    resources: Registered[];
+    sites: any;
+    links: any;
+}
+
+/**
+ * A stand-in binary: the 64-byte header of an ELF64 x86-64 executable (what the planner accepts
+ * for amd64 nodes), then deterministic bytes that gzip cannot shrink (a sha256 stream) up to `size`.
+ */
+export function standInBinary(name: string, size = 40_000): Buffer {
+    const header = Buffer.alloc(64);
+    header.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]); // ELF magic, 64-bit, little-endian, version 1, System V ABI
+    header.writeUInt16LE(2, 16); // e_type: ET_EXEC
+    header.writeUInt16LE(62, 18); // e_machine: x86-64
+    header.writeUInt32LE(1, 20); // e_version
+    header.writeUInt16LE(64, 52); // e_ehsize
+    header.writeUInt16LE(56, 54); // e_phentsize (no program headers: e_phoff and e_phnum stay 0)
+    header.writeUInt16LE(64, 58); // e_shentsize (no section headers: e_shoff and e_shnum stay 0)
+    const blocks: Buffer[] = [header];
+    for (let i = 0; i * 32 < size - header.length; i++) blocks.push(createHash("sha256").update(`${name}/${i}`).digest());
+    return Buffer.concat(blocks).subarray(0, size);
+}
+
+/** A project directory with the example's template, the given binaries and allocations file. */
+function projectDir(binaries: Record<string, Buffer>, allocationsPath: string, allocations: string | null): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-test-"));
+    fs.mkdirSync(path.join(dir, "binaries"));
+    fs.mkdirSync(path.join(dir, "plumr"));
+    fs.copyFileSync(path.join(REPO, "plumr", "config.template.json"), path.join(dir, "plumr", "config.template.json"));
+    for (const [name, content] of Object.entries(binaries)) fs.writeFileSync(path.join(dir, "binaries", name), content);
+    if (allocations !== null) {
+        fs.mkdirSync(path.dirname(path.join(dir, allocationsPath)), { recursive: true });
+        fs.writeFileSync(path.join(dir, allocationsPath), allocations);
+    }
+    return dir;
+}
+
+function unwrap(value: any): any {
+    if (value === null || typeof value !== "object") return value;
+    if (value[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return unwrap(value.value);
+    if (Array.isArray(value)) return value.map(unwrap);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
+}
+
+function resolve<T>(output: pulumi.Output<T> | T): Promise<T> {
+    return new Promise((res) => pulumi.output(output).apply((v) => res(v as T)));
+}
+
+/** The nodes a site's cluster reports when its nodes are the topology's: each on the instance it names. */
+export function topologyNodes(topology: any, site: string): ClusterNode[] {
+    const { nodes, aws } = topology.sites[site];
+    return nodes.map((n: any) => ({
+        name: n.name,
+        providerId: n.instanceId ? `aws:///${n.availabilityZone ?? `${aws?.region}a`}/${n.instanceId}` : "",
+    }));
+}
+
+/** What PREFLIGHT_SCRIPT prints for these facts (its sections, as kubectl fills them). */
+export function preflightOutput(facts: ClusterFacts): string {
+    const lines = [
+        "### version",
+        JSON.stringify({ serverVersion: facts.serverVersion && { gitVersion: facts.serverVersion } }),
+        "### nodes",
+    ];
+    for (const n of facts.nodes) lines.push(`${n.name}\t${n.providerId}\t${n.arch ?? ""}`);
+    lines.push("### network-operator");
+    if (facts.networkOperator) lines.push(`${facts.networkOperator.networkType ?? ""}\t${facts.networkOperator.ipForwarding ?? ""}`);
+    lines.push("### aws-node");
+    if (facts.vpcCni) {
+        if (facts.vpcCni.externalSnat !== undefined) lines.push(`AWS_VPC_K8S_CNI_EXTERNALSNAT=${facts.vpcCni.externalSnat}`);
+        if (facts.vpcCni.excludeSnatCidrs !== undefined) lines.push(`AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${facts.vpcCni.excludeSnatCidrs}`);
+        lines.push("present");
+    }
+    if (facts.canUsePrivilegedScc !== undefined) lines.push("### privileged-scc", facts.canUsePrivilegedScc ? "yes" : "no");
+    return lines.join("\n") + "\n";
+}
+
+/**
+ * What the preflight script prints for the cluster the kubeconfig names, or how it fails: a
+ * Kubernetes 1.34 cluster of amd64 nodes, on the instances the topology names, with no OpenShift
+ * network operator and no VPC CNI, whose deployer may use the privileged SCC; `clusters` and
+ * `clusterFacts` change that.
+ */
+function preflight(topology: any, options: RunOptions, kubeconfig: string, openshift: boolean): string {
+    const site = Object.keys(topology.sites).find((s) => kubeconfig === `kubeconfig-of-${s}`);
+    if (!site) throw new Error(`exit status 1: error: the fake clusters have no cluster for the kubeconfig ${kubeconfig}`);
+    const nodes = (options.clusters?.[site] ?? topologyNodes(topology, site)).map((n) => ({ arch: "amd64", ...n }));
+    const facts: ClusterFacts = {
+        serverVersion: "v1.34.2",
+        nodes,
+        networkOperator: null,
+        vpcCni: null,
+        ...(openshift && { canUsePrivilegedScc: true }),
+        ...options.clusterFacts?.[site],
+    };
+    return preflightOutput(facts);
+}
+
+/**
+ * Runs the whole program for one stack under mocks; rejects with the program's error, or with what
+ * the fake AWS refused (as the engine would fail the step).
+ */
+export async function runProgram(options: RunOptions): Promise<RunResult> {
+    const shared = options.topology ?? exampleTopology();
+    const env = options.environment;
+    // What the stack deploys, and what its clusters hold: the environment's topology in an environment.
+    const topology = env ? mergeEnvironment(shared, options.environments?.[env]?.patch, env) : shared;
+    const stackSites = options.sites ?? [env && options.stack.startsWith(`${env}-`) ? options.stack.slice(env.length + 1) : options.stack];
+    const cloud = options.aws ?? new FakeAws();
+    const resources: Registered[] = options.registered ?? [];
+    const providerName = (ref?: string) => ref?.split("::")[3];
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const provider = providerName(args.provider);
+                const inputs = unwrap(args.inputs);
+                const key = `${args.type}::${args.name}`;
+                resources.push({ type: args.type, name: args.name, inputs, provider, dependsOn: dependencies.get(key) ?? [] });
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    return {
+                        id: inputs.name,
+                        state: { name: inputs.name, outputs: options.stackOutputs?.[inputs.name] ?? {}, secretOutputNames: [] },
+                    };
+                }
+                if (args.type.startsWith("aws:") || args.type.startsWith("command:")) {
+                    return cloud.register(args.type, args.name, inputs, {
+                        deleteBeforeReplace: deleteBeforeReplace.has(key),
+                        dependsOn: dependencies.get(key) ?? [],
+                    });
+                }
+                return { id: `${args.name}-id`, state: inputs };
+            },
+            call(args) {
+                switch (args.token) {
+                    case "aws:index/getCallerIdentity:getCallerIdentity":
+                        return { accountId: `account-of-${providerName(args.provider)}`, arn: "arn", userId: "user", id: "id" };
+                    case "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
+                        return { id: args.inputs.id, associationDefaultRouteTableId: cloud.existingTransitGateway(args.inputs.id) };
+                    case "aws:ec2/getNetworkInterface:getNetworkInterface":
+                        return { id: cloud.networkInterface(args.inputs.filters) };
+                    default:
+                        throw new Error(`the program made an unexpected call: ${args.token}`);
+                }
+            },
+        },
+        "plumr",
+        options.stack,
+        false,
+        "organization",
+    );
+    const config: Record<string, string> = {
+        "plumr:topology": JSON.stringify(shared),
+        "plumr:access": JSON.stringify(
+            options.access ??
+                Object.fromEntries(
+                    stackSites.filter((s) => Object.hasOwn(topology.sites ?? {}, s)).map((s) => [s, { kubeconfig: `kubeconfig-of-${s}` }]),
+                ),
+        ),
+    };
+    if (options.sites) config["plumr:sites"] = JSON.stringify(options.sites);
+    if (env) config["plumr:environment"] = env;
+    if (options.peerStacks) config["plumr:peerStacks"] = JSON.stringify(options.peerStacks);
+    for (const [key, value] of Object.entries(options.rawConfig ?? {})) {
+        if (value === undefined) delete config[key];
+        else config[key] = value;
+    }
+    pulumi.runtime.setAllConfig(
+        config,
+        Object.keys(config).filter((key) => key.startsWith("plumr:access")),
+    );
+
+    const allocationsPath = shared.allocations ?? "plumr/allocations.json";
+    const dir = projectDir(
+        options.binaries ?? { plumr: standInBinary("plumr"), shm_printer: standInBinary("shm_printer") },
+        allocationsPath,
+        options.allocations === undefined ? fs.readFileSync(path.join(REPO, "plumr", "allocations.json"), "utf8") : options.allocations,
+    );
+    for (const [name, { patch, allocations }] of Object.entries(options.environments ?? {})) {
+        fs.mkdirSync(path.join(dir, ENVIRONMENTS_DIR, name), { recursive: true });
+        fs.writeFileSync(path.join(dir, environmentFile(name)), YAML.stringify(patch ?? {}));
+        if (allocations !== undefined) fs.writeFileSync(path.join(dir, environmentAllocations(name)), allocations);
+    }
+    cloud.beginRun(options.stack);
+    try {
+        const deployment = await deploy(prepare(dir), {
+            readCluster: async (access, openshift) => {
+                const file = kubeconfigFile(access.kubeconfig);
+                return preflight(topology, options, file ? fs.readFileSync(file, "utf8") : access.kubeconfig, openshift);
+            },
+        });
+        const sites = unwrap(await resolve(pulumi.output(deployment.sites)));
+        const links = unwrap(await resolve(pulumi.output(deployment.links)));
+        // Resources whose inputs wait on other outputs register late: let every RPC finish.
+        await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
+        const refused = cloud.endRun();
+        if (refused.length > 0) throw new AwsRefusal(refused);
+        return { resources, sites, links };
+    } catch (err) {
+        // A failed run still shows everything it registered: let those registrations finish.
+        if (options.registered) await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
+        throw err;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** What the fake AWS refused in a run: the step fails, and the run with it. */
+export class AwsRefusal extends Error {
+    constructor(public readonly refusals: string[]) {
+        super(`AWS refused ${refusals.length === 1 ? "a change" : `${refusals.length} changes`}:\n${refusals.join("\n")}`);
+        this.name = "AwsRefusal";
+    }
+}
+
+/** The AWS and command resources of a run, by type and name, with their inputs. */
+const awsState = (result: RunResult) =>
+    new Map(
+        result.resources
+            .filter((r) => /^(aws:|command:|plumr:site:Aws)/.test(r.type))
+            .map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]),
+    );
+
+/** What a run changed against the same stack's previous run: added, removed and changed resources. */
+function changes(before: RunResult | undefined, after: RunResult): string[] {
+    const [was, is] = [before ? awsState(before) : new Map<string, string>(), awsState(after)];
+    return [
+        ...[...is.keys()].filter((k) => !was.has(k)).map((k) => `+ ${k}`),
+        ...[...was.keys()].filter((k) => !is.has(k)).map((k) => `- ${k}`),
+        ...[...is.keys()].filter((k) => was.has(k) && was.get(k) !== is.get(k)).map((k) => `~ ${k}`),
+    ].sort();
+}
+
+/**
+ * `pulumi up` of each stack in `order`, against one AWS, each run reading what the other stacks
+ * published last. Rejects at the first step AWS refuses. Returns each run with what it changed.
+ */
+export async function upInOrder(
+    order: string[],
+    options: Partial<RunOptions> = {},
+    cloud = new FakeAws(),
+): Promise<{ cloud: FakeAws; runs: { stack: string; result: RunResult; changed: string[] }[] }> {
+    const published: Record<string, Record<string, unknown>> = {};
+    const last: Record<string, RunResult> = {};
+    const runs: { stack: string; result: RunResult; changed: string[] }[] = [];
+    for (const stack of order) {
+        const result = await runProgram({ ...options, stack, aws: cloud, stackOutputs: { ...published } });
+        runs.push({ stack, result, changed: changes(last[stack], result) });
+        last[stack] = result;
+        published[`organization/plumr/${stack}`] = { sites: result.sites, links: result.links };
+    }
+    return { cloud, runs };
+}
+
+/** The one registered resource of `type` whose logical name is `name`. */
+export function find(resources: Registered[], type: string, name: string): Registered {
+    const found = resources.filter((r) => r.type === type && r.name === name);
+    if (found.length !== 1)
+        throw new Error(
+            `expected one ${type} named ${name}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`,
+        );
+    return found[0];
+}
+
+export const KUBERNETES_PROVIDER = "pulumi:providers:kubernetes";

@@ -1,0 +1,305 @@
+// The node agent's script, run for real: against temporary directories standing for the node's
+// files, and, as root, inside a network namespace of its own standing for the node's network, with
+// the rules OpenShift's OVN-Kubernetes (ipForwarding Restricted) and EKS's VPC CNI put there.
+import * as assert from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { chunkFileName, installerManifest, packageBinary } from "../../planner/files/binaries";
+import { standInBinary } from "../support/harness";
+import { isRoot } from "../support/pid1";
+
+const AGENT = path.join(__dirname, "..", "..", "components", "scripts", "node-agent.sh");
+
+interface Node {
+    root: string;
+    env: Record<string, string>;
+}
+
+/** A node's files under a temporary directory, the agent's manifest and chunks, and its environment. */
+function fakeNode(options: { shipCni?: boolean; env?: Record<string, string> } = {}): Node {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-agent-"));
+    const dirs = { chunks: path.join(root, "chunks"), manifest: path.join(root, "manifest"), bin: path.join(root, "node", "bin") };
+    const cni = path.join(root, "node", "cni");
+    [dirs.chunks, dirs.manifest, cni].forEach((d) => fs.mkdirSync(d, { recursive: true }));
+    const packages = [
+        packageBinary("plumr", standInBinary("plumr", 5000), 2000),
+        packageBinary("shm_printer", standInBinary("shm_printer", 3000)),
+    ];
+    const cniPackages = options.shipCni
+        ? [
+              packageBinary("bridge", Buffer.from("#!/bin/sh\necho shipped bridge\n")),
+              packageBinary("static", Buffer.from("#!/bin/sh\necho shipped static\n")),
+          ]
+        : [];
+    for (const pkg of [...packages, ...cniPackages])
+        pkg.chunks.forEach((chunk, i) => fs.writeFileSync(path.join(dirs.chunks, chunkFileName(pkg.name, i)), chunk));
+    for (const [file, text] of Object.entries(installerManifest(packages, cniPackages)))
+        fs.writeFileSync(path.join(dirs.manifest, file), text);
+    fs.copyFileSync(path.join(path.dirname(AGENT), "install-binaries.sh"), path.join(dirs.manifest, "install-binaries.sh"));
+    fs.copyFileSync(AGENT, path.join(dirs.manifest, "node-agent.sh"));
+    return {
+        root,
+        env: {
+            PATH: process.env.PATH!,
+            NODE_NAME: "worker-1",
+            PLUMR_SITE: "ohio",
+            PLUMR_HOST_ROOT: "/",
+            MANIFEST_DIR: dirs.manifest,
+            CHUNKS_DIR: dirs.chunks,
+            PLUMR_HOST_PATH: dirs.bin,
+            PLUMR_CNI_BIN_DIR: cni,
+            PLUMR_CNI_PLUGINS: "bridge static",
+            ...options.env,
+        },
+    };
+}
+
+function agent(node: Node, mode: string, env: Record<string, string> = {}, netns?: string) {
+    const argv = ["/bin/sh", path.join(node.env.MANIFEST_DIR, "node-agent.sh"), mode];
+    const [command, ...args] = netns ? ["ip", "netns", "exec", netns, ...argv] : argv;
+    const result = spawnSync(command, args, { env: { ...node.env, ...env }, encoding: "utf8", timeout: 30_000 });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe("node-agent.sh: the node's files", () => {
+    const nodes: Node[] = [];
+    const node = (options?: Parameters<typeof fakeNode>[0]) => {
+        const made = fakeNode(options);
+        nodes.push(made);
+        return made;
+    };
+    afterEach(() => nodes.splice(0).forEach((n) => fs.rmSync(n.root, { recursive: true, force: true })));
+
+    it("installs the binaries and passes its check; a changed binary fails the check, naming the node", () => {
+        const n = node();
+        fs.writeFileSync(path.join(n.env.PLUMR_CNI_BIN_DIR, "bridge"), "node's own", { mode: 0o755 });
+        fs.writeFileSync(path.join(n.env.PLUMR_CNI_BIN_DIR, "static"), "node's own", { mode: 0o755 });
+        const install = agent(n, "install");
+        assert.strictEqual(install.status, 0, install.output);
+        assert.deepStrictEqual(fs.readdirSync(n.env.PLUMR_HOST_PATH).sort(), ["plumr", "shm_printer"]);
+        const ok = agent(n, "check");
+        assert.strictEqual(ok.status, 0, ok.output);
+        fs.appendFileSync(path.join(n.env.PLUMR_HOST_PATH, "plumr"), "x");
+        const changed = agent(n, "check");
+        assert.strictEqual(changed.status, 1);
+        assert.match(
+            changed.output,
+            /^node-agent: node worker-1: binaries: .* does not hold the plumr and shm_printer this agent shipped/m,
+        );
+    });
+
+    it("exits on a failed check with the failures, first line first, as its termination message", () => {
+        const n = node();
+        const log = path.join(n.root, "termination-log");
+        const run = spawnSync("/bin/sh", [path.join(n.env.MANIFEST_DIR, "node-agent.sh"), "run"], {
+            env: { ...n.env, PLUMR_TERMINATION_LOG: log },
+            encoding: "utf8",
+            timeout: 30_000,
+        });
+        assert.strictEqual(run.status, 1, `${run.stdout}${run.stderr}`);
+        const lines = fs.readFileSync(log, "utf8").split("\n");
+        assert.match(lines[0], /^node-agent: node worker-1: CNI plugins: \S+ has no bridge plugin/);
+        assert.match(lines[1], /^node-agent: node worker-1: CNI plugins: \S+ has no static plugin/);
+    });
+
+    it("says which command its image lacks before it does anything", () => {
+        const n = node();
+        const tools = path.join(n.root, "tools");
+        fs.mkdirSync(tools);
+        for (const c of ["sh", "chroot", "sha256sum", "sleep", "mktemp", "cut", "tr", "sed", "grep", "dirname", "cat"])
+            fs.symlinkSync(execFileSync("sh", ["-c", `command -v ${c}`], { encoding: "utf8" }).trim(), path.join(tools, c));
+        const run = spawnSync("/bin/sh", [path.join(n.env.MANIFEST_DIR, "node-agent.sh"), "run"], {
+            env: { ...n.env, PATH: tools },
+            encoding: "utf8",
+            timeout: 30_000,
+        });
+        assert.strictEqual(run.status, 1);
+        assert.match(run.stderr, /^node-agent: node worker-1: image: the node agent's image has no gunzip; set binaries\.installerImage/m);
+        assert.deepStrictEqual(fs.existsSync(n.env.PLUMR_HOST_PATH) ? fs.readdirSync(n.env.PLUMR_HOST_PATH) : [], [], "nothing installed");
+    });
+
+    it("installs the CNI plugins the node lacks, and never replaces the node's own", () => {
+        const n = node({ shipCni: true });
+        fs.writeFileSync(path.join(n.env.PLUMR_CNI_BIN_DIR, "static"), "node's own", { mode: 0o755 });
+        const install = agent(n, "install");
+        assert.strictEqual(install.status, 0, install.output);
+        assert.match(install.output, /installing the CNI plugins it lacks into .*: bridge $/m);
+        assert.strictEqual(fs.readFileSync(path.join(n.env.PLUMR_CNI_BIN_DIR, "bridge"), "utf8"), "#!/bin/sh\necho shipped bridge\n");
+        assert.strictEqual(fs.statSync(path.join(n.env.PLUMR_CNI_BIN_DIR, "bridge")).mode & 0o777, 0o755);
+        assert.strictEqual(fs.readFileSync(path.join(n.env.PLUMR_CNI_BIN_DIR, "static"), "utf8"), "node's own");
+        assert.strictEqual(agent(n, "check").status, 0);
+    });
+
+    it("fails its check on a node without the plugins when none are shipped, saying where it looked and what to do", () => {
+        const n = node();
+        assert.strictEqual(agent(n, "install").status, 0);
+        const { status, output } = agent(n, "check");
+        assert.strictEqual(status, 1);
+        for (const plugin of ["bridge", "static"]) {
+            assert.match(
+                output,
+                new RegExp(
+                    `^node-agent: node worker-1: CNI plugins: \\S+/node/cni has no ${plugin} plugin, which the attachment needs .*binaries\\.cniPlugins.*sites\\.ohio\\.cniBinDir`,
+                    "m",
+                ),
+            );
+        }
+    });
+
+    it("relabels the binaries for containers where SELinux is enabled, and only there", () => {
+        const n = node();
+        const tools = path.join(n.root, "tools");
+        fs.mkdirSync(tools);
+        const calls = path.join(n.root, "calls");
+        fs.writeFileSync(path.join(tools, "chcon"), `#!/bin/sh\necho "chcon $*" >> ${calls}\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(tools, "stat"), "#!/bin/sh\necho system_u:object_r:container_file_t:s0\n", { mode: 0o755 });
+        const withTools = { PATH: `${tools}:${process.env.PATH}` };
+        assert.strictEqual(agent(n, "install", withTools).status, 0);
+        assert.ok(!fs.existsSync(calls), "no SELinux, no relabelling");
+
+        fs.writeFileSync(path.join(tools, "selinuxenabled"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+        const { status, output } = agent(n, "install", withTools);
+        assert.strictEqual(status, 0, output);
+        assert.strictEqual(fs.readFileSync(calls, "utf8"), `chcon -R -t container_file_t -l s0 ${n.env.PLUMR_HOST_PATH}\n`);
+
+        fs.writeFileSync(path.join(tools, "stat"), "#!/bin/sh\necho system_u:object_r:var_lib_t:s0\n", { mode: 0o755 });
+        const unlabelled = agent(n, "check", { ...withTools, PLUMR_CNI_PLUGINS: "" });
+        assert.strictEqual(unlabelled.status, 1);
+        assert.match(unlabelled.output, /SELinux: \S+\/plumr is labelled system_u:object_r:var_lib_t:s0, which containers cannot read/);
+    });
+});
+
+describe("node-agent.sh: the node's network, in a namespace of its own (root)", function () {
+    const NETNS = "plumr-agent-test";
+    const BRIDGE = "br-plumr";
+    let n: Node;
+    const inNs = (...argv: string[]) => execFileSync("ip", ["netns", "exec", NETNS, ...argv], { encoding: "utf8" });
+    const rules = (table: string, chain: string) => inNs("iptables", "-t", table, "-S", chain).trim().split("\n");
+
+    before(function () {
+        if (!isRoot()) this.skip();
+        spawnSync("ip", ["netns", "del", NETNS]);
+    });
+    beforeEach(() => {
+        execFileSync("ip", ["netns", "add", NETNS]);
+        inNs("ip", "link", "set", "lo", "up");
+        // The node's uplink, as br-ex is on OpenShift; a veth pair within the namespace, so nothing leaves it.
+        inNs("ip", "link", "add", "uplink", "type", "veth", "peer", "name", "uplink-peer");
+        inNs("ip", "link", "set", "uplink", "up");
+        n = fakeNode({
+            env: {
+                PLUMR_CNI_PLUGINS: "",
+                PLUMR_BRIDGE: BRIDGE,
+                PLUMR_NODE_NETWORK: "agent",
+                PLUMR_NODES: "worker-0,10.10.0.1/24,10.10.0.0/24 worker-1,10.10.1.1/24,10.10.1.0/24",
+            },
+        });
+        assert.strictEqual(agent(n, "install").status, 0);
+    });
+    afterEach(() => {
+        spawnSync("ip", ["netns", "del", NETNS]);
+        if (n) fs.rmSync(n.root, { recursive: true, force: true });
+    });
+
+    /** What OVN-Kubernetes does with ipForwarding Restricted, and the VPC CNI's SNAT, on a node. */
+    function restrictedAndSnatted() {
+        inNs("sysctl", "-qw", "net.ipv4.ip_forward=0");
+        inNs("sysctl", "-qw", "net.ipv4.conf.uplink.forwarding=1");
+        inNs("iptables", "-A", "FORWARD", "-i", "uplink", "-j", "DROP");
+        inNs("iptables", "-A", "FORWARD", "-o", "uplink", "-j", "DROP");
+        inNs("iptables", "-t", "nat", "-N", "AWS-SNAT-CHAIN-0");
+        inNs("iptables", "-t", "nat", "-A", "POSTROUTING", "-j", "AWS-SNAT-CHAIN-0");
+        inNs("iptables", "-t", "nat", "-A", "AWS-SNAT-CHAIN-0", "!", "-o", "vlan+", "-j", "SNAT", "--to-source", "100.65.0.10");
+    }
+
+    it("gives the bridge the node's gateway, forwards the bridge's traffic alone, ahead of the node's rules, and keeps it out of SNAT", () => {
+        restrictedAndSnatted();
+        const { status, output } = agent(n, "prepare", {}, NETNS);
+        assert.strictEqual(status, 0, output);
+        assert.match(inNs("ip", "-4", "addr", "show", "dev", BRIDGE), /inet 10\.10\.1\.1\/24 /);
+        assert.strictEqual(inNs("cat", `/proc/sys/net/ipv4/conf/${BRIDGE}/forwarding`).trim(), "1");
+        assert.strictEqual(inNs("sysctl", "-n", "net.ipv4.ip_forward").trim(), "0", "the node's own choice stays");
+        assert.deepStrictEqual(rules("filter", "FORWARD").slice(0, 2), ["-P FORWARD ACCEPT", "-A FORWARD -j PLUMR-FORWARD"]);
+        assert.deepStrictEqual(rules("filter", "PLUMR-FORWARD").slice(1), [
+            `-A PLUMR-FORWARD -s 10.10.1.0/24 -i ${BRIDGE} -j ACCEPT`,
+            `-A PLUMR-FORWARD -d 10.10.1.0/24 -o ${BRIDGE} -j ACCEPT`,
+        ]);
+        assert.deepStrictEqual(rules("nat", "POSTROUTING").slice(0, 2), ["-P POSTROUTING ACCEPT", "-A POSTROUTING -j PLUMR-POSTROUTING"]);
+        assert.deepStrictEqual(rules("nat", "PLUMR-POSTROUTING").slice(1), ["-A PLUMR-POSTROUTING -s 10.10.1.0/24 -j ACCEPT"]);
+        const check = agent(n, "check", {}, NETNS);
+        assert.strictEqual(check.status, 0, check.output);
+
+        // The network plugin puts its rules first again: the check sees it, and the agent's next round fixes it.
+        inNs("iptables", "-I", "FORWARD", "1", "-o", "uplink", "-j", "DROP");
+        const displaced = agent(n, "check", {}, NETNS);
+        assert.strictEqual(displaced.status, 1);
+        assert.match(
+            displaced.output,
+            /node-agent: node worker-1: forwarding: the FORWARD chain does not send the bridge's traffic to PLUMR-FORWARD first/,
+        );
+        assert.strictEqual(agent(n, "prepare", {}, NETNS).status, 0);
+        assert.strictEqual(rules("filter", "FORWARD")[1], "-A FORWARD -j PLUMR-FORWARD");
+        assert.strictEqual(rules("filter", "FORWARD").filter((r) => r.includes("PLUMR-FORWARD")).length, 1, "one jump, not two");
+        assert.strictEqual(agent(n, "check", {}, NETNS).status, 0);
+        assert.strictEqual(agent(n, "prepare", {}, NETNS).status, 0);
+        assert.strictEqual(rules("filter", "PLUMR-FORWARD").length, 3, "the same rules once, however often it runs");
+    });
+
+    /** `node-agent.sh run` for a few seconds: its output. */
+    const runBriefly = (env: Record<string, string> = {}) => {
+        const script = path.join(n.env.MANIFEST_DIR, "node-agent.sh");
+        const run = spawnSync("ip", ["netns", "exec", NETNS, "timeout", "5", "/bin/sh", script, "run"], {
+            env: { ...n.env, PLUMR_CHECK_SECONDS: "60", ...env },
+            encoding: "utf8",
+        });
+        assert.strictEqual(run.status, 124, `runs until stopped: ${run.stdout}${run.stderr}`);
+        return `${run.stdout}${run.stderr}`;
+    };
+
+    it("keeps its rules across restarts, replaces them when the node's range changes, and forgets the range's flows only then", () => {
+        restrictedAndSnatted();
+        assert.match(runBriefly(), /kept the source of what leaves 10\.10\.1\.0\/24; forgot its earlier flows/);
+        assert.doesNotMatch(runBriefly(), /forgot its earlier flows/, "a restart with the same settings changes nothing");
+        const moved = { PLUMR_NODES: "worker-1,10.10.7.1/24,10.10.7.0/24" };
+        assert.match(runBriefly(moved), /kept the source of what leaves 10\.10\.7\.0\/24/);
+        assert.deepStrictEqual(rules("filter", "PLUMR-FORWARD").slice(1), [
+            `-A PLUMR-FORWARD -s 10.10.7.0/24 -i ${BRIDGE} -j ACCEPT`,
+            `-A PLUMR-FORWARD -d 10.10.7.0/24 -o ${BRIDGE} -j ACCEPT`,
+        ]);
+        assert.deepStrictEqual(rules("nat", "PLUMR-POSTROUTING").slice(1), ["-A PLUMR-POSTROUTING -s 10.10.7.0/24 -j ACCEPT"]);
+        assert.deepStrictEqual(
+            inNs("ip", "-4", "-o", "addr", "show", "dev", BRIDGE).match(/inet \S+/g),
+            ["inet 10.10.7.1/24"],
+            "the bridge has the new gateway only",
+        );
+    });
+
+    it("with nodeNetwork cluster, keeps the bridge, leaves forwarding and NAT to the cluster, and withdraws its own rules", () => {
+        restrictedAndSnatted();
+        assert.strictEqual(agent(n, "prepare", {}, NETNS).status, 0, "rules of an agent that ran with nodeNetwork agent");
+        const env = { PLUMR_NODE_NETWORK: "cluster" };
+        runBriefly(env);
+        inNs("sysctl", "-qw", `net.ipv4.conf.${BRIDGE}.forwarding=0`);
+        assert.strictEqual(agent(n, "prepare", env, NETNS).status, 0);
+        assert.match(inNs("ip", "-4", "addr", "show", "dev", BRIDGE), /inet 10\.10\.1\.1\/24 /);
+        assert.strictEqual(inNs("cat", `/proc/sys/net/ipv4/conf/${BRIDGE}/forwarding`).trim(), "0");
+        assert.ok(!inNs("iptables-save").includes("PLUMR"), "no rule or chain of the agent is left");
+        assert.deepStrictEqual(rules("filter", "FORWARD").slice(1), ["-A FORWARD -i uplink -j DROP", "-A FORWARD -o uplink -j DROP"]);
+        assert.strictEqual(agent(n, "check", env, NETNS).status, 0);
+    });
+
+    it("fails its check when the bridge lacks the gateway or the node is not the site's", () => {
+        assert.strictEqual(agent(n, "prepare", {}, NETNS).status, 0);
+        inNs("ip", "addr", "flush", "dev", BRIDGE);
+        const flushed = agent(n, "check", {}, NETNS);
+        assert.strictEqual(flushed.status, 1);
+        assert.match(
+            flushed.output,
+            /node-agent: node worker-1: bridge: br-plumr does not have the node's gateway address 10\.10\.1\.1\/24/,
+        );
+        const stranger = agent(n, "check", { NODE_NAME: "worker-9" }, NETNS);
+        assert.match(stranger.output, /node-agent: node worker-9: bridge: the node is not in sites\.ohio\.nodes/);
+    });
+});

@@ -1,0 +1,118 @@
+// The pod specs, built by pure functions from the plan: checked here directly, without the engine
+// or its mocks.
+import * as assert from "assert";
+import { EndpointPodArgs, endpointPodSpec } from "../../components/endpoint";
+import { nodeAgentPodSpec } from "../../components/nodeAgent";
+import { sha256sums } from "../../planner/files/binaries";
+import { nodeAgentEnv } from "../../planner/cluster/nodeAgent";
+import { endpointsAt, planTopology } from "../../planner/plan";
+import { parseTopology } from "../../planner/topology/schema";
+import { exampleTopology, plannerFiles } from "../support/harness";
+
+function endpointArgs(edit: (topology: any) => void = () => {}): EndpointPodArgs {
+    const topology = exampleTopology();
+    edit(topology);
+    const plan = planTopology(parseTopology(topology), plannerFiles());
+    const [endpoint] = endpointsAt(plan, "ohio");
+    return {
+        endpoint,
+        site: plan.sites.ohio,
+        tunnel: plan.tunnel,
+        binaries: { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath },
+        peers: [{ site: "mumbai", endpoint: "ohio-mumbai", tunnelIp: "10.4.0.2", address: "10.20.1.200" }],
+        configSecret: "plumr-ohio-mumbai-config",
+        serviceAccount: "plumr-endpoint",
+        entrypointConfigMap: "plumr-entrypoint",
+    };
+}
+
+const containers = (spec: any): any[] => [...(spec.initContainers ?? []), ...spec.containers];
+const named = (spec: any, name: string) => containers(spec).find((c) => c.name === name);
+
+describe("the endpoint's pod spec", () => {
+    it("runs plumr as a native sidecar, the only privileged container, ahead of the workload", () => {
+        const spec: any = endpointPodSpec(endpointArgs());
+        assert.deepStrictEqual(
+            spec.initContainers.map((c: any) => [c.name, c.restartPolicy]),
+            [["plumr", "Always"]],
+        );
+        assert.deepStrictEqual(
+            spec.containers.map((c: any) => c.name),
+            ["workload", "metrics"],
+        );
+        assert.deepStrictEqual(
+            containers(spec)
+                .filter((c) => c.securityContext.privileged)
+                .map((c) => c.name),
+            ["plumr"],
+        );
+        for (const name of ["workload", "metrics"]) {
+            assert.deepStrictEqual(named(spec, name).securityContext, {
+                privileged: false,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ["ALL"] },
+            });
+        }
+    });
+
+    it("runs plumr as a plain first container in legacy mode", () => {
+        const spec: any = endpointPodSpec(endpointArgs((t) => (t.sites.ohio.sidecar = "legacy")));
+        assert.deepStrictEqual(spec.initContainers, []);
+        assert.deepStrictEqual(
+            spec.containers.map((c: any) => [c.name, c.restartPolicy]),
+            [
+                ["plumr", undefined],
+                ["workload", undefined],
+                ["metrics", undefined],
+            ],
+        );
+    });
+
+    it("probes the tunnel's own device, tells the workload its peer, and reads the config as root alone", () => {
+        const args = endpointArgs((t) => (t.tunnel.device = "tun9"));
+        const spec: any = endpointPodSpec(args);
+        const plumr = named(spec, "plumr");
+        for (const probe of [plumr.startupProbe, plumr.livenessProbe])
+            assert.match(probe.exec.command[2], /\/sys\/class\/net\/tun9\/flags/);
+        assert.strictEqual(plumr.securityContext.runAsUser, 0);
+        const env = Object.fromEntries(named(spec, "workload").env.map((e: any) => [e.name, e.value]));
+        assert.deepStrictEqual(env, {
+            PLUMR_LINK: "ohio-mumbai",
+            PLUMR_PEER_SITE: "mumbai",
+            PLUMR_TUN_IP: "10.4.0.1",
+            PLUMR_REMOTE_TUN_IP: "10.4.0.2",
+        });
+        const config = spec.volumes.find((v: any) => v.name === "plumr-config").secret;
+        assert.deepStrictEqual(config, { secretName: "plumr-ohio-mumbai-config", defaultMode: 0o400 });
+        const bin = spec.volumes.find((v: any) => v.name === "plumr-bin").hostPath;
+        assert.deepStrictEqual(bin, { path: "/var/lib/plumr/bin", type: "DirectoryOrCreate" });
+        for (const c of containers(spec))
+            for (const mount of c.volumeMounts ?? []) assert.strictEqual(mount.readOnly, true, `${c.name} mounts ${mount.name} read-only`);
+        assert.deepStrictEqual(spec.nodeSelector, { "kubernetes.io/hostname": args.endpoint.node });
+    });
+});
+
+describe("the node agent's pod spec", () => {
+    it("runs one privileged container on the node's network, told the site's settings, its node from the downward API", () => {
+        const plan = planTopology(parseTopology(exampleTopology()), plannerFiles());
+        const env = nodeAgentEnv(plan, "mumbai");
+        const spec: any = nodeAgentPodSpec({
+            nodes: plan.sites.mumbai.nodes.map((n) => n.name),
+            env,
+            image: plan.binaries.installerImage,
+            serviceAccountName: "plumr-node-agent",
+            manifestName: "plumr-node-agent-0123456789",
+            chunkSources: [],
+        });
+        assert.strictEqual(spec.hostNetwork, true);
+        assert.deepStrictEqual(
+            spec.containers.map((c: any) => [c.name, c.securityContext.privileged]),
+            [["agent", true]],
+        );
+        const [agent] = spec.containers;
+        assert.deepStrictEqual(agent.env[0], { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
+        assert.deepStrictEqual(Object.fromEntries(agent.env.slice(2).map((e: any) => [e.name, e.value])), env);
+        assert.strictEqual(env.PLUMR_NODES.split(" ").length, 3, "every node of the site, with its gateway and range");
+        assert.strictEqual(plan.binaries.installerImage, "registry.access.redhat.com/ubi9/ubi:9.6");
+    });
+});

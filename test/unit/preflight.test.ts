@@ -1,0 +1,299 @@
+// The preflight: what the program reads from each site's cluster before any change, and how it
+// holds it against the plan. The script runs for real against a kubectl that answers like a cluster.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError } from "../../planner/problems/errors";
+import { planTopology } from "../../planner/plan";
+import { checkCluster, ClusterFacts, parseClusterFacts, PREFLIGHT_SCRIPT } from "../../planner/cluster/preflight";
+import { parseTopology } from "../../planner/topology/schema";
+import { exampleTopology, plannerFiles, preflightOutput, runProgram, topologyNodes } from "../support/harness";
+
+const T = "plumr:topology";
+
+/** The facts of a healthy cluster for `site` of `topology`: Kubernetes 1.34, its nodes on their instances, amd64. */
+function healthy(topology: any, site: string): ClusterFacts {
+    return {
+        serverVersion: "v1.34.2",
+        nodes: topologyNodes(topology, site).map((n) => ({ ...n, arch: "amd64" })),
+        networkOperator: null,
+        vpcCni: null,
+        canUsePrivilegedScc: true,
+    };
+}
+
+/** The problems the preflight finds at `site`, with `change` applied to a healthy cluster's facts. */
+function problemsAt(site: string, change: (facts: ClusterFacts) => void, edit: (topology: any) => void = () => {}) {
+    const topology = exampleTopology();
+    edit(topology);
+    const facts = healthy(topology, site);
+    change(facts);
+    const checks = checkCluster(planTopology(parseTopology(topology), plannerFiles()), site, facts);
+    return checks.flatMap((c) => c.problems);
+}
+
+describe("the preflight's checks", () => {
+    it("passes a healthy cluster, every check", () => {
+        const topology = exampleTopology();
+        const checks = checkCluster(planTopology(parseTopology(topology), plannerFiles()), "ohio", healthy(topology, "ohio"));
+        assert.deepStrictEqual(
+            checks.map((c) => [c.check, c.ok]),
+            [
+                ["Kubernetes version", true],
+                ["nodes", true],
+                ["architecture", true],
+                ["node forwarding", true],
+                ["privileged SCC", true],
+                ["VPC CNI SNAT", true],
+            ],
+        );
+    });
+
+    it("refuses native sidecars on an API server older than 1.29, which drops them silently", () => {
+        const [problem] = problemsAt("ohio", (f) => (f.serverVersion = "v1.28.9+rhcos"));
+        assert.strictEqual(problem.field, `${T}.sites.ohio.sidecar`);
+        assert.match(problem.message, /runs Kubernetes v1\.28\.9\+rhcos, whose API server drops native sidecars silently/);
+        assert.match(problem.fix, /set sites\.ohio\.sidecar to legacy/);
+        assert.deepStrictEqual(
+            problemsAt(
+                "ohio",
+                (f) => (f.serverVersion = "v1.28.9"),
+                (t) => (t.sites.ohio.sidecar = "legacy"),
+            ),
+            [],
+        );
+    });
+
+    it("names a node of the topology that the cluster does not have", () => {
+        const problems = problemsAt(
+            "ohio",
+            (f) => (f.nodes = f.nodes.slice(0, 1)),
+            (t) => (t.sites.ohio.aws.routing = "none"),
+        );
+        assert.deepStrictEqual(
+            problems.map((p) => p.field),
+            [`${T}.sites.ohio.nodes[1].name`],
+        );
+        assert.match(problems[0].message, /site ohio's cluster has no node of this name \(it has ip-10-0-154-10/);
+    });
+
+    it("refuses binaries for another machine than the nodes'", () => {
+        const [problem] = problemsAt("ohio", (f) => (f.nodes[1].arch = "arm64"));
+        assert.strictEqual(problem.field, `${T}.binaries.architecture`);
+        assert.match(problem.message, /node ip-10-0-171-33\.us-east-2\.compute\.internal is arm64/);
+    });
+
+    const leftToCluster = (t: any) => (t.sites.ohio.nodeNetwork = "cluster");
+
+    it("finds OpenShift nodes that forward only the cluster's own traffic, unless the node agent forwards or the attachment needs none", () => {
+        const restricted = problemsAt("ohio", (f) => (f.networkOperator = { networkType: "OVNKubernetes" }), leftToCluster);
+        assert.strictEqual(restricted.length, 1);
+        assert.strictEqual(restricted[0].field, `${T}.sites.ohio`);
+        assert.strictEqual(restricted[0].value, "network.operator.openshift.io/cluster: ipForwarding Restricted (the default)");
+        assert.match(
+            restricted[0].fix,
+            /^set sites\.ohio\.nodeNetwork to agent .*oc patch network\.operator\.openshift\.io cluster --type=merge -p .*"ipForwarding":"Global"/,
+        );
+        assert.deepStrictEqual(
+            problemsAt("ohio", (f) => (f.networkOperator = { networkType: "OVNKubernetes", ipForwarding: "Global" }), leftToCluster),
+            [],
+        );
+        assert.deepStrictEqual(
+            problemsAt("ohio", (f) => (f.networkOperator = { networkType: "OVNKubernetes" })),
+            [],
+            "the node agent forwards",
+        );
+        assert.deepStrictEqual(
+            problemsAt(
+                "ohio",
+                (f) => (f.networkOperator = { networkType: "OVNKubernetes", ipForwarding: "Restricted" }),
+                (t) => {
+                    leftToCluster(t);
+                    t.sites.ohio.platform = "kubernetes";
+                },
+            ),
+            [],
+        );
+    });
+
+    it("finds a deployer that may not grant the privileged SCC", () => {
+        const [problem] = problemsAt("ohio", (f) => (f.canUsePrivilegedScc = false));
+        assert.strictEqual(problem.field, `${T}.sites.ohio.platform`);
+        assert.match(problem.message, /may not use the privileged SCC/);
+    });
+
+    it("finds the VPC CNI rewriting the source of traffic to the peers, and says what to exclude", () => {
+        const [problem] = problemsAt("ohio", (f) => (f.vpcCni = { excludeSnatCidrs: "10.99.0.0/16" }), leftToCluster);
+        assert.strictEqual(problem.field, `${T}.sites.ohio`);
+        assert.match(problem.message, /rewrites the source of traffic to 10\.20\.0\.0\/16/);
+        assert.match(
+            problem.fix,
+            /kubectl -n kube-system set env daemonset aws-node AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=10\.99\.0\.0\/16,10\.20\.0\.0\/16$/,
+        );
+        assert.deepStrictEqual(
+            problemsAt("ohio", (f) => (f.vpcCni = { excludeSnatCidrs: "10.99.0.0/16, 10.16.0.0/12" }), leftToCluster),
+            [],
+        );
+        assert.deepStrictEqual(
+            problemsAt("ohio", (f) => (f.vpcCni = { excludeSnatCidrs: "10.99.0.0/16" })),
+            [],
+            "the node agent keeps it un-NATed",
+        );
+        assert.deepStrictEqual(
+            problemsAt("ohio", (f) => (f.vpcCni = { externalSnat: "true" })),
+            [],
+        );
+    });
+});
+
+describe("the preflight script", () => {
+    /** Runs PREFLIGHT_SCRIPT with a kubectl that answers like a cluster (or fails), recording its calls and kubeconfig. */
+    function run(kubeconfig: string, env: Record<string, string>, answers: Record<string, string>, fail = false) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-kubectl-"));
+        try {
+            const kubectl = path.join(dir, "kubectl");
+            const cases = Object.entries(answers)
+                .map(([pattern, output]) => `    *"${pattern}"*) printf '%s\\n' '${output}' ;;`)
+                .join("\n");
+            fs.writeFileSync(
+                kubectl,
+                [
+                    "#!/bin/sh",
+                    `printf '%s\\n' "$*" >> ${dir}/calls`,
+                    `cat "$2" > ${dir}/kubeconfig; echo "$2" > ${dir}/path; stat -c %a "$2" > ${dir}/mode`,
+                    fail ? "echo 'error: You must be logged in to the server (Unauthorized)' >&2; exit 1" : "",
+                    'case "$*" in',
+                    cases,
+                    "    *) echo 'error: the server doesn'\\''t have a resource type' >&2; exit 1 ;;",
+                    "esac",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            const result = spawnSync("/bin/sh", ["-c", PREFLIGHT_SCRIPT], {
+                input: kubeconfig,
+                env: { ...process.env, ...env, PATH: `${dir}:${process.env.PATH}` },
+                encoding: "utf8",
+            });
+            const read = (name: string) => fs.readFileSync(path.join(dir, name), "utf8");
+            return {
+                ...result,
+                calls: read("calls").trim().split("\n"),
+                kubeconfig: read("kubeconfig"),
+                path: read("path").trim(),
+                mode: read("mode").trim(),
+            };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    const PLAIN = {
+        "version -o json": '{"serverVersion":{"gitVersion":"v1.34.2"}}',
+        "get nodes": "node-a\taws:///us-east-2a/i-0a1\tamd64",
+    };
+
+    it("reads a plain cluster through a private kubeconfig that is gone afterwards, or the user's file, and the context", () => {
+        const plain = run("apiVersion: v1\nkind: Config\n", {}, PLAIN);
+        assert.strictEqual(plain.status, 0, plain.stderr);
+        assert.strictEqual(plain.kubeconfig, "apiVersion: v1\nkind: Config\n");
+        assert.strictEqual(plain.mode, "600", "only the user reads it");
+        assert.ok(!fs.existsSync(plain.path), "the kubeconfig is removed");
+        assert.ok(plain.calls.every((c) => c.includes("--request-timeout=60s")));
+        assert.deepStrictEqual(parseClusterFacts(plain.stdout), {
+            serverVersion: "v1.34.2",
+            nodes: [{ name: "node-a", providerId: "aws:///us-east-2a/i-0a1", arch: "amd64" }],
+            networkOperator: null,
+            vpcCni: null,
+        });
+        const withContext = run("x", { PLUMR_CONTEXT: "ohio admin" }, PLAIN);
+        assert.ok(withContext.calls.every((c) => c.includes("--context ohio admin")));
+        const file = path.join(os.tmpdir(), `plumr-kubeconfig-${process.pid}`);
+        try {
+            fs.writeFileSync(file, "from a file");
+            const fromFile = run("", { PLUMR_KUBECONFIG_FILE: file }, PLAIN);
+            assert.deepStrictEqual([fromFile.path, fromFile.kubeconfig], [file, "from a file"]);
+            assert.ok(fs.existsSync(file), "a kubeconfig file of the user's stays");
+        } finally {
+            fs.rmSync(file, { force: true });
+        }
+    });
+
+    it("reads OpenShift's forwarding, the VPC CNI's SNAT settings and the SCC grant where the cluster has them", () => {
+        const result = run(
+            "x",
+            { PLUMR_OPENSHIFT: "true" },
+            {
+                ...PLAIN,
+                "get network.operator.openshift.io cluster": "OVNKubernetes\tRestricted",
+                "get daemonset aws-node": "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=10.20.0.0/16\nAWS_VPC_K8S_CNI_EXTERNALSNAT=false\npresent",
+                "auth can-i use securitycontextconstraints.security.openshift.io/privileged": "no",
+            },
+        );
+        assert.strictEqual(result.status, 0, result.stderr);
+        const facts = parseClusterFacts(result.stdout);
+        assert.deepStrictEqual(facts.networkOperator, { networkType: "OVNKubernetes", ipForwarding: "Restricted" });
+        assert.deepStrictEqual(facts.vpcCni, { externalSnat: "false", excludeSnatCidrs: "10.20.0.0/16" });
+        assert.strictEqual(facts.canUsePrivilegedScc, false);
+        assert.deepStrictEqual(parseClusterFacts(preflightOutput(facts)), facts, "the tests' fake clusters print what the script prints");
+    });
+
+    it("asks its questions at once: a cluster far away costs one round trip, not one per question", () => {
+        // The version call answers only once the nodes call has started: asked one after the other, it would give up.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-kubectl-"));
+        try {
+            fs.writeFileSync(
+                path.join(dir, "kubectl"),
+                [
+                    "#!/bin/sh",
+                    'case "$*" in',
+                    `    *"get nodes"*) touch ${dir}/nodes-started; printf 'node-a\\taws:///us-east-2a/i-0a1\\tamd64\\n' ;;`,
+                    `    *"version -o json"*) i=0; while [ ! -e ${dir}/nodes-started ]; do i=$((i+1)); [ $i -lt 100 ] || { echo 'asked in turn' >&2; exit 1; }; sleep 0.1; done; echo '{"serverVersion":{"gitVersion":"v1.34.2"}}' ;;`,
+                    "    *) exit 1 ;;",
+                    "esac",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            const result = spawnSync("/bin/sh", ["-c", PREFLIGHT_SCRIPT], {
+                input: "x",
+                env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+                encoding: "utf8",
+            });
+            assert.strictEqual(result.status, 0, result.stderr);
+            assert.strictEqual(parseClusterFacts(result.stdout).serverVersion, "v1.34.2");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("fails with kubectl's error when the cluster does not answer, and still removes the kubeconfig", () => {
+        const failed = run("x", {}, PLAIN, true);
+        assert.notStrictEqual(failed.status, 0);
+        assert.match(failed.stderr, /Unauthorized/);
+        assert.ok(!fs.existsSync(failed.path));
+    });
+});
+
+describe("the preflight in the program", () => {
+    it("fails the run with every problem of the site's cluster", async () => {
+        const topology = exampleTopology();
+        topology.sites.ohio.aws.routing = "none";
+        topology.sites.ohio.nodeNetwork = "cluster";
+        await assert.rejects(
+            runProgram({
+                stack: "ohio",
+                topology,
+                clusterFacts: { ohio: { serverVersion: "v1.27.3", networkOperator: { networkType: "OVNKubernetes" } } },
+            }),
+            (err: unknown) => {
+                assert.ok(err instanceof ConfigError, String(err));
+                assert.deepStrictEqual(
+                    err.problems.map((p) => p.field),
+                    [`${T}.sites.ohio.sidecar`, `${T}.sites.ohio`],
+                );
+                return true;
+            },
+        );
+    });
+});

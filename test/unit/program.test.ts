@@ -1,0 +1,568 @@
+// The whole program under Pulumi's mocks: the resource graph, providers, cross-references,
+// security contexts and bad configuration.
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { publishedSiteSchema } from "../../planner/published";
+import { exampleTopology, find, KUBERNETES_PROVIDER, Registered, runProgram, standInBinary } from "../support/harness";
+import { readProjectFile, SHIPPED_PROJECT } from "../../lib/topologyFile";
+import { rejection } from "../support/problems";
+
+const OHIO_NODE = "ip-10-0-154-10.us-east-2.compute.internal";
+const MUMBAI_NODE = "ip-10-1-241-95.ap-south-1.compute.internal";
+
+const kubernetesResources = (resources: Registered[]) => resources.filter((r) => r.type.startsWith("kubernetes:"));
+const secretConfig = (resources: Registered[], site: string) =>
+    find(resources, "kubernetes:core/v1:Secret", `${site}-ohio-mumbai-config`).inputs.stringData["config.json"];
+const deployment = (resources: Registered[], site: string) => find(resources, "kubernetes:apps/v1:Deployment", `${site}-ohio-mumbai`);
+const podSpec = (resources: Registered[], site: string) => deployment(resources, site).inputs.spec.template.spec;
+
+/** What a deployed stack publishes for its site, as a peer's StackReference reads it. */
+/** A peer stack's outputs with its end of ohio-mumbai, as the program publishes them. */
+function published(site: string, end: Record<string, unknown>) {
+    const facts = {
+        site,
+        node: site === "ohio" ? OHIO_NODE : MUMBAI_NODE,
+        range: site === "ohio" ? "10.10.0.0/16" : "10.20.0.0/16",
+        ...end,
+    };
+    return { sites: { [site]: { endpoints: { "ohio-mumbai": facts } } } };
+}
+
+describe("a stack that manages Ohio only", () => {
+    it("deploys every Kubernetes resource through Ohio's own provider", async () => {
+        const { resources } = await runProgram({ stack: "ohio" });
+        const providers = resources.filter((r) => r.type === KUBERNETES_PROVIDER);
+        assert.deepStrictEqual(
+            providers.map((p) => p.name),
+            ["ohio-cluster"],
+        );
+        assert.strictEqual(providers[0].inputs.kubeconfig, "kubeconfig-of-ohio");
+        assert.strictEqual(providers[0].inputs.enableSecretMutable, "true", "a new config updates the Secret in place");
+        const k8s = kubernetesResources(resources);
+        assert.ok(k8s.length > 10);
+        for (const r of k8s) assert.strictEqual(r.provider, "ohio-cluster", `${r.type} ${r.name}`);
+        assert.ok(!resources.some((r) => r.name.startsWith("mumbai-")), "nothing of Mumbai's is deployed");
+    });
+
+    it("renders Ohio's config from Mumbai's published facts", async () => {
+        const { resources } = await runProgram({
+            stack: "ohio",
+            stackOutputs: { "organization/plumr/mumbai": published("mumbai", { address: "10.20.1.77", tunnelIp: "10.4.0.2", port: 5001 }) },
+        });
+        const ref = find(resources, "pulumi:pulumi:StackReference", "peer-mumbai");
+        assert.strictEqual(ref.inputs.name, "organization/plumr/mumbai");
+        const config = JSON.parse(secretConfig(resources, "ohio"));
+        assert.strictEqual(config.udp.remote_address, "10.20.1.77");
+        assert.strictEqual(config.udp.remote_port, 5001);
+        assert.strictEqual(config.udp.local_address, "10.10.1.200");
+        assert.strictEqual(config.tun.address, "10.4.0.1");
+    });
+
+    it("bootstraps from the topology while Mumbai's stack publishes nothing yet", async () => {
+        const { resources } = await runProgram({ stack: "ohio" });
+        const config = JSON.parse(secretConfig(resources, "ohio"));
+        assert.deepStrictEqual(config.udp, {
+            local_address: "10.10.1.200",
+            local_port: 5000,
+            remote_address: "10.20.1.200",
+            remote_port: 5000,
+        });
+        assert.deepStrictEqual(config.tun, { name: "tun", address: "10.4.0.1", prefix_length: 30, mtu: 1452 });
+    });
+
+    it("reads the peer from the stack plumr:peerStacks names", async () => {
+        const { resources } = await runProgram({
+            stack: "ohio",
+            peerStacks: { mumbai: "acme/links/mumbai-prod" },
+            stackOutputs: { "acme/links/mumbai-prod": published("mumbai", { address: "10.20.1.9", tunnelIp: "10.4.0.2", port: 5000 }) },
+        });
+        assert.strictEqual(find(resources, "pulumi:pulumi:StackReference", "peer-mumbai").inputs.name, "acme/links/mumbai-prod");
+        assert.strictEqual(JSON.parse(secretConfig(resources, "ohio")).udp.remote_address, "10.20.1.9");
+    });
+
+    it("exports what a peer stack and a person need", async () => {
+        const { sites, links } = await runProgram({ stack: "ohio" });
+        assert.deepStrictEqual(Object.keys(sites), ["ohio"]);
+        assert.deepStrictEqual(sites.ohio.endpoints["ohio-mumbai"], {
+            site: "ohio",
+            node: OHIO_NODE,
+            address: "10.10.1.200",
+            tunnelIp: "10.4.0.1",
+            port: 5000,
+            range: "10.10.0.0/16",
+        });
+        assert.strictEqual(sites.ohio.nodeAgent.daemonSet, "plumr-node-agent");
+        assert.strictEqual(links["ohio-mumbai"].tunnelSubnet, "10.4.0.0/30");
+        assert.deepStrictEqual(
+            links["ohio-mumbai"].ends.map((e: any) => [e.site, e.deployedBy]),
+            [
+                ["ohio", "ohio"],
+                ["mumbai", "organization/plumr/mumbai"],
+            ],
+        );
+    });
+});
+
+describe("what a stack reads of its peers' stacks", () => {
+    const ohioEnd = { address: "10.10.1.200", tunnelIp: "10.4.0.1", port: 5000 };
+
+    it("refuses a peer's published end that is not the contract, naming the stack, the output's field and the fix", async () => {
+        const outputs = published("ohio", { ...ohioEnd, port: "5000" });
+        const err = await rejection(runProgram({ stack: "mumbai", stackOutputs: { "organization/plumr/ohio": outputs } }));
+        assert.deepStrictEqual(
+            err.problems.map((p) => [p.field, p.value]),
+            [["stack organization/plumr/ohio: output sites.ohio.endpoints.ohio-mumbai.port", "5000"]],
+        );
+        assert.match(err.problems[0].fix, /^run pulumi up on stack organization\/plumr\/ohio with this version of the program/);
+    });
+
+    it("reads a peer deployed by an earlier version, which published other fields besides its ends", async () => {
+        const outputs = published("ohio", { ...ohioEnd, address: "10.10.1.201" });
+        Object.assign(outputs.sites.ohio, {
+            namespace: "plumr",
+            installer: { daemonSet: "plumr-installer", binariesSha256: "0".repeat(64) },
+        });
+        const { resources } = await runProgram({ stack: "mumbai", stackOutputs: { "organization/plumr/ohio": outputs } });
+        assert.strictEqual(JSON.parse(secretConfig(resources, "mumbai")).udp.remote_address, "10.10.1.201");
+    });
+
+    it("publishes its own sites in the form it reads", async () => {
+        const { sites } = await runProgram({ stack: "ohio" });
+        assert.strictEqual(publishedSiteSchema.safeParse(sites.ohio).success, true, JSON.stringify(sites.ohio));
+    });
+});
+
+describe("a stack that manages Mumbai only", () => {
+    it("renders Mumbai's config from Ohio's published facts, through Mumbai's provider", async () => {
+        const { resources } = await runProgram({
+            stack: "mumbai",
+            stackOutputs: { "organization/plumr/ohio": published("ohio", { address: "10.10.1.200", tunnelIp: "10.4.0.1", port: 5000 }) },
+        });
+        for (const r of kubernetesResources(resources)) assert.strictEqual(r.provider, "mumbai-cluster", `${r.type} ${r.name}`);
+        const config = JSON.parse(secretConfig(resources, "mumbai"));
+        assert.deepStrictEqual(config.udp, {
+            local_address: "10.20.1.200",
+            local_port: 5000,
+            remote_address: "10.10.1.200",
+            remote_port: 5000,
+        });
+        assert.strictEqual(config.tun.address, "10.4.0.2");
+        assert.strictEqual(podSpec(resources, "mumbai").nodeSelector["kubernetes.io/hostname"], MUMBAI_NODE);
+    });
+});
+
+describe("a stack that manages both sites", () => {
+    let resources: Registered[];
+    before(async () => {
+        ({ resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"] }));
+    });
+
+    it("has one provider per site and sends each resource through its own site's", () => {
+        const providers = resources
+            .filter((r) => r.type === KUBERNETES_PROVIDER)
+            .map((p) => p.name)
+            .sort();
+        assert.deepStrictEqual(providers, ["mumbai-cluster", "ohio-cluster"]);
+        for (const r of kubernetesResources(resources)) {
+            const site = r.name.split("-")[0];
+            assert.strictEqual(r.provider, `${site}-cluster`, `${r.type} ${r.name}`);
+        }
+    });
+
+    it("gives every custom resource an explicit provider", () => {
+        const custom = resources.filter((r) => !r.type.startsWith("plumr:") && !r.type.startsWith("pulumi:"));
+        for (const r of custom) assert.ok(r.provider, `${r.type} ${r.name} has no explicit provider`);
+    });
+
+    it("needs no stack reference", () => {
+        assert.ok(!resources.some((r) => r.type === "pulumi:pulumi:StackReference"));
+    });
+
+    it("cross-references the two ends' addresses", () => {
+        const ohio = JSON.parse(secretConfig(resources, "ohio"));
+        const mumbai = JSON.parse(secretConfig(resources, "mumbai"));
+        assert.strictEqual(ohio.udp.remote_address, mumbai.udp.local_address);
+        assert.strictEqual(mumbai.udp.remote_address, ohio.udp.local_address);
+        assert.strictEqual(ohio.udp.remote_address, "10.20.1.200");
+        assert.strictEqual(mumbai.udp.remote_address, "10.10.1.200");
+        assert.deepStrictEqual([ohio.tun.address, mumbai.tun.address], ["10.4.0.1", "10.4.0.2"]);
+        const env = (site: string) => Object.fromEntries(podSpec(resources, site).initContainers[0].env.map((e: any) => [e.name, e.value]));
+        assert.strictEqual(env("ohio").PLUMR_REMOTE_TUN_IP, "10.4.0.2");
+        assert.strictEqual(env("mumbai").PLUMR_REMOTE_TUN_IP, "10.4.0.1");
+        // The workload finds its link, its peer site and the peer's tunnel address in its environment.
+        const workloadEnv = (site: string) =>
+            Object.fromEntries(
+                podSpec(resources, site)
+                    .containers.find((c: any) => c.name === "workload")
+                    .env.map((e: any) => [e.name, e.value]),
+            );
+        assert.deepStrictEqual(workloadEnv("ohio"), {
+            PLUMR_LINK: "ohio-mumbai",
+            PLUMR_PEER_SITE: "mumbai",
+            PLUMR_TUN_IP: "10.4.0.1",
+            PLUMR_REMOTE_TUN_IP: "10.4.0.2",
+        });
+        assert.strictEqual(workloadEnv("mumbai").PLUMR_PEER_SITE, "ohio");
+    });
+
+    it("writes the NetworkAttachmentDefinition Multus and the bridge plugin expect", () => {
+        const nad = find(resources, "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition", "ohio-ohio-mumbai-attachment").inputs;
+        assert.strictEqual(nad.apiVersion, "k8s.cni.cncf.io/v1");
+        const config = JSON.parse(nad.spec.config);
+        assert.strictEqual(config.type, "bridge");
+        assert.strictEqual(
+            config.isGateway,
+            false,
+            "the node agent gives the bridge its address; isGateway would switch on forwarding for the whole node",
+        );
+        assert.strictEqual(config.name, nad.metadata.name);
+        assert.deepStrictEqual(
+            config.capabilities,
+            { ips: true },
+            "Multus passes the pod's IP only to a plugin that declares capabilities.ips",
+        );
+        assert.ok(!nad.spec.config.includes("capabilites"));
+        assert.strictEqual(config.ipam.type, "static");
+        assert.deepStrictEqual(config.ipam.routes, [
+            { dst: "10.10.2.0/24", gw: "10.10.1.1" },
+            { dst: "10.20.0.0/16", gw: "10.10.1.1" },
+        ]);
+        const annotation = JSON.parse(
+            deployment(resources, "ohio").inputs.spec.template.metadata.annotations["k8s.v1.cni.cncf.io/networks"],
+        );
+        assert.deepStrictEqual(annotation, [
+            { name: nad.metadata.name, namespace: nad.metadata.namespace, interface: "net1", ips: ["10.10.1.200/24"] },
+        ]);
+    });
+
+    it("pins one replica to its node and never runs two at once", () => {
+        const spec = deployment(resources, "ohio").inputs.spec;
+        assert.strictEqual(spec.replicas, 1);
+        assert.deepStrictEqual(spec.strategy, { type: "Recreate" });
+        assert.deepStrictEqual(spec.template.spec.nodeSelector, { "kubernetes.io/hostname": OHIO_NODE });
+    });
+
+    it("runs plumr as a native sidecar with probes on its tun device", () => {
+        const spec = podSpec(resources, "ohio");
+        assert.strictEqual(spec.initContainers.length, 1);
+        const plumr = spec.initContainers[0];
+        assert.strictEqual(plumr.name, "plumr");
+        assert.strictEqual(plumr.restartPolicy, "Always");
+        for (const probe of [plumr.startupProbe, plumr.livenessProbe])
+            assert.match(probe.exec.command.join(" "), /\/sys\/class\/net\/tun\/flags/);
+        assert.deepStrictEqual(
+            spec.containers.map((c: any) => c.name),
+            ["workload", "metrics"],
+        );
+        assert.deepStrictEqual(spec.containers[1].command, ["/opt/plumr/shm_printer", "--name", "plumr_metrics"]);
+    });
+
+    it("gives network privileges to plumr alone", () => {
+        const spec = podSpec(resources, "ohio");
+        const [plumr] = spec.initContainers;
+        assert.deepStrictEqual(plumr.securityContext.capabilities.add, ["NET_ADMIN", "NET_RAW"]);
+        // Root whatever the image's user: only root has the capabilities in effect and reads the 0400 config.
+        assert.strictEqual(plumr.securityContext.runAsUser, 0);
+        assert.strictEqual(spec.volumes.find((v: any) => v.name === "plumr-config").secret.defaultMode, 0o400);
+        for (const container of spec.containers) {
+            assert.strictEqual(container.securityContext.privileged, false, container.name);
+            assert.strictEqual(container.securityContext.allowPrivilegeEscalation, false, container.name);
+            assert.deepStrictEqual(container.securityContext.capabilities, { drop: ["ALL"] }, container.name);
+        }
+        const binaries = spec.volumes.find((v: any) => v.hostPath);
+        for (const container of [...spec.initContainers, ...spec.containers]) {
+            for (const mount of container.volumeMounts ?? []) {
+                if (mount.name === binaries.name)
+                    assert.strictEqual(mount.readOnly, true, `${container.name} mounts the binaries read-only`);
+            }
+        }
+    });
+
+    it("labels the namespace for Pod Security and grants the privileged SCC on OpenShift", () => {
+        const ns = find(resources, "kubernetes:core/v1:Namespace", "ohio-namespace").inputs;
+        assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
+        const role = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:Role", "ohio-scc-privileged").inputs;
+        assert.deepStrictEqual(role.rules, [
+            {
+                apiGroups: ["security.openshift.io"],
+                resources: ["securitycontextconstraints"],
+                resourceNames: ["privileged"],
+                verbs: ["use"],
+            },
+        ]);
+        const binding = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ohio-scc-privileged").inputs;
+        assert.deepStrictEqual(binding.subjects.map((s: any) => s.name).sort(), ["plumr-endpoint", "plumr-node-agent"]);
+        assert.strictEqual(podSpec(resources, "ohio").serviceAccountName, "plumr-endpoint");
+    });
+
+    it("runs the node agent on exactly the site's nodes, privileged on the node's network, told the site's bridge and ranges", () => {
+        const ds = find(resources, "kubernetes:apps/v1:DaemonSet", "ohio-node-agent").inputs.spec.template.spec;
+        const terms = ds.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+        assert.deepStrictEqual(terms[0].matchExpressions[0].values, [OHIO_NODE, "ip-10-0-171-33.us-east-2.compute.internal"]);
+        assert.strictEqual(ds.hostNetwork, true);
+        const [agent] = ds.containers;
+        assert.strictEqual(agent.securityContext.privileged, true);
+        assert.deepStrictEqual(agent.readinessProbe.exec.command, ["/bin/sh", "/manifest/node-agent.sh", "check"]);
+        assert.strictEqual(agent.terminationMessagePolicy, "FallbackToLogsOnError", "pulumi up prints the failed checks");
+        const env = Object.fromEntries(agent.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+        assert.deepStrictEqual(env, {
+            PLUMR_HOST_ROOT: "/host",
+            PLUMR_SITE: "ohio",
+            PLUMR_HOST_PATH: "/var/lib/plumr/bin",
+            PLUMR_CNI_BIN_DIR: "/var/lib/cni/bin",
+            PLUMR_CNI_PLUGINS: "bridge static",
+            PLUMR_BRIDGE: "br-plumr",
+            PLUMR_NODE_NETWORK: "agent",
+            PLUMR_NODES: `${OHIO_NODE},10.10.1.1/24,10.10.1.0/24 ip-10-0-171-33.us-east-2.compute.internal,10.10.2.1/24,10.10.2.0/24`,
+        });
+        assert.deepStrictEqual(agent.env[0], { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
+        assert.deepStrictEqual(ds.volumes.find((v: any) => v.hostPath).hostPath, { path: "/", type: "Directory" });
+        const manifest = find(resources, "kubernetes:core/v1:ConfigMap", "ohio-node-agent-manifest").inputs.data;
+        assert.strictEqual(
+            manifest["node-agent.sh"],
+            fs.readFileSync(path.join(__dirname, "..", "..", "components", "scripts", "node-agent.sh"), "utf8"),
+        );
+        assert.strictEqual(manifest.CNI_SHA256SUMS, undefined, "no CNI plugins shipped unless binaries.cniPlugins names them");
+    });
+});
+
+describe("site options", () => {
+    it("ships the CNI plugins each site's attachment needs when binaries.cniPlugins names them", async () => {
+        const topology = exampleTopology();
+        topology.binaries.cniPlugins = "binaries";
+        delete topology.sites.mumbai.aws;
+        topology.sites.mumbai.attachment = "macvlan";
+        const plugin = (name: string) => Buffer.from(`#!/bin/sh\necho ${name}\n`);
+        const binaries = {
+            plumr: standInBinary("plumr"),
+            shm_printer: standInBinary("shm_printer"),
+            bridge: plugin("bridge"),
+            macvlan: plugin("macvlan"),
+            static: plugin("static"),
+        };
+        const { resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology, binaries });
+        for (const [site, plugins] of [
+            ["ohio", ["bridge", "static"]],
+            ["mumbai", ["macvlan", "static"]],
+        ] as const) {
+            const manifest = find(resources, "kubernetes:core/v1:ConfigMap", `${site}-node-agent-manifest`).inputs.data;
+            assert.deepStrictEqual(
+                manifest.CNI_SHA256SUMS.trim()
+                    .split("\n")
+                    .map((l: string) => l.split("  ")[1]),
+                plugins,
+            );
+            const chunks = resources.filter(
+                (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.startsWith(`${site}-node-agent-`) && r.inputs.binaryData,
+            );
+            assert.deepStrictEqual(
+                chunks.map((c) => c.name.slice(`${site}-node-agent-`.length)).sort(),
+                [...plugins.map((p) => `${p}.gz.000`), "plumr.gz.000", "shm_printer.gz.000"].sort(),
+            );
+        }
+    });
+
+    it("leaves forwarding to the cluster with nodeNetwork cluster, and keeps no bridge for macvlan", async () => {
+        const topology = exampleTopology();
+        topology.sites.ohio.nodeNetwork = "cluster";
+        delete topology.sites.mumbai.aws;
+        topology.sites.mumbai.attachment = "macvlan";
+        const { resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology });
+        const env = (site: string) =>
+            Object.fromEntries(
+                find(resources, "kubernetes:apps/v1:DaemonSet", `${site}-node-agent`).inputs.spec.template.spec.containers[0].env.map(
+                    (e: any) => [e.name, e.value],
+                ),
+            );
+        assert.strictEqual(env("ohio").PLUMR_NODE_NETWORK, "cluster");
+        assert.strictEqual(env("ohio").PLUMR_BRIDGE, "br-plumr");
+        assert.strictEqual(env("mumbai").PLUMR_BRIDGE, undefined);
+        assert.strictEqual(env("mumbai").PLUMR_CNI_PLUGINS, "macvlan static");
+    });
+
+    it("runs plumr as a plain container in legacy mode", async () => {
+        const topology = exampleTopology();
+        topology.sites.ohio.sidecar = "legacy";
+        const { resources } = await runProgram({ stack: "ohio", topology });
+        const spec = podSpec(resources, "ohio");
+        assert.deepStrictEqual(spec.initContainers, []);
+        assert.deepStrictEqual(
+            spec.containers.map((c: any) => c.name),
+            ["plumr", "workload", "metrics"],
+        );
+        assert.ok(spec.containers[0].startupProbe && spec.containers[0].livenessProbe);
+        assert.strictEqual(spec.containers[0].restartPolicy, undefined);
+    });
+
+    it("bounds how long an endpoint pod may take to stop, 10 s unless the workload says otherwise", async () => {
+        const topology = exampleTopology();
+        topology.sites.mumbai.workload.terminationGracePeriodSeconds = 2;
+        const { resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology });
+        assert.strictEqual(podSpec(resources, "ohio").terminationGracePeriodSeconds, 10);
+        assert.strictEqual(podSpec(resources, "mumbai").terminationGracePeriodSeconds, 2);
+    });
+
+    it("grants no SCC on plain Kubernetes", async () => {
+        const topology = exampleTopology();
+        topology.sites.ohio.platform = "kubernetes";
+        const { resources } = await runProgram({ stack: "ohio", topology });
+        assert.ok(!resources.some((r) => r.type.includes("rbac")));
+        assert.ok(resources.some((r) => r.type === "kubernetes:apps/v1:DaemonSet"));
+    });
+});
+
+describe("binary distribution", () => {
+    const agent = (resources: Registered[]) => find(resources, "kubernetes:apps/v1:DaemonSet", "ohio-node-agent").inputs;
+    const checksum = (resources: Registered[]) => agent(resources).spec.template.metadata.annotations["plumr/binaries-sha256"];
+
+    it("rolls the node agent when a binary changes, and only then", async () => {
+        const first = await runProgram({ stack: "ohio" });
+        const again = await runProgram({ stack: "ohio" });
+        const changed = await runProgram({
+            stack: "ohio",
+            binaries: { plumr: standInBinary("plumr-v2"), shm_printer: standInBinary("shm_printer") },
+        });
+        assert.strictEqual(checksum(first.resources), checksum(again.resources));
+        assert.notStrictEqual(checksum(first.resources), checksum(changed.resources));
+        assert.deepStrictEqual(agent(first.resources), agent(again.resources), "the same binaries render the same DaemonSet");
+        const endpointSha = (r: Registered[]) => deployment(r, "ohio").inputs.spec.template.metadata.annotations["plumr/binaries-sha256"];
+        assert.notStrictEqual(endpointSha(first.resources), endpointSha(changed.resources), "endpoints restart onto the new binary");
+    });
+
+    it("starts endpoints with the node agent, their plumr waiting on the node for exactly these binaries", async () => {
+        const { resources } = await runProgram({ stack: "ohio" });
+        const endpoint = find(resources, "plumr:link:Endpoint", "ohio-ohio-mumbai");
+        assert.deepStrictEqual([...endpoint.dependsOn].sort(), [
+            "ohio-entrypoint",
+            "ohio-namespace",
+            "ohio-plumr-endpoint",
+            "ohio-plumr-node-agent",
+            "ohio-scc-privileged",
+            "ohio-scc-privileged",
+        ]);
+        const plumr = podSpec(resources, "ohio").initContainers[0];
+        const sums = plumr.env.find((e: any) => e.name === "PLUMR_SHA256SUMS").value;
+        const manifest = find(resources, "kubernetes:core/v1:ConfigMap", "ohio-node-agent-manifest").inputs.data;
+        assert.strictEqual(`${sums}\n`, manifest.SHA256SUMS, "what the node agent verifies");
+    });
+
+    it("cuts a large binary into ConfigMaps well under the 1 MiB limit, all mounted in order", async () => {
+        const big = standInBinary("plumr", 1_400_000);
+        const { resources } = await runProgram({ stack: "ohio", binaries: { plumr: big, shm_printer: standInBinary("shm_printer") } });
+        const chunks = resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.binaryData);
+        const plumrChunks = chunks.filter((c) => c.name.includes("-plumr.gz."));
+        assert.ok(plumrChunks.length >= 3, `expected several chunks, got ${plumrChunks.length}`);
+        for (const chunk of chunks) {
+            assert.ok(JSON.stringify(chunk.inputs).length < 800 * 1024, `${chunk.name} is too large`);
+            assert.strictEqual(chunk.inputs.immutable, true);
+        }
+        const joined = Buffer.concat(plumrChunks.map((c) => Buffer.from(c.inputs.binaryData.chunk, "base64")));
+        assert.deepStrictEqual(require("zlib").gunzipSync(joined), big);
+        const sources = agent(resources).spec.template.spec.volumes.find((v: any) => v.name === "chunks").projected.sources;
+        const paths = sources.map((s: any) => s.configMap.items[0].path).filter((p: string) => p.startsWith("plumr."));
+        assert.deepStrictEqual(
+            paths,
+            plumrChunks.map((_, i) => `plumr.gz.${String(i).padStart(3, "0")}`),
+        );
+    });
+});
+
+describe("bad configuration", () => {
+    it("fails on a bad topology before registering any resource", async () => {
+        const topology = exampleTopology();
+        topology.links[0].ends[0].address = "10.10.9.200";
+        const resources: Registered[] = [];
+        const err = await rejection(runProgram({ stack: "ohio", topology }).then((r) => resources.push(...r.resources)));
+        assert.match(err.message, /plumr:topology\.links\[0\]\.ends\[0\]\.address/);
+        assert.strictEqual(resources.length, 0);
+    });
+
+    it("names the missing kubeconfig and how to set it", async () => {
+        const err = await rejection(runProgram({ stack: "ohio", access: {} }));
+        assert.strictEqual(err.problems[0].field, "plumr:access.ohio.kubeconfig");
+        assert.match(err.problems[0].fix, /pulumi config set --secret --path 'plumr:access.ohio.kubeconfig'/);
+    });
+
+    it("rejects a stack whose name is not a site unless plumr:sites says which", async () => {
+        const err = await rejection(runProgram({ stack: "staging" }));
+        assert.strictEqual(err.problems[0].field, "plumr:sites");
+        await rejection(runProgram({ stack: "demo", sites: ["ohio", "tokyo"] }));
+    });
+
+    it("refuses to run without the binaries", async () => {
+        const err = await rejection(runProgram({ stack: "ohio", binaries: { plumr: standInBinary("plumr") } }));
+        assert.strictEqual(err.problems[0].field, "plumr:topology.binaries.dir");
+        assert.match(err.problems[0].message, /shm_printer/);
+    });
+});
+
+describe("Pulumi.yaml", () => {
+    it("disables default providers for every package", () => {
+        const project = readProjectFile(SHIPPED_PROJECT);
+        assert.deepStrictEqual(project.config["pulumi:disable-default-providers"].value, ["*"]);
+    });
+});
+
+describe("what a run loads", () => {
+    /** Runs the Ohio stack under mocks in a process of its own; whether it loaded the AWS packages. */
+    function loadsAws(routing: string): boolean {
+        const script = `
+            const h = require("./test/support/harness");
+            (async () => {
+                const topology = h.exampleTopology();
+                for (const site of Object.values(topology.sites)) site.aws.routing = ${JSON.stringify(routing)};
+                await h.runProgram({ stack: "ohio", topology });
+                const loaded = Object.keys(require.cache).some((file) => /node_modules\\/@pulumi\\/(aws|command)\\//.test(file));
+                console.log(JSON.stringify({ loaded }));
+            })();`;
+        const output = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+            cwd: path.join(__dirname, "..", ".."),
+            encoding: "utf8",
+            timeout: 120_000,
+        });
+        return JSON.parse(output.trim().split("\n").pop()!).loaded;
+    }
+
+    it("loads the AWS packages only for a stack that routes a site through AWS", function () {
+        this.timeout(240_000);
+        assert.strictEqual(loadsAws("none"), false, "routing none: no @pulumi/aws or @pulumi/command");
+        assert.strictEqual(loadsAws("transitGateway"), true);
+    });
+
+    it("keeps compiled code between runs, and never runs an edited module's old code", () => {
+        const root = path.join(__dirname, "..", "..");
+        for (const file of ["Pulumi.yaml", "examples/environments/Pulumi.yaml"]) {
+            const project = YAML.parse(fs.readFileSync(path.join(root, file), "utf8"));
+            // Node.js runs in the program's directory (main), where program/compileCache.js is.
+            assert.strictEqual(project.runtime.options.nodeargs, "--require ./program/compileCache.js", file);
+            assert.ok(
+                fs.existsSync(path.resolve(path.dirname(path.join(root, file)), project.main ?? ".", "program/compileCache.js")),
+                file,
+            );
+        }
+        const cache = path.join(root, "node_modules", ".cache", "plumr", "compile");
+        fs.mkdirSync(path.join(root, ".cache"), { recursive: true });
+        const dir = fs.mkdtempSync(path.join(root, ".cache", "compile-cache-"));
+        try {
+            const module = path.join(dir, "module.js");
+            const run = () =>
+                execFileSync(process.execPath, ["--require", "./program/compileCache.js", module], {
+                    cwd: root,
+                    encoding: "utf8",
+                    timeout: 60_000,
+                }).trim();
+            fs.writeFileSync(module, "console.log('first');\n");
+            fs.rmSync(cache, { recursive: true, force: true });
+            assert.strictEqual(run(), "first");
+            assert.ok(fs.readdirSync(cache, { recursive: true }).length > 0, "the compiled code is kept");
+            assert.strictEqual(run(), "first");
+            fs.writeFileSync(module, "console.log('edited');\n");
+            assert.strictEqual(run(), "edited");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
