@@ -16,7 +16,7 @@ import { printTable } from "../lib/table";
 /** Reads one site's cluster as the program does, and checks it. */
 async function checkSite(prepared: Prepared, site: string): Promise<PreflightCheck[]> {
     try {
-        const text = await readCluster(prepared.access[site].raw, prepared.plan.sites[site].config.platform === "openshift");
+        const text = await readCluster(prepared.access[site], prepared.plan.sites[site].config.platform === "openshift");
         return checkCluster(prepared.plan, site, parseClusterFacts(text));
     } catch (err) {
         const said = err instanceof Error ? err.message : String(err);

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EndFacts, publishedSiteSchema } from "../planner/published";
-import { kubeconfigFile } from "../program/prepare";
+import { kubeconfigFile } from "../program/clusterReader";
 import { parsePing } from "../lib/ping";
 import { parseStackArgs } from "../lib/stackArgs";
 import { printTable } from "../lib/table";

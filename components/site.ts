@@ -2,16 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Plan, SitePlan } from "../planner/plan";
 import { EndFacts } from "../planner/published";
+import type { SiteAccess } from "../planner/topology/stackSettings";
 import { NodeAgent } from "./nodeAgent";
 import { labels, script } from "./meta";
-
-/** How to reach a site's cluster. */
-export interface ClusterAccess {
-    /** Contents of a kubeconfig file, or the path to one. */
-    kubeconfig: pulumi.Input<string>;
-    /** Context in the kubeconfig to use (default: its current context). */
-    context?: pulumi.Input<string>;
-}
 
 export interface SiteArgs {
     /** The site's part of the plan: its config, nodes and CNI plugins. */
@@ -23,7 +16,7 @@ export interface SiteArgs {
     /** What the site publishes of each of its link ends, keyed by link name. */
     endpoints: Record<string, EndFacts>;
     /** How to reach the site's cluster. */
-    access: ClusterAccess;
+    access: Pick<SiteAccess, "kubeconfig" | "context">;
 }
 
 const SERVICE_ACCOUNTS = { nodeAgent: "plumr-node-agent", endpoint: "plumr-endpoint" } as const;
@@ -66,7 +59,8 @@ export class Site extends pulumi.ComponentResource {
         this.provider = new k8s.Provider(
             `${name}-cluster`,
             {
-                kubeconfig: args.access.kubeconfig,
+                // A kubeconfig usually holds credentials: kept a secret in the state whatever the configuration says.
+                kubeconfig: pulumi.secret(args.access.kubeconfig),
                 context: args.access.context,
                 // A new peer address updates the plumr config Secret in place (the endpoint rolls
                 // through its config checksum) instead of replacing the Secret and the Deployment.

@@ -3,7 +3,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { listEnvironments, mergeEnvironment, readEnvironmentFile, siteStack } from "../planner/environments/environments";
+import { mergeEnvironment, siteStack } from "../planner/environments/environments";
+import { listEnvironments, readEnvironmentFile } from "../program/environmentFiles";
 import { TOPOLOGY_KEY } from "../planner/topology/schema";
 
 const ROOT = path.join(__dirname, "..");

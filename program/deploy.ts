@@ -10,7 +10,8 @@ import { checkCluster, parseClusterFacts } from "../planner/cluster/preflight";
 import { EndFacts, endFacts, PublishedSite, readPeerSite } from "../planner/published";
 import { AwsFacts } from "../planner/types";
 import { ClusterReader, readCluster } from "./clusterReader";
-import type { Prepared, SiteAccess } from "./prepare";
+import type { SiteAccess } from "../planner/topology/stackSettings";
+import type { Prepared } from "./prepare";
 
 /** Reads another stack's published sites, one StackReference per peer site. */
 class PeerStacks {
@@ -163,9 +164,7 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
 async function checkClusters(plan: Plan, managed: string[], access: Record<string, SiteAccess>, readSite: ClusterReader): Promise<void> {
     const problems = new Problems();
     // Every site's cluster at once: a stack of several sites waits for the slowest, not their sum.
-    const read = await Promise.allSettled(
-        managed.map((name) => readSite(access[name].raw, plan.sites[name].config.platform === "openshift")),
-    );
+    const read = await Promise.allSettled(managed.map((name) => readSite(access[name], plan.sites[name].config.platform === "openshift")));
     managed.forEach((name, i) => {
         const result = read[i];
         if (result.status === "fulfilled") {

@@ -8,7 +8,7 @@ import { AwsRouting } from "../components/awsRouting";
 import { peeringStep } from "../planner/aws/aws";
 import type { Plan } from "../planner/plan";
 import type { AwsFacts } from "../planner/types";
-import type { SiteAccess } from "./prepare";
+import type { SiteAccess } from "../planner/topology/stackSettings";
 
 /** What the AWS side reads of the peers' stacks (the program's PeerStacks). */
 export interface PeerStacksAws {

@@ -5,18 +5,11 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { gunzipSync, gzipSync } from "zlib";
-
-/** The gzip level the binaries ship with. */
-export const GZIP_LEVEL = 9;
+import { gunzipSync } from "zlib";
+import { GZIP_LEVEL, gzipShipped } from "../planner/files/binaries";
 
 /** How many entries the cache keeps: the most recently used. */
 const KEEP = 8;
-
-/** The binaries' gzip as they ship: deterministic for the same content (Node writes no timestamp). */
-export function gzipShipped(content: Buffer): Buffer {
-    return gzipSync(content, { level: GZIP_LEVEL });
-}
 
 const sha256 = (content: Buffer) => createHash("sha256").update(content).digest("hex");
 

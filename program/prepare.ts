@@ -1,34 +1,20 @@
 // Reads and checks the stack's whole configuration and plans the deployment, before anything is
 // deployed. It loads the planner only, not the providers, so a bad configuration fails fast.
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import type { ClusterAccess } from "../components/site";
 import { describeChanges } from "../planner/addressing/allocations";
 import {
     checkOutsideEnvironments,
     checkPeerStackEnvironments,
     checkSharedInfrastructure,
     environmentStackSite,
-    listEnvironments,
     locateProblems,
-    mergeEnvironment,
-    readEnvironmentFile,
-    readOtherEnvironments,
 } from "../planner/environments/environments";
+import { Environment, listEnvironments, readEnvironment } from "./environmentFiles";
 import { ConfigError, Problem, Problems, SECRET, Unique } from "../planner/problems/errors";
-import { readLocalFiles } from "../planner/files/localFiles";
+import { readLocalFiles } from "./localFiles";
 import { endsAt, managedSites, peerOf, Plan, planTopology } from "../planner/plan";
-import { parseStackSettings, setKubeconfigCommand, setSitesCommands, StackSettings } from "../planner/topology/stackSettings";
+import { parseStackSettings, setKubeconfigCommand, setSitesCommands, SiteAccess, StackSettings } from "../planner/topology/stackSettings";
 import { parseTopology, Topology, TOPOLOGY_KEY } from "../planner/topology/schema";
-
-/** How a stack reaches one site: its cluster, and the AWS profile of its account. */
-export type SiteAccess = ClusterAccess & {
-    awsProfile?: string;
-    /** The kubeconfig and context as configured, for reading the cluster before any change (the preflight). */
-    raw: { kubeconfig: string; context?: string };
-};
 
 /**
  * Per-site access of the sites this stack deploys, from `plumr:access`. Every managed site needs a
@@ -48,13 +34,7 @@ function siteAccess(plan: Plan, managed: string[], settings: StackSettings, prob
             );
             continue;
         }
-        result[site] = {
-            // Read raw, so wrap it as the secret it usually is.
-            kubeconfig: pulumi.secret(entry.kubeconfig),
-            context: entry.context,
-            awsProfile: entry.awsProfile,
-            raw: { kubeconfig: entry.kubeconfig, context: entry.context },
-        };
+        result[site] = { kubeconfig: entry.kubeconfig, context: entry.context, awsProfile: entry.awsProfile };
     }
     // Two sites of one stack in the same namespace of the same cluster would fight over its objects.
     const places = new Unique(
@@ -63,7 +43,7 @@ function siteAccess(plan: Plan, managed: string[], settings: StackSettings, prob
         "give each site its own cluster, or its own namespace (sites.<site>.namespace)",
     );
     for (const site of Object.keys(result)) {
-        const { kubeconfig, context } = result[site].raw;
+        const { kubeconfig, context } = result[site];
         places.check(JSON.stringify([kubeconfig, context ?? "", plan.sites[site].config.namespace]), `plumr:access.${site}`, SECRET);
     }
     for (const site of Object.keys(settings.access)) {
@@ -142,10 +122,11 @@ export function prepare(baseDir = projectDirectory(), source: ConfigSource = eng
     const topologyText = config[TOPOLOGY_KEY];
     // The environment's name first: it says which topology the rest is checked against.
     const env = parseStackSettings(pick(config, "plumr:environment"), source.secretKeys, [], problems).environment;
+    const environments = listEnvironments(baseDir);
     let topology: Topology | undefined;
-    let patch: Record<string, unknown> | undefined;
+    let environment: Environment | undefined;
     /** Names the file a problem's value comes from, in an environment. */
-    const locate = (list: Problem[]) => (env && patch ? locateProblems(list, patch, env) : list);
+    const locate = (list: Problem[]) => (environment ? locateProblems(list, environment.patch, environment.name) : list);
     if (topologyText === undefined) {
         problems.add(
             TOPOLOGY_KEY,
@@ -154,9 +135,8 @@ export function prepare(baseDir = projectDirectory(), source: ConfigSource = eng
             "add it under config: in Pulumi.yaml (the README's configuration reference shows an example)",
         );
     } else if (env) {
-        patch = collect(problems, () => readEnvironmentFile(baseDir, env));
-        const merged = patch && mergeEnvironment(parseJsonConfig(topologyText), patch, env);
-        topology = merged && collect(problems, () => parseTopology(merged), locate);
+        environment = collect(problems, () => readEnvironment(baseDir, env, parseJsonConfig(topologyText), environments));
+        topology = environment && collect(problems, () => parseTopology(environment!.topology), locate);
     } else if (env === undefined) {
         topology = collect(problems, () => parseTopology(parseJsonConfig(topologyText)));
     }
@@ -168,7 +148,6 @@ export function prepare(baseDir = projectDirectory(), source: ConfigSource = eng
     );
     const plan = topology && collect(problems, () => planTopology(topology, readLocalFiles(topology, baseDir)), locate);
     const requested = settings.sites;
-    const environments = listEnvironments(baseDir);
     const stackSite = env ? environmentStackSite(env, source.stack, requested, environments, problems) : undefined;
     const outside = env === undefined && checkOutsideEnvironments(source.stack, environments, problems);
     const managed =
@@ -181,11 +160,10 @@ export function prepare(baseDir = projectDirectory(), source: ConfigSource = eng
     }
     const access = siteAccess(plan, managed, settings, problems);
     checkPeerStacks(plan, managed, settings, problems);
-    if (env) {
+    if (env && environment) {
         checkPeerStackEnvironments(env, settings.peerStacks, environments, problems);
         const shared = new Problems();
-        const others = readOtherEnvironments(env, parseJsonConfig(topologyText!), baseDir, environments);
-        checkSharedInfrastructure({ name: env, topology: topology! }, others, shared);
+        checkSharedInfrastructure({ name: env, topology: topology! }, environment.others, shared);
         problems.list.push(...locate(shared.list));
     }
     problems.throwIfAny();
@@ -251,11 +229,4 @@ function engineConfig(): ConfigSource {
         secretKeys: new Set(Object.keys(values).filter((key) => runtimeConfig.isConfigSecret(key))),
         stack: pulumi.getStack(),
     };
-}
-
-/** The file `plumr:access.<site>.kubeconfig` names, if it names one rather than holding a kubeconfig (as for the provider). */
-export function kubeconfigFile(kubeconfig: string): string | undefined {
-    if (kubeconfig.includes("\n")) return undefined;
-    const file = kubeconfig.startsWith("~") ? path.join(os.homedir(), kubeconfig.slice(1)) : kubeconfig;
-    return fs.existsSync(file) ? path.resolve(file) : undefined;
 }

@@ -10,9 +10,9 @@ import { formatAllocations } from "../../planner/addressing/allocations";
 import {
     ENVIRONMENTS_DIR,
     mergeEnvironment,
-    readEnvironmentFile,
     siteStack as environmentSiteStack,
 } from "../../planner/environments/environments";
+import { readEnvironmentFile } from "../../program/environmentFiles";
 import { planAllocations } from "../../planner/plan";
 import { parseTopology } from "../../planner/topology/schema";
 import { ENVIRONMENT_NODE } from "./clusterSpecs";

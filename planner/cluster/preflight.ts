@@ -1,6 +1,6 @@
 // What a site's cluster must be like for its links to work, read from the cluster before any
 // change: the Kubernetes version, the nodes, and the settings of OpenShift and EKS that break a
-// routed bridge. PREFLIGHT_SCRIPT reads the facts with kubectl; checkCluster holds them against
+// routed bridge. program/preflight.sh reads the facts with kubectl; checkCluster holds them against
 // the plan, as pure functions.
 import * as a from "../addressing/addresses";
 import { Problem, Problems } from "../problems/errors";
@@ -9,7 +9,7 @@ import { fieldPath } from "../topology/schema";
 import { endsAt, peerOf } from "../plan";
 import type { Plan } from "../types";
 
-/** What PREFLIGHT_SCRIPT reads from a cluster. */
+/** What program/preflight.sh reads from a cluster. */
 export interface ClusterFacts {
     /** The API server's version, e.g. v1.29.4; undefined when it did not say. */
     serverVersion?: string;
@@ -25,46 +25,7 @@ export interface ClusterFacts {
     canUsePrivilegedScc?: boolean;
 }
 
-/**
- * Prints what checkCluster needs, in sections (`### <name>`), through the kubeconfig file that
- * `PLUMR_KUBECONFIG_FILE` names or else the kubeconfig on standard input (kept in a private
- * temporary file for the one call); `PLUMR_CONTEXT` picks a context. kubectl runs the kubeconfig's
- * credential plugins, such as `aws eks get-token`. What a cluster does not have (the OpenShift or
- * EKS objects elsewhere) prints nothing; a cluster that does not answer fails the run after a minute.
- */
-export const PREFLIGHT_SCRIPT = [
-    "set -eu",
-    "out=$(mktemp -d)",
-    `trap 'rm -rf "$out"' EXIT`,
-    `if [ -n "\${PLUMR_KUBECONFIG_FILE:-}" ]; then`,
-    `    kubeconfig=$PLUMR_KUBECONFIG_FILE`,
-    "else",
-    `    kubeconfig="$out/kubeconfig"`,
-    `    (umask 077 && cat > "$kubeconfig")`,
-    "fi",
-    `if [ -n "\${PLUMR_CONTEXT:-}" ]; then set -- --context "$PLUMR_CONTEXT"; else set --; fi`,
-    `k() { kubectl --kubeconfig "$kubeconfig" --request-timeout=60s "$@"; }`,
-    // Every question at once, each its own kubectl: a cluster far away takes a round trip or more for each.
-    `k "$@" version -o json >"$out/version" 2>"$out/version.err" & version=$!`,
-    `k "$@" get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.spec.providerID}{"\\t"}{.metadata.labels.kubernetes\\.io/arch}{"\\n"}{end}' >"$out/nodes" 2>"$out/nodes.err" & nodes=$!`,
-    `{ k "$@" get network.operator.openshift.io cluster -o 'jsonpath={.spec.defaultNetwork.type}{"\\t"}{.spec.defaultNetwork.ovnKubernetesConfig.gatewayConfig.ipForwarding}{"\\n"}' 2>/dev/null || true; } >"$out/network-operator" &`,
-    `{ k "$@" -n kube-system get daemonset aws-node -o 'jsonpath={range .spec.template.spec.containers[?(@.name=="aws-node")].env[*]}{.name}={.value}{"\\n"}{end}{"present\\n"}' 2>/dev/null || true; } >"$out/aws-node" &`,
-    `if [ "\${PLUMR_OPENSHIFT:-}" = true ]; then`,
-    `    { k "$@" auth can-i use securitycontextconstraints.security.openshift.io/privileged 2>/dev/null || true; } >"$out/privileged-scc" &`,
-    "fi",
-    `wait "$version" && version=0 || version=$?`,
-    `wait "$nodes" && nodes=0 || nodes=$?`,
-    "wait",
-    `if [ "$version" != 0 ]; then cat "$out/version.err" >&2; exit "$version"; fi`,
-    `if [ "$nodes" != 0 ]; then cat "$out/nodes.err" >&2; exit "$nodes"; fi`,
-    "for section in version nodes network-operator aws-node privileged-scc; do",
-    `    [ -f "$out/$section" ] || continue`,
-    `    echo "### $section"`,
-    `    cat "$out/$section"`,
-    "done",
-].join("\n");
-
-/** Parses what PREFLIGHT_SCRIPT prints. */
+/** Parses what program/preflight.sh prints. */
 export function parseClusterFacts(text: string): ClusterFacts {
     const sections = new Map<string, string[]>();
     let current: string[] = [];

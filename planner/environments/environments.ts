@@ -8,15 +8,13 @@
 //
 // A stack of an environment sets plumr:environment and is named <env>-<site>: plumr:sites defaults
 // to that <site>, and its peers are the stacks <env>-<peer>, never another environment's.
-import * as fs from "fs";
 import { apply as applyMergePatch } from "json-merge-patch";
 import * as path from "path";
-import * as YAML from "yaml";
 import * as a from "../addressing/addresses";
-import { ConfigError, Problem, Problems } from "../problems/errors";
+import { Problem, Problems } from "../problems/errors";
 import * as id from "../topology/identifiers";
 import { fieldPath } from "../problems/issues";
-import { parseTopology, Topology, TOPOLOGY_KEY } from "../topology/schema";
+import { Topology, TOPOLOGY_KEY } from "../topology/schema";
 
 /** The directory, next to Pulumi.yaml, that holds one directory per environment. */
 export const ENVIRONMENTS_DIR = "environments";
@@ -30,21 +28,6 @@ export const environmentAllocations = (env: string): string => `${ENVIRONMENTS_D
 /** The stack that deploys `site`: `<env>-<site>` in an environment, else the site's own name. */
 export function siteStack(env: string | undefined, site: string): string {
     return env === undefined ? site : `${env}-${site}`;
-}
-
-/** The environments of the project in `baseDir`: every directory under environments/ with a topology.yaml, sorted. */
-export function listEnvironments(baseDir: string): string[] {
-    const dir = path.join(baseDir, ENVIRONMENTS_DIR);
-    let entries: fs.Dirent[];
-    try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-        return [];
-    }
-    return entries
-        .filter((e) => e.isDirectory() && fs.existsSync(path.join(baseDir, environmentFile(e.name))))
-        .map((e) => e.name)
-        .sort();
 }
 
 /** What is wrong with an environment's name, if anything: it starts stack names, so a DNS label. */
@@ -63,52 +46,8 @@ export function mergeEnvironment(shared: unknown, patch: unknown, env: string): 
     return own ? merged : { ...merged, allocations: environmentAllocations(env) };
 }
 
-function isMap(value: unknown): value is Record<string, unknown> {
+export function isMap(value: unknown): value is Record<string, unknown> {
     return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-/**
- * Reads environment `env`'s topology file under `baseDir`. A missing environment or a file that
- * is not a YAML map is a ConfigError that names the file and the environments there are.
- */
-export function readEnvironmentFile(baseDir: string, env: string): Record<string, unknown> {
-    const file = environmentFile(env);
-    const absolute = path.join(baseDir, file);
-    let text: string;
-    try {
-        text = fs.readFileSync(absolute, "utf8");
-    } catch {
-        const known = listEnvironments(baseDir);
-        throw new ConfigError([
-            {
-                field: "plumr:environment",
-                value: env,
-                message: `no such environment: nothing at ${absolute}`,
-                fix:
-                    known.length > 0
-                        ? `set it to one of ${known.join(", ")} (pulumi config set plumr:environment <name>), or create ${file}`
-                        : `create ${file} with what the environment changes of plumr:topology (the README's Environments section shows one), ` +
-                          "or remove the key for a project with one environment: pulumi config rm plumr:environment",
-            },
-        ]);
-    }
-    const fail = (message: string, fix: string, at?: number): never => {
-        throw new ConfigError([{ field: file, value: undefined, message, fix, ...(at !== undefined && { at }) }]);
-    };
-    let content: unknown;
-    try {
-        content = YAML.parse(text);
-    } catch (err) {
-        fail(`not YAML: ${(err as Error).message.split("\n")[0]}`, "correct the file's YAML");
-    }
-    if (content === null || content === undefined) return {};
-    if (!isMap(content)) {
-        fail(
-            `expected a map of the topology's keys (sites, links, tunnel, ...), found ${Array.isArray(content) ? "a list" : typeof content}`,
-            "write what this environment changes of plumr:topology as a map, e.g. sites: {ohio: {namespace: plumr-staging}}",
-        );
-    }
-    return content as Record<string, unknown>;
 }
 
 /** The path of a field of the topology (`plumr:topology.sites.ohio.nodes[0].range`) as keys. */
@@ -310,18 +249,4 @@ export function checkPeerStackEnvironments(
                 `or name that stack in another organization or project: pulumi config set --path 'plumr:peerStacks.${site}' <organization>/<project>/${siteStack(env, site)}`,
         );
     }
-}
-
-/** The other environments' topologies, for the shared-infrastructure check; one that does not parse is left to its own stacks to report. */
-export function readOtherEnvironments(env: string, shared: unknown, baseDir: string, environments: string[]): EnvironmentTopology[] {
-    const others: EnvironmentTopology[] = [];
-    for (const name of environments) {
-        if (name === env) continue;
-        try {
-            others.push({ name, topology: parseTopology(mergeEnvironment(shared, readEnvironmentFile(baseDir, name), name)) });
-        } catch (err) {
-            if (!(err instanceof ConfigError)) throw err;
-        }
-    }
-    return others;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "crypto";
-import { gzipShipped } from "../../program/gzipCache";
+import { gzipSync } from "zlib";
 
 /** The binaries Steinwurf ships, which the installer puts on every node. */
 export const BINARY_NAMES = ["plumr", "shm_printer"] as const;
@@ -25,6 +25,14 @@ export interface BinaryPackage {
     size: number;
     /** The gzip stream, in order; concatenated they gunzip to the binary. */
     chunks: Buffer[];
+}
+
+/** The gzip level the binaries ship with. */
+export const GZIP_LEVEL = 9;
+
+/** The binaries' gzip as they ship: deterministic for the same content (Node writes no timestamp). */
+export function gzipShipped(content: Buffer): Buffer {
+    return gzipSync(content, { level: GZIP_LEVEL });
 }
 
 export function sha256(content: Buffer | string): string {

@@ -1,16 +1,11 @@
-import * as fs from "fs";
-import * as path from "path";
-import { BINARY_NAMES, BinaryName, CNI_PLUGIN_NAMES, CniPluginName } from "./binaries";
-import { cachedGzip } from "../../program/gzipCache";
-import { Topology } from "../topology/schema";
+// What the topology points at on the local disk, as the planner gets it: contents, and what is at
+// each path. Reading them is the program's (program/localFiles.ts); the planner does no I/O.
+import type { BinaryName, CniPluginName } from "./binaries";
 
 /**
  * What is at a path: a file, a directory, nothing (`missing`), something else (a device, a
  * socket), or a file that cannot be read (`unreadable`).
  */
-/** Where the binaries' gzip is remembered between runs: the program's node_modules/.cache, where tools keep caches. */
-const GZIP_CACHE = path.join(__dirname, "..", "node_modules", ".cache", "plumr", "gzip");
-
 export type PathKind = "file" | "directory" | "missing" | "other" | "unreadable";
 
 /** What the topology points at on the local disk; a missing file is left undefined. */
@@ -45,27 +40,6 @@ export interface LocalFiles {
     };
 }
 
-function kindOf(file: string): PathKind {
-    try {
-        const stat = fs.statSync(file);
-        return stat.isFile() ? "file" : stat.isDirectory() ? "directory" : "other";
-    } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        return code === "ENOENT" || code === "ENOTDIR" ? "missing" : "unreadable";
-    }
-}
-
-/** The file's content when it is a readable file; what is there instead otherwise. */
-function readFile(file: string): { kind: PathKind; content?: Buffer } {
-    const kind = kindOf(file);
-    if (kind !== "file") return { kind };
-    try {
-        return { kind, content: fs.readFileSync(file) };
-    } catch {
-        return { kind: "unreadable" };
-    }
-}
-
 /**
  * What is wrong with what is at `absolute` for something that must be a `wanted` (file or
  * directory), in words for a message; undefined when it is one.
@@ -84,47 +58,4 @@ export function pathKindProblem(kind: PathKind | undefined, absolute: string, wa
         default:
             return `${absolute} is a ${kind}, not a ${wanted}`;
     }
-}
-
-/** Reads the config template, the binaries and the allocations; paths are relative to `baseDir` (the project). */
-export function readLocalFiles(topology: Topology, baseDir: string): LocalFiles {
-    const templatePath = path.resolve(baseDir, topology.configTemplate);
-    const binariesDir = path.resolve(baseDir, topology.binaries.dir);
-    const binaries: Partial<Record<BinaryName, Buffer>> = {};
-    const binaryKinds = {} as Record<BinaryName, PathKind>;
-    for (const name of BINARY_NAMES) {
-        const { kind, content } = readFile(path.join(binariesDir, name));
-        binaryKinds[name] = kind;
-        if (content) binaries[name] = content;
-    }
-    const cniPluginsDir = topology.binaries.cniPlugins === undefined ? undefined : path.resolve(baseDir, topology.binaries.cniPlugins);
-    const cniPlugins: Partial<Record<CniPluginName, Buffer>> = {};
-    const cniKinds = {} as Record<CniPluginName, PathKind>;
-    if (cniPluginsDir) {
-        for (const name of CNI_PLUGIN_NAMES) {
-            const { kind, content } = readFile(path.join(cniPluginsDir, name));
-            cniKinds[name] = kind;
-            if (content) cniPlugins[name] = content;
-        }
-    }
-    const allocationsPath = path.resolve(baseDir, topology.allocations);
-    const template = readFile(templatePath);
-    const allocations = readFile(allocationsPath);
-    return {
-        ...(cniPluginsDir && { cniPluginsDir, cniPlugins }),
-        compress: cachedGzip(GZIP_CACHE),
-        templatePath,
-        template: template.content?.toString("utf8"),
-        binariesDir,
-        binaries,
-        allocationsPath,
-        allocations: allocations.content?.toString("utf8"),
-        kinds: {
-            template: template.kind,
-            binariesDir: kindOf(binariesDir),
-            binaries: binaryKinds,
-            ...(cniPluginsDir && { cniPluginsDir: kindOf(cniPluginsDir), cniPlugins: cniKinds }),
-            allocations: allocations.kind,
-        },
-    };
 }

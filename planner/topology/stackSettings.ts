@@ -15,10 +15,10 @@ export const NAMESPACE = "plumr";
 /** The keys the program reads; every other `plumr:` key is a mistake. */
 export const KEYS = ["topology", "environment", "sites", "access", "peerStacks"] as const;
 
-/** How a stack reaches one site's cluster and AWS account, as configured. */
-export interface SiteAccessConfig {
+/** How a stack reaches one site: its cluster, and its AWS account. */
+export interface SiteAccess {
     /** The kubeconfig's contents, or the path of a kubeconfig file. */
-    kubeconfig?: string;
+    kubeconfig: string;
     /** The context in that kubeconfig (default: its current context). */
     context?: string;
     /** The AWS profile of the site's account (default: the credentials the shell provides). */
@@ -31,7 +31,8 @@ export interface StackSettings {
     environment?: string | null;
     /** `plumr:sites`: undefined when not set, null when set but unreadable (a problem says why). */
     sites?: string[] | null;
-    access: Record<string, SiteAccessConfig>;
+    /** `plumr:access`, as written: a site's kubeconfig may be missing (program/prepare.ts says so). */
+    access: Record<string, Partial<SiteAccess>>;
     peerStacks: Record<string, string>;
 }
 

@@ -10,7 +10,8 @@ import { LocalFiles } from "../../planner/files/localFiles";
 import { ClusterNode } from "../../planner/aws/nodes";
 import { ClusterFacts } from "../../planner/cluster/preflight";
 import { deploy } from "../../program/deploy";
-import { kubeconfigFile, prepare } from "../../program/prepare";
+import { kubeconfigFile } from "../../program/clusterReader";
+import { prepare } from "../../program/prepare";
 import { FakeAws } from "./fakeAws";
 import { shippedTopology } from "../../lib/topologyFile";
 
@@ -155,7 +156,7 @@ export function topologyNodes(topology: any, site: string): ClusterNode[] {
     }));
 }
 
-/** What PREFLIGHT_SCRIPT prints for these facts (its sections, as kubectl fills them). */
+/** What the preflight script (program/preflight.sh) prints for these facts (its sections, as kubectl fills them). */
 export function preflightOutput(facts: ClusterFacts): string {
     const lines = [
         "### version",

@@ -7,7 +7,8 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigError } from "../../planner/problems/errors";
 import { planTopology } from "../../planner/plan";
-import { checkCluster, ClusterFacts, parseClusterFacts, PREFLIGHT_SCRIPT } from "../../planner/cluster/preflight";
+import { checkCluster, ClusterFacts, parseClusterFacts } from "../../planner/cluster/preflight";
+import { PREFLIGHT_SCRIPT } from "../../program/clusterReader";
 import { parseTopology } from "../../planner/topology/schema";
 import { exampleTopology, plannerFiles, preflightOutput, runProgram, topologyNodes } from "../support/harness";
 
@@ -149,7 +150,7 @@ describe("the preflight's checks", () => {
 });
 
 describe("the preflight script", () => {
-    /** Runs PREFLIGHT_SCRIPT with a kubectl that answers like a cluster (or fails), recording its calls and kubeconfig. */
+    /** Runs the preflight script with a kubectl that answers like a cluster (or fails), recording its calls and kubeconfig. */
     function run(kubeconfig: string, env: Record<string, string>, answers: Record<string, string>, fail = false) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-kubectl-"));
         try {
@@ -171,7 +172,7 @@ describe("the preflight script", () => {
                 ].join("\n"),
                 { mode: 0o755 },
             );
-            const result = spawnSync("/bin/sh", ["-c", PREFLIGHT_SCRIPT], {
+            const result = spawnSync("/bin/sh", [PREFLIGHT_SCRIPT], {
                 input: kubeconfig,
                 env: { ...process.env, ...env, PATH: `${dir}:${process.env.PATH}` },
                 encoding: "utf8",
@@ -255,7 +256,7 @@ describe("the preflight script", () => {
                 ].join("\n"),
                 { mode: 0o755 },
             );
-            const result = spawnSync("/bin/sh", ["-c", PREFLIGHT_SCRIPT], {
+            const result = spawnSync("/bin/sh", [PREFLIGHT_SCRIPT], {
                 input: "x",
                 env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
                 encoding: "utf8",
