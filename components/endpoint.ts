@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import stringify from "fast-json-stable-stringify";
 import { attachmentConfig, attachmentName, networksAnnotation } from "../planner/cluster/attachment";
 import { sha256 } from "../planner/files/binaries";
-import { EndPlan, EndpointPlan, Plan, SitePlan } from "../planner/plan";
+import type { EndPlan, EndpointPlan, Plan, SitePlan } from "../planner/types";
 import { renderTemplate } from "../planner/files/template";
 import { labels, PREFIX } from "./meta";
 import { EndFacts } from "../planner/published";

@@ -1,7 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Plan, SitePlan } from "../planner/plan";
-import { EndFacts } from "../planner/published";
+import type { Plan, SitePlan } from "../planner/types";
 import type { SiteAccess } from "../planner/topology/stackSettings";
 import { NodeAgent } from "./nodeAgent";
 import { labels, script } from "./meta";
@@ -13,8 +12,6 @@ export interface SiteArgs {
     binaries: Pick<Plan["binaries"], "packages" | "cniPackages" | "installerImage">;
     /** The node agent's environment (planner/cluster/nodeAgent.ts). */
     nodeAgentEnv: Record<string, string>;
-    /** What the site publishes of each of its link ends, keyed by link name. */
-    endpoints: Record<string, EndFacts>;
     /** How to reach the site's cluster. */
     access: Pick<SiteAccess, "kubeconfig" | "context">;
 }
@@ -24,8 +21,7 @@ const ENTRYPOINT_CONFIGMAP = "plumr-entrypoint";
 
 /**
  * One site's share of the deployment: the cluster's provider, the namespace, the privileges the
- * node agent and the endpoints need, and the node agent. Its `endpoints` output is what the
- * site publishes to its peers.
+ * node agent and the endpoints need, and the node agent.
  */
 export class Site extends pulumi.ComponentResource {
     /** The provider of the site's cluster; every Kubernetes resource of the site uses it. */
@@ -46,8 +42,6 @@ export class Site extends pulumi.ComponentResource {
      * bridge the agent keeps, so both roll out at once.
      */
     public readonly prerequisites: pulumi.Resource[];
-    /** Facts of every link end in this site, keyed by link name. */
-    public readonly endpoints: pulumi.Output<Record<string, EndFacts>>;
     public readonly plan: SitePlan;
 
     constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -134,8 +128,7 @@ export class Site extends pulumi.ComponentResource {
         this.entrypointConfigMap = entrypoint.metadata.name;
         this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, ...grants];
 
-        this.endpoints = pulumi.output(args.endpoints);
-        this.registerOutputs({ namespace: this.namespace, endpoints: this.endpoints });
+        this.registerOutputs({ namespace: this.namespace });
     }
 
     /** On OpenShift, pods run privileged only when their service account may use the privileged SCC. */

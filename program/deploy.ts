@@ -2,68 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { Endpoint, PeerEnd } from "../components/endpoint";
 import { Site } from "../components/site";
 import { sha256sums } from "../planner/files/binaries";
-import { siteStack } from "../planner/environments/environments";
 import { Problems, SECRET } from "../planner/problems/errors";
-import { EndPlan, endpointsAt, endsAt, peerOf, Plan } from "../planner/plan";
+import { endpointsAt, endsAt, peerOf } from "../planner/plan";
+import type { EndPlan, Plan } from "../planner/types";
 import { nodeAgentEnv } from "../planner/cluster/nodeAgent";
 import { checkCluster, parseClusterFacts } from "../planner/cluster/preflight";
-import { EndFacts, endFacts, PublishedSite, readPeerSite } from "../planner/published";
-import { AwsFacts } from "../planner/types";
+import { endFacts, PublishedSite } from "../planner/published";
 import { ClusterReader, readCluster } from "./clusterReader";
 import type { SiteAccess } from "../planner/topology/stackSettings";
+import { PeerStacks } from "./peerStacks";
 import type { Prepared } from "./prepare";
-
-/** Reads another stack's published sites, one StackReference per peer site. */
-class PeerStacks {
-    private readonly refs = new Map<string, pulumi.StackReference>();
-
-    /** `names`: plumr:peerStacks; `environment`: the stack's environment, whose stacks are named `<environment>-<site>`. */
-    constructor(
-        private readonly names: Record<string, string>,
-        private readonly environment: string | undefined,
-    ) {}
-
-    /** The stack that manages `site`: `plumr:peerStacks.<site>`, else `<org>/<project>/<site>` (`<environment>-<site>` in an environment). */
-    stackName(site: string): string {
-        return this.names[site] ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/${siteStack(this.environment, site)}`;
-    }
-
-    private ref(site: string): pulumi.StackReference {
-        const name = this.stackName(site);
-        let ref = this.refs.get(name);
-        if (!ref) {
-            ref = new pulumi.StackReference(`peer-${site}`, { name });
-            this.refs.set(name, ref);
-        }
-        return ref;
-    }
-
-    /** What the peer's stack publishes about its AWS side, if it has been deployed. */
-    async awsFacts(site: string): Promise<AwsFacts | undefined> {
-        const details = await this.ref(site).getOutputDetails("sites");
-        return readPeerSite(details.value ?? details.secretValue, site, this.stackName(site))?.aws;
-    }
-
-    facts(plan: Plan, end: EndPlan): pulumi.Output<EndFacts> {
-        const name = this.stackName(end.site);
-        const ref = this.ref(end.site);
-        const bootstrap = endFacts(plan, end);
-        return ref.getOutput("sites").apply((sites: unknown) => {
-            const published = readPeerSite(sites, end.site, name)?.endpoints?.[end.link];
-            if (!published) {
-                pulumi.log.info(`stack ${name} publishes no end of link ${end.link} yet; using the topology's values until it is deployed`);
-                return bootstrap;
-            }
-            if (published.address !== bootstrap.address || published.tunnelIp !== bootstrap.tunnelIp || published.port !== bootstrap.port) {
-                pulumi.log.warn(
-                    `stack ${name} publishes ${JSON.stringify(published)} for its end of link ${end.link}, but the topology says ` +
-                        `${JSON.stringify(bootstrap)}; this end follows what is deployed there. Run pulumi up on ${name} to converge.`,
-                );
-            }
-            return published;
-        });
-    }
-}
 
 /** Everything a stack exports: per site (the contract with its peers' stacks) and per link. */
 export interface Deployment {
@@ -93,13 +41,17 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
     const commands = aws?.commandProviders(routed) ?? {};
     await checkClusters(plan, managed, access, options.readCluster ?? readCluster);
 
+    // What each end publishes, from the plan: for a peer in this stack, in this stack's outputs, and
+    // for a peer in another stack until that stack has been deployed.
+    const facts = new Map(plan.links.flatMap((link) => link.ends).map((end) => [end, endFacts(plan, end)]));
+    const factsOf = (end: EndPlan) => facts.get(end)!;
+
     const sites: Record<string, Site> = {};
     for (const name of managed) {
         sites[name] = new Site(name, {
             plan: plan.sites[name],
             binaries: plan.binaries,
             nodeAgentEnv: nodeAgentEnv(plan, name),
-            endpoints: Object.fromEntries(endsAt(plan, name).map((end) => [end.link, endFacts(plan, end)])),
             access: access[name],
         });
     }
@@ -111,11 +63,10 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
         for (const endpoint of endpointsAt(plan, name)) {
             const endPeers = endpoint.ends.map((end): PeerEnd => {
                 const peerEnd = peerOf(plan, end);
-                const peerSite = sites[peerEnd.site];
                 return {
                     site: peerEnd.site,
                     endpoint: peerEnd.endpoint ?? peerEnd.link,
-                    facts: peerSite ? peerSite.endpoints.apply((e) => e[end.link]) : peers.facts(plan, peerEnd),
+                    facts: managed.includes(peerEnd.site) ? factsOf(peerEnd) : peers.facts(peerEnd, factsOf(peerEnd)),
                 };
             });
             new Endpoint(
@@ -135,7 +86,7 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
             bridgeRange: site.plan.config.bridgeRange,
             nodes: site.plan.nodes,
             nodeAgent: { daemonSet: site.nodeAgent.daemonSetName, binariesSha256: site.nodeAgent.binariesSha256 },
-            endpoints: site.endpoints,
+            endpoints: Object.fromEntries(endsAt(plan, name).map((end) => [end.link, factsOf(end)])),
             aws: awsFacts[name],
         });
     }
@@ -147,7 +98,7 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
             // Between named endpoints, each end has a device of its own, in its facts.
             ...(link.ends[0].endpoint === undefined && { device: plan.tunnel.device }),
             ends: link.ends.map((end) => ({
-                ...endFacts(plan, end),
+                ...factsOf(end),
                 deployedBy: managed.includes(end.site) ? pulumi.getStack() : peers.stackName(end.site),
             })),
         };

@@ -6,17 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsPeering } from "../components/awsPeering";
 import { AwsRouting } from "../components/awsRouting";
 import { peeringStep } from "../planner/aws/aws";
-import type { Plan } from "../planner/plan";
+import type { Plan } from "../planner/types";
 import type { AwsFacts } from "../planner/types";
 import type { SiteAccess } from "../planner/topology/stackSettings";
-
-/** What the AWS side reads of the peers' stacks (the program's PeerStacks). */
-export interface PeerStacksAws {
-    /** The stack that manages `site`, for messages. */
-    stackName(site: string): string;
-    /** What the site's stack publishes about its AWS side, if it has been deployed. */
-    awsFacts(site: string): Promise<AwsFacts | undefined>;
-}
+import type { PeerStacks } from "./peerStacks";
 
 /** One command provider per routed site: it runs the AWS CLI. */
 export function commandProviders(routed: string[]): Record<string, command.Provider> {
@@ -43,7 +36,7 @@ export async function deployAws(
     managed: string[],
     access: Record<string, SiteAccess>,
     commands: Record<string, command.Provider>,
-    peers: PeerStacksAws,
+    peers: Pick<PeerStacks, "stackName" | "awsFacts">,
 ): Promise<Record<string, pulumi.Output<AwsFacts>>> {
     const routing: Record<string, AwsRouting> = {};
     for (const name of managed) {

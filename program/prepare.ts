@@ -12,7 +12,8 @@ import {
 import { Environment, listEnvironments, readEnvironment } from "./environmentFiles";
 import { ConfigError, Problem, Problems, SECRET, Unique } from "../planner/problems/errors";
 import { readLocalFiles } from "./localFiles";
-import { endsAt, managedSites, peerOf, Plan, planTopology } from "../planner/plan";
+import { endsAt, managedSites, peerOf, planTopology } from "../planner/plan";
+import type { Plan } from "../planner/types";
 import { parseStackSettings, setKubeconfigCommand, setSitesCommands, SiteAccess, StackSettings } from "../planner/topology/stackSettings";
 import { parseTopology, Topology, TOPOLOGY_KEY } from "../planner/topology/schema";
 

@@ -11,9 +11,9 @@
 import { apply as applyMergePatch } from "json-merge-patch";
 import * as path from "path";
 import * as a from "../addressing/addresses";
-import { Problem, Problems } from "../problems/errors";
+import { Finding, Problem, Problems } from "../problems/errors";
 import * as id from "../topology/identifiers";
-import { fieldPath } from "../problems/issues";
+import { formatPath } from "../problems/issues";
 import { Topology, TOPOLOGY_KEY } from "../topology/schema";
 
 /** The directory, next to Pulumi.yaml, that holds one directory per environment. */
@@ -31,7 +31,7 @@ export function siteStack(env: string | undefined, site: string): string {
 }
 
 /** What is wrong with an environment's name, if anything: it starts stack names, so a DNS label. */
-export function environmentName(value: string): id.Finding | undefined {
+export function environmentName(value: string): Finding | undefined {
     return id.dnsLabel(value, "an environment's name", 30);
 }
 
@@ -77,7 +77,7 @@ export function locateProblems(problems: Problem[], patch: unknown, env: string)
             value = value[key];
             if (!isMap(value)) break; // set here as a whole, a list for example
         }
-        return { ...problem, field: fieldPath(keys, `${environmentFile(env)}:`).replace(":.", ": ") };
+        return { ...problem, field: formatPath(keys, `${environmentFile(env)}:`).replace(":.", ": ") };
     });
 }
 
@@ -96,7 +96,7 @@ export interface EnvironmentTopology {
  * environments never share an allocations file. Fields are `own`'s.
  */
 export function checkSharedInfrastructure(own: EnvironmentTopology, others: EnvironmentTopology[], problems: Problems): void {
-    const field = (...keys: (string | number)[]) => fieldPath(keys, TOPOLOGY_KEY);
+    const field = (...keys: (string | number)[]) => formatPath(keys, TOPOLOGY_KEY);
     for (const other of others) {
         if (path.normalize(other.topology.allocations) === path.normalize(own.topology.allocations)) {
             problems.add(

@@ -1,14 +1,8 @@
+import type { Finding } from "../problems/errors";
 import { ARCHITECTURES } from "../topology/schema";
 
 /** The nodes' machine, as Kubernetes names it (`kubernetes.io/arch`). */
 export type Architecture = (typeof ARCHITECTURES)[number];
-
-/** What is wrong with a file that must run on the nodes, and how to fix it. */
-export interface Finding {
-    /** Says what the file is, to follow its path: "is a Git LFS pointer, not the binary itself". */
-    message: string;
-    fix: string;
-}
 
 /** ELF e_machine values and the machines they mean, for the messages (from the System V ABI's list). */
 export const ELF_MACHINES: Readonly<Record<number, string>> = {

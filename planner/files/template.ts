@@ -1,5 +1,6 @@
 import * as jsonc from "jsonc-parser";
 import * as YAML from "yaml";
+import type { Finding } from "../problems/errors";
 
 /**
  * The plumr config format is Steinwurf's and is not public, so users bring a template of their own
@@ -63,12 +64,6 @@ export const REQUIRED_PLACEHOLDERS = {
     TUN_IP: { same: "tunnel address", example: '"address": "{{TUN_IP}}" under "tun"' },
 } as const satisfies Partial<Record<Placeholder, { same: string; example: string }>>;
 
-/** Something wrong with a template's text: what, and how to fix it. */
-export interface TemplateFinding {
-    message: string;
-    fix: string;
-}
-
 /** 1-based line and column of `offset` in `text`. */
 function lineAndColumn(text: string, offset: number): { line: number; column: number } {
     const before = text.slice(0, offset);
@@ -91,7 +86,7 @@ const PLACEHOLDER_LIKE = /^[A-Z][A-Z0-9_]*$/;
  * after a placeholder-like name never opened (`{LOCAL_IP}}`, `LOCAL_IP}}`). A `}}` after anything
  * else closes two JSON or YAML objects. Returns the placeholder names they seem to mean, too.
  */
-function unbalancedBraces(template: string): { findings: TemplateFinding[]; meant: Set<string> } {
+function unbalancedBraces(template: string): { findings: Finding[]; meant: Set<string> } {
     // Blank out every placeholder (keeping offsets), so that only the braces around none are left.
     const rest = template.replace(PATTERN, (match) => match.replace(/[^\n]/g, " "));
     const found: { offset: number; fragment: string; name?: string; opens: boolean }[] = [];
@@ -227,8 +222,8 @@ function yamlSyntaxError(text: string): { offset: number; message: string } | un
  * `.yaml`/`.yml` file, the config rendered with `values` parses. `unknownPlaceholders` reports
  * unknown names; when there are any, the rendered text is not checked.
  */
-export function checkTemplateText(template: string, fileName: string, values: TemplateValues): TemplateFinding[] {
-    const findings: TemplateFinding[] = [];
+export function checkTemplateText(template: string, fileName: string, values: TemplateValues): Finding[] {
+    const findings: Finding[] = [];
     const unbalanced = unbalancedBraces(template);
     findings.push(...unbalanced.findings);
     const used = new Set([...template.matchAll(PATTERN)].map((m) => m[1]));

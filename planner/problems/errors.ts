@@ -15,6 +15,17 @@ export interface Problem {
     at?: number;
 }
 
+/**
+ * What is wrong with one value, before it is known which field holds it: what, how to fix it, and
+ * (for long values) the index of the first wrong character. A check returns one; its caller makes
+ * it a Problem of the field.
+ */
+export interface Finding {
+    message: string;
+    fix: string;
+    at?: number;
+}
+
 /** A value the messages must not show (a secret, or what may be one), and why. */
 export class Hidden {
     constructor(readonly label: "secret" | "not shown") {}

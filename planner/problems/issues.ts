@@ -7,8 +7,8 @@ import { Hidden, Problems } from "./errors";
 type Path = readonly PropertyKey[];
 type Schema = z.core.$ZodType;
 
-/** Renders a path as the user writes it: `plumr:topology.sites.ohio.nodes[0].range`. */
-export function fieldPath(path: Path, root: string): string {
+/** Renders a path under `root` as the user writes it: `plumr:topology` and [sites, ohio, nodes, 0] give `plumr:topology.sites.ohio.nodes[0]`. */
+export function formatPath(path: Path, root: string): string {
     return path.reduce<string>((acc, key) => (typeof key === "number" ? `${acc}[${key}]` : `${acc}.${String(key)}`), root);
 }
 
@@ -201,7 +201,7 @@ function addIssue(context: IssueContext, issue: z.core.$ZodIssue, problems: Prob
     if (issue.code === "unrecognized_keys") {
         for (const key of issue.keys) {
             const path = [...issue.path, key];
-            problems.add(fieldPath(path, root), shown(path, valueAt(raw, path)), "unknown key", unknownKeyFix(context, issue.path, key));
+            problems.add(formatPath(path, root), shown(path, valueAt(raw, path)), "unknown key", unknownKeyFix(context, issue.path, key));
         }
         return;
     }
@@ -210,11 +210,11 @@ function addIssue(context: IssueContext, issue: z.core.$ZodIssue, problems: Prob
         const key = issue.path[issue.path.length - 1];
         const nested = issue.issues[0] as any;
         const fix = nested?.params?.fix ?? "rename it";
-        problems.add(fieldPath(issue.path, root), key, nested?.message ?? "not a valid name", fix, nested?.params?.at);
+        problems.add(formatPath(issue.path, root), key, nested?.message ?? "not a valid name", fix, nested?.params?.at);
         return;
     }
     const value = valueAt(raw, issue.path);
-    const field = fieldPath(issue.path, root);
+    const field = formatPath(issue.path, root);
     const schema = schemaAt(context.schema, issue.path);
     const { inner, optional, description } = schema ? unwrap(schema) : { inner: undefined, optional: false, description: undefined };
     const innerType = inner ? def(inner).type : undefined;

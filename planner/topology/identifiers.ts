@@ -2,13 +2,7 @@
 // names, image references, paths on the nodes, stack names. Each check returns what is wrong and
 // how to fix it (and where in the value, for long ones), or undefined when the value is fine.
 import * as path from "path";
-
-/** What is wrong with a value, and how to fix it. `at`: index of the first wrong character. */
-export interface Finding {
-    message: string;
-    fix: string;
-    at?: number;
-}
+import type { Finding } from "../problems/errors";
 
 const WHITESPACE = /\s/;
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { Problems } from "../problems/errors";
+import { Finding, Problems } from "../problems/errors";
 import * as id from "./identifiers";
-import { fieldPath as pathOf, parseWithProblems } from "../problems/issues";
+import { formatPath, parseWithProblems } from "../problems/issues";
 
 /** The node agent's image unless binaries.installerImage names another: Red Hat's UBI, pulled anonymously. */
 export const DEFAULT_AGENT_IMAGE = "registry.access.redhat.com/ubi9/ubi:9.6";
@@ -10,7 +10,7 @@ export const DEFAULT_AGENT_IMAGE = "registry.access.redhat.com/ubi9/ubi:9.6";
 export const TOPOLOGY_KEY = "plumr:topology";
 
 /** A string that must pass `check`, one of the rules of planner/topology/identifiers.ts; what it finds becomes the problem. */
-export const checked = (check: (value: string) => id.Finding | undefined) =>
+export const checked = (check: (value: string) => Finding | undefined) =>
     z.string().superRefine((value, ctx) => {
         const finding = check(value);
         if (finding) ctx.addIssue({ code: "custom", message: finding.message, params: { fix: finding.fix, at: finding.at } });
@@ -343,9 +343,9 @@ export type LinkConfig = Omit<WrittenTopology["links"][number], "ends"> & { ends
 /** The checked topology: every link has its two ends, those of a link that names endpoints taken from them. */
 export type Topology = Omit<WrittenTopology, "links"> & { links: LinkConfig[] };
 
-/** Renders a topology path as the user writes it: `plumr:topology.sites.ohio.nodes[0].range`. */
-export function fieldPath(path: readonly PropertyKey[], root = TOPOLOGY_KEY): string {
-    return pathOf(path, root);
+/** Renders a field of the topology as the user writes it: `plumr:topology.sites.ohio.nodes[0].range`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+    return formatPath(path, TOPOLOGY_KEY);
 }
 
 /** Keys that were replaced, and what to write instead, by the key's parent. */

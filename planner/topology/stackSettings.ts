@@ -7,7 +7,7 @@ import { z } from "zod";
 import { environmentName } from "../environments/environments";
 import { Hidden, Problems, SECRET } from "../problems/errors";
 import * as id from "./identifiers";
-import { closest, describeValue, fieldPath, parseWithProblems } from "../problems/issues";
+import { closest, describeValue, formatPath, parseWithProblems } from "../problems/issues";
 import { checked } from "./schema";
 
 /** The namespace of the program's configuration keys. */
@@ -199,7 +199,7 @@ export function parseStackSettings(
                 for (const [site, entry] of Object.entries(raw)) {
                     if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
                         problems.add(
-                            fieldPath([site], "plumr:access"),
+                            formatPath([site], "plumr:access"),
                             SECRET,
                             `expected a map with kubeconfig, and optionally context and awsProfile; found ${describeValue(entry)}`,
                             `set it with --path: pulumi config rm --path 'plumr:access.${site}' && ${setKubeconfigCommand(site)}`,

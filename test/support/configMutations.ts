@@ -7,7 +7,7 @@ import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, Hidden, Problem } from "../../planner/problems/errors";
-import { fieldPath, schemaAt } from "../../planner/problems/issues";
+import { formatPath, schemaAt } from "../../planner/problems/issues";
 import { topologySchema } from "../../planner/topology/schema";
 import { exampleTopology } from "./harness";
 import { exampleFile, readTopologyFile } from "../../lib/topologyFile";
@@ -792,7 +792,7 @@ export function topologyRejections(raw: unknown): Rejection[] {
         const parent = schemaAt(topologySchema, p.slice(0, -1));
         const d = parent && definition(parent);
         if (d?.type === "object" && !Object.hasOwn(d.shape, key)) {
-            const field = fieldPath(p, "plumr:topology");
+            const field = formatPath(p, "plumr:topology");
             rejections.push({ why: `unknown key ${field}`, field, schema: true });
         }
     }
@@ -822,7 +822,7 @@ function topologyFields(raw: unknown): { fields: Set<string>; maps: Set<string> 
     const fields = new Set<string>();
     const maps = new Set<string>();
     for (const p of allPaths(raw)) {
-        const field = fieldPath(p, "plumr:topology");
+        const field = formatPath(p, "plumr:topology");
         fields.add(field);
         if (isObject(getAt(raw, p)!.value)) maps.add(field);
     }
@@ -907,7 +907,7 @@ export function stackRejections(stack: StackCase, config: Record<string, string 
         for (const [site, entry] of Object.entries(access)) {
             for (const key of isObject(entry) ? Object.keys(entry) : []) {
                 if (!["kubeconfig", "context", "awsProfile"].includes(key)) {
-                    rejections.push({ why: `unknown key ${key} in the access of ${site}`, field: fieldPath([site, key], "plumr:access") });
+                    rejections.push({ why: `unknown key ${key} in the access of ${site}`, field: formatPath([site, key], "plumr:access") });
                 }
             }
         }
