@@ -1,7 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsSitePlan } from "../planner/types";
+import { AwsNodePlan, AwsPeerPlan, AwsSitePlan } from "../planner/types";
+
+/** The tags the site's AWS resources carry. */
+type Tags = Record<string, string>;
 
 export interface AwsRoutingArgs {
     /** The site's AWS plan: ids, routed nodes, peers. */
@@ -34,27 +37,48 @@ export class AwsRouting extends pulumi.ComponentResource {
         const plan = args.plan;
         this.region = plan.region;
         this.provider = new aws.Provider(`${name}-aws`, { region: plan.region as aws.Region, profile: args.profile }, { parent: this });
-        const provider = this.provider;
         const tags = { "plumr:site": plan.site, "managed-by": "pulumi" };
-        this.accountId = aws.getCallerIdentityOutput({}, { provider, parent: this }).accountId;
+        this.accountId = aws.getCallerIdentityOutput({}, { provider: this.provider, parent: this }).accountId;
 
+        const gateway = this.transitGateway(name, plan, tags);
+        this.transitGatewayId = gateway.id;
+        this.transitGatewayRouteTableId = gateway.routeTableId;
+        this.vpcAttachment = this.attachVpc(name, plan, tags);
+        for (const node of plan.routedNodes) this.routeToNode(name, node, args);
+        for (const peer of plan.peers) this.routeToPeer(name, peer, plan, tags);
+        this.registerOutputs({
+            transitGatewayId: this.transitGatewayId,
+            transitGatewayRouteTableId: this.transitGatewayRouteTableId,
+            accountId: this.accountId,
+        });
+    }
+
+    /** The site's Transit Gateway: the one the plan names, else one of its own. */
+    private transitGateway(
+        name: string,
+        plan: AwsSitePlan,
+        tags: Tags,
+    ): { id: pulumi.Output<string>; routeTableId: pulumi.Output<string> } {
+        const provider = this.provider;
         if (plan.existingTransitGatewayId) {
             const existing = aws.ec2transitgateway.getTransitGatewayOutput(
                 { id: plan.existingTransitGatewayId },
                 { provider, parent: this },
             );
-            this.transitGatewayId = existing.id;
-            this.transitGatewayRouteTableId = existing.associationDefaultRouteTableId;
-        } else {
-            const created = new aws.ec2transitgateway.TransitGateway(
-                `${name}-tgw`,
-                { amazonSideAsn: plan.asn, description: `plumr bridge ranges of site ${plan.site}`, tags },
-                { provider, parent: this },
-            );
-            this.transitGatewayId = created.id;
-            this.transitGatewayRouteTableId = created.associationDefaultRouteTableId;
+            return { id: existing.id, routeTableId: existing.associationDefaultRouteTableId };
         }
-        this.vpcAttachment = new aws.ec2transitgateway.VpcAttachment(
+        const created = new aws.ec2transitgateway.TransitGateway(
+            `${name}-tgw`,
+            { amazonSideAsn: plan.asn, description: `plumr bridge ranges of site ${plan.site}`, tags },
+            { provider, parent: this },
+        );
+        return { id: created.id, routeTableId: created.associationDefaultRouteTableId };
+    }
+
+    /** Attaches the Transit Gateway to the site's VPC, and routes the site's bridge range through that attachment. */
+    private attachVpc(name: string, plan: AwsSitePlan, tags: Tags): aws.ec2transitgateway.VpcAttachment {
+        const provider = this.provider;
+        const attachment = new aws.ec2transitgateway.VpcAttachment(
             `${name}-tgw-vpc`,
             { transitGatewayId: this.transitGatewayId, vpcId: plan.vpcId, subnetIds: plan.attachmentSubnetIds, tags },
             { provider, parent: this },
@@ -65,93 +89,94 @@ export class AwsRouting extends pulumi.ComponentResource {
             `${name}-tgw-local`,
             {
                 destinationCidrBlock: plan.bridgeRange,
-                transitGatewayAttachmentId: this.vpcAttachment.id,
+                transitGatewayAttachmentId: attachment.id,
                 transitGatewayRouteTableId: this.transitGatewayRouteTableId,
             },
             { provider, parent: this, deleteBeforeReplace: true },
         );
+        return attachment;
+    }
 
-        for (const node of plan.routedNodes) {
-            // The instance's primary interface (device 0): the node's own traffic, the bridge's included, uses it.
-            const networkInterfaceId = aws.ec2.getNetworkInterfaceOutput(
-                {
-                    filters: [
-                        { name: "attachment.instance-id", values: [node.instanceId] },
-                        { name: "attachment.device-index", values: ["0"] },
-                    ],
-                },
-                { provider, parent: this },
-            ).id;
-            // The instances are the cluster's, not this program's, so no AWS resource of ours can own
-            // the attribute: a command turns it off on create and back on on destroy. It is set on
-            // the network interface the routes use: EC2 refuses the instance attribute on an
-            // instance with several interfaces, which EKS nodes with the VPC CNI have.
-            const cli = (flag: string) =>
-                pulumi.interpolate`aws ec2 modify-network-interface-attribute --region ${plan.region} --network-interface-id ${networkInterfaceId} ${flag}`;
-            const forwarding = new command.local.Command(
-                `${name}-source-dest-check-${node.node}`,
-                {
-                    create: cli("--no-source-dest-check"),
-                    delete: cli("--source-dest-check"),
-                    environment: args.profile ? { AWS_PROFILE: args.profile } : undefined,
-                },
-                { provider: args.commands, parent: this },
+    /** Sends a routed node's range to its primary network interface, and lets that interface forward. */
+    private routeToNode(name: string, node: AwsNodePlan, args: AwsRoutingArgs): void {
+        const { plan, profile } = args;
+        const provider = this.provider;
+        // The instance's primary interface (device 0): the node's own traffic, the bridge's included, uses it.
+        const networkInterfaceId = aws.ec2.getNetworkInterfaceOutput(
+            {
+                filters: [
+                    { name: "attachment.instance-id", values: [node.instanceId] },
+                    { name: "attachment.device-index", values: ["0"] },
+                ],
+            },
+            { provider, parent: this },
+        ).id;
+        // The instances are the cluster's, not this program's, so no AWS resource of ours can own
+        // the attribute: a command turns it off on create and back on on destroy. It is set on
+        // the network interface the routes use: EC2 refuses the instance attribute on an
+        // instance with several interfaces, which EKS nodes with the VPC CNI have.
+        const cli = (flag: string) =>
+            pulumi.interpolate`aws ec2 modify-network-interface-attribute --region ${plan.region} --network-interface-id ${networkInterfaceId} ${flag}`;
+        const forwarding = new command.local.Command(
+            `${name}-source-dest-check-${node.node}`,
+            {
+                create: cli("--no-source-dest-check"),
+                delete: cli("--source-dest-check"),
+                environment: profile ? { AWS_PROFILE: profile } : undefined,
+            },
+            { provider: args.commands, parent: this },
+        );
+        for (const routeTableId of plan.nodeRouteTableIds) {
+            new aws.ec2.Route(
+                `${name}-node-${node.node}-${routeTableId}`,
+                { routeTableId, destinationCidrBlock: node.range, networkInterfaceId },
+                // Routed only to an interface that forwards, and removed before it stops forwarding.
+                { provider, parent: this, dependsOn: [forwarding] },
             );
-            for (const routeTableId of plan.nodeRouteTableIds) {
-                new aws.ec2.Route(
-                    `${name}-node-${node.node}-${routeTableId}`,
-                    { routeTableId, destinationCidrBlock: node.range, networkInterfaceId },
-                    // Routed only to an interface that forwards, and removed before it stops forwarding.
-                    { provider, parent: this, dependsOn: [forwarding] },
-                );
-            }
         }
+    }
 
-        for (const peer of plan.peers) {
-            for (const routeTableId of plan.peerRouteTableIds) {
-                new aws.ec2.Route(
-                    `${name}-to-${peer.site}-${routeTableId}`,
-                    { routeTableId, destinationCidrBlock: peer.range, transitGatewayId: this.transitGatewayId },
-                    // Deleted before the attachment it sends traffic through.
-                    { provider, parent: this, dependsOn: [this.vpcAttachment] },
-                );
-            }
-            for (const securityGroupId of plan.securityGroupIds) {
-                // One rule per link, named by the link, so adding or removing a link touches only its own rule.
-                for (const link of peer.links) {
-                    new aws.vpc.SecurityGroupIngressRule(
-                        `${name}-link-${link.link}-${securityGroupId}`,
-                        {
-                            securityGroupId,
-                            cidrIpv4: `${link.peerAddress}/32`,
-                            ipProtocol: "udp",
-                            fromPort: link.port,
-                            toPort: link.port,
-                            description: `plumr link ${link.link} from site ${peer.site}`,
-                            tags,
-                        },
-                        { provider, parent: this },
-                    );
-                }
+    /** Sends a peer's range to the Transit Gateway, and lets in its links' traffic and its ICMP. */
+    private routeToPeer(name: string, peer: AwsPeerPlan, plan: AwsSitePlan, tags: Tags): void {
+        const provider = this.provider;
+        for (const routeTableId of plan.peerRouteTableIds) {
+            new aws.ec2.Route(
+                `${name}-to-${peer.site}-${routeTableId}`,
+                { routeTableId, destinationCidrBlock: peer.range, transitGatewayId: this.transitGatewayId },
+                // Deleted before the attachment it sends traffic through.
+                { provider, parent: this, dependsOn: [this.vpcAttachment] },
+            );
+        }
+        for (const securityGroupId of plan.securityGroupIds) {
+            // One rule per link, named by the link, so adding or removing a link touches only its own rule.
+            for (const link of peer.links) {
                 new aws.vpc.SecurityGroupIngressRule(
-                    `${name}-from-${peer.site}-${securityGroupId}-icmp`,
+                    `${name}-link-${link.link}-${securityGroupId}`,
                     {
                         securityGroupId,
-                        cidrIpv4: peer.range,
-                        ipProtocol: "icmp",
-                        fromPort: -1,
-                        toPort: -1,
-                        description: `ICMP from site ${peer.site}`,
+                        cidrIpv4: `${link.peerAddress}/32`,
+                        ipProtocol: "udp",
+                        fromPort: link.port,
+                        toPort: link.port,
+                        description: `plumr link ${link.link} from site ${peer.site}`,
                         tags,
                     },
                     { provider, parent: this },
                 );
             }
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-from-${peer.site}-${securityGroupId}-icmp`,
+                {
+                    securityGroupId,
+                    cidrIpv4: peer.range,
+                    ipProtocol: "icmp",
+                    fromPort: -1,
+                    toPort: -1,
+                    description: `ICMP from site ${peer.site}`,
+                    tags,
+                },
+                { provider, parent: this },
+            );
         }
-        this.registerOutputs({
-            transitGatewayId: this.transitGatewayId,
-            transitGatewayRouteTableId: this.transitGatewayRouteTableId,
-            accountId: this.accountId,
-        });
     }
 }

@@ -86,55 +86,57 @@ export interface EndpointPodArgs {
     entrypointConfigMap: pulumi.Input<string>;
 }
 
-/**
- * The pod of one endpoint: per link a plumr as a supervised sidecar (native, or a plain container in
- * legacy mode), the only privileged containers; the unprivileged workload, told its links and its
- * peers (a named endpoint's workload reaches each peer by name); the metrics reader; the binaries
- * from the node read-only, the configs readable by root alone.
- */
-export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.PodSpec {
-    const { endpoint, site, tunnel, peers } = args;
-    const binMount = { name: "plumr-bin", mountPath: BIN_MOUNT, readOnly: true };
-    const plumrs = endpoint.ends.map((end, i): k8s.types.input.core.v1.Container => {
-        const peer = peers[i];
-        const tunUp = `[ $(( $(cat /sys/class/net/${end.device}/flags) & 1 )) -eq 1 ]`;
-        return {
-            name: endpoint.named ? `plumr-${end.link}` : "plumr",
-            image: site.sidecarImage,
-            command: ["/bin/sh", "/plumr-entrypoint/plumr-entrypoint.sh"],
-            env: [
-                { name: "PLUMR_BIN_DIR", value: BIN_MOUNT },
-                // What the entrypoint waits for on the node before it starts plumr.
-                { name: "PLUMR_SHA256SUMS", value: args.binaries.sha256sums },
-                { name: "PLUMR_CONFIG", value: `${CONFIG_MOUNT}/${configKey(endpoint, end)}` },
-                { name: "PLUMR_LINK", value: end.link },
-                { name: "PLUMR_TUN_IP", value: end.tunnelIp },
-                { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
-                { name: "PLUMR_REMOTE_IP", value: peer.address },
-                { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-            ],
-            // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
-            // NET_ADMIN; nothing else in the pod gets either. As root, whatever user the sidecar
-            // image names: a process of another user has no capability in effect, and cannot read
-            // its config, which the Secret mounts readable by root alone.
-            securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
-            // Checked every second while it starts, so that the workload starts as soon as the
-            // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
-            // may first wait for the node agent on this node.
-            startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 120 },
-            livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 5, failureThreshold: 3 },
-            volumeMounts: [
-                binMount,
-                { name: "plumr-config", mountPath: CONFIG_MOUNT, readOnly: true },
-                { name: "plumr-entrypoint", mountPath: "/plumr-entrypoint", readOnly: true },
-            ],
-        };
-    });
-    const unprivileged = {
-        privileged: false,
-        allowPrivilegeEscalation: false,
-        capabilities: { drop: ["ALL"] },
+type Container = k8s.types.input.core.v1.Container;
+
+/** The binaries from the node, read-only: plumr's and the metrics reader's. */
+const binMount = () => ({ name: "plumr-bin", mountPath: BIN_MOUNT, readOnly: true });
+
+/** The workload and the metrics reader need no privilege, and get none. */
+const unprivileged = () => ({
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+});
+
+/** The plumr of one link end, with `peer` at the link's other end. */
+function plumrContainer(args: EndpointPodArgs, end: EndPlan, peer: PodPeer): Container {
+    const { endpoint, site } = args;
+    const tunUp = `[ $(( $(cat /sys/class/net/${end.device}/flags) & 1 )) -eq 1 ]`;
+    return {
+        name: endpoint.named ? `plumr-${end.link}` : "plumr",
+        image: site.sidecarImage,
+        command: ["/bin/sh", "/plumr-entrypoint/plumr-entrypoint.sh"],
+        env: [
+            { name: "PLUMR_BIN_DIR", value: BIN_MOUNT },
+            // What the entrypoint waits for on the node before it starts plumr.
+            { name: "PLUMR_SHA256SUMS", value: args.binaries.sha256sums },
+            { name: "PLUMR_CONFIG", value: `${CONFIG_MOUNT}/${configKey(endpoint, end)}` },
+            { name: "PLUMR_LINK", value: end.link },
+            { name: "PLUMR_TUN_IP", value: end.tunnelIp },
+            { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
+            { name: "PLUMR_REMOTE_IP", value: peer.address },
+            { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+        ],
+        // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
+        // NET_ADMIN; nothing else in the pod gets either. As root, whatever user the sidecar
+        // image names: a process of another user has no capability in effect, and cannot read
+        // its config, which the Secret mounts readable by root alone.
+        securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
+        // Checked every second while it starts, so that the workload starts as soon as the
+        // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
+        // may first wait for the node agent on this node.
+        startupProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 1, failureThreshold: 120 },
+        livenessProbe: { exec: { command: ["/bin/sh", "-c", tunUp] }, periodSeconds: 5, failureThreshold: 3 },
+        volumeMounts: [
+            binMount(),
+            { name: "plumr-config", mountPath: CONFIG_MOUNT, readOnly: true },
+            { name: "plumr-entrypoint", mountPath: "/plumr-entrypoint", readOnly: true },
+        ],
     };
+}
+
+/** The user's workload, told its links and its peers. */
+function workloadContainer(endpoint: EndpointPlan, peers: PodPeer[]): Container {
     const [firstEnd] = endpoint.ends;
     // What the workload needs to find its peers: for an end written in a link, which link, which
     // site and the tunnel addresses; for a named endpoint, its name, and the file that lists its peers.
@@ -151,7 +153,7 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
               { name: "PLUMR_REMOTE_TUN_IP", value: peers[0].tunnelIp },
           ];
     const { workload } = endpoint;
-    const workloadContainer: k8s.types.input.core.v1.Container = {
+    return {
         name: "workload",
         image: workload.image,
         command: workload.command,
@@ -159,22 +161,59 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
         env: [...found, ...(workload.env ?? [])],
         ports: workload.ports,
         resources: workload.resources,
-        securityContext: unprivileged,
+        securityContext: unprivileged(),
         volumeMounts: endpoint.named ? [{ name: "plumr-peers", mountPath: PEERS_MOUNT, readOnly: true }] : undefined,
     };
-    const metrics: k8s.types.input.core.v1.Container = {
+}
+
+/** The reader of the tunnels' metrics. */
+function metricsContainer(site: SitePlan, tunnel: Plan["tunnel"]): Container {
+    return {
         name: "metrics",
         image: site.sidecarImage,
         command: [`${BIN_MOUNT}/shm_printer`, "--name", tunnel.metricsName],
-        securityContext: unprivileged,
-        volumeMounts: [binMount],
+        securityContext: unprivileged(),
+        volumeMounts: [binMount()],
     };
+}
+
+function podVolumes(args: EndpointPodArgs): k8s.types.input.core.v1.Volume[] {
+    return [
+        // OrCreate: the pod may reach its node before the node agent does.
+        { name: "plumr-bin", hostPath: { path: args.binaries.hostPath, type: "DirectoryOrCreate" } },
+        { name: "plumr-config", secret: { secretName: args.configSecret, defaultMode: 0o400 } },
+        { name: "plumr-entrypoint", configMap: { name: args.entrypointConfigMap, defaultMode: 0o555 } },
+        // A named endpoint's peers file: the pod's own annotation.
+        ...(args.endpoint.named
+            ? [
+                  {
+                      name: "plumr-peers",
+                      downwardAPI: {
+                          items: [{ path: PEERS_FILE, fieldRef: { fieldPath: `metadata.annotations['${PEERS_ANNOTATION}']` } }],
+                      },
+                  },
+              ]
+            : []),
+    ];
+}
+
+/**
+ * The pod of one endpoint: per link a plumr as a supervised sidecar (native, or a plain container in
+ * legacy mode), the only privileged containers; the unprivileged workload, told its links and its
+ * peers (a named endpoint's workload reaches each peer by name); the metrics reader; the binaries
+ * from the node read-only, the configs readable by root alone.
+ */
+export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.PodSpec {
+    const { endpoint, site, tunnel, peers } = args;
+    const plumrs = endpoint.ends.map((end, i) => plumrContainer(args, end, peers[i]));
+    const workload = workloadContainer(endpoint, peers);
+    const metrics = metricsContainer(site, tunnel);
     const native = site.config.sidecar === "native";
     return {
         serviceAccountName: args.serviceAccount,
         automountServiceAccountToken: false,
         nodeSelector: { "kubernetes.io/hostname": endpoint.node },
-        terminationGracePeriodSeconds: workload.terminationGracePeriodSeconds,
+        terminationGracePeriodSeconds: endpoint.workload.terminationGracePeriodSeconds,
         // Lets the unprivileged workload ping through the tunnel.
         securityContext: { sysctls: [{ name: "net.ipv4.ping_group_range", value: "0 2147483647" }] },
         // A named endpoint's peers by name: <endpoint> and <endpoint>.<site>, at their tunnel addresses.
@@ -182,24 +221,8 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
             ? peers.map((peer) => ({ ip: peer.tunnelIp, hostnames: [peer.endpoint, `${peer.endpoint}.${peer.site}`] }))
             : undefined,
         initContainers: native ? plumrs.map((plumr) => ({ ...plumr, restartPolicy: "Always" })) : [],
-        containers: native ? [workloadContainer, metrics] : [...plumrs, workloadContainer, metrics],
-        volumes: [
-            // OrCreate: the pod may reach its node before the node agent does.
-            { name: "plumr-bin", hostPath: { path: args.binaries.hostPath, type: "DirectoryOrCreate" } },
-            { name: "plumr-config", secret: { secretName: args.configSecret, defaultMode: 0o400 } },
-            { name: "plumr-entrypoint", configMap: { name: args.entrypointConfigMap, defaultMode: 0o555 } },
-            // A named endpoint's peers file: the pod's own annotation.
-            ...(endpoint.named
-                ? [
-                      {
-                          name: "plumr-peers",
-                          downwardAPI: {
-                              items: [{ path: PEERS_FILE, fieldRef: { fieldPath: `metadata.annotations['${PEERS_ANNOTATION}']` } }],
-                          },
-                      },
-                  ]
-                : []),
-        ],
+        containers: native ? [workload, metrics] : [...plumrs, workload, metrics],
+        volumes: podVolumes(args),
     };
 }
 
@@ -236,6 +259,34 @@ export function peersFile(endpoint: EndpointPlan, peers: { site: string; endpoin
     return `${JSON.stringify({ endpoint: endpoint.name, site: endpoint.site, peers: entries }, null, 2)}\n`;
 }
 
+/** A peer end whose facts are known as an output. */
+type ResolvedPeer = Omit<PeerEnd, "facts"> & { facts: pulumi.Output<EndFacts> };
+
+/** Each link end's plumr config, by its key in the Secret, rendered from the template with its peer's facts. */
+function renderConfigs(args: EndpointArgs, peerFacts: pulumi.Output<EndFacts[]>): pulumi.Output<Record<string, string>> {
+    const { endpoint, tunnel } = args;
+    // The configs may hold keys, so they stay secret everywhere, state included.
+    return pulumi.secret(peerFacts).apply((facts) =>
+        Object.fromEntries(
+            endpoint.ends.map((end, i) => [
+                configKey(endpoint, end),
+                renderTemplate(args.template, {
+                    LINK: end.link,
+                    LOCAL_IP: end.address,
+                    REMOTE_IP: facts[i].address,
+                    LOCAL_PORT: end.port,
+                    REMOTE_PORT: facts[i].port,
+                    TUN_NAME: end.device,
+                    TUN_IP: end.tunnelIp,
+                    TUN_PREFIX: end.tunnelPrefixLength,
+                    REMOTE_TUN_IP: facts[i].tunnelIp,
+                    MTU: tunnel.mtu,
+                }),
+            ]),
+        ),
+    );
+}
+
 /**
  * One endpoint: the NetworkAttachmentDefinition that gives the pod its underlay address, the
  * rendered plumr configs (a Secret), and a one-replica Deployment pinned to its node in which each
@@ -250,8 +301,7 @@ export class Endpoint extends pulumi.ComponentResource {
 
     constructor(name: string, args: EndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         super("plumr:link:Endpoint", name, {}, opts);
-        const { endpoint, site, tunnel } = args;
-        const { provider, namespace } = site;
+        const { endpoint, site } = args;
         const objectName = attachmentName(endpoint.name);
         const selector: Record<string, string> = endpoint.named
             ? { [`${PREFIX}/endpoint`]: endpoint.name }
@@ -259,89 +309,26 @@ export class Endpoint extends pulumi.ComponentResource {
         const endpointLabels = labels("endpoint", selector);
         const peers = args.peers.map((peer) => ({ ...peer, facts: pulumi.output(peer.facts) }));
 
-        const nad = new k8s.apiextensions.CustomResource(
-            `${name}-attachment`,
-            {
-                apiVersion: "k8s.cni.cncf.io/v1",
-                kind: "NetworkAttachmentDefinition",
-                metadata: { name: objectName, namespace, labels: endpointLabels },
-                spec: { config: attachmentConfig(site.plan, endpoint, tunnel.underlayMtu) },
-            },
-            { provider, parent: this },
-        );
-
+        const nad = this.attachment(name, args, objectName, endpointLabels);
         /** Every peer's facts, in the order of the endpoint's ends: its configs and its peers file are made from them. */
         const peerFacts = pulumi.all(peers.map((peer) => peer.facts));
-        // The configs may hold keys, so they stay secret everywhere, state included.
-        this.renderedConfigs = pulumi.secret(peerFacts).apply((facts) =>
-            Object.fromEntries(
-                endpoint.ends.map((end, i) => [
-                    configKey(endpoint, end),
-                    renderTemplate(args.template, {
-                        LINK: end.link,
-                        LOCAL_IP: end.address,
-                        REMOTE_IP: facts[i].address,
-                        LOCAL_PORT: end.port,
-                        REMOTE_PORT: facts[i].port,
-                        TUN_NAME: end.device,
-                        TUN_IP: end.tunnelIp,
-                        TUN_PREFIX: end.tunnelPrefixLength,
-                        REMOTE_TUN_IP: facts[i].tunnelIp,
-                        MTU: tunnel.mtu,
-                    }),
-                ]),
-            ),
-        );
-        const secret = new k8s.core.v1.Secret(
-            `${name}-config`,
-            {
-                metadata: { name: `${objectName}-config`, namespace, labels: endpointLabels },
-                type: "Opaque",
-                stringData: Object.fromEntries(
-                    endpoint.ends.map((end) => [
-                        configKey(endpoint, end),
-                        this.renderedConfigs.apply((configs) => configs[configKey(endpoint, end)]),
-                    ]),
-                ),
-            },
-            { provider, parent: this },
-        );
-        // A single config's checksum is its text's, as it always was; several configs', their keys' and texts'.
-        const configSha256 = this.renderedConfigs.apply((configs) =>
-            endpoint.named ? sha256(stringify(configs)) : sha256(configs[CONFIG_FILE]),
-        );
-
+        this.renderedConfigs = renderConfigs(args, peerFacts);
+        const secret = this.configSecret(name, args, objectName, endpointLabels);
         const deployment = new k8s.apps.v1.Deployment(
             name,
             {
-                metadata: { name: objectName, namespace, labels: endpointLabels },
+                metadata: { name: objectName, namespace: site.namespace, labels: endpointLabels },
                 spec: {
                     replicas: 1,
                     // Two pods must never hold the same static address at once.
                     strategy: { type: "Recreate" },
                     selector: { matchLabels: { "app.kubernetes.io/part-of": "plumr", ...selector } },
                     template: {
-                        metadata: {
-                            labels: endpointLabels,
-                            annotations: {
-                                "k8s.v1.cni.cncf.io/networks": networksAnnotation(endpoint, site.plan.config.namespace),
-                                // A new config or new binaries restart the endpoint.
-                                [`${PREFIX}/config-sha256`]: pulumi.unsecret(configSha256),
-                                [`${PREFIX}/binaries-sha256`]: site.binariesSha256,
-                                ...(endpoint.named && {
-                                    [PEERS_ANNOTATION]: peerFacts.apply((facts) =>
-                                        peersFile(
-                                            endpoint,
-                                            peers.map((peer, i) => ({ ...peer, facts: facts[i] })),
-                                        ),
-                                    ),
-                                }),
-                            },
-                        },
+                        metadata: { labels: endpointLabels, annotations: this.podAnnotations(endpoint, site, peers, peerFacts) },
                         spec: endpointPodSpec({
                             endpoint,
                             site: site.plan,
-                            tunnel,
+                            tunnel: args.tunnel,
                             binaries: args.binaries,
                             peers: peers.map((peer) => ({
                                 site: peer.site,
@@ -356,11 +343,77 @@ export class Endpoint extends pulumi.ComponentResource {
                     },
                 },
             },
-            { provider, parent: this, dependsOn: [nad] },
+            { provider: site.provider, parent: this, dependsOn: [nad] },
         );
         this.deploymentName = deployment.metadata.name;
         // The rendered configs stay out of the component's outputs: the Secret holds them, and every
         // secret in the state costs the engine work on every checkpoint.
         this.registerOutputs({ deploymentName: this.deploymentName });
+    }
+
+    /** The NetworkAttachmentDefinition that gives the pod its underlay address. */
+    private attachment(
+        name: string,
+        args: EndpointArgs,
+        objectName: string,
+        endpointLabels: Record<string, string>,
+    ): k8s.apiextensions.CustomResource {
+        const { endpoint, site } = args;
+        return new k8s.apiextensions.CustomResource(
+            `${name}-attachment`,
+            {
+                apiVersion: "k8s.cni.cncf.io/v1",
+                kind: "NetworkAttachmentDefinition",
+                metadata: { name: objectName, namespace: site.namespace, labels: endpointLabels },
+                spec: { config: attachmentConfig(site.plan, endpoint, args.tunnel.underlayMtu) },
+            },
+            { provider: site.provider, parent: this },
+        );
+    }
+
+    /** The Secret that holds the rendered configs, one key per link end. */
+    private configSecret(name: string, args: EndpointArgs, objectName: string, endpointLabels: Record<string, string>): k8s.core.v1.Secret {
+        const { endpoint, site } = args;
+        return new k8s.core.v1.Secret(
+            `${name}-config`,
+            {
+                metadata: { name: `${objectName}-config`, namespace: site.namespace, labels: endpointLabels },
+                type: "Opaque",
+                stringData: Object.fromEntries(
+                    endpoint.ends.map((end) => [
+                        configKey(endpoint, end),
+                        this.renderedConfigs.apply((configs) => configs[configKey(endpoint, end)]),
+                    ]),
+                ),
+            },
+            { provider: site.provider, parent: this },
+        );
+    }
+
+    /** The pod's annotations: its underlay network, what restarts it when it changes, and a named endpoint's peers file. */
+    private podAnnotations(
+        endpoint: EndpointPlan,
+        site: SiteHandle,
+        peers: ResolvedPeer[],
+        peerFacts: pulumi.Output<EndFacts[]>,
+    ): Record<string, pulumi.Input<string>> {
+        // A single config's checksum is its text's, as it always was; several configs', their keys' and texts'.
+        const configSha256 = this.renderedConfigs.apply((configs) =>
+            endpoint.named ? sha256(stringify(configs)) : sha256(configs[CONFIG_FILE]),
+        );
+        return {
+            "k8s.v1.cni.cncf.io/networks": networksAnnotation(endpoint, site.plan.config.namespace),
+            // A new config or new binaries restart the endpoint.
+            [`${PREFIX}/config-sha256`]: pulumi.unsecret(configSha256),
+            [`${PREFIX}/binaries-sha256`]: site.binariesSha256,
+            ...(endpoint.named && {
+                [PEERS_ANNOTATION]: peerFacts.apply((facts) =>
+                    peersFile(
+                        endpoint,
+                        peers.map((peer, i) => ({ ...peer, facts: facts[i] })),
+                    ),
+                ),
+            }),
+        };
     }
 }

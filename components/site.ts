@@ -64,23 +64,7 @@ export class Site extends pulumi.ComponentResource {
         );
         const provider = this.provider;
 
-        // The node agent and plumr need privileged containers, so the namespace enforces the
-        // privileged Pod Security level; audit and warn still report anything beyond baseline.
-        const namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            {
-                metadata: {
-                    name: config.namespace,
-                    labels: {
-                        ...labels("site"),
-                        "pod-security.kubernetes.io/enforce": "privileged",
-                        "pod-security.kubernetes.io/audit": "baseline",
-                        "pod-security.kubernetes.io/warn": "baseline",
-                    },
-                },
-            },
-            { provider, parent: this },
-        );
+        const namespace = this.createNamespace(name, config.namespace);
         this.namespace = namespace.metadata.name;
 
         const [agentAccount, endpointAccount] = [SERVICE_ACCOUNTS.nodeAgent, SERVICE_ACCOUNTS.endpoint].map(
@@ -129,6 +113,28 @@ export class Site extends pulumi.ComponentResource {
         this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, ...grants];
 
         this.registerOutputs({ namespace: this.namespace });
+    }
+
+    /**
+     * The site's namespace. The node agent and plumr need privileged containers, so it enforces the
+     * privileged Pod Security level; audit and warn still report anything beyond baseline.
+     */
+    private createNamespace(name: string, namespace: string): k8s.core.v1.Namespace {
+        return new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: {
+                    name: namespace,
+                    labels: {
+                        ...labels("site"),
+                        "pod-security.kubernetes.io/enforce": "privileged",
+                        "pod-security.kubernetes.io/audit": "baseline",
+                        "pod-security.kubernetes.io/warn": "baseline",
+                    },
+                },
+            },
+            { provider: this.provider, parent: this },
+        );
     }
 
     /** On OpenShift, pods run privileged only when their service account may use the privileged SCC. */

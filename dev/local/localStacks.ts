@@ -7,11 +7,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import versions from "../toolchain/versions.json";
 import { formatAllocations } from "../../planner/addressing/allocations";
-import {
-    ENVIRONMENTS_DIR,
-    mergeEnvironment,
-    siteStack as environmentSiteStack,
-} from "../../planner/environments/environments";
+import { ENVIRONMENTS_DIR, mergeEnvironment, siteStack as environmentSiteStack } from "../../planner/environments/environments";
 import { readEnvironmentFile } from "../../program/environmentFiles";
 import { planAllocations } from "../../planner/plan";
 import { parseTopology } from "../../planner/topology/schema";

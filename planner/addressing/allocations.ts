@@ -4,7 +4,7 @@
 // the topology, so adding, removing or reordering links never renumbers the others.
 import { z } from "zod";
 import * as a from "./addresses";
-import { addresseeField, addressees } from "./endpoints";
+import { Addressee, addresseeField, addressees } from "./endpoints";
 import { Problems } from "../problems/errors";
 import { parseWithProblems } from "../problems/issues";
 import { fieldPath, Topology } from "../topology/schema";
@@ -144,54 +144,66 @@ class Allocator {
 /** The host addresses of a node range that an endpoint may have: after the gateway, before broadcast. */
 const hostAllocator = (range: a.Cidr) => new Allocator(a.gateway(range) + 1, a.broadcast(range) - 1);
 
-/**
- * Gives every link its tunnel subnet, port and end addresses. Precedence: values the topology
- * gives, then values the file records (while they still fit), then the lowest free ones. Values
- * recorded for links no longer in the topology stay reserved until the file is rewritten, so the
- * values given now do not depend on whether the file is current. `nodeRanges` are the parsed node
- * ranges by site and node; the ends' sites and nodes and the explicit addresses are already valid.
- */
-export function assignAddressing(
-    topology: Topology,
-    pool: a.Cidr,
-    nodeRanges: Record<string, Record<string, a.Cidr>>,
-    recorded: Allocations,
-    problems: Problems,
-): Addressing {
-    const { prefixLength } = topology.tunnel;
-    const subnetSize = 2 ** (32 - prefixLength);
-    const slots = new Allocator(0, a.subnetCount(pool, prefixLength) - 1);
-    const ports = new Allocator(topology.tunnel.port, 65535);
-    const explicitPorts = new Set<number>();
-    const hosts = new Map<string, Allocator>();
+/** The values taken so far, by link and by endpoint, that the steps of assignAddressing fill in turn. */
+class Assignment {
+    readonly prefixLength: number;
+    readonly subnetSize: number;
+    readonly slots: Allocator;
+    readonly ports: Allocator;
+    /** Ports the topology gives: a link may keep a recorded port that another link names. */
+    readonly explicitPorts = new Set<number>();
+    private readonly hosts = new Map<string, Allocator>();
+    readonly links: Topology["links"];
+    readonly endpoints: Addressee[];
+    readonly slot: (number | undefined)[];
+    readonly port: (number | undefined)[];
+    /** One address per endpoint: every link end of a named endpoint has the same. */
+    readonly address: (number | undefined)[];
+
+    constructor(
+        readonly topology: Topology,
+        readonly pool: a.Cidr,
+        readonly nodeRanges: Record<string, Record<string, a.Cidr>>,
+    ) {
+        this.prefixLength = topology.tunnel.prefixLength;
+        this.subnetSize = 2 ** (32 - this.prefixLength);
+        this.slots = new Allocator(0, a.subnetCount(pool, this.prefixLength) - 1);
+        this.ports = new Allocator(topology.tunnel.port, 65535);
+        this.links = topology.links;
+        this.endpoints = addressees(topology);
+        this.slot = this.links.map(() => undefined);
+        this.port = this.links.map(() => undefined);
+        this.address = this.endpoints.map(() => undefined);
+    }
+
     /** The addresses of a node, or undefined when the topology has no such node. */
-    const hostsOf = (site: string, node: string): Allocator | undefined => {
+    hostsOf(site: string, node: string): Allocator | undefined {
         const key = `${site}/${node}`;
-        let allocator = hosts.get(key);
-        const range = nodeRanges[site]?.[node];
-        if (!allocator && range) hosts.set(key, (allocator = hostAllocator(range)));
+        let allocator = this.hosts.get(key);
+        const range = this.nodeRanges[site]?.[node];
+        if (!allocator && range) this.hosts.set(key, (allocator = hostAllocator(range)));
         return allocator;
-    };
+    }
+
     /** The slot of a recorded or given subnet, when it is one of the pool's subnets of the right size. */
-    const slotOf = (text: string): number | undefined => {
+    slotOf(text: string): number | undefined {
         const parsed = a.parseCidr(text);
-        if ("error" in parsed || parsed.cidr.prefixLength !== prefixLength || !a.contains(pool, parsed.cidr.network)) return undefined;
-        return (parsed.cidr.network - pool.network) / subnetSize;
-    };
+        if ("error" in parsed || parsed.cidr.prefixLength !== this.prefixLength || !a.contains(this.pool, parsed.cidr.network)) {
+            return undefined;
+        }
+        return (parsed.cidr.network - this.pool.network) / this.subnetSize;
+    }
+}
 
-    const links = topology.links;
-    const endpoints = addressees(topology);
-    const slot: (number | undefined)[] = links.map(() => undefined);
-    const port: (number | undefined)[] = links.map(() => undefined);
-    // One address per endpoint: every link end of a named endpoint has the same.
-    const address: (number | undefined)[] = endpoints.map(() => undefined);
+const recordOf = (recorded: Allocations, name: string) => (Object.hasOwn(recorded.links, name) ? recorded.links[name] : undefined);
 
-    // 1. Values the topology gives. Their validity was checked before; clashes between them are
-    //    reported here.
-    links.forEach((link, li) => {
+/** Step 1: the values the topology gives. Their validity was checked before; clashes between them are reported here. */
+function takeGivenValues(assignment: Assignment, problems: Problems): void {
+    const { topology, prefixLength, slots, ports, slot, port } = assignment;
+    assignment.links.forEach((link, li) => {
         const field = fieldPath(["links", li]);
         if (link.tunnelSubnet !== undefined) {
-            const s = slotOf(link.tunnelSubnet);
+            const s = assignment.slotOf(link.tunnelSubnet);
             if (s === undefined) {
                 problems.add(
                     `${field}.tunnelSubnet`,
@@ -212,14 +224,14 @@ export function assignAddressing(
         }
         if (link.port !== undefined) {
             ports.take(link.port, link.name);
-            explicitPorts.add(link.port);
+            assignment.explicitPorts.add(link.port);
             port[li] = link.port;
         }
     });
-    endpoints.forEach((endpoint, i) => {
+    assignment.endpoints.forEach((endpoint, i) => {
         if (endpoint.address === undefined) return;
         const value = a.parseIp(endpoint.address)!;
-        const hostsHere = hostsOf(endpoint.site, endpoint.node)!;
+        const hostsHere = assignment.hostsOf(endpoint.site, endpoint.node)!;
         if (!hostsHere.take(value, endpoint.owner)) {
             problems.add(
                 addresseeField(endpoint, "address"),
@@ -228,55 +240,64 @@ export function assignAddressing(
                 "give every endpoint (and every link end written in a link) its own address",
             );
         }
-        address[i] = value;
+        assignment.address[i] = value;
     });
+}
 
-    // 2. Values the file records: first for links in the topology, then those of removed links.
-    const current = new Set(links.map((l) => l.name));
-    const recordOf = (name: string) => (Object.hasOwn(recorded.links, name) ? recorded.links[name] : undefined);
+/**
+ * Step 2: the values the file records, first for links in the topology, then those of removed
+ * links. Returns the removed links' names, sorted.
+ */
+function keepRecordedValues(assignment: Assignment, recorded: Allocations): string[] {
+    const { links, slots, ports, slot, port, address } = assignment;
     links.forEach((link, li) => {
-        const record = recordOf(link.name);
+        const record = recordOf(recorded, link.name);
         if (!record) return;
         if (slot[li] === undefined) {
-            const s = slotOf(record.tunnelSubnet);
+            const s = assignment.slotOf(record.tunnelSubnet);
             if (s !== undefined && slots.take(s, link.name)) slot[li] = s;
         }
         // Ends of different endpoints never share an address, so a link may keep a port another link names.
         if (
             port[li] === undefined &&
             record.port >= ports.first &&
-            (ports.take(record.port, link.name) || explicitPorts.has(record.port))
+            (ports.take(record.port, link.name) || assignment.explicitPorts.has(record.port))
         ) {
             port[li] = record.port;
         }
     });
     // An endpoint keeps the address recorded for the first of its link ends that has one where it is now.
-    endpoints.forEach((endpoint, i) => {
+    assignment.endpoints.forEach((endpoint, i) => {
         for (const { link: li } of endpoint.ends) {
             if (address[i] !== undefined) return;
-            const kept = recordOf(links[li].name)?.ends.find((e) => e.site === endpoint.site && e.node === endpoint.node);
+            const kept = recordOf(recorded, links[li].name)?.ends.find((e) => e.site === endpoint.site && e.node === endpoint.node);
             const value = a.parseIp(kept?.address);
-            if (value !== undefined && hostsOf(endpoint.site, endpoint.node)!.take(value, endpoint.owner)) address[i] = value;
+            if (value !== undefined && assignment.hostsOf(endpoint.site, endpoint.node)!.take(value, endpoint.owner)) address[i] = value;
         }
     });
+    const current = new Set(links.map((l) => l.name));
     const removed = Object.keys(recorded.links)
         .filter((name) => !current.has(name))
         .sort();
     for (const name of removed) {
         const record = recorded.links[name];
-        const s = slotOf(record.tunnelSubnet);
+        const s = assignment.slotOf(record.tunnelSubnet);
         if (s !== undefined) slots.take(s, name);
         ports.take(record.port, name);
         for (const end of record.ends) {
             const value = a.parseIp(end.address);
-            if (value !== undefined) hostsOf(end.site, end.node)?.take(value, name);
+            if (value !== undefined) assignment.hostsOf(end.site, end.node)?.take(value, name);
         }
     }
+    return removed;
+}
 
-    // 3. The lowest free values for the rest, in the topology's order.
+/** Step 3: the lowest free values for the rest, in the topology's order. */
+function allocateFreeValues(assignment: Assignment, removed: string[], problems: Problems): void {
+    const { topology, prefixLength, subnetSize, slots, ports, slot, port, address } = assignment;
     const held = removed.length === 1 ? "a removed link still holds its values" : `${removed.length} removed links still hold theirs`;
     const stale = removed.length > 0 ? ` (${held} until npm run allocate rewrites the file)` : "";
-    links.forEach((link, li) => {
+    assignment.links.forEach((link, li) => {
         const field = fieldPath(["links", li]);
         if (slot[li] === undefined) {
             slot[li] = slots.next(link.name);
@@ -296,20 +317,24 @@ export function assignAddressing(
             }
         }
     });
-    endpoints.forEach((endpoint, i) => {
+    assignment.endpoints.forEach((endpoint, i) => {
         if (address[i] !== undefined || endpoint.ends.length === 0) return;
-        address[i] = hostsOf(endpoint.site, endpoint.node)!.next(endpoint.owner);
+        address[i] = assignment.hostsOf(endpoint.site, endpoint.node)!.next(endpoint.owner);
         if (address[i] === undefined) {
             problems.add(
                 addresseeField(endpoint, "address"),
                 undefined,
-                `no free address left in node ${endpoint.node}'s range ${a.formatCidr(nodeRanges[endpoint.site][endpoint.node])}${stale}`,
+                `no free address left in node ${endpoint.node}'s range ${a.formatCidr(assignment.nodeRanges[endpoint.site][endpoint.node])}${stale}`,
                 `give the node a larger range or move the ${endpoint.named ? "endpoint" : "end"} to another node`,
             );
         }
     });
-    // The links of one endpoint share its address, so each needs its own port there.
-    for (const endpoint of endpoints.filter((e) => e.ends.length > 1)) {
+}
+
+/** The links of one endpoint share its address, so each needs its own port there. */
+function checkEndpointPorts(assignment: Assignment, problems: Problems): void {
+    const { links, port } = assignment;
+    for (const endpoint of assignment.endpoints.filter((e) => e.ends.length > 1)) {
         const holder = new Map<number, string>();
         for (const { link: li } of endpoint.ends) {
             const other = holder.get(port[li]!);
@@ -323,10 +348,13 @@ export function assignAddressing(
             } else if (port[li] !== undefined) holder.set(port[li]!, links[li].name);
         }
     }
-    problems.throwIfAny();
+}
 
+/** Every link's values once all are assigned, what the file must say now, and how that differs from what it says. */
+function addressingOf(assignment: Assignment, recorded: Allocations, removed: string[]): Addressing {
+    const { links, pool, prefixLength, subnetSize, slot, port, address } = assignment;
     const endAddress: number[][] = links.map(() => [0, 0]);
-    endpoints.forEach((endpoint, i) => {
+    assignment.endpoints.forEach((endpoint, i) => {
         for (const { link: li, end: ei } of endpoint.ends) endAddress[li][ei] = address[i]!;
     });
     const result: LinkAddressing[] = links.map((_, li) => ({
@@ -344,11 +372,34 @@ export function assignAddressing(
     });
     const changes: AllocationChanges = { added: [], removed, changed: [] };
     for (const link of links) {
-        const before = recordOf(link.name);
+        const before = recordOf(recorded, link.name);
         if (!before) changes.added.push(link.name);
         else if (!sameRecord(before, record.links[link.name])) changes.changed.push(link.name);
     }
     return { links: result, record, changes };
+}
+
+/**
+ * Gives every link its tunnel subnet, port and end addresses. Precedence: values the topology
+ * gives, then values the file records (while they still fit), then the lowest free ones. Values
+ * recorded for links no longer in the topology stay reserved until the file is rewritten, so the
+ * values given now do not depend on whether the file is current. `nodeRanges` are the parsed node
+ * ranges by site and node; the ends' sites and nodes and the explicit addresses are already valid.
+ */
+export function assignAddressing(
+    topology: Topology,
+    pool: a.Cidr,
+    nodeRanges: Record<string, Record<string, a.Cidr>>,
+    recorded: Allocations,
+    problems: Problems,
+): Addressing {
+    const assignment = new Assignment(topology, pool, nodeRanges);
+    takeGivenValues(assignment, problems);
+    const removed = keepRecordedValues(assignment, recorded);
+    allocateFreeValues(assignment, removed, problems);
+    checkEndpointPorts(assignment, problems);
+    problems.throwIfAny();
+    return addressingOf(assignment, recorded, removed);
 }
 
 /** One line that says how the file differs from what the topology needs, or undefined when it is current. */

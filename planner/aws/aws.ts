@@ -1,6 +1,6 @@
 import * as a from "../addressing/addresses";
 import { Problems, Unique } from "../problems/errors";
-import { fieldPath, Topology } from "../topology/schema";
+import { fieldPath, SiteConfig, Topology } from "../topology/schema";
 import type { AwsFacts, AwsPeerPlan, AwsPeeringPlan, AwsPeeringStep, AwsPlan, AwsSitePlan, LinkPlan } from "../types";
 
 const ID_PATTERNS = {
@@ -33,17 +33,14 @@ function endpointNodes(topology: Topology): Set<string> {
     return new Set(topology.links.flatMap((l) => l.ends.map((e) => `${e.site}/${e.node}`)));
 }
 
-/** Validates every AWS block; `siteRanges` are the parsed bridge ranges (absent when malformed). */
-export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>, problems: Problems): void {
-    const hosts = endpointNodes(topology);
-    // Ids AWS gives once: an instance is one node, a Transit Gateway cannot peer with itself.
-    const instances = new Unique(problems, "instance id", "give each node its own instance's id (the node's spec.providerID ends with it)");
-    const gateways = new Unique(
-        problems,
-        "Transit Gateway",
-        "give each site its own Transit Gateway (leave transitGatewayId out to have one created): a gateway cannot peer with itself",
-    );
-    // Each peering's resources are named <requester>-<accepter>: sites a-b and c, and a and b-c, would share them.
+/** A site's aws block. */
+type AwsConfig = NonNullable<SiteConfig["aws"]>;
+
+/** Where a setting of site `siteName` is, as the user writes the path. */
+const siteField = (siteName: string, ...path: (string | number)[]) => fieldPath(["sites", siteName, ...path]);
+
+/** Each peering's resources are named <requester>-<accepter>: sites a-b and c, and a and b-c, would share them. */
+function checkPeeringNames(topology: Topology, problems: Problems): void {
     const routed = (site: string) => topology.sites[site]?.aws?.routing === "transitGateway";
     const pairs = new Map<string, string>();
     topology.links.forEach((link, li) => {
@@ -61,145 +58,206 @@ export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>,
             );
         }
     });
+}
+
+/** Ids AWS gives once, across all sites: an instance is one node, a Transit Gateway cannot peer with itself. */
+function checkUniqueIds(topology: Topology, problems: Problems): void {
+    const instances = new Unique(problems, "instance id", "give each node its own instance's id (the node's spec.providerID ends with it)");
+    const gateways = new Unique(
+        problems,
+        "Transit Gateway",
+        "give each site its own Transit Gateway (leave transitGatewayId out to have one created): a gateway cannot peer with itself",
+    );
     for (const [siteName, site] of Object.entries(topology.sites)) {
-        site.nodes.forEach((node, i) => instances.check(node.instanceId, fieldPath(["sites", siteName, "nodes", i, "instanceId"])));
+        site.nodes.forEach((node, i) => instances.check(node.instanceId, siteField(siteName, "nodes", i, "instanceId")));
         if (site.aws?.routing === "transitGateway") {
-            gateways.check(site.aws.transitGatewayId, fieldPath(["sites", siteName, "aws", "transitGatewayId"]));
+            gateways.check(site.aws.transitGatewayId, siteField(siteName, "aws", "transitGatewayId"));
         }
     }
+}
+
+function checkRegion(siteName: string, aws: AwsConfig, problems: Problems): void {
+    if (!REGION.test(aws.region)) {
+        problems.add(
+            siteField(siteName, "aws", "region"),
+            aws.region,
+            "not an AWS region name",
+            "use a region code such as us-east-2 or ap-south-1",
+        );
+    }
+}
+
+function checkRouting(siteName: string, aws: AwsConfig, problems: Problems): void {
+    if (aws.routing === "vpcPeering") {
+        problems.add(
+            siteField(siteName, "aws", "routing"),
+            aws.routing,
+            "VPC peering only forwards addresses inside the peer VPC's CIDR blocks, and the bridge ranges are not VPC addresses",
+            "use routing: transitGateway (Transit Gateways route any CIDR you give them), or none if the ranges are routed elsewhere",
+        );
+    }
+}
+
+/** An id that routing: transitGateway needs, in the form AWS writes it. */
+function checkId(key: keyof typeof ID_PATTERNS, value: string | undefined, field: string, problems: Problems): void {
+    if (value === undefined || !ID_PATTERNS[key].test(value)) {
+        problems.add(
+            field,
+            value,
+            value === undefined ? "required with routing: transitGateway" : `not a well-formed id`,
+            `write the AWS id, e.g. ${ID_EXAMPLES[key]}`,
+        );
+    }
+}
+
+/** A zone of the site's region; not checked when the region is malformed, which is reported already. */
+function checkZone(value: string, region: string, field: string, problems: Problems): void {
+    if (REGION.test(region) && !inRegion(value, region)) {
+        problems.add(field, value, `not an availability zone of ${region}`, `write the zone as AWS names it, e.g. ${region}a`);
+    }
+}
+
+function checkRouteTables(siteName: string, aws: AwsConfig, problems: Problems): void {
+    if (aws.routeTableIds.length === 0) {
+        problems.add(
+            siteField(siteName, "aws", "routeTableIds"),
+            aws.routeTableIds,
+            "empty; routing: transitGateway needs at least one",
+            `list the route tables of the nodes' subnets, e.g. [${ID_EXAMPLES.routeTableId}]`,
+        );
+    }
+    const tables = new Unique(problems, "route table", "list each route table once");
+    aws.routeTableIds.forEach((id, i) => {
+        checkId("routeTableId", id, siteField(siteName, "aws", "routeTableIds", i), problems);
+        tables.check(id, siteField(siteName, "aws", "routeTableIds", i));
+    });
+}
+
+function checkSecurityGroups(siteName: string, aws: AwsConfig, problems: Problems): void {
+    const groups = new Unique(problems, "security group", "list each security group once");
+    aws.securityGroupIds.forEach((id, i) => {
+        checkId("securityGroupId", id, siteField(siteName, "aws", "securityGroupIds", i), problems);
+        groups.check(id, siteField(siteName, "aws", "securityGroupIds", i));
+    });
+}
+
+/** The subnets of the Transit Gateway's VPC attachment; returns the first of them in each zone, by zone. */
+function checkAttachmentSubnets(siteName: string, aws: AwsConfig, problems: Problems): Map<string, number> {
+    if (aws.attachmentSubnets.length === 0) {
+        problems.add(
+            siteField(siteName, "aws", "attachmentSubnets"),
+            aws.attachmentSubnets,
+            "empty; routing: transitGateway needs a subnet for the Transit Gateway's VPC attachment in every zone with endpoint nodes",
+            `list them, e.g. [{subnetId: ${ID_EXAMPLES.subnetId}, availabilityZone: ${aws.region}a, routeTableId: ${ID_EXAMPLES.routeTableId}}]`,
+        );
+    }
+    const subnetZones = new Map<string, number>();
+    const subnets = new Unique(problems, "subnet", "list each subnet once");
+    aws.attachmentSubnets.forEach((subnet, i) => {
+        const field = (...path: string[]) => siteField(siteName, "aws", "attachmentSubnets", i, ...path);
+        checkId("subnetId", subnet.subnetId, field("subnetId"), problems);
+        subnets.check(subnet.subnetId, field("subnetId"));
+        checkId("routeTableId", subnet.routeTableId, field("routeTableId"), problems);
+        checkZone(subnet.availabilityZone, aws.region, field("availabilityZone"), problems);
+        const first = subnetZones.get(subnet.availabilityZone);
+        if (first !== undefined) {
+            problems.add(
+                field("availabilityZone"),
+                subnet.availabilityZone,
+                `attachmentSubnets[${first}] is in this zone too: a Transit Gateway attachment takes one subnet per availability zone`,
+                "keep one subnet per zone",
+            );
+        } else {
+            subnetZones.set(subnet.availabilityZone, i);
+        }
+    });
+    return subnetZones;
+}
+
+/**
+ * The nodes' instance ids and zones: a node that hosts a link end is routed by its instance, and
+ * reaches the Transit Gateway only through an attachment subnet in its zone.
+ */
+function checkNodes(
+    siteName: string,
+    nodes: SiteConfig["nodes"],
+    aws: AwsConfig,
+    hosts: Set<string>,
+    subnetZones: Map<string, number>,
+    problems: Problems,
+): void {
+    nodes.forEach((node, i) => {
+        const hostsEnd = hosts.has(`${siteName}/${node.name}`);
+        if (node.instanceId !== undefined || hostsEnd) {
+            checkId("instanceId", node.instanceId, siteField(siteName, "nodes", i, "instanceId"), problems);
+        }
+        const zone = node.availabilityZone;
+        if (zone !== undefined) checkZone(zone, aws.region, siteField(siteName, "nodes", i, "availabilityZone"), problems);
+        if (!hostsEnd || aws.attachmentSubnets.length === 0) return;
+        const zones = [...subnetZones.keys()].join(", ");
+        if (zone === undefined) {
+            problems.add(
+                siteField(siteName, "nodes", i, "availabilityZone"),
+                zone,
+                `required with routing: transitGateway for a node that hosts a link end: its zone must have an attachment subnet`,
+                `write the node's zone (its topology.kubernetes.io/zone label), one of ${zones}`,
+            );
+        } else if (!subnetZones.has(zone)) {
+            problems.add(
+                siteField(siteName, "nodes", i, "availabilityZone"),
+                zone,
+                `no attachment subnet in ${zone} (they are in ${zones}): the node's traffic cannot reach the Transit Gateway`,
+                `add a subnet of ${zone} to aws.attachmentSubnets (AWS recommends a small subnet per zone for the attachment alone), ` +
+                    `or put the node's link ends on nodes in ${zones}`,
+            );
+        }
+    });
+}
+
+/** The VPC's CIDR block, which no bridge range may overlap: the VPC would route such a range locally. */
+function checkVpcCidr(topology: Topology, siteName: string, aws: AwsConfig, siteRanges: Record<string, a.Cidr>, problems: Problems): void {
+    const vpcCidr = a.parseCidr(aws.vpcCidr);
+    if ("error" in vpcCidr) {
+        problems.add(
+            siteField(siteName, "aws", "vpcCidr"),
+            aws.vpcCidr,
+            aws.vpcCidr === undefined ? "required with routing: transitGateway" : vpcCidr.error,
+            "write the VPC's CIDR block, e.g. 10.0.0.0/16",
+        );
+        return;
+    }
+    for (const [other, range] of Object.entries(siteRanges)) {
+        if (a.overlaps(range, vpcCidr.cidr)) {
+            problems.add(
+                fieldPath(["sites", other, "bridgeRange"]),
+                topology.sites[other].bridgeRange,
+                `overlaps site ${siteName}'s VPC CIDR ${aws.vpcCidr}: the VPC would route it locally instead of to the nodes`,
+                "take the bridge ranges from addresses outside every linked VPC",
+            );
+        }
+    }
+}
+
+/** Validates every AWS block; `siteRanges` are the parsed bridge ranges (absent when malformed). */
+export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>, problems: Problems): void {
+    const hosts = endpointNodes(topology);
+    checkPeeringNames(topology, problems);
+    checkUniqueIds(topology, problems);
     for (const [siteName, site] of Object.entries(topology.sites)) {
         const aws = site.aws;
         if (!aws) continue;
-        const field = (...path: (string | number)[]) => fieldPath(["sites", siteName, ...path]);
-        const regionValid = REGION.test(aws.region);
-        if (!regionValid) {
-            problems.add(field("aws", "region"), aws.region, "not an AWS region name", "use a region code such as us-east-2 or ap-south-1");
-        }
-        if (aws.routing === "vpcPeering") {
-            problems.add(
-                field("aws", "routing"),
-                aws.routing,
-                "VPC peering only forwards addresses inside the peer VPC's CIDR blocks, and the bridge ranges are not VPC addresses",
-                "use routing: transitGateway (Transit Gateways route any CIDR you give them), or none if the ranges are routed elsewhere",
-            );
-        }
+        checkRegion(siteName, aws, problems);
+        checkRouting(siteName, aws, problems);
         if (aws.routing !== "transitGateway") continue;
-
-        const checkId = (key: keyof typeof ID_PATTERNS, value: string | undefined, path: (string | number)[]) => {
-            if (value === undefined || !ID_PATTERNS[key].test(value)) {
-                problems.add(
-                    field(...path),
-                    value,
-                    value === undefined ? "required with routing: transitGateway" : `not a well-formed id`,
-                    `write the AWS id, e.g. ${ID_EXAMPLES[key]}`,
-                );
-            }
-        };
-        const checkZone = (value: string, path: (string | number)[]) => {
-            if (regionValid && !inRegion(value, aws.region)) {
-                problems.add(
-                    field(...path),
-                    value,
-                    `not an availability zone of ${aws.region}`,
-                    `write the zone as AWS names it, e.g. ${aws.region}a`,
-                );
-            }
-        };
-        checkId("vpcId", aws.vpcId, ["aws", "vpcId"]);
-        if (aws.routeTableIds.length === 0) {
-            problems.add(
-                field("aws", "routeTableIds"),
-                aws.routeTableIds,
-                "empty; routing: transitGateway needs at least one",
-                `list the route tables of the nodes' subnets, e.g. [${ID_EXAMPLES.routeTableId}]`,
-            );
+        checkId("vpcId", aws.vpcId, siteField(siteName, "aws", "vpcId"), problems);
+        checkRouteTables(siteName, aws, problems);
+        if (aws.transitGatewayId !== undefined) {
+            checkId("transitGatewayId", aws.transitGatewayId, siteField(siteName, "aws", "transitGatewayId"), problems);
         }
-        const tables = new Unique(problems, "route table", "list each route table once");
-        aws.routeTableIds.forEach((id, i) => {
-            checkId("routeTableId", id, ["aws", "routeTableIds", i]);
-            tables.check(id, field("aws", "routeTableIds", i));
-        });
-        if (aws.transitGatewayId !== undefined) checkId("transitGatewayId", aws.transitGatewayId, ["aws", "transitGatewayId"]);
-        const groups = new Unique(problems, "security group", "list each security group once");
-        aws.securityGroupIds.forEach((id, i) => {
-            checkId("securityGroupId", id, ["aws", "securityGroupIds", i]);
-            groups.check(id, field("aws", "securityGroupIds", i));
-        });
-
-        if (aws.attachmentSubnets.length === 0) {
-            problems.add(
-                field("aws", "attachmentSubnets"),
-                aws.attachmentSubnets,
-                "empty; routing: transitGateway needs a subnet for the Transit Gateway's VPC attachment in every zone with endpoint nodes",
-                `list them, e.g. [{subnetId: ${ID_EXAMPLES.subnetId}, availabilityZone: ${aws.region}a, routeTableId: ${ID_EXAMPLES.routeTableId}}]`,
-            );
-        }
-        const subnetZones = new Map<string, number>();
-        const subnets = new Unique(problems, "subnet", "list each subnet once");
-        aws.attachmentSubnets.forEach((subnet, i) => {
-            const path = ["aws", "attachmentSubnets", i];
-            checkId("subnetId", subnet.subnetId, [...path, "subnetId"]);
-            subnets.check(subnet.subnetId, field(...path, "subnetId"));
-            checkId("routeTableId", subnet.routeTableId, [...path, "routeTableId"]);
-            checkZone(subnet.availabilityZone, [...path, "availabilityZone"]);
-            const first = subnetZones.get(subnet.availabilityZone);
-            if (first !== undefined) {
-                problems.add(
-                    field(...path, "availabilityZone"),
-                    subnet.availabilityZone,
-                    `attachmentSubnets[${first}] is in this zone too: a Transit Gateway attachment takes one subnet per availability zone`,
-                    "keep one subnet per zone",
-                );
-            } else {
-                subnetZones.set(subnet.availabilityZone, i);
-            }
-        });
-
-        site.nodes.forEach((node, i) => {
-            const hostsEnd = hosts.has(`${siteName}/${node.name}`);
-            if (node.instanceId !== undefined || hostsEnd) checkId("instanceId", node.instanceId, ["nodes", i, "instanceId"]);
-            const zone = node.availabilityZone;
-            if (zone !== undefined) checkZone(zone, ["nodes", i, "availabilityZone"]);
-            if (!hostsEnd || aws.attachmentSubnets.length === 0) return;
-            const zones = [...subnetZones.keys()].join(", ");
-            if (zone === undefined) {
-                problems.add(
-                    field("nodes", i, "availabilityZone"),
-                    zone,
-                    `required with routing: transitGateway for a node that hosts a link end: its zone must have an attachment subnet`,
-                    `write the node's zone (its topology.kubernetes.io/zone label), one of ${zones}`,
-                );
-            } else if (!subnetZones.has(zone)) {
-                problems.add(
-                    field("nodes", i, "availabilityZone"),
-                    zone,
-                    `no attachment subnet in ${zone} (they are in ${zones}): the node's traffic cannot reach the Transit Gateway`,
-                    `add a subnet of ${zone} to aws.attachmentSubnets (AWS recommends a small subnet per zone for the attachment alone), ` +
-                        `or put the node's link ends on nodes in ${zones}`,
-                );
-            }
-        });
-
-        const vpcCidr = a.parseCidr(aws.vpcCidr);
-        if ("error" in vpcCidr) {
-            problems.add(
-                field("aws", "vpcCidr"),
-                aws.vpcCidr,
-                aws.vpcCidr === undefined ? "required with routing: transitGateway" : vpcCidr.error,
-                "write the VPC's CIDR block, e.g. 10.0.0.0/16",
-            );
-            continue;
-        }
-        for (const [other, range] of Object.entries(siteRanges)) {
-            if (a.overlaps(range, vpcCidr.cidr)) {
-                problems.add(
-                    fieldPath(["sites", other, "bridgeRange"]),
-                    topology.sites[other].bridgeRange,
-                    `overlaps site ${siteName}'s VPC CIDR ${aws.vpcCidr}: the VPC would route it locally instead of to the nodes`,
-                    "take the bridge ranges from addresses outside every linked VPC",
-                );
-            }
-        }
+        checkSecurityGroups(siteName, aws, problems);
+        const subnetZones = checkAttachmentSubnets(siteName, aws, problems);
+        checkNodes(siteName, site.nodes, aws, hosts, subnetZones, problems);
+        checkVpcCidr(topology, siteName, aws, siteRanges, problems);
     }
 }
 

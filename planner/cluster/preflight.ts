@@ -5,7 +5,7 @@
 import * as a from "../addressing/addresses";
 import { Problem, Problems } from "../problems/errors";
 import { checkClusterNodes, ClusterNode } from "../aws/nodes";
-import { fieldPath } from "../topology/schema";
+import { fieldPath, SiteConfig } from "../topology/schema";
 import { endsAt, peerOf } from "../plan";
 import type { Plan } from "../types";
 
@@ -81,44 +81,46 @@ function versionOf(gitVersion: string): [number, number] | undefined {
     return match ? [Number(match[1]), Number(match[2])] : undefined;
 }
 
-/**
- * Holds a site's cluster against the plan: every check, passed or not, with its problems. The
- * topology's nodes must be the cluster's (and, with AWS routing, run on the instances named),
- * built for `binaries.architecture`; the server must keep native sidecars when the site uses them;
- * OpenShift's OVN-Kubernetes must forward between interfaces for a bridge attachment, and the
- * deployer must be able to grant the privileged SCC; EKS's VPC CNI must not SNAT the traffic to the
- * peers' ranges.
- */
-export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts): PreflightCheck[] {
-    const site = plan.sites[siteName];
-    const config = site.config;
-    const checks: PreflightCheck[] = [];
-    const agentKeepsNetwork = config.attachment === "bridge" && config.nodeNetwork === "agent";
-    const byAgent = agentKeepsNetwork ? "; the node agent keeps the bridge's traffic forwarded and un-NATed" : "";
-    const check = (name: string, found: string, fill: (problems: Problems) => void) => {
-        const problems = new Problems();
-        fill(problems);
-        checks.push({ site: siteName, check: name, ok: problems.list.length === 0, found, problems: problems.list });
-    };
-    const siteField = fieldPath(["sites", siteName]);
+/** Runs one check of site `site`: `fill` adds its problems, and it passes when it adds none. */
+function runCheck(site: string, check: string, found: string, fill: (problems: Problems) => void): PreflightCheck {
+    const problems = new Problems();
+    fill(problems);
+    return { site, check, ok: problems.list.length === 0, found, problems: problems.list };
+}
 
-    const version = facts.serverVersion ? versionOf(facts.serverVersion) : undefined;
-    check("Kubernetes version", facts.serverVersion ?? "(not said)", (problems) => {
+/** Whether the node agent keeps the bridge's traffic forwarded and un-NATed, whatever the cluster's own settings. */
+const agentKeepsNetwork = (config: SiteConfig) => config.attachment === "bridge" && config.nodeNetwork === "agent";
+
+/** What a check that the node agent makes moot adds to what it found. */
+const byAgent = (config: SiteConfig) =>
+    agentKeepsNetwork(config) ? "; the node agent keeps the bridge's traffic forwarded and un-NATed" : "";
+
+/** A server older than native sidecars drops them silently, so the site must use legacy ones there. */
+function checkVersion(siteName: string, config: SiteConfig, serverVersion: string | undefined): PreflightCheck {
+    const version = serverVersion ? versionOf(serverVersion) : undefined;
+    return runCheck(siteName, "Kubernetes version", serverVersion ?? "(not said)", (problems) => {
         const [major, minor] = NATIVE_SIDECARS;
         if (config.sidecar === "native" && version && (version[0] < major || (version[0] === major && version[1] < minor))) {
             problems.add(
                 fieldPath(["sites", siteName, "sidecar"]),
                 config.sidecar,
-                `site ${siteName}'s cluster runs Kubernetes ${facts.serverVersion}, whose API server drops native sidecars silently (they need ${major}.${minor} or later)`,
+                `site ${siteName}'s cluster runs Kubernetes ${serverVersion}, whose API server drops native sidecars silently (they need ${major}.${minor} or later)`,
                 `set sites.${siteName}.sidecar to legacy, or upgrade the cluster to Kubernetes ${major}.${minor} (OpenShift 4.16) or later`,
             );
         }
     });
+}
 
-    const byName = new Map(facts.nodes.map((n) => [n.name, n]));
-    const routed = new Set(plan.aws.sites[siteName]?.routedNodes.map((n) => n.node) ?? []);
-    check("nodes", `${facts.nodes.length} nodes`, (problems) => {
-        const names = facts.nodes.map((n) => n.name);
+/**
+ * The topology's nodes must be the cluster's. A node routed by AWS is left to checkClusterNodes,
+ * which holds it against its instance too, so that a missing node is reported once.
+ */
+function checkNodes(plan: Plan, siteName: string, config: SiteConfig, nodes: ClusterFacts["nodes"]): PreflightCheck {
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const aws = plan.aws.sites[siteName];
+    const routed = new Set(aws?.routedNodes.map((n) => n.node) ?? []);
+    return runCheck(siteName, "nodes", `${nodes.length} nodes`, (problems) => {
+        const names = nodes.map((n) => n.name);
         config.nodes.forEach((node, i) => {
             if (routed.has(node.name) || byName.has(node.name)) return;
             problems.add(
@@ -128,85 +130,120 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
                 "write the node's name as kubectl get nodes shows it (its kubernetes.io/hostname label)",
             );
         });
-        const aws = plan.aws.sites[siteName];
-        if (aws) checkClusterNodes(aws, facts.nodes, problems);
+        if (aws) checkClusterNodes(aws, nodes, problems);
     });
+}
 
-    const wanted = plan.binaries.architecture;
+/** The binaries are built for one architecture, which every node of the site must have. */
+function checkArchitecture(wanted: string, siteName: string, config: SiteConfig, nodes: ClusterFacts["nodes"]): PreflightCheck {
+    const byName = new Map(nodes.map((n) => [n.name, n]));
     const others = config.nodes.flatMap((n) => {
         const arch = byName.get(n.name)?.arch;
         return arch && arch !== wanted ? [{ name: n.name, arch }] : [];
     });
-    check("architecture", others.length > 0 ? others.map((n) => `${n.name}: ${n.arch}`).join(", ") : wanted, (problems) => {
-        for (const node of others) {
+    return runCheck(
+        siteName,
+        "architecture",
+        others.length > 0 ? others.map((n) => `${n.name}: ${n.arch}`).join(", ") : wanted,
+        (problems) => {
+            for (const node of others) {
+                problems.add(
+                    fieldPath(["binaries", "architecture"]),
+                    wanted,
+                    `site ${siteName}'s node ${node.name} is ${node.arch} (its kubernetes.io/arch label): the ${wanted} binaries cannot run there`,
+                    `set binaries.architecture to ${node.arch} with the ${node.arch} builds of plumr and shm_printer, or use ${wanted} nodes`,
+                );
+            }
+        },
+    );
+}
+
+/** OpenShift's OVN-Kubernetes forwards between a node's interfaces only what a routed bridge needs when told to. */
+function checkNodeForwarding(siteName: string, config: SiteConfig, operator: ClusterFacts["networkOperator"]): PreflightCheck {
+    const forwarding = operator?.ipForwarding ?? "Restricted (the default)";
+    const ovn = operator?.networkType === "OVNKubernetes";
+    return runCheck(
+        siteName,
+        "node forwarding",
+        (operator ? `${operator.networkType ?? "?"}, ipForwarding ${ovn ? forwarding : "-"}` : "no network operator") + byAgent(config),
+        (problems) => {
+            if (!ovn || config.attachment !== "bridge" || config.nodeNetwork === "agent" || operator?.ipForwarding === "Global") return;
             problems.add(
-                fieldPath(["binaries", "architecture"]),
-                wanted,
-                `site ${siteName}'s node ${node.name} is ${node.arch} (its kubernetes.io/arch label): the ${wanted} binaries cannot run there`,
-                `set binaries.architecture to ${node.arch} with the ${node.arch} builds of plumr and shm_printer, or use ${wanted} nodes`,
+                fieldPath(["sites", siteName]),
+                `network.operator.openshift.io/cluster: ipForwarding ${forwarding}`,
+                `site ${siteName}'s OVN-Kubernetes forwards only the cluster's own traffic between a node's interfaces: the nodes drop what the bridge ${config.bridgeName} routes to the other sites`,
+                `set sites.${siteName}.nodeNetwork to agent (the node agent then forwards the bridge's traffic alone), or let the nodes forward everything: ` +
+                    `oc patch network.operator.openshift.io cluster --type=merge -p ` +
+                    `'{"spec":{"defaultNetwork":{"ovnKubernetesConfig":{"gatewayConfig":{"ipForwarding":"Global"}}}}}' ` +
+                    "(every node then forwards between all its interfaces; the nodes' firewalls and security groups still apply)",
             );
-        }
+        },
+    );
+}
+
+/** The deployer grants the privileged SCC to the node agent and the endpoints, so it must be allowed to use it. */
+function checkPrivilegedScc(siteName: string, config: SiteConfig, canUsePrivilegedScc: boolean | undefined): PreflightCheck {
+    return runCheck(
+        siteName,
+        "privileged SCC",
+        canUsePrivilegedScc === undefined ? "(not asked)" : canUsePrivilegedScc ? "may use" : "may not use",
+        (problems) => {
+            if (canUsePrivilegedScc !== false) return;
+            problems.add(
+                fieldPath(["sites", siteName, "platform"]),
+                config.platform,
+                `the identity that deploys site ${siteName} may not use the privileged SCC, so it cannot grant it to the node agent and the endpoints (on ROSA and OSD that takes cluster-admin)`,
+                `deploy site ${siteName} with a kubeconfig of a cluster-admin (oc auth can-i use securitycontextconstraints/privileged says yes)`,
+            );
+        },
+    );
+}
+
+/** EKS's VPC CNI must not SNAT the traffic to the peers' ranges, or the peers' security groups drop it. */
+function checkVpcCniSnat(plan: Plan, siteName: string, config: SiteConfig, cni: ClusterFacts["vpcCni"]): PreflightCheck {
+    const peerRanges = [...new Set(endsAt(plan, siteName).map((end) => plan.sites[peerOf(plan, end).site].config.bridgeRange))];
+    const excluded = (cni?.excludeSnatCidrs ?? "")
+        .split(",")
+        .map((c) => a.parseCidr(c.trim()))
+        .flatMap((r) => ("cidr" in r ? [r.cidr] : []));
+    const snatted = peerRanges.filter((range) => {
+        const parsed = a.parseCidr(range);
+        return "cidr" in parsed && !excluded.some((ex) => a.containsCidr(ex, parsed.cidr));
     });
+    const found = cni
+        ? `EXTERNALSNAT=${cni.externalSnat ?? "(unset)"}, EXCLUDE_SNAT_CIDRS=${cni.excludeSnatCidrs ?? "(unset)"}${byAgent(config)}`
+        : "no VPC CNI";
+    return runCheck(siteName, "VPC CNI SNAT", found, (problems) => {
+        if (!cni || agentKeepsNetwork(config) || cni.externalSnat === "true" || snatted.length === 0) return;
+        const all = [...(cni.excludeSnatCidrs ? cni.excludeSnatCidrs.split(",").map((c) => c.trim()) : []), ...snatted].join(",");
+        problems.add(
+            fieldPath(["sites", siteName]),
+            `aws-node: AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${cni.excludeSnatCidrs ?? "(unset)"}`,
+            `site ${siteName}'s VPC CNI rewrites the source of traffic to ${snatted.join(", ")} (outside the VPC) to the node's address, so the peers' security groups drop it`,
+            `set sites.${siteName}.nodeNetwork to agent (the node agent then keeps the bridge's traffic out of SNAT), or exclude the peers' ranges from SNAT: kubectl -n kube-system set env daemonset aws-node AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${all}`,
+        );
+    });
+}
 
+/**
+ * Holds a site's cluster against the plan: every check, passed or not, with its problems. The
+ * topology's nodes must be the cluster's (and, with AWS routing, run on the instances named),
+ * built for `binaries.architecture`; the server must keep native sidecars when the site uses them;
+ * OpenShift's OVN-Kubernetes must forward between interfaces for a bridge attachment, and the
+ * deployer must be able to grant the privileged SCC; EKS's VPC CNI must not SNAT the traffic to the
+ * peers' ranges.
+ */
+export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts): PreflightCheck[] {
+    const config = plan.sites[siteName].config;
+    const checks = [
+        checkVersion(siteName, config, facts.serverVersion),
+        checkNodes(plan, siteName, config, facts.nodes),
+        checkArchitecture(plan.binaries.architecture, siteName, config, facts.nodes),
+    ];
     if (config.platform === "openshift") {
-        const operator = facts.networkOperator;
-        const forwarding = operator?.ipForwarding ?? "Restricted (the default)";
-        const ovn = operator?.networkType === "OVNKubernetes";
-        check(
-            "node forwarding",
-            (operator ? `${operator.networkType ?? "?"}, ipForwarding ${ovn ? forwarding : "-"}` : "no network operator") + byAgent,
-            (problems) => {
-                if (!ovn || config.attachment !== "bridge" || config.nodeNetwork === "agent" || operator?.ipForwarding === "Global") return;
-                problems.add(
-                    siteField,
-                    `network.operator.openshift.io/cluster: ipForwarding ${forwarding}`,
-                    `site ${siteName}'s OVN-Kubernetes forwards only the cluster's own traffic between a node's interfaces: the nodes drop what the bridge ${config.bridgeName} routes to the other sites`,
-                    `set sites.${siteName}.nodeNetwork to agent (the node agent then forwards the bridge's traffic alone), or let the nodes forward everything: ` +
-                        `oc patch network.operator.openshift.io cluster --type=merge -p ` +
-                        `'{"spec":{"defaultNetwork":{"ovnKubernetesConfig":{"gatewayConfig":{"ipForwarding":"Global"}}}}}' ` +
-                        "(every node then forwards between all its interfaces; the nodes' firewalls and security groups still apply)",
-                );
-            },
-        );
-        check(
-            "privileged SCC",
-            facts.canUsePrivilegedScc === undefined ? "(not asked)" : facts.canUsePrivilegedScc ? "may use" : "may not use",
-            (problems) => {
-                if (facts.canUsePrivilegedScc !== false) return;
-                problems.add(
-                    fieldPath(["sites", siteName, "platform"]),
-                    config.platform,
-                    `the identity that deploys site ${siteName} may not use the privileged SCC, so it cannot grant it to the node agent and the endpoints (on ROSA and OSD that takes cluster-admin)`,
-                    `deploy site ${siteName} with a kubeconfig of a cluster-admin (oc auth can-i use securitycontextconstraints/privileged says yes)`,
-                );
-            },
-        );
+        checks.push(checkNodeForwarding(siteName, config, facts.networkOperator));
+        checks.push(checkPrivilegedScc(siteName, config, facts.canUsePrivilegedScc));
     }
-
-    if (config.aws) {
-        const cni = facts.vpcCni;
-        const peerRanges = [...new Set(endsAt(plan, siteName).map((end) => plan.sites[peerOf(plan, end).site].config.bridgeRange))];
-        const excluded = (cni?.excludeSnatCidrs ?? "")
-            .split(",")
-            .map((c) => a.parseCidr(c.trim()))
-            .flatMap((r) => ("cidr" in r ? [r.cidr] : []));
-        const snatted = peerRanges.filter((range) => {
-            const parsed = a.parseCidr(range);
-            return "cidr" in parsed && !excluded.some((ex) => a.containsCidr(ex, parsed.cidr));
-        });
-        const found = cni
-            ? `EXTERNALSNAT=${cni.externalSnat ?? "(unset)"}, EXCLUDE_SNAT_CIDRS=${cni.excludeSnatCidrs ?? "(unset)"}${byAgent}`
-            : "no VPC CNI";
-        check("VPC CNI SNAT", found, (problems) => {
-            if (!cni || agentKeepsNetwork || cni.externalSnat === "true" || snatted.length === 0) return;
-            const all = [...(cni.excludeSnatCidrs ? cni.excludeSnatCidrs.split(",").map((c) => c.trim()) : []), ...snatted].join(",");
-            problems.add(
-                siteField,
-                `aws-node: AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${cni.excludeSnatCidrs ?? "(unset)"}`,
-                `site ${siteName}'s VPC CNI rewrites the source of traffic to ${snatted.join(", ")} (outside the VPC) to the node's address, so the peers' security groups drop it`,
-                `set sites.${siteName}.nodeNetwork to agent (the node agent then keeps the bridge's traffic out of SNAT), or exclude the peers' ranges from SNAT: kubectl -n kube-system set env daemonset aws-node AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${all}`,
-            );
-        });
-    }
+    if (config.aws) checks.push(checkVpcCniSnat(plan, siteName, config, facts.vpcCni));
     return checks;
 }

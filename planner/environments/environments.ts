@@ -14,7 +14,7 @@ import * as a from "../addressing/addresses";
 import { Finding, Problem, Problems } from "../problems/errors";
 import * as id from "../topology/identifiers";
 import { formatPath } from "../problems/issues";
-import { Topology, TOPOLOGY_KEY } from "../topology/schema";
+import { SiteConfig, Topology, TOPOLOGY_KEY } from "../topology/schema";
 
 /** The directory, next to Pulumi.yaml, that holds one directory per environment. */
 export const ENVIRONMENTS_DIR = "environments";
@@ -87,6 +87,121 @@ export interface EnvironmentTopology {
     topology: Topology;
 }
 
+/** A field of the topology, as the user writes it. */
+const topologyField = (...keys: (string | number)[]) => formatPath(keys, TOPOLOGY_KEY);
+
+/** A site of environment `own` and a site of environment `other`, held against each other. */
+interface SitePair {
+    own: EnvironmentTopology;
+    other: EnvironmentTopology;
+    siteName: string;
+    site: SiteConfig;
+    otherSite: SiteConfig;
+    /** How messages name the other site: `environment staging's site ohio`. */
+    theirs: string;
+}
+
+/** Two environments never share an allocations file. */
+function checkAllocationsFile(own: EnvironmentTopology, other: EnvironmentTopology, problems: Problems): void {
+    if (path.normalize(other.topology.allocations) === path.normalize(own.topology.allocations)) {
+        problems.add(
+            topologyField("allocations"),
+            own.topology.allocations,
+            `environment ${other.name} records its allocations in the same file`,
+            `leave allocations out of the environments' files: each then has environments/<env>/allocations.json`,
+        );
+    }
+}
+
+/** The nodes of `site` that `otherSite` lists too, where the two can be on one cluster. */
+function sharedNodes(site: SiteConfig, otherSite: SiteConfig): SiteConfig["nodes"] {
+    // Node names are unique in a cluster (on EKS, in a VPC): sites in different VPCs are different clusters.
+    const vpcs = [site.aws?.vpcId, otherSite.aws?.vpcId];
+    const apart = vpcs.every((v) => v !== undefined) && vpcs[0] !== vpcs[1];
+    return apart ? [] : site.nodes.filter((n) => otherSite.nodes.some((o) => o.name === n.name));
+}
+
+/**
+ * Two sites on one cluster need their own namespace, bridge, binaries directory on the nodes and
+ * node ranges, and a node with a node agent serves one environment only.
+ */
+function checkSharedCluster(pair: SitePair, problems: Problems): void {
+    const { own, other, siteName, site, otherSite, theirs } = pair;
+    const shared = sharedNodes(site, otherSite);
+    if (shared.length === 0) return;
+    const where = `${theirs} is on the same cluster (both list node ${shared[0].name})`;
+    const agent = (s: SiteConfig) => s.attachment === "bridge" && s.nodeNetwork === "agent";
+    if (agent(site) && agent(otherSite)) {
+        const i = site.nodes.indexOf(shared[0]);
+        problems.add(
+            topologyField("sites", siteName, "nodes", i, "name"),
+            shared[0].name,
+            `${theirs} lists the same node, and both environments' node agents would keep its forwarding rules: each puts its own first, so they would undo each other`,
+            "give each environment nodes of its own (a node pool per environment, its nodes listed in its own file)",
+        );
+    }
+    if (site.namespace === otherSite.namespace) {
+        problems.add(
+            topologyField("sites", siteName, "namespace"),
+            site.namespace,
+            `${where} and in the same namespace: each would overwrite the other's objects`,
+            `give each environment its own namespace, e.g. ${site.namespace}-${own.name}`,
+        );
+    }
+    if (site.attachment === "bridge" && otherSite.attachment === "bridge" && site.bridgeName === otherSite.bridgeName) {
+        problems.add(
+            topologyField("sites", siteName, "bridgeName"),
+            site.bridgeName,
+            `${where} with the same bridge: both node agents would set its addresses`,
+            `give each environment its own bridge (at most 15 characters), e.g. br-${own.name.slice(0, 12)}`,
+        );
+    }
+    if (own.topology.binaries.hostPath === other.topology.binaries.hostPath) {
+        problems.add(
+            topologyField("binaries", "hostPath"),
+            own.topology.binaries.hostPath,
+            `${where} and installs the binaries in the same directory of its nodes: one environment's would replace the other's`,
+            `give each environment its own directory, e.g. /var/lib/plumr-${own.name}/bin`,
+        );
+    }
+    checkSharedNodeRanges(pair, problems);
+}
+
+/** A node both sites list needs a range of its own in each, or their endpoints could get the same addresses. */
+function checkSharedNodeRanges(pair: SitePair, problems: Problems): void {
+    const { siteName, site, otherSite, theirs } = pair;
+    site.nodes.forEach((node, i) => {
+        const twin = otherSite.nodes.find((o) => o.name === node.name);
+        const mine = a.parseCidr(node.range);
+        const other = twin && a.parseCidr(twin.range);
+        if (other && "cidr" in mine && "cidr" in other && a.overlaps(mine.cidr, other.cidr)) {
+            problems.add(
+                topologyField("sites", siteName, "nodes", i, "range"),
+                node.range,
+                `overlaps ${twin!.range}, the range ${theirs} gives the same node ${node.name}: their endpoints could get the same addresses`,
+                "give the node a range of its own in each environment, with bridge ranges that do not overlap",
+            );
+        }
+    });
+}
+
+/** Two sites in the same VPC need bridge ranges that do not overlap, for the VPC routes them by range. */
+function checkSameVpcRanges(pair: SitePair, problems: Problems): void {
+    const { siteName, site, otherSite, theirs } = pair;
+    const vpc = site.aws?.vpcId;
+    if (vpc === undefined || vpc !== otherSite.aws?.vpcId) return;
+    const mine = a.parseCidr(site.bridgeRange);
+    const other = a.parseCidr(otherSite.bridgeRange);
+    if ("cidr" in mine && "cidr" in other && a.overlaps(mine.cidr, other.cidr)) {
+        problems.add(
+            topologyField("sites", siteName, "bridgeRange"),
+            site.bridgeRange,
+            `overlaps ${otherSite.bridgeRange}, the bridge range of ${theirs} in the same VPC ${vpc}: the VPC routes by range, so one environment's routes would take the other's traffic`,
+            "give each environment bridge ranges of its own",
+        );
+    }
+}
+
 /**
  * Checks that environment `own` cannot collide with the `others` where they share
  * infrastructure. Two sites share a cluster when they list a node of the same name and are not
@@ -96,86 +211,13 @@ export interface EnvironmentTopology {
  * environments never share an allocations file. Fields are `own`'s.
  */
 export function checkSharedInfrastructure(own: EnvironmentTopology, others: EnvironmentTopology[], problems: Problems): void {
-    const field = (...keys: (string | number)[]) => formatPath(keys, TOPOLOGY_KEY);
     for (const other of others) {
-        if (path.normalize(other.topology.allocations) === path.normalize(own.topology.allocations)) {
-            problems.add(
-                field("allocations"),
-                own.topology.allocations,
-                `environment ${other.name} records its allocations in the same file`,
-                `leave allocations out of the environments' files: each then has environments/<env>/allocations.json`,
-            );
-        }
+        checkAllocationsFile(own, other, problems);
         for (const [siteName, site] of Object.entries(own.topology.sites)) {
             for (const [otherSiteName, otherSite] of Object.entries(other.topology.sites)) {
-                const theirs = `environment ${other.name}'s site ${otherSiteName}`;
-                // Node names are unique in a cluster (on EKS, in a VPC): sites in different VPCs are different clusters.
-                const vpcs = [site.aws?.vpcId, otherSite.aws?.vpcId];
-                const apart = vpcs.every((v) => v !== undefined) && vpcs[0] !== vpcs[1];
-                const shared = apart ? [] : site.nodes.filter((n) => otherSite.nodes.some((o) => o.name === n.name));
-                if (shared.length > 0) {
-                    const where = `${theirs} is on the same cluster (both list node ${shared[0].name})`;
-                    const agent = (s: typeof site) => s.attachment === "bridge" && s.nodeNetwork === "agent";
-                    if (agent(site) && agent(otherSite)) {
-                        const i = site.nodes.indexOf(shared[0]);
-                        problems.add(
-                            field("sites", siteName, "nodes", i, "name"),
-                            shared[0].name,
-                            `${theirs} lists the same node, and both environments' node agents would keep its forwarding rules: each puts its own first, so they would undo each other`,
-                            "give each environment nodes of its own (a node pool per environment, its nodes listed in its own file)",
-                        );
-                    }
-                    if (site.namespace === otherSite.namespace) {
-                        problems.add(
-                            field("sites", siteName, "namespace"),
-                            site.namespace,
-                            `${where} and in the same namespace: each would overwrite the other's objects`,
-                            `give each environment its own namespace, e.g. ${site.namespace}-${own.name}`,
-                        );
-                    }
-                    if (site.attachment === "bridge" && otherSite.attachment === "bridge" && site.bridgeName === otherSite.bridgeName) {
-                        problems.add(
-                            field("sites", siteName, "bridgeName"),
-                            site.bridgeName,
-                            `${where} with the same bridge: both node agents would set its addresses`,
-                            `give each environment its own bridge (at most 15 characters), e.g. br-${own.name.slice(0, 12)}`,
-                        );
-                    }
-                    if (own.topology.binaries.hostPath === other.topology.binaries.hostPath) {
-                        problems.add(
-                            field("binaries", "hostPath"),
-                            own.topology.binaries.hostPath,
-                            `${where} and installs the binaries in the same directory of its nodes: one environment's would replace the other's`,
-                            `give each environment its own directory, e.g. /var/lib/plumr-${own.name}/bin`,
-                        );
-                    }
-                    site.nodes.forEach((node, i) => {
-                        const twin = otherSite.nodes.find((o) => o.name === node.name);
-                        const mine = a.parseCidr(node.range);
-                        const other = twin && a.parseCidr(twin.range);
-                        if (other && "cidr" in mine && "cidr" in other && a.overlaps(mine.cidr, other.cidr)) {
-                            problems.add(
-                                field("sites", siteName, "nodes", i, "range"),
-                                node.range,
-                                `overlaps ${twin!.range}, the range ${theirs} gives the same node ${node.name}: their endpoints could get the same addresses`,
-                                "give the node a range of its own in each environment, with bridge ranges that do not overlap",
-                            );
-                        }
-                    });
-                }
-                const vpc = site.aws?.vpcId;
-                if (vpc !== undefined && vpc === otherSite.aws?.vpcId) {
-                    const mine = a.parseCidr(site.bridgeRange);
-                    const other = a.parseCidr(otherSite.bridgeRange);
-                    if ("cidr" in mine && "cidr" in other && a.overlaps(mine.cidr, other.cidr)) {
-                        problems.add(
-                            field("sites", siteName, "bridgeRange"),
-                            site.bridgeRange,
-                            `overlaps ${otherSite.bridgeRange}, the bridge range of ${theirs} in the same VPC ${vpc}: the VPC routes by range, so one environment's routes would take the other's traffic`,
-                            "give each environment bridge ranges of its own",
-                        );
-                    }
-                }
+                const pair = { own, other, siteName, site, otherSite, theirs: `environment ${other.name}'s site ${otherSiteName}` };
+                checkSharedCluster(pair, problems);
+                checkSameVpcRanges(pair, problems);
             }
         }
     }

@@ -195,90 +195,145 @@ export function parseWithProblems<T>(schema: z.ZodType<T>, context: Omit<IssueCo
     return undefined;
 }
 
-function addIssue(context: IssueContext, issue: z.core.$ZodIssue, problems: Problems): void {
-    const { root, raw } = context;
-    const shown = (path: Path, value: unknown) => (context.secret?.(path) && value !== undefined ? new Hidden("secret") : value);
-    if (issue.code === "unrecognized_keys") {
-        for (const key of issue.keys) {
-            const path = [...issue.path, key];
-            problems.add(formatPath(path, root), shown(path, valueAt(raw, path)), "unknown key", unknownKeyFix(context, issue.path, key));
-        }
-        return;
-    }
-    if (issue.code === "invalid_key") {
-        // A bad name in a map (a site name): report the name itself and the naming rule.
-        const key = issue.path[issue.path.length - 1];
-        const nested = issue.issues[0] as any;
-        const fix = nested?.params?.fix ?? "rename it";
-        problems.add(formatPath(issue.path, root), key, nested?.message ?? "not a valid name", fix, nested?.params?.at);
-        return;
-    }
-    const value = valueAt(raw, issue.path);
-    const field = formatPath(issue.path, root);
-    const schema = schemaAt(context.schema, issue.path);
-    const { inner, optional, description } = schema ? unwrap(schema) : { inner: undefined, optional: false, description: undefined };
-    const innerType = inner ? def(inner).type : undefined;
-    const orDefault = optional ? ", or remove the key to use the default" : "";
-    const missing = value === undefined;
-    const add = (message: string, fix: string, at?: number) => problems.add(field, shown(issue.path, value), message, fix, at);
+/** What the schema expects where an issue is, and what the user wrote there. */
+interface IssuePlace {
+    field: string;
+    value: unknown;
+    missing: boolean;
+    innerType: string | undefined;
+    description: string | undefined;
+    /** Added to a fix where the key may be left out. */
+    orDefault: string;
+}
 
+/** What a problem says: what is wrong, the fix, and where in the value it starts. */
+interface Complaint {
+    message: string;
+    fix: string;
+    at?: number;
+}
+
+function placeOf(context: IssueContext, path: Path): IssuePlace {
+    const value = valueAt(context.raw, path);
+    const schema = schemaAt(context.schema, path);
+    const { inner, optional, description } = schema ? unwrap(schema) : { inner: undefined, optional: false, description: undefined };
+    return {
+        field: formatPath(path, context.root),
+        value,
+        missing: value === undefined,
+        innerType: inner ? def(inner).type : undefined,
+        description,
+        orDefault: optional ? ", or remove the key to use the default" : "",
+    };
+}
+
+/** A value as a problem shows it: a secret one hidden. */
+type Shown = (path: Path, value: unknown) => unknown;
+
+function addUnknownKeys(context: IssueContext, issue: z.core.$ZodIssueUnrecognizedKeys, shown: Shown, problems: Problems): void {
+    for (const key of issue.keys) {
+        const path = [...issue.path, key];
+        problems.add(
+            formatPath(path, context.root),
+            shown(path, valueAt(context.raw, path)),
+            "unknown key",
+            unknownKeyFix(context, issue.path, key),
+        );
+    }
+}
+
+/** A bad name in a map (a site name): reports the name itself and the naming rule. */
+function addInvalidKey(root: string, issue: z.core.$ZodIssueInvalidKey, problems: Problems): void {
+    const key = issue.path[issue.path.length - 1];
+    const nested = issue.issues[0] as any;
+    const fix = nested?.params?.fix ?? "rename it";
+    problems.add(formatPath(issue.path, root), key, nested?.message ?? "not a valid name", fix, nested?.params?.at);
+}
+
+function invalidType(issue: z.core.$ZodIssueInvalidType, place: IssuePlace): Complaint {
+    const { value, innerType, description, orDefault } = place;
+    const expected = description ?? kindOf(innerType === "tuple" ? "tuple" : issue.expected);
+    if (place.missing) return { message: "required, but missing", fix: `add it: ${expected}` };
+    const unquoted = typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+    if ((issue.expected === "number" || issue.expected === "int") && Number.isFinite(unquoted)) {
+        return { message: `expected ${kindOf(issue.expected)}, found text`, fix: `write it without quotes: ${unquoted}` };
+    }
+    if (issue.expected === "int" && typeof value === "number") {
+        return {
+            message: "expected a whole number",
+            fix: Number.isFinite(value) ? `write a whole number, e.g. ${Math.round(value)}` : "write a whole number",
+        };
+    }
+    return { message: `expected ${expected}, found ${describeValue(value)}`, fix: `write it as ${expected}${orDefault}` };
+}
+
+function invalidValue(issue: z.core.$ZodIssueInvalidValue, place: IssuePlace): Complaint {
+    const choices = quoted(issue.values);
+    if (place.missing) return { message: "required, but missing", fix: `add it: one of ${choices}` };
+    const near = typeof place.value === "string" ? closest(place.value, issue.values.map(String)) : undefined;
+    return {
+        message: `not one of ${choices}`,
+        fix: near !== undefined ? `did you mean ${JSON.stringify(near)}? Use one of ${choices}` : `use one of ${choices}`,
+    };
+}
+
+function tooSmall(issue: z.core.$ZodIssueTooSmall, place: IssuePlace): Complaint {
+    const min = Number(issue.minimum);
+    if (issue.origin === "string") return { message: "empty", fix: `write ${place.description ?? "a value"}${place.orDefault}` };
+    if (issue.origin === "array") {
+        const count = Array.isArray(place.value) ? place.value.length : 0;
+        if (place.innerType === "tuple") return { message: `needs exactly ${min} entries, has ${count}`, fix: `give exactly ${min}` };
+        return { message: `has ${count === 0 ? "no entries" : `${count} entries`}; at least ${min} needed`, fix: `list at least ${min}` };
+    }
+    return { message: `must be at least ${min}`, fix: `use ${min} or more` };
+}
+
+function tooBig(issue: z.core.$ZodIssueTooBig, place: IssuePlace): Complaint {
+    const { field } = place;
+    const max = Number(issue.maximum);
+    if (issue.origin === "string")
+        return { message: `longer than ${max} characters`, fix: `shorten it to ${max} characters or fewer`, at: max };
+    if (issue.origin === "array") {
+        const count = Array.isArray(place.value) ? place.value.length : 0;
+        const extra = Array.from({ length: count - max }, (_, i) => `${field.slice(field.lastIndexOf(".") + 1)}[${max + i}]`);
+        if (place.innerType === "tuple")
+            return { message: `needs exactly ${max} entries, has ${count}`, fix: `remove ${extra.join(", ")}` };
+        return { message: `has ${count} entries; at most ${max}`, fix: `remove ${count - max}` };
+    }
+    return { message: `must be at most ${max}`, fix: `use ${max} or less` };
+}
+
+/** What to say about an issue other than a bad key, in the project's words. */
+function complaintAbout(issue: z.core.$ZodIssue, place: IssuePlace): Complaint {
     switch (issue.code) {
-        case "invalid_type": {
-            const expected = description ?? kindOf(innerType === "tuple" ? "tuple" : issue.expected);
-            if (missing) return add("required, but missing", `add it: ${expected}`);
-            const unquoted = typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
-            if ((issue.expected === "number" || issue.expected === "int") && Number.isFinite(unquoted)) {
-                return add(`expected ${kindOf(issue.expected)}, found text`, `write it without quotes: ${unquoted}`);
-            }
-            if (issue.expected === "int" && typeof value === "number") {
-                return add(
-                    "expected a whole number",
-                    Number.isFinite(value) ? `write a whole number, e.g. ${Math.round(value)}` : "write a whole number",
-                );
-            }
-            return add(`expected ${expected}, found ${describeValue(value)}`, `write it as ${expected}${orDefault}`);
-        }
-        case "invalid_value": {
-            const choices = quoted(issue.values);
-            if (missing) return add("required, but missing", `add it: one of ${choices}`);
-            const near = typeof value === "string" ? closest(value, issue.values.map(String)) : undefined;
-            return add(
-                `not one of ${choices}`,
-                near !== undefined ? `did you mean ${JSON.stringify(near)}? Use one of ${choices}` : `use one of ${choices}`,
-            );
-        }
-        case "too_small": {
-            const min = Number(issue.minimum);
-            if (issue.origin === "string") return add("empty", `write ${description ?? "a value"}${orDefault}`);
-            if (issue.origin === "array") {
-                const count = Array.isArray(value) ? value.length : 0;
-                if (innerType === "tuple") return add(`needs exactly ${min} entries, has ${count}`, `give exactly ${min}`);
-                return add(`has ${count === 0 ? "no entries" : `${count} entries`}; at least ${min} needed`, `list at least ${min}`);
-            }
-            return add(`must be at least ${min}`, `use ${min} or more`);
-        }
-        case "too_big": {
-            const max = Number(issue.maximum);
-            if (issue.origin === "string") return add(`longer than ${max} characters`, `shorten it to ${max} characters or fewer`, max);
-            if (issue.origin === "array") {
-                const count = Array.isArray(value) ? value.length : 0;
-                const extra = Array.from({ length: count - max }, (_, i) => `${field.slice(field.lastIndexOf(".") + 1)}[${max + i}]`);
-                if (innerType === "tuple") return add(`needs exactly ${max} entries, has ${count}`, `remove ${extra.join(", ")}`);
-                return add(`has ${count} entries; at most ${max}`, `remove ${count - max}`);
-            }
-            return add(`must be at most ${max}`, `use ${max} or less`);
-        }
+        case "invalid_type":
+            return invalidType(issue, place);
+        case "invalid_value":
+            return invalidValue(issue, place);
+        case "too_small":
+            return tooSmall(issue, place);
+        case "too_big":
+            return tooBig(issue, place);
         case "custom": {
-            const params = (issue.params ?? {}) as { fix?: string; at?: number; key?: boolean };
-            const fix = params.fix ?? "see the configuration reference in the README";
-            // A rule about a map's key (a site's name): the value shown is the name.
-            if (params.key) return problems.add(field, issue.path[issue.path.length - 1], issue.message, fix, params.at);
-            return add(issue.message, fix, params.at);
+            const params = (issue.params ?? {}) as { fix?: string; at?: number };
+            return { message: issue.message, fix: params.fix ?? "see the configuration reference in the README", at: params.at };
         }
         default:
-            return add(
-                `not valid here: expected ${description ?? kindOf(innerType ?? "")}`,
-                "see the configuration reference in the README",
-            );
+            return {
+                message: `not valid here: expected ${place.description ?? kindOf(place.innerType ?? "")}`,
+                fix: "see the configuration reference in the README",
+            };
     }
+}
+
+function addIssue(context: IssueContext, issue: z.core.$ZodIssue, problems: Problems): void {
+    const shown: Shown = (path, value) => (context.secret?.(path) && value !== undefined ? new Hidden("secret") : value);
+    if (issue.code === "unrecognized_keys") return addUnknownKeys(context, issue, shown, problems);
+    if (issue.code === "invalid_key") return addInvalidKey(context.root, issue, problems);
+    const place = placeOf(context, issue.path);
+    const { message, fix, at } = complaintAbout(issue, place);
+    // A rule about a map's key (a site's name): the value shown is the name.
+    const aboutKey = issue.code === "custom" && (issue.params as { key?: boolean } | undefined)?.key;
+    const value = aboutKey ? issue.path[issue.path.length - 1] : shown(issue.path, place.value);
+    problems.add(place.field, value, message, fix, at);
 }

@@ -123,17 +123,8 @@ function unknownKeyFix(name: string, secret: boolean): string {
     return `remove it (pulumi config rm ${NAMESPACE}:${name}): the program reads ${KEYS.map((k) => `${NAMESPACE}:${k}`).join(", ")}`;
 }
 
-/**
- * Reads the stack's own keys from the configuration (`plumr:<key>` → text) and checks their
- * shape. `sites` are the sites the fixes name (the stack's, as far as they are known).
- */
-export function parseStackSettings(
-    config: Record<string, string>,
-    secretKeys: Set<string>,
-    sites: string[],
-    problems: Problems,
-): StackSettings {
-    const settings: StackSettings = { access: {}, peerStacks: {} };
+/** Every `plumr:` key the program does not read is a problem; its value is not shown, as it may be a secret. */
+function checkKeys(config: Record<string, string>, secretKeys: Set<string>, problems: Problems): void {
     for (const key of Object.keys(config).sort()) {
         if (!key.startsWith(`${NAMESPACE}:`)) continue;
         const name = key.slice(NAMESPACE.length + 1);
@@ -147,93 +138,101 @@ export function parseStackSettings(
             );
         }
     }
+}
 
-    const environmentText = config[`${NAMESPACE}:environment`];
-    if (environmentText !== undefined) {
-        const finding = environmentName(environmentText);
-        if (finding) {
+/** `plumr:environment`: null when it is not an environment's name. */
+function readEnvironment(text: string, problems: Problems): string | null {
+    const finding = environmentName(text);
+    if (!finding) return text;
+    problems.add(
+        "plumr:environment",
+        text,
+        finding.message,
+        `${finding.fix}: it is the name of a directory under environments/, and stacks of the environment are named <environment>-<site>`,
+        finding.at,
+    );
+    return null;
+}
+
+/** `plumr:sites`: null when it is not a list of names. `sites` are the sites the fix may name. */
+function readSites(text: string, sites: string[], problems: Problems): string[] | null {
+    // The names it was meant to hold: its words that are sites (any word that could be one, while no site is known).
+    const words = [...new Set(text.split(/[^A-Za-z0-9._-]+/).filter(Boolean))];
+    const named =
+        sites.length > 0
+            ? words.filter((w) => sites.includes(w))
+            : words.filter((w) => !id.dnsLabel(w, "", 63) && !["null", "true", "false"].includes(w));
+    const fix = `set it as a list: pulumi config rm plumr:sites && ${setSitesCommands(named.length > 0 ? named : sites)}`;
+    const parsed = parseJson("sites", text, text, fix, problems);
+    if (!parsed) return null;
+    if (!Array.isArray(parsed.value)) {
+        problems.add("plumr:sites", parsed.value, `expected a list of site names, found ${describeValue(parsed.value)}`, fix);
+        return null;
+    }
+    return parseWithProblems(siteNames, { root: "plumr:sites", raw: parsed.value }, problems) ?? null;
+}
+
+/**
+ * `plumr:access`: empty when it is not a map of sites. Every value is a secret, so none is shown;
+ * a site whose entry is not a map is reported once, and left out of the rest of the checks.
+ */
+function readAccess(text: string, sites: string[], problems: Problems): Record<string, Partial<SiteAccess>> {
+    const fix =
+        "set each site's kubeconfig with --path: pulumi config rm plumr:access && " +
+        (sites.length > 0 ? sites : ["<site>"]).map(setKubeconfigCommand).join(" && ");
+    const parsed = parseJson("access", text, SECRET, fix, problems);
+    if (!parsed) return {};
+    const raw = parsed.value;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+        problems.add("plumr:access", SECRET, `expected a map of sites, found ${describeValue(raw)}`, fix);
+        return {};
+    }
+    for (const [site, entry] of Object.entries(raw)) {
+        if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
             problems.add(
-                "plumr:environment",
-                environmentText,
-                finding.message,
-                `${finding.fix}: it is the name of a directory under environments/, and stacks of the environment are named <environment>-<site>`,
-                finding.at,
+                formatPath([site], "plumr:access"),
+                SECRET,
+                `expected a map with kubeconfig, and optionally context and awsProfile; found ${describeValue(entry)}`,
+                `set it with --path: pulumi config rm --path 'plumr:access.${site}' && ${setKubeconfigCommand(site)}`,
             );
-            settings.environment = null;
-        } else {
-            settings.environment = environmentText;
+            delete (raw as Record<string, unknown>)[site];
         }
     }
+    return parseWithProblems(accessSchema, { root: "plumr:access", raw, secret: () => true, unknownKey: accessKeyFix }, problems) ?? {};
+}
 
+/** `plumr:peerStacks`: empty when it is not a map of sites to stack names. */
+function readPeerStacks(text: string, problems: Problems): Record<string, string> {
+    const fix =
+        "set each peer site's stack with --path: pulumi config rm plumr:peerStacks && pulumi config set --path 'plumr:peerStacks.<site>' <organization>/<project>/<stack>";
+    const parsed = parseJson("peerStacks", text, text, fix, problems);
+    if (!parsed) return {};
+    if (parsed.value === null || typeof parsed.value !== "object" || Array.isArray(parsed.value)) {
+        problems.add("plumr:peerStacks", parsed.value, `expected a map of sites to stack names, found ${describeValue(parsed.value)}`, fix);
+        return {};
+    }
+    return parseWithProblems(peerStacksSchema, { root: "plumr:peerStacks", raw: parsed.value }, problems) ?? {};
+}
+
+/**
+ * Reads the stack's own keys from the configuration (`plumr:<key>` → text) and checks their
+ * shape. `sites` are the sites the fixes name (the stack's, as far as they are known).
+ */
+export function parseStackSettings(
+    config: Record<string, string>,
+    secretKeys: Set<string>,
+    sites: string[],
+    problems: Problems,
+): StackSettings {
+    checkKeys(config, secretKeys, problems);
+    const settings: StackSettings = { access: {}, peerStacks: {} };
+    const environmentText = config[`${NAMESPACE}:environment`];
+    if (environmentText !== undefined) settings.environment = readEnvironment(environmentText, problems);
     const sitesText = config[`${NAMESPACE}:sites`];
-    if (sitesText !== undefined) {
-        // The names it was meant to hold: its words that are sites (any word that could be one, while no site is known).
-        const words = [...new Set(sitesText.split(/[^A-Za-z0-9._-]+/).filter(Boolean))];
-        const named =
-            sites.length > 0
-                ? words.filter((w) => sites.includes(w))
-                : words.filter((w) => !id.dnsLabel(w, "", 63) && !["null", "true", "false"].includes(w));
-        const fix = `set it as a list: pulumi config rm plumr:sites && ${setSitesCommands(named.length > 0 ? named : sites)}`;
-        settings.sites = null;
-        const parsed = parseJson("sites", sitesText, sitesText, fix, problems);
-        if (parsed) {
-            if (!Array.isArray(parsed.value)) {
-                problems.add("plumr:sites", parsed.value, `expected a list of site names, found ${describeValue(parsed.value)}`, fix);
-            } else {
-                settings.sites = parseWithProblems(siteNames, { root: "plumr:sites", raw: parsed.value }, problems) ?? null;
-            }
-        }
-    }
-
+    if (sitesText !== undefined) settings.sites = readSites(sitesText, sites, problems);
     const accessText = config[`${NAMESPACE}:access`];
-    if (accessText !== undefined) {
-        const fix =
-            "set each site's kubeconfig with --path: pulumi config rm plumr:access && " +
-            (sites.length > 0 ? sites : ["<site>"]).map(setKubeconfigCommand).join(" && ");
-        const parsed = parseJson("access", accessText, SECRET, fix, problems);
-        if (parsed) {
-            const raw = parsed.value;
-            if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-                problems.add("plumr:access", SECRET, `expected a map of sites, found ${describeValue(raw)}`, fix);
-            } else {
-                for (const [site, entry] of Object.entries(raw)) {
-                    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
-                        problems.add(
-                            formatPath([site], "plumr:access"),
-                            SECRET,
-                            `expected a map with kubeconfig, and optionally context and awsProfile; found ${describeValue(entry)}`,
-                            `set it with --path: pulumi config rm --path 'plumr:access.${site}' && ${setKubeconfigCommand(site)}`,
-                        );
-                        delete (raw as Record<string, unknown>)[site];
-                    }
-                }
-                settings.access =
-                    parseWithProblems(
-                        accessSchema,
-                        { root: "plumr:access", raw, secret: () => true, unknownKey: accessKeyFix },
-                        problems,
-                    ) ?? {};
-            }
-        }
-    }
-
+    if (accessText !== undefined) settings.access = readAccess(accessText, sites, problems);
     const peersText = config[`${NAMESPACE}:peerStacks`];
-    if (peersText !== undefined) {
-        const fix =
-            "set each peer site's stack with --path: pulumi config rm plumr:peerStacks && pulumi config set --path 'plumr:peerStacks.<site>' <organization>/<project>/<stack>";
-        const parsed = parseJson("peerStacks", peersText, peersText, fix, problems);
-        if (parsed) {
-            if (parsed.value === null || typeof parsed.value !== "object" || Array.isArray(parsed.value)) {
-                problems.add(
-                    "plumr:peerStacks",
-                    parsed.value,
-                    `expected a map of sites to stack names, found ${describeValue(parsed.value)}`,
-                    fix,
-                );
-            } else {
-                settings.peerStacks = parseWithProblems(peerStacksSchema, { root: "plumr:peerStacks", raw: parsed.value }, problems) ?? {};
-            }
-        }
-    }
+    if (peersText !== undefined) settings.peerStacks = readPeerStacks(peersText, problems);
     return settings;
 }
