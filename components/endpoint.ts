@@ -23,14 +23,15 @@ export interface SiteHandle {
     entrypointConfigMap: pulumi.Input<string>;
 }
 
-/** What an endpoint knows of the other end of one of its links. */
-export interface PeerEnd {
-    /** The peer's site. */
+/**
+ * The other end of one of an endpoint's links: its site, its endpoint's name (by which a named
+ * endpoint's workload reaches it), and what it publishes: from this stack when it deploys the
+ * peer's site, else from the peer's stack. `Facts` is how the facts are held where it is used.
+ */
+export interface Peer<Facts = EndFacts> {
     site: string;
-    /** The peer endpoint's name, by which a named endpoint's workload reaches it. */
     endpoint: string;
-    /** What the peer publishes: from this program when it manages the peer's site, else the peer's stack. */
-    facts: pulumi.Input<EndFacts>;
+    facts: Facts;
 }
 
 export interface EndpointArgs {
@@ -45,7 +46,7 @@ export interface EndpointArgs {
     /** `sha256sum -c` lines of plumr and shm_printer, and where the node agent installs them. */
     binaries: { sha256sums: string; hostPath: string };
     /** The other end of each of the endpoint's links, in the order of `endpoint.ends`. */
-    peers: PeerEnd[];
+    peers: Peer<pulumi.Input<EndFacts>>[];
 }
 
 const BIN_MOUNT = "/opt/plumr";
@@ -62,15 +63,6 @@ export const PEERS_ANNOTATION = `${PREFIX}/peers`;
 /** The key of a link end's rendered config in the endpoint's Secret: config.json, or <link>.json in a named endpoint. */
 const configKey = (endpoint: EndpointPlan, end: EndPlan) => (endpoint.named ? `${end.link}.json` : CONFIG_FILE);
 
-/** The other end of one link, as the pod spec needs it. */
-export interface PodPeer {
-    site: string;
-    endpoint: string;
-    /** The peer's tunnel and underlay addresses. */
-    tunnelIp: pulumi.Input<string>;
-    address: pulumi.Input<string>;
-}
-
 /** What endpointPodSpec builds an endpoint's pod from. */
 export interface EndpointPodArgs {
     endpoint: EndpointPlan;
@@ -78,7 +70,7 @@ export interface EndpointPodArgs {
     tunnel: Plan["tunnel"];
     binaries: { sha256sums: string; hostPath: string };
     /** The other end of each of the endpoint's links, in the order of `endpoint.ends`. */
-    peers: PodPeer[];
+    peers: Peer<{ tunnelIp: pulumi.Input<string>; address: pulumi.Input<string> }>[];
     /** The Secret that holds the rendered plumr configs. */
     configSecret: pulumi.Input<string>;
     /** The site's service account for endpoints, and its entrypoint ConfigMap. */
@@ -99,7 +91,7 @@ const unprivileged = () => ({
 });
 
 /** The plumr of one link end, with `peer` at the link's other end. */
-function plumrContainer(args: EndpointPodArgs, end: EndPlan, peer: PodPeer): Container {
+function plumrContainer(args: EndpointPodArgs, end: EndPlan, peer: EndpointPodArgs["peers"][number]): Container {
     const { endpoint, site } = args;
     const tunUp = `[ $(( $(cat /sys/class/net/${end.device}/flags) & 1 )) -eq 1 ]`;
     return {
@@ -113,8 +105,8 @@ function plumrContainer(args: EndpointPodArgs, end: EndPlan, peer: PodPeer): Con
             { name: "PLUMR_CONFIG", value: `${CONFIG_MOUNT}/${configKey(endpoint, end)}` },
             { name: "PLUMR_LINK", value: end.link },
             { name: "PLUMR_TUN_IP", value: end.tunnelIp },
-            { name: "PLUMR_REMOTE_TUN_IP", value: peer.tunnelIp },
-            { name: "PLUMR_REMOTE_IP", value: peer.address },
+            { name: "PLUMR_REMOTE_TUN_IP", value: peer.facts.tunnelIp },
+            { name: "PLUMR_REMOTE_IP", value: peer.facts.address },
             { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
         ],
         // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
@@ -136,7 +128,7 @@ function plumrContainer(args: EndpointPodArgs, end: EndPlan, peer: PodPeer): Con
 }
 
 /** The user's workload, told its links and its peers. */
-function workloadContainer(endpoint: EndpointPlan, peers: PodPeer[]): Container {
+function workloadContainer(endpoint: EndpointPlan, peers: EndpointPodArgs["peers"]): Container {
     const [firstEnd] = endpoint.ends;
     // What the workload needs to find its peers: for an end written in a link, which link, which
     // site and the tunnel addresses; for a named endpoint, its name, and the file that lists its peers.
@@ -150,7 +142,7 @@ function workloadContainer(endpoint: EndpointPlan, peers: PodPeer[]): Container 
               { name: "PLUMR_LINK", value: firstEnd.link },
               { name: "PLUMR_PEER_SITE", value: peers[0].site },
               { name: "PLUMR_TUN_IP", value: firstEnd.tunnelIp },
-              { name: "PLUMR_REMOTE_TUN_IP", value: peers[0].tunnelIp },
+              { name: "PLUMR_REMOTE_TUN_IP", value: peers[0].facts.tunnelIp },
           ];
     const { workload } = endpoint;
     return {
@@ -218,7 +210,7 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
         securityContext: { sysctls: [{ name: "net.ipv4.ping_group_range", value: "0 2147483647" }] },
         // A named endpoint's peers by name: <endpoint> and <endpoint>.<site>, at their tunnel addresses.
         hostAliases: endpoint.named
-            ? peers.map((peer) => ({ ip: peer.tunnelIp, hostnames: [peer.endpoint, `${peer.endpoint}.${peer.site}`] }))
+            ? peers.map((peer) => ({ ip: peer.facts.tunnelIp, hostnames: [peer.endpoint, `${peer.endpoint}.${peer.site}`] }))
             : undefined,
         initContainers: native ? plumrs.map((plumr) => ({ ...plumr, restartPolicy: "Always" })) : [],
         containers: native ? [workload, metrics] : [...plumrs, workload, metrics],
@@ -226,8 +218,8 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
     };
 }
 
-/** One line of a named endpoint's peers file. */
-export interface PeerEntry {
+/** One line of a named endpoint's peers file, about one of its peers. */
+export interface PeersFileLine {
     /** The peer endpoint, and its site: the workload reaches it as <endpoint> or <endpoint>.<site>. */
     endpoint: string;
     site: string;
@@ -244,8 +236,8 @@ export interface PeerEntry {
 }
 
 /** The peers file of a named endpoint: its name and site, and its peers sorted by name. */
-export function peersFile(endpoint: EndpointPlan, peers: { site: string; endpoint: string; facts: EndFacts }[]): string {
-    const entries: PeerEntry[] = endpoint.ends.map((end, i) => ({
+export function peersFile(endpoint: EndpointPlan, peers: Peer[]): string {
+    const entries: PeersFileLine[] = endpoint.ends.map((end, i) => ({
         endpoint: peers[i].endpoint,
         site: peers[i].site,
         link: end.link,
@@ -260,7 +252,6 @@ export function peersFile(endpoint: EndpointPlan, peers: { site: string; endpoin
 }
 
 /** A peer end whose facts are known as an output. */
-type ResolvedPeer = Omit<PeerEnd, "facts"> & { facts: pulumi.Output<EndFacts> };
 
 /** Each link end's plumr config, by its key in the Secret, rendered from the template with its peer's facts. */
 function renderConfigs(args: EndpointArgs, peerFacts: pulumi.Output<EndFacts[]>): pulumi.Output<Record<string, string>> {
@@ -330,12 +321,7 @@ export class Endpoint extends pulumi.ComponentResource {
                             site: site.plan,
                             tunnel: args.tunnel,
                             binaries: args.binaries,
-                            peers: peers.map((peer) => ({
-                                site: peer.site,
-                                endpoint: peer.endpoint,
-                                tunnelIp: peer.facts.tunnelIp,
-                                address: peer.facts.address,
-                            })),
+                            peers,
                             configSecret: secret.metadata.name,
                             serviceAccount: site.endpointServiceAccount,
                             entrypointConfigMap: site.entrypointConfigMap,
@@ -394,7 +380,7 @@ export class Endpoint extends pulumi.ComponentResource {
     private podAnnotations(
         endpoint: EndpointPlan,
         site: SiteHandle,
-        peers: ResolvedPeer[],
+        peers: Peer<pulumi.Output<EndFacts>>[],
         peerFacts: pulumi.Output<EndFacts[]>,
     ): Record<string, pulumi.Input<string>> {
         // A single config's checksum is its text's, as it always was; several configs', their keys' and texts'.

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, PeerEnd } from "../components/endpoint";
+import { Endpoint, Peer } from "../components/endpoint";
 import { Site } from "../components/site";
 import { sha256sums } from "../planner/files/binaries";
 import { Problems, SECRET } from "../planner/problems/errors";
@@ -7,7 +7,7 @@ import { endpointsAt, endsAt, peerOf } from "../planner/plan";
 import type { EndPlan, Plan } from "../planner/types";
 import { nodeAgentEnv } from "../planner/cluster/nodeAgent";
 import { checkCluster, parseClusterFacts } from "../planner/cluster/preflight";
-import { endFacts, PublishedSite } from "../planner/published";
+import { EndFacts, endFacts, PublishedSite } from "../planner/published";
 import { ClusterReader, readCluster } from "./clusterReader";
 import type { SiteAccess } from "../planner/topology/stackSettings";
 import { PeerStacks } from "./peerStacks";
@@ -61,7 +61,7 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
     for (const name of managed) {
         const site = sites[name];
         for (const endpoint of endpointsAt(plan, name)) {
-            const endPeers = endpoint.ends.map((end): PeerEnd => {
+            const endPeers = endpoint.ends.map((end): Peer<pulumi.Input<EndFacts>> => {
                 const peerEnd = peerOf(plan, end);
                 return {
                     site: peerEnd.site,

@@ -4,7 +4,7 @@
 // the topology, so adding, removing or reordering links never renumbers the others.
 import { z } from "zod";
 import * as a from "./addresses";
-import { Addressee, addresseeField, addressees } from "./endpoints";
+import { TopologyEndpoint, endpointField, topologyEndpoints } from "./endpoints";
 import { Problems } from "../problems/errors";
 import { parseWithProblems } from "../problems/issues";
 import { fieldPath, Topology } from "../topology/schema";
@@ -154,7 +154,7 @@ class Assignment {
     readonly explicitPorts = new Set<number>();
     private readonly hosts = new Map<string, Allocator>();
     readonly links: Topology["links"];
-    readonly endpoints: Addressee[];
+    readonly endpoints: TopologyEndpoint[];
     readonly slot: (number | undefined)[];
     readonly port: (number | undefined)[];
     /** One address per endpoint: every link end of a named endpoint has the same. */
@@ -170,7 +170,7 @@ class Assignment {
         this.slots = new Allocator(0, a.subnetCount(pool, this.prefixLength) - 1);
         this.ports = new Allocator(topology.tunnel.port, 65535);
         this.links = topology.links;
-        this.endpoints = addressees(topology);
+        this.endpoints = topologyEndpoints(topology);
         this.slot = this.links.map(() => undefined);
         this.port = this.links.map(() => undefined);
         this.address = this.endpoints.map(() => undefined);
@@ -234,7 +234,7 @@ function takeGivenValues(assignment: Assignment, problems: Problems): void {
         const hostsHere = assignment.hostsOf(endpoint.site, endpoint.node)!;
         if (!hostsHere.take(value, endpoint.owner)) {
             problems.add(
-                addresseeField(endpoint, "address"),
+                endpointField(endpoint, "address"),
                 endpoint.address,
                 `already used by ${hostsHere.ownerOf(value)}`,
                 "give every endpoint (and every link end written in a link) its own address",
@@ -322,7 +322,7 @@ function allocateFreeValues(assignment: Assignment, removed: string[], problems:
         address[i] = assignment.hostsOf(endpoint.site, endpoint.node)!.next(endpoint.owner);
         if (address[i] === undefined) {
             problems.add(
-                addresseeField(endpoint, "address"),
+                endpointField(endpoint, "address"),
                 undefined,
                 `no free address left in node ${endpoint.node}'s range ${a.formatCidr(assignment.nodeRanges[endpoint.site][endpoint.node])}${stale}`,
                 `give the node a larger range or move the ${endpoint.named ? "endpoint" : "end"} to another node`,

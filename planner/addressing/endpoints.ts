@@ -5,7 +5,7 @@ import { createHash } from "crypto";
 import { fieldPath, Topology } from "../topology/schema";
 
 /** One endpoint of the topology, as the planner addresses it. */
-export interface Addressee {
+export interface TopologyEndpoint {
     /** Name of its objects (`plumr-<name>`): the endpoint's name, or the link's for an end written in the link. */
     name: string;
     /** Whether it is named under `endpoints`, rather than an end written in a link. */
@@ -26,8 +26,8 @@ export interface Addressee {
  * Every endpoint of the topology: first those named under `endpoints`, in their order there, then
  * the ends written in links, in the order of links and ends. A named endpoint no link names has no ends.
  */
-export function addressees(topology: Topology): Addressee[] {
-    const named = new Map<string, Addressee>();
+export function topologyEndpoints(topology: Topology): TopologyEndpoint[] {
+    const named = new Map<string, TopologyEndpoint>();
     for (const [name, endpoint] of Object.entries(topology.endpoints)) {
         named.set(name, {
             name,
@@ -40,7 +40,7 @@ export function addressees(topology: Topology): Addressee[] {
             ends: [],
         });
     }
-    const written: Addressee[] = [];
+    const written: TopologyEndpoint[] = [];
     topology.links.forEach((link, li) => {
         link.ends.forEach((end, ei) => {
             if (end.endpoint !== undefined) {
@@ -62,8 +62,8 @@ export function addressees(topology: Topology): Addressee[] {
     return [...named.values(), ...written];
 }
 
-/** Renders an addressee's field path, plus a key under it. */
-export const addresseeField = (addressee: Addressee, ...key: string[]): string => fieldPath([...addressee.field, ...key]);
+/** Renders where an endpoint is defined, plus a key under it: `plumr:topology.endpoints.hub.address`. */
+export const endpointField = (endpoint: TopologyEndpoint, ...key: string[]): string => fieldPath([...endpoint.field, ...key]);
 
 /** Linux's limit for interface names. */
 const IFNAMSIZ = 15;

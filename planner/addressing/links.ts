@@ -2,24 +2,24 @@
 // pool's room), then planned from the addressing (each end's addresses, device and routes).
 import * as a from "./addresses";
 import type { Addressing } from "./allocations";
-import { Addressee, addresseeField, addressees, tunDevice } from "./endpoints";
+import { TopologyEndpoint, endpointField, topologyEndpoints, tunDevice } from "./endpoints";
 import type { ParsedRanges } from "./ranges";
 import { Problems, Unique } from "../problems/errors";
 import { fieldPath, Topology } from "../topology/schema";
 import type { EndPlan, EndpointPlan, LinkPlan } from "../types";
 
 /** Checks an endpoint's site and node; returns the node's range when both are known. */
-function resolveEndpoint(topology: Topology, parsed: ParsedRanges, endpoint: Addressee, problems: Problems): a.Cidr | undefined {
+function resolveEndpoint(topology: Topology, parsed: ParsedRanges, endpoint: TopologyEndpoint, problems: Problems): a.Cidr | undefined {
     const site = Object.hasOwn(topology.sites, endpoint.site) ? topology.sites[endpoint.site] : undefined;
     if (!site) {
         const known = Object.keys(topology.sites).join(", ");
-        problems.add(addresseeField(endpoint, "site"), endpoint.site, "no such site", `use one of the sites defined under sites: ${known}`);
+        problems.add(endpointField(endpoint, "site"), endpoint.site, "no such site", `use one of the sites defined under sites: ${known}`);
         return undefined;
     }
     if (!site.nodes.some((n) => n.name === endpoint.node)) {
         const known = site.nodes.map((n) => n.name).join(", ");
         problems.add(
-            addresseeField(endpoint, "node"),
+            endpointField(endpoint, "node"),
             endpoint.node,
             `not a node of site ${endpoint.site}`,
             `use one of ${known}, or add the node to sites.${endpoint.site}.nodes`,
@@ -119,7 +119,7 @@ function checkEndpoints(topology: Topology, parsed: ParsedRanges, repeated: Set<
         "resource name (<site>-<endpoint or link>)",
         "rename one of the two endpoints, links (or sites)",
     );
-    for (const endpoint of addressees(topology)) {
+    for (const endpoint of topologyEndpoints(topology)) {
         const field = fieldPath(endpoint.field);
         if (endpoint.named) {
             if (RESERVED_NAMES.includes(endpoint.name)) {
@@ -147,15 +147,15 @@ function checkEndpoints(topology: Topology, parsed: ParsedRanges, repeated: Set<
             );
         }
         if (endpoint.named || !repeated.has(endpoint.name))
-            resourceNames.check(`${endpoint.site}-${endpoint.name}`, addresseeField(endpoint, "site"), endpoint.site);
+            resourceNames.check(`${endpoint.site}-${endpoint.name}`, endpointField(endpoint, "site"), endpoint.site);
         const range = resolveEndpoint(topology, parsed, endpoint, problems);
         if (range && endpoint.address !== undefined) checkEndpointAddress(endpoint, range, problems);
     }
 }
 
 /** An address the topology gives an endpoint: a host of its node's range, not the gateway. */
-function checkEndpointAddress(endpoint: Addressee, range: a.Cidr, problems: Problems): void {
-    const addressField = addresseeField(endpoint, "address");
+function checkEndpointAddress(endpoint: TopologyEndpoint, range: a.Cidr, problems: Problems): void {
+    const addressField = endpointField(endpoint, "address");
     const address = a.parseIp(endpoint.address);
     const rangeText = a.formatCidr(range);
     const hosts = `pick a host address between ${a.formatIp(a.gateway(range) + 1)} and ${a.formatIp(a.broadcast(range) - 1)}`;
@@ -221,7 +221,7 @@ export function planLinks(topology: Topology, nodeRanges: ParsedRanges["node"], 
 
 /** Every endpoint that a link names: one pod with one address, and its link ends. Two of its devices with one name are a problem. */
 export function planEndpoints(topology: Topology, links: LinkPlan[], problems: Problems): EndpointPlan[] {
-    const endpoints = addressees(topology)
+    const endpoints = topologyEndpoints(topology)
         .filter((endpoint) => endpoint.ends.length > 0)
         .map((endpoint): EndpointPlan => {
             const ends = endpoint.ends.map(({ link, end }) => links[link].ends[end]);

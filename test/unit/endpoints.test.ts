@@ -194,8 +194,7 @@ describe("endpoints: the pod of a named endpoint", () => {
     const peers = hub.ends.map((_, i) => ({
         site: "mumbai",
         endpoint: ["cam-a", "cam-b", "camera-recorder-c"][i],
-        tunnelIp: `10.4.0.${6 + 4 * i}`,
-        address: `10.20.1.${10 + i}`,
+        facts: { tunnelIp: `10.4.0.${6 + 4 * i}`, address: `10.20.1.${10 + i}` },
     }));
     const spec: any = endpointPodSpec({
         endpoint: hub,
@@ -260,13 +259,11 @@ describe("endpoints: the pod of a named endpoint", () => {
     });
 
     it("lists the peers in JSON: endpoint, site, link, both tunnel addresses, port, address and device, sorted by name", () => {
-        const facts = (i: number) => ({ ...peers[i], node: MUMBAI_NODE, port: hub.ends[i].port, range: "10.20.0.0/16" });
-        const file = JSON.parse(
-            peersFile(
-                hub,
-                [facts(2), facts(0), facts(1)].map((f) => ({ site: f.site, endpoint: f.endpoint, facts: f })),
-            ),
-        );
+        const peer = (i: number) => ({
+            ...peers[i],
+            facts: { ...peers[i].facts, site: peers[i].site, node: MUMBAI_NODE, port: hub.ends[i].port, range: "10.20.0.0/16" },
+        });
+        const file = JSON.parse(peersFile(hub, [peer(2), peer(0), peer(1)]));
         assert.strictEqual(file.endpoint, "hub");
         assert.strictEqual(file.site, "ohio");
         assert.deepStrictEqual(

@@ -19,7 +19,7 @@ function endpointArgs(edit: (topology: any) => void = () => {}): EndpointPodArgs
         site: plan.sites.ohio,
         tunnel: plan.tunnel,
         binaries: { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath },
-        peers: [{ site: "mumbai", endpoint: "ohio-mumbai", tunnelIp: "10.4.0.2", address: "10.20.1.200" }],
+        peers: [{ site: "mumbai", endpoint: "ohio-mumbai", facts: { tunnelIp: "10.4.0.2", address: "10.20.1.200" } }],
         configSecret: "plumr-ohio-mumbai-config",
         serviceAccount: "plumr-endpoint",
         entrypointConfigMap: "plumr-entrypoint",
