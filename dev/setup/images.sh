@@ -50,10 +50,10 @@ mkdir -p "$OUT" "$DEBS"
 exec 9>"$OUT/.lock"
 flock 9
 
-bash "$ROOT/scripts/toolchain.sh" image_archive | sed 's/^/  /'
+bash "$ROOT/dev/setup/toolchain.sh" image_archive | sed 's/^/  /'
 
 # Every tag also covers this script and the archive writer: either changes what an image holds.
-COMMON_INPUTS="$(sha256sum "$ROOT/scripts/images.sh" "$ROOT"/toolchain/image-archive/*.go | sed "s| $ROOT/| |")"
+COMMON_INPUTS="$(sha256sum "$ROOT/dev/setup/images.sh" "$ROOT"/dev/toolchain/image-archive/*.go | sed "s| $ROOT/| |")"
 
 lists_updated=0
 # apt_retry CMD...: a fresh machine may have no package lists yet; fetch them once and retry.
@@ -112,7 +112,7 @@ archive() {
 cached() { [ -f "$OUT/$1-$2.tar" ] && say "$1:$2: cached"; }
 
 build_pause() {
-    local src="$ROOT/toolchain/pause/pause.c"
+    local src="$ROOT/dev/toolchain/pause/pause.c"
     PAUSE_TAG="$({ sha256sum "$src" | cut -d' ' -f1; gcc --version | head -1; dpkg-query -W libc6-dev; echo "$COMMON_INPUTS"; } | tag_of)"
     cached pause "$PAUSE_TAG" && return
     say "pause:$PAUSE_TAG: building"

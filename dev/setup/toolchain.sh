@@ -16,7 +16,7 @@ SRC="$CACHE/src"
 mkdir -p "$BIN" "$PLUGINS" "$SRC"
 export PATH="/usr/local/go/bin:$PATH" GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
 
-version() { node -p "require('$ROOT/toolchain/versions.json')['$1']"; }
+version() { node -p "require('$ROOT/dev/toolchain/versions.json')['$1']"; }
 say() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 # wrapper NAME: a module of ours that requires the tool's module, so its dependencies resolve
@@ -62,24 +62,24 @@ MOD
 
 build_language_host() {
     local v; v="$(version pulumi)"
-    built pulumi-language-nodejs "$v-$(sha256sum "$ROOT"/toolchain/language-host/*.go | sha256sum | cut -c1-12)" && { say "pulumi-language-nodejs: cached"; return; }
+    built pulumi-language-nodejs "$v-$(sha256sum "$ROOT"/dev/toolchain/language-host/*.go | sha256sum | cut -c1-12)" && { say "pulumi-language-nodejs: cached"; return; }
     say "pulumi-language-nodejs: building the project's language host against sdk v$v"
     local dir; dir="$(wrapper language-host)"
-    cp "$ROOT"/toolchain/language-host/*.go "$dir/"
+    cp "$ROOT"/dev/toolchain/language-host/*.go "$dir/"
     cat >>"$dir/go.mod" <<MOD
 require github.com/pulumi/pulumi/sdk/v3 v$v
 MOD
     (cd "$dir" && go mod tidy && go build -trimpath -ldflags "-X main.version=$v" -o "$BIN/pulumi-language-nodejs" .)
-    stamp pulumi-language-nodejs "$v-$(sha256sum "$ROOT"/toolchain/language-host/*.go | sha256sum | cut -c1-12)"
+    stamp pulumi-language-nodejs "$v-$(sha256sum "$ROOT"/dev/toolchain/language-host/*.go | sha256sum | cut -c1-12)"
 }
 
 build_image_archive() {
     local v label; v="$(version goContainerRegistry)"
-    label="$v-$(sha256sum "$ROOT"/toolchain/image-archive/*.go | sha256sum | cut -c1-12)"
+    label="$v-$(sha256sum "$ROOT"/dev/toolchain/image-archive/*.go | sha256sum | cut -c1-12)"
     built image-archive "$label" && { say "image-archive: cached"; return; }
     say "image-archive: building the OCI archive writer (dev/setup/images.sh) against go-containerregistry v$v"
     local dir; dir="$(wrapper image-archive)"
-    cp "$ROOT"/toolchain/image-archive/*.go "$dir/"
+    cp "$ROOT"/dev/toolchain/image-archive/*.go "$dir/"
     printf 'require github.com/google/go-containerregistry v%s\n' "$v" >>"$dir/go.mod"
     (cd "$dir" && go mod tidy && go build -trimpath -o "$BIN/image-archive" .)
     stamp image-archive "$label"

@@ -28,7 +28,7 @@ describe("the pod sandbox's process (dev/toolchain/pause/pause.c)", function () 
     before(function () {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-pause-"));
         pause = path.join(dir, "pause");
-        const gcc = spawnSync("gcc", ["-static", "-Os", "-o", pause, path.join(ROOT, "toolchain", "pause", "pause.c")], {
+        const gcc = spawnSync("gcc", ["-static", "-Os", "-o", pause, path.join(ROOT, "dev", "toolchain", "pause", "pause.c")], {
             encoding: "utf8",
         });
         if (gcc.status !== 0) {
@@ -145,7 +145,7 @@ describe("the local nodes' images (dev/setup/images.sh)", function () {
             console.log("    skipped: building and checking the images needs root (package owners, chroot)");
             return this.skip();
         }
-        const build = spawnSync("bash", [path.join(ROOT, "scripts", "images.sh")], { encoding: "utf8", timeout: 15 * 60_000 });
+        const build = spawnSync("bash", [path.join(ROOT, "dev", "setup", "images.sh")], { encoding: "utf8", timeout: 15 * 60_000 });
         if (build.status !== 0) {
             const output = `${build.error ?? ""}${build.stdout}${build.stderr}`.trim().split("\n").slice(-15).join("\n");
             if (!fs.existsSync(IMAGES_JSON)) {
@@ -247,7 +247,7 @@ describe("the local nodes' images (dev/setup/images.sh)", function () {
     it("keeps every image when run again with the same inputs", function () {
         this.timeout(5 * 60_000);
         const before = IMAGE_NAMES.map((name) => fs.statSync(images[name].archive).mtimeMs);
-        const again = spawnSync("bash", [path.join(ROOT, "scripts", "images.sh")], { encoding: "utf8", timeout: 4 * 60_000 });
+        const again = spawnSync("bash", [path.join(ROOT, "dev", "setup", "images.sh")], { encoding: "utf8", timeout: 4 * 60_000 });
         assert.strictEqual(again.status, 0, `${again.stdout}${again.stderr}`);
         assert.deepStrictEqual(JSON.parse(fs.readFileSync(IMAGES_JSON, "utf8")), images, "the same names and archives");
         assert.deepStrictEqual(

@@ -8,7 +8,7 @@ import * as path from "path";
 
 const ROOT = path.join(__dirname, "..", "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-const versions = JSON.parse(fs.readFileSync(path.join(ROOT, "toolchain", "versions.json"), "utf8"));
+const versions = JSON.parse(fs.readFileSync(path.join(ROOT, "dev", "toolchain", "versions.json"), "utf8"));
 const needed = Number(/^>=(\d+)$/.exec(pkg.engines.node)?.[1]);
 
 /** A directory with a `node` that claims to be `version` and does nothing else. */
