@@ -2,7 +2,14 @@
 // under mocks.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "./planner/problems/errors";
+import { clusterProviders } from "./program/clusterProviders";
+import { readClusters } from "./program/clusterReader";
 import { prepare } from "./program/prepare";
+
+// The SDK's runner maps every stack trace through source maps (source-map-support), and the SDK
+// takes one for every resource it registers: about a quarter of a second of CPU a run. The
+// program's modules keep their lines (program/loader.js), so its traces need no mapping.
+Reflect.deleteProperty(Error, "prepareStackTrace");
 
 /**
  * An error as the Node.js runner should get it. A configuration problem is the user's to fix: a
@@ -39,13 +46,22 @@ const prepared = (() => {
 })();
 
 /**
+ * Each site's cluster, read at once while the providers' packages load; the program checks it
+ * against the plan before any change.
+ */
+const clusters = readClusters(prepared);
+
+/** The clusters' providers, registered at once, so that the engine starts them while the rest loads. */
+const providers = clusterProviders(prepared);
+
+/**
  * The stack's outputs. `sites`: per managed site, its namespace, ranges, nodes, node agent, AWS
  * side and the facts of its link ends. `links`: per link, the tunnel subnet, MTU, tun device and both ends.
  */
 export = async () => {
     try {
         const { deploy } = await import("./program/deploy");
-        const deployment = await deploy(prepared);
+        const deployment = await deploy(prepared, await clusters, providers);
         return { sites: deployment.sites, links: deployment.links };
     } catch (err) {
         // The clusters' nodes are checked against the topology in deploy: a configuration problem too.

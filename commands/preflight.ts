@@ -7,8 +7,9 @@
 // fix of each failing one; exits 1 when any fails.
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { ConfigError, formatProblems, Problem, SECRET } from "../planner/problems/errors";
-import { readCluster } from "../program/clusterReader";
-import { checkCluster, parseClusterFacts, PreflightCheck } from "../planner/cluster/preflight";
+import { questionsFor, readCluster } from "../program/clusterReader";
+import { parseClusterFacts } from "../planner/cluster/facts";
+import { checkCluster, PreflightCheck } from "../planner/cluster/preflight";
 import { prepare, Prepared } from "../program/prepare";
 import { parseStackArgs } from "../lib/stackArgs";
 import { printTable } from "../lib/table";
@@ -16,7 +17,7 @@ import { printTable } from "../lib/table";
 /** Reads one site's cluster as the program does, and checks it. */
 async function checkSite(prepared: Prepared, site: string): Promise<PreflightCheck[]> {
     try {
-        const text = await readCluster(prepared.access[site], prepared.plan.sites[site].config.platform === "openshift");
+        const text = await readCluster(prepared.access[site], questionsFor(prepared.plan.sites[site]));
         return checkCluster(prepared.plan, site, parseClusterFacts(text));
     } catch (err) {
         const said = err instanceof Error ? err.message : String(err);

@@ -1,7 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan, SitePlan } from "../planner/types";
-import type { SiteAccess } from "../planner/topology/stackSettings";
 import { NodeAgent } from "./nodeAgent";
 import { labels, script } from "./meta";
 
@@ -12,8 +11,8 @@ export interface SiteArgs {
     binaries: Pick<Plan["binaries"], "packages" | "cniPackages" | "installerImage">;
     /** The node agent's environment (planner/cluster/nodeAgent.ts). */
     nodeAgentEnv: Record<string, string>;
-    /** How to reach the site's cluster. */
-    access: Pick<SiteAccess, "kubeconfig" | "context">;
+    /** The provider of the site's cluster (program/clusterProviders.ts). */
+    provider: k8s.Provider;
 }
 
 const SERVICE_ACCOUNTS = { nodeAgent: "plumr-node-agent", endpoint: "plumr-endpoint" } as const;
@@ -50,18 +49,7 @@ export class Site extends pulumi.ComponentResource {
         this.plan = plan;
         const config = plan.config;
 
-        this.provider = new k8s.Provider(
-            `${name}-cluster`,
-            {
-                // A kubeconfig usually holds credentials: kept a secret in the state whatever the configuration says.
-                kubeconfig: pulumi.secret(args.access.kubeconfig),
-                context: args.access.context,
-                // A new peer address updates the plumr config Secret in place (the endpoint rolls
-                // through its config checksum) instead of replacing the Secret and the Deployment.
-                enableSecretMutable: true,
-            },
-            { parent: this },
-        );
+        this.provider = args.provider;
         const provider = this.provider;
 
         const namespace = this.createNamespace(name, config.namespace);

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { Provider } from "@pulumi/kubernetes/provider";
 import { Endpoint, Peer } from "../components/endpoint";
 import { Site } from "../components/site";
 import { sha256sums } from "../planner/files/binaries";
@@ -6,10 +7,9 @@ import { Problems, SECRET } from "../planner/problems/errors";
 import { endpointsAt, endsAt, peerOf } from "../planner/plan";
 import type { EndPlan, Plan } from "../planner/types";
 import { nodeAgentEnv } from "../planner/cluster/nodeAgent";
-import { checkCluster, parseClusterFacts } from "../planner/cluster/preflight";
+import { checkCluster } from "../planner/cluster/preflight";
 import { EndFacts, endFacts, PublishedSite } from "../planner/published";
-import { ClusterReader, readCluster } from "./clusterReader";
-import type { SiteAccess } from "../planner/topology/stackSettings";
+import type { ClusterRead } from "./clusterReader";
 import { PeerStacks } from "./peerStacks";
 import type { Prepared } from "./prepare";
 
@@ -19,19 +19,20 @@ export interface Deployment {
     links: Record<string, unknown>;
 }
 
-/** How deploy reaches outside the engine; the tests give fakes. */
-export interface DeployOptions {
-    /** Reads a site's cluster for the preflight (default: kubectl, through the stack's access). */
-    readCluster?: ClusterReader;
-}
-
 /**
  * The whole program: deploy the sites this stack manages and their link ends, as `prepare` planned
- * them. The configuration has been checked by then, so what can still fail is the clusters not
- * fitting the topology (the preflight, before any change) and the clusters and clouds themselves.
+ * them, once their clusters (`clusters`, read by readClusters) fit the plan; `providers` reach
+ * the clusters (clusterProviders). The configuration has
+ * been checked by then, so what can still fail is the clusters not fitting the topology (the
+ * preflight, before any change) and the clusters and clouds themselves.
  */
-export async function deploy(prepared: Prepared, options: DeployOptions = {}): Promise<Deployment> {
+export async function deploy(
+    prepared: Prepared,
+    clusters: Record<string, ClusterRead>,
+    providers: Record<string, Provider>,
+): Promise<Deployment> {
     const { plan, managed, access } = prepared;
+    checkClusters(plan, clusters);
     const peers = new PeerStacks(prepared.peerStacks, prepared.environment);
 
     // The AWS side loads only for a stack that routes a site through AWS: its packages take about
@@ -39,7 +40,6 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
     const routed = managed.filter((n) => plan.aws.sites[n]);
     const aws = routed.length > 0 ? await import("./deployAws") : undefined;
     const commands = aws?.commandProviders(routed) ?? {};
-    await checkClusters(plan, managed, access, options.readCluster ?? readCluster);
 
     // What each end publishes, from the plan: for a peer in this stack, in this stack's outputs, and
     // for a peer in another stack until that stack has been deployed.
@@ -52,7 +52,7 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
             plan: plan.sites[name],
             binaries: plan.binaries,
             nodeAgentEnv: nodeAgentEnv(plan, name),
-            access: access[name],
+            provider: providers[name],
         });
     }
     const awsFacts = aws ? await aws.deployAws(plan, managed, access, commands, peers) : {};
@@ -107,28 +107,24 @@ export async function deploy(prepared: Prepared, options: DeployOptions = {}): P
 }
 
 /**
- * The preflight: reads each site's cluster before any change (planner/cluster/preflight.ts: its version,
- * its nodes, OpenShift's and EKS's network settings, the SCC grant) and fails with every problem,
- * each naming the site, what was found and the fix. A node pool that replaced an instance, for one,
- * would leave routes to a network interface that is gone.
+ * The preflight: holds each site's cluster, read before any change, against the plan
+ * (planner/cluster/preflight.ts: its version, its nodes, OpenShift's and EKS's network settings,
+ * the SCC grant) and fails with every problem, each naming the site, what was found and the fix.
+ * A node pool that replaced an instance, for one, would leave routes to a network interface that is gone.
  */
-async function checkClusters(plan: Plan, managed: string[], access: Record<string, SiteAccess>, readSite: ClusterReader): Promise<void> {
+function checkClusters(plan: Plan, clusters: Record<string, ClusterRead>): void {
     const problems = new Problems();
-    // Every site's cluster at once: a stack of several sites waits for the slowest, not their sum.
-    const read = await Promise.allSettled(managed.map((name) => readSite(access[name], plan.sites[name].config.platform === "openshift")));
-    managed.forEach((name, i) => {
-        const result = read[i];
-        if (result.status === "fulfilled") {
-            for (const check of checkCluster(plan, name, parseClusterFacts(result.value))) problems.list.push(...check.problems);
+    for (const [name, read] of Object.entries(clusters)) {
+        if ("facts" in read) {
+            for (const check of checkCluster(plan, name, read.facts)) problems.list.push(...check.problems);
         } else {
-            const err = result.reason;
             problems.add(
                 `plumr:access.${name}.kubeconfig`,
                 SECRET,
-                `could not read site ${name}'s cluster to check it before any change: ${err instanceof Error ? err.message : String(err)}`,
+                `could not read site ${name}'s cluster to check it before any change: ${read.error}`,
                 "install kubectl where pulumi runs, and check that this kubeconfig reaches the cluster (kubectl get nodes)",
             );
         }
-    });
+    }
     problems.throwIfAny();
 }

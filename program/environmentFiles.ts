@@ -3,7 +3,7 @@
 // (planner/environments/environments.ts), which does no I/O.
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
+import type * as Yaml from "yaml";
 import { ENVIRONMENTS_DIR, environmentFile, EnvironmentTopology, isMap, mergeEnvironment } from "../planner/environments/environments";
 import { ConfigError } from "../planner/problems/errors";
 import { parseTopology } from "../planner/topology/schema";
@@ -53,6 +53,8 @@ export function readEnvironmentFile(baseDir: string, env: string): Record<string
     };
     let content: unknown;
     try {
+        // Loaded only by a project with environments.
+        const YAML: typeof Yaml = require("yaml");
         content = YAML.parse(text);
     } catch (err) {
         fail(`not YAML: ${(err as Error).message.split("\n")[0]}`, "correct the file's YAML");

@@ -1,12 +1,17 @@
 #!/bin/sh
-# Reads what the preflight (planner/cluster/preflight.ts checkCluster) needs of a site's cluster
-# and prints it in sections (`### <name>`). The kubeconfig is the file PLUMR_KUBECONFIG_FILE names,
+# Reads what the program needs to know of a site's cluster before any change (the preflight's
+# checks, and the nodes of a site's pool) and prints the API server's answers in sections
+# (`### <name>`, then the answer's JSON). The kubeconfig is the file PLUMR_KUBECONFIG_FILE names,
 # or else the one on standard input, kept in a private temporary file for this one run;
-# PLUMR_CONTEXT picks a context, and PLUMR_OPENSHIFT=true asks OpenShift's questions too. kubectl
-# runs the kubeconfig's credential plugins, such as `aws eks get-token`. What a cluster does not
-# have (the OpenShift or EKS objects elsewhere) prints nothing; a cluster that does not answer
-# fails the run after a minute. Every question is asked at once, each its own kubectl: a cluster
-# far away takes a round trip or more for each.
+# PLUMR_CONTEXT picks a context. kubectl runs the kubeconfig's credential plugins, such as
+# `aws eks get-token`.
+#
+# Every question is a plain GET of one object or list (`kubectl get --raw`: no discovery of the
+# API's groups first), and all are asked at once, so that a cluster far away costs about one round
+# trip. The server's version and the nodes are always asked; OpenShift's network operator and its
+# SCC grant only with PLUMR_OPENSHIFT=true, the VPC CNI's settings only with PLUMR_AWS=true. What a
+# cluster does not have prints an empty section; a cluster that does not answer fails the run after
+# a minute, with kubectl's error.
 set -eu
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -14,16 +19,30 @@ if [ -n "${PLUMR_KUBECONFIG_FILE:-}" ]; then
     kubeconfig=$PLUMR_KUBECONFIG_FILE
 else
     kubeconfig="$out/kubeconfig"
-    (umask 077 && cat > "$kubeconfig")
+    (umask 077 && cat >"$kubeconfig")
 fi
-if [ -n "${PLUMR_CONTEXT:-}" ]; then set -- --context "$PLUMR_CONTEXT"; else set --; fi
-k() { kubectl --kubeconfig "$kubeconfig" --request-timeout=60s "$@"; }
-k "$@" version -o json >"$out/version" 2>"$out/version.err" & version=$!
-k "$@" get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.spec.providerID}{"\t"}{.metadata.labels.kubernetes\.io/arch}{"\n"}{end}' >"$out/nodes" 2>"$out/nodes.err" & nodes=$!
-{ k "$@" get network.operator.openshift.io cluster -o 'jsonpath={.spec.defaultNetwork.type}{"\t"}{.spec.defaultNetwork.ovnKubernetesConfig.gatewayConfig.ipForwarding}{"\n"}' 2>/dev/null || true; } >"$out/network-operator" &
-{ k "$@" -n kube-system get daemonset aws-node -o 'jsonpath={range .spec.template.spec.containers[?(@.name=="aws-node")].env[*]}{.name}={.value}{"\n"}{end}{"present\n"}' 2>/dev/null || true; } >"$out/aws-node" &
+
+k() {
+    if [ -n "${PLUMR_CONTEXT:-}" ]; then
+        kubectl --kubeconfig "$kubeconfig" --context "$PLUMR_CONTEXT" --request-timeout=60s "$@"
+    else
+        kubectl --kubeconfig "$kubeconfig" --request-timeout=60s "$@"
+    fi
+}
+
+# optional SECTION URI: the object at URI, or nothing where the cluster has no such object or kind.
+optional() { { k get --raw "$2" 2>/dev/null || true; } >"$out/$1"; }
+
+k get --raw /version >"$out/version" 2>"$out/version.err" &
+version=$!
+k get --raw /api/v1/nodes >"$out/nodes" 2>"$out/nodes.err" &
+nodes=$!
 if [ "${PLUMR_OPENSHIFT:-}" = true ]; then
-    { k "$@" auth can-i use securitycontextconstraints.security.openshift.io/privileged 2>/dev/null || true; } >"$out/privileged-scc" &
+    optional network-operator /apis/operator.openshift.io/v1/networks/cluster &
+    { k auth can-i use securitycontextconstraints.security.openshift.io/privileged 2>/dev/null || true; } >"$out/privileged-scc" &
+fi
+if [ "${PLUMR_AWS:-}" = true ]; then
+    optional aws-node /apis/apps/v1/namespaces/kube-system/daemonsets/aws-node &
 fi
 wait "$version" && version=0 || version=$?
 wait "$nodes" && nodes=0 || nodes=$?
@@ -34,4 +53,5 @@ for section in version nodes network-operator aws-node privileged-scc; do
     [ -f "$out/$section" ] || continue
     echo "### $section"
     cat "$out/$section"
+    echo
 done

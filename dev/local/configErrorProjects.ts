@@ -70,7 +70,7 @@ function configErrorProject(dir: string, options: ProjectOptions): void {
     topology.allocations = path.join(ROOT, topology.allocations ?? "plumr/allocations.json");
     topology.links[0].ends[0].address = BAD_ADDRESS;
     project.main = path.relative(dir, ROOT);
-    if (options.nodeargs) project.runtime = { ...RUNTIME, options: { ...RUNTIME.options, nodeargs: options.nodeargs } };
+    if (options.nodeargs) project.runtime.options.nodeargs = `${project.runtime.options.nodeargs ?? ""} ${options.nodeargs}`.trim();
     write(path.join(dir, "Pulumi.yaml"), YAML.stringify(project));
 }
 

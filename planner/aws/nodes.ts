@@ -1,15 +1,9 @@
 // Whether the nodes the topology routes to are still the cluster's: node pools replace instances
 // on upgrades, and a route to a replaced instance's network interface leads nowhere.
+import type { ClusterNode } from "../cluster/facts";
 import { Problems } from "../problems/errors";
 import { fieldPath } from "../topology/schema";
 import type { AwsSitePlan } from "../types";
-
-/** A node as its cluster reports it. */
-export interface ClusterNode {
-    name: string;
-    /** `spec.providerID`, e.g. aws:///us-east-2a/i-0a1b2c3d4e5f60718; empty when the node has none. */
-    providerId: string;
-}
 
 /** The zone and instance a provider id names: aws:///us-east-2a/i-0a1b2c3d4e5f60718. */
 export function parseProviderId(providerId: string): { zone?: string; instanceId?: string } {

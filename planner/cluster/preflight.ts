@@ -4,64 +4,11 @@
 // the plan, as pure functions.
 import * as a from "../addressing/addresses";
 import { Problem, Problems } from "../problems/errors";
-import { checkClusterNodes, ClusterNode } from "../aws/nodes";
+import { checkClusterNodes } from "../aws/nodes";
+import type { ClusterFacts } from "./facts";
 import { fieldPath, SiteConfig } from "../topology/schema";
 import { endsAt, peerOf } from "../plan";
 import type { Plan } from "../types";
-
-/** What program/preflight.sh reads from a cluster. */
-export interface ClusterFacts {
-    /** The API server's version, e.g. v1.29.4; undefined when it did not say. */
-    serverVersion?: string;
-    nodes: (ClusterNode & { arch?: string })[];
-    /**
-     * OpenShift's network configuration (network.operator.openshift.io/cluster): its network type
-     * and the OVN-Kubernetes gateway's ipForwarding; null where the cluster has none.
-     */
-    networkOperator: { networkType?: string; ipForwarding?: string } | null;
-    /** The EKS VPC CNI's SNAT settings (the aws-node DaemonSet's environment); null where there is none. */
-    vpcCni: { externalSnat?: string; excludeSnatCidrs?: string } | null;
-    /** Whether this identity may use the privileged SCC (and so grant it); undefined where not asked. */
-    canUsePrivilegedScc?: boolean;
-}
-
-/** Parses what program/preflight.sh prints. */
-export function parseClusterFacts(text: string): ClusterFacts {
-    const sections = new Map<string, string[]>();
-    let current: string[] = [];
-    for (const line of text.split("\n")) {
-        const heading = /^### (\S+)$/.exec(line);
-        if (heading) sections.set(heading[1], (current = []));
-        else if (line.trim() !== "") current.push(line);
-    }
-    let serverVersion: string | undefined;
-    try {
-        serverVersion = JSON.parse((sections.get("version") ?? []).join("\n")).serverVersion?.gitVersion;
-    } catch {
-        serverVersion = undefined;
-    }
-    const nodes = (sections.get("nodes") ?? []).map((line) => {
-        const [name, providerId = "", arch = ""] = line.split("\t").map((s) => s.trim());
-        return { name, providerId, ...(arch && { arch }) };
-    });
-    const operator = sections.get("network-operator")?.[0];
-    const [networkType, ipForwarding] = operator?.split("\t").map((s) => s.trim()) ?? [];
-    const awsNode = sections.get("aws-node") ?? [];
-    const env = new Map(awsNode.filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-    const scc = sections.get("privileged-scc")?.[0]?.trim();
-    return {
-        serverVersion,
-        nodes,
-        networkOperator: operator ? { ...(networkType && { networkType }), ...(ipForwarding && { ipForwarding }) } : null,
-        vpcCni: awsNode.includes("present")
-            ? {
-                  ...(env.has("AWS_VPC_K8S_CNI_EXTERNALSNAT") && { externalSnat: env.get("AWS_VPC_K8S_CNI_EXTERNALSNAT") }),
-                  ...(env.has("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS") && { excludeSnatCidrs: env.get("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS") }),
-              }
-            : null,
-        ...(scc !== undefined && { canUsePrivilegedScc: scc === "yes" }),
-    };
-}
 
 /** One check of one site's cluster: what was found, and the problem when it fails. */
 export interface PreflightCheck {

@@ -8,7 +8,7 @@
 //
 // A stack of an environment sets plumr:environment and is named <env>-<site>: plumr:sites defaults
 // to that <site>, and its peers are the stacks <env>-<peer>, never another environment's.
-import { apply as applyMergePatch } from "json-merge-patch";
+import type * as MergePatch from "json-merge-patch";
 import * as path from "path";
 import * as a from "../addressing/addresses";
 import { Finding, Problem, Problems } from "../problems/errors";
@@ -41,6 +41,8 @@ export function environmentName(value: string): Finding | undefined {
  * Neither argument is changed.
  */
 export function mergeEnvironment(shared: unknown, patch: unknown, env: string): any {
+    // Loaded only by an environment's stack.
+    const { apply: applyMergePatch }: typeof MergePatch = require("json-merge-patch");
     const merged = applyMergePatch(structuredClone(shared ?? {}), structuredClone(patch ?? {}));
     const own = isMap(patch) && Object.hasOwn(patch, "allocations");
     return own ? merged : { ...merged, allocations: environmentAllocations(env) };

@@ -1,5 +1,5 @@
-import * as jsonc from "jsonc-parser";
-import * as YAML from "yaml";
+import type * as Jsonc from "jsonc-parser";
+import type * as Yaml from "yaml";
 import type { Finding } from "../problems/errors";
 
 /**
@@ -182,7 +182,9 @@ export function jsonSyntaxError(text: string): JsonError | undefined {
         JSON.parse(text);
         return undefined;
     } catch (err) {
-        const errors: jsonc.ParseError[] = [];
+        // Loaded only for a template that is not JSON: a run with a good one never needs it.
+        const jsonc: typeof Jsonc = require("jsonc-parser");
+        const errors: Jsonc.ParseError[] = [];
         jsonc.parse(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
         const first = errors[0];
         if (!first) return { offset: 0, message: `JSON.parse rejects it: ${(err as Error).message}` };
@@ -210,6 +212,8 @@ export function templateFormat(fileName: string): "json" | "yaml" | undefined {
 
 /** The first YAML error of a text, with the offset where it starts. */
 function yamlSyntaxError(text: string): { offset: number; message: string } | undefined {
+    // Loaded only for a YAML template: most runs never need it.
+    const YAML: typeof Yaml = require("yaml");
     const error = YAML.parseDocument(text).errors[0];
     if (!error) return undefined;
     // The parser's message ends with a position in the rendered text and a copy of its line: the caller says where in the template.

@@ -7,10 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { environmentAllocations, environmentFile, ENVIRONMENTS_DIR, mergeEnvironment } from "../../planner/environments/environments";
 import { LocalFiles } from "../../planner/files/localFiles";
-import { ClusterNode } from "../../planner/aws/nodes";
-import { ClusterFacts } from "../../planner/cluster/preflight";
+import { ClusterFacts, ClusterNode } from "../../planner/cluster/facts";
 import { deploy } from "../../program/deploy";
-import { kubeconfigFile } from "../../program/clusterReader";
+import { ClusterQuestions, kubeconfigFile, readClusters } from "../../program/clusterReader";
+import { clusterProviders } from "../../program/clusterProviders";
 import { prepare } from "../../program/prepare";
 import { FakeAws } from "./fakeAws";
 import { shippedTopology } from "../../lib/topologyFile";
@@ -156,24 +156,38 @@ export function topologyNodes(topology: any, site: string): ClusterNode[] {
     }));
 }
 
-/** What the preflight script (program/preflight.sh) prints for these facts (its sections, as kubectl fills them). */
+/** What the preflight script (program/preflight.sh) prints for these facts: the API server's answers, as fake clusters give them. */
 export function preflightOutput(facts: ClusterFacts): string {
-    const lines = [
-        "### version",
-        JSON.stringify({ serverVersion: facts.serverVersion && { gitVersion: facts.serverVersion } }),
-        "### nodes",
+    const section = (name: string, body: unknown) => `### ${name}\n${typeof body === "string" ? body : JSON.stringify(body)}\n`;
+    const nodes = {
+        kind: "NodeList",
+        items: facts.nodes.map((n) => ({
+            metadata: { name: n.name, labels: { ...(n.arch && { "kubernetes.io/arch": n.arch }), ...n.labels } },
+            spec: { ...(n.providerId && { providerID: n.providerId }), ...(n.unschedulable && { unschedulable: true }) },
+            status: { conditions: [{ type: "Ready", status: n.ready === false ? "False" : "True" }] },
+        })),
+    };
+    const operator = facts.networkOperator && {
+        spec: {
+            defaultNetwork: {
+                type: facts.networkOperator.networkType,
+                ovnKubernetesConfig: { gatewayConfig: { ipForwarding: facts.networkOperator.ipForwarding } },
+            },
+        },
+    };
+    const env = facts.vpcCni && [
+        ...(facts.vpcCni.externalSnat !== undefined ? [{ name: "AWS_VPC_K8S_CNI_EXTERNALSNAT", value: facts.vpcCni.externalSnat }] : []),
+        ...(facts.vpcCni.excludeSnatCidrs !== undefined
+            ? [{ name: "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS", value: facts.vpcCni.excludeSnatCidrs }]
+            : []),
     ];
-    for (const n of facts.nodes) lines.push(`${n.name}\t${n.providerId}\t${n.arch ?? ""}`);
-    lines.push("### network-operator");
-    if (facts.networkOperator) lines.push(`${facts.networkOperator.networkType ?? ""}\t${facts.networkOperator.ipForwarding ?? ""}`);
-    lines.push("### aws-node");
-    if (facts.vpcCni) {
-        if (facts.vpcCni.externalSnat !== undefined) lines.push(`AWS_VPC_K8S_CNI_EXTERNALSNAT=${facts.vpcCni.externalSnat}`);
-        if (facts.vpcCni.excludeSnatCidrs !== undefined) lines.push(`AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=${facts.vpcCni.excludeSnatCidrs}`);
-        lines.push("present");
-    }
-    if (facts.canUsePrivilegedScc !== undefined) lines.push("### privileged-scc", facts.canUsePrivilegedScc ? "yes" : "no");
-    return lines.join("\n") + "\n";
+    return [
+        section("version", facts.serverVersion ? { gitVersion: facts.serverVersion } : {}),
+        section("nodes", nodes),
+        section("network-operator", operator ?? ""),
+        section("aws-node", env ? { spec: { template: { spec: { containers: [{ name: "aws-node", env }] } } } } : ""),
+        ...(facts.canUsePrivilegedScc !== undefined ? [section("privileged-scc", facts.canUsePrivilegedScc ? "yes" : "no")] : []),
+    ].join("");
 }
 
 /**
@@ -182,7 +196,7 @@ export function preflightOutput(facts: ClusterFacts): string {
  * network operator and no VPC CNI, whose deployer may use the privileged SCC; `clusters` and
  * `clusterFacts` change that.
  */
-function preflight(topology: any, options: RunOptions, kubeconfig: string, openshift: boolean): string {
+function preflight(topology: any, options: RunOptions, kubeconfig: string, questions: ClusterQuestions): string {
     const site = Object.keys(topology.sites).find((s) => kubeconfig === `kubeconfig-of-${s}`);
     if (!site) throw new Error(`exit status 1: error: the fake clusters have no cluster for the kubeconfig ${kubeconfig}`);
     const nodes = (options.clusters?.[site] ?? topologyNodes(topology, site)).map((n) => ({ arch: "amd64", ...n }));
@@ -191,7 +205,7 @@ function preflight(topology: any, options: RunOptions, kubeconfig: string, opens
         nodes,
         networkOperator: null,
         vpcCni: null,
-        ...(openshift && { canUsePrivilegedScc: true }),
+        ...(questions.openshift && { canUsePrivilegedScc: true }),
         ...options.clusterFacts?.[site],
     };
     return preflightOutput(facts);
@@ -283,12 +297,12 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     }
     cloud.beginRun(options.stack);
     try {
-        const deployment = await deploy(prepare(dir), {
-            readCluster: async (access, openshift) => {
-                const file = kubeconfigFile(access.kubeconfig);
-                return preflight(topology, options, file ? fs.readFileSync(file, "utf8") : access.kubeconfig, openshift);
-            },
+        const prepared = prepare(dir);
+        const clusters = await readClusters(prepared, async (access, questions) => {
+            const file = kubeconfigFile(access.kubeconfig);
+            return preflight(topology, options, file ? fs.readFileSync(file, "utf8") : access.kubeconfig, questions);
         });
+        const deployment = await deploy(prepared, clusters, clusterProviders(prepared));
         const sites = unwrap(await resolve(pulumi.output(deployment.sites)));
         const links = unwrap(await resolve(pulumi.output(deployment.links)));
         // Resources whose inputs wait on other outputs register late: let every RPC finish.

@@ -7,7 +7,8 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigError } from "../../planner/problems/errors";
 import { planTopology } from "../../planner/plan";
-import { checkCluster, ClusterFacts, parseClusterFacts } from "../../planner/cluster/preflight";
+import { ClusterFacts, parseClusterFacts } from "../../planner/cluster/facts";
+import { checkCluster } from "../../planner/cluster/preflight";
 import { PREFLIGHT_SCRIPT } from "../../program/clusterReader";
 import { parseTopology } from "../../planner/topology/schema";
 import { exampleTopology, plannerFiles, preflightOutput, runProgram, topologyNodes } from "../support/harness";
@@ -190,9 +191,14 @@ describe("the preflight script", () => {
         }
     }
 
+    const NODE = {
+        metadata: { name: "node-a", labels: { "kubernetes.io/arch": "amd64", "topology.kubernetes.io/zone": "us-east-2a" } },
+        spec: { providerID: "aws:///us-east-2a/i-0a1" },
+        status: { conditions: [{ type: "Ready", status: "True" }] },
+    };
     const PLAIN = {
-        "version -o json": '{"serverVersion":{"gitVersion":"v1.34.2"}}',
-        "get nodes": "node-a\taws:///us-east-2a/i-0a1\tamd64",
+        "get --raw /version": '{"major":"1","minor":"34","gitVersion":"v1.34.2"}',
+        "get --raw /api/v1/nodes": JSON.stringify({ kind: "NodeList", items: [NODE] }),
     };
 
     it("reads a plain cluster through a private kubeconfig that is gone afterwards, or the user's file, and the context", () => {
@@ -202,9 +208,23 @@ describe("the preflight script", () => {
         assert.strictEqual(plain.mode, "600", "only the user reads it");
         assert.ok(!fs.existsSync(plain.path), "the kubeconfig is removed");
         assert.ok(plain.calls.every((c) => c.includes("--request-timeout=60s")));
+        assert.deepStrictEqual(
+            plain.calls.map((c) => c.split(" --request-timeout=60s ")[1]).sort(),
+            ["get --raw /api/v1/nodes", "get --raw /version"],
+            "a plain cluster is asked two questions",
+        );
         assert.deepStrictEqual(parseClusterFacts(plain.stdout), {
             serverVersion: "v1.34.2",
-            nodes: [{ name: "node-a", providerId: "aws:///us-east-2a/i-0a1", arch: "amd64" }],
+            nodes: [
+                {
+                    name: "node-a",
+                    providerId: "aws:///us-east-2a/i-0a1",
+                    arch: "amd64",
+                    labels: NODE.metadata.labels,
+                    ready: true,
+                    unschedulable: false,
+                },
+            ],
             networkOperator: null,
             vpcCni: null,
         });
@@ -221,23 +241,35 @@ describe("the preflight script", () => {
         }
     });
 
-    it("reads OpenShift's forwarding, the VPC CNI's SNAT settings and the SCC grant where the cluster has them", () => {
-        const result = run(
-            "x",
-            { PLUMR_OPENSHIFT: "true" },
-            {
-                ...PLAIN,
-                "get network.operator.openshift.io cluster": "OVNKubernetes\tRestricted",
-                "get daemonset aws-node": "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=10.20.0.0/16\nAWS_VPC_K8S_CNI_EXTERNALSNAT=false\npresent",
-                "auth can-i use securitycontextconstraints.security.openshift.io/privileged": "no",
-            },
-        );
+    it("reads OpenShift's forwarding, the VPC CNI's SNAT settings and the SCC grant where the site needs them", () => {
+        const operator = {
+            spec: { defaultNetwork: { type: "OVNKubernetes", ovnKubernetesConfig: { gatewayConfig: { ipForwarding: "Restricted" } } } },
+        };
+        const env = [
+            { name: "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS", value: "10.20.0.0/16" },
+            { name: "AWS_VPC_K8S_CNI_EXTERNALSNAT", value: "false" },
+        ];
+        const answers = {
+            ...PLAIN,
+            "get --raw /apis/operator.openshift.io/v1/networks/cluster": JSON.stringify(operator),
+            "get --raw /apis/apps/v1/namespaces/kube-system/daemonsets/aws-node": JSON.stringify({
+                spec: { template: { spec: { containers: [{ name: "aws-node", env }] } } },
+            }),
+            "auth can-i use securitycontextconstraints.security.openshift.io/privileged": "no",
+        };
+        const result = run("x", { PLUMR_OPENSHIFT: "true", PLUMR_AWS: "true" }, answers);
         assert.strictEqual(result.status, 0, result.stderr);
         const facts = parseClusterFacts(result.stdout);
         assert.deepStrictEqual(facts.networkOperator, { networkType: "OVNKubernetes", ipForwarding: "Restricted" });
         assert.deepStrictEqual(facts.vpcCni, { externalSnat: "false", excludeSnatCidrs: "10.20.0.0/16" });
         assert.strictEqual(facts.canUsePrivilegedScc, false);
         assert.deepStrictEqual(parseClusterFacts(preflightOutput(facts)), facts, "the tests' fake clusters print what the script prints");
+        const plain = run("x", {}, answers);
+        assert.deepStrictEqual(
+            [parseClusterFacts(plain.stdout).networkOperator, parseClusterFacts(plain.stdout).vpcCni, plain.calls.length],
+            [null, null, 2],
+            "neither asked of a site that is not on OpenShift or AWS",
+        );
     });
 
     it("asks its questions at once: a cluster far away costs one round trip, not one per question", () => {
@@ -249,8 +281,8 @@ describe("the preflight script", () => {
                 [
                     "#!/bin/sh",
                     'case "$*" in',
-                    `    *"get nodes"*) touch ${dir}/nodes-started; printf 'node-a\\taws:///us-east-2a/i-0a1\\tamd64\\n' ;;`,
-                    `    *"version -o json"*) i=0; while [ ! -e ${dir}/nodes-started ]; do i=$((i+1)); [ $i -lt 100 ] || { echo 'asked in turn' >&2; exit 1; }; sleep 0.1; done; echo '{"serverVersion":{"gitVersion":"v1.34.2"}}' ;;`,
+                    `    *"/api/v1/nodes"*) touch ${dir}/nodes-started; echo '{"items":[]}' ;;`,
+                    `    *"/version"*) i=0; while [ ! -e ${dir}/nodes-started ]; do i=$((i+1)); [ $i -lt 100 ] || { echo 'asked in turn' >&2; exit 1; }; sleep 0.1; done; echo '{"gitVersion":"v1.34.2"}' ;;`,
                     "    *) exit 1 ;;",
                     "esac",
                 ].join("\n"),

@@ -532,35 +532,42 @@ describe("what a run loads", () => {
         assert.strictEqual(loadsAws("transitGateway"), true);
     });
 
-    it("keeps compiled code between runs, and never runs an edited module's old code", () => {
+    it("runs TypeScript without ts-node, keeps the JavaScript and the compiled code between runs, and never runs an edited module's old code", () => {
         const root = path.join(__dirname, "..", "..");
         for (const file of ["Pulumi.yaml", "examples/environments/Pulumi.yaml"]) {
             const project = YAML.parse(fs.readFileSync(path.join(root, file), "utf8"));
-            // Node.js runs in the program's directory (main), where program/compileCache.js is.
-            assert.strictEqual(project.runtime.options.nodeargs, "--require ./program/compileCache.js", file);
-            assert.ok(
-                fs.existsSync(path.resolve(path.dirname(path.join(root, file)), project.main ?? ".", "program/compileCache.js")),
-                file,
-            );
+            // Node.js runs in the program's directory (main), where program/loader.js is.
+            assert.strictEqual(project.runtime.options.nodeargs, "--require ./program/loader.js", file);
+            assert.strictEqual(project.runtime.options.typescript, false, `${file}: the loader, not ts-node, runs the TypeScript`);
+            assert.ok(fs.existsSync(path.resolve(path.dirname(path.join(root, file)), project.main ?? ".", "program/loader.js")), file);
         }
-        const cache = path.join(root, "node_modules", ".cache", "plumr", "compile");
+        const cache = path.join(root, "node_modules", ".cache", "plumr");
         fs.mkdirSync(path.join(root, ".cache"), { recursive: true });
-        const dir = fs.mkdtempSync(path.join(root, ".cache", "compile-cache-"));
+        const dir = fs.mkdtempSync(path.join(root, ".cache", "loader-"));
         try {
-            const module = path.join(dir, "module.js");
+            const module = path.join(dir, "module.ts");
+            // A line number in a stack trace is the .ts file's own: the types before it are gone, its line is not.
+            // A token of this run's own, so that neither text was kept by an earlier run.
+            const token = `${process.pid}-${Date.now()}`;
+            const program = (word: string) =>
+                `// ${token}\ninterface Said {\n    word: string;\n}\nconst said: Said = { word: "${word}" };\nconsole.log(said.word, new Error().stack!.split("\\n")[1].split(":").at(-2));\n`;
             const run = () =>
-                execFileSync(process.execPath, ["--require", "./program/compileCache.js", module], {
+                execFileSync(process.execPath, ["--require", "./program/loader.js", module], {
                     cwd: root,
                     encoding: "utf8",
                     timeout: 60_000,
                 }).trim();
-            fs.writeFileSync(module, "console.log('first');\n");
-            fs.rmSync(cache, { recursive: true, force: true });
-            assert.strictEqual(run(), "first");
-            assert.ok(fs.readdirSync(cache, { recursive: true }).length > 0, "the compiled code is kept");
-            assert.strictEqual(run(), "first");
-            fs.writeFileSync(module, "console.log('edited');\n");
-            assert.strictEqual(run(), "edited");
+            const kept = () => fs.readdirSync(path.join(cache, "js")).filter((f) => f.endsWith(".js")).length;
+            fs.writeFileSync(module, program("first"));
+            fs.rmSync(path.join(cache, "compile"), { recursive: true, force: true });
+            assert.strictEqual(run(), "first 6");
+            const before = kept();
+            assert.ok(fs.readdirSync(path.join(cache, "compile"), { recursive: true }).length > 0, "the compiled code is kept");
+            assert.strictEqual(run(), "first 6");
+            assert.strictEqual(kept(), before, "a module already kept is not transformed again");
+            fs.writeFileSync(module, program("edited"));
+            assert.strictEqual(run(), "edited 6");
+            assert.strictEqual(kept(), before + 1, "an edited module is transformed again");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -1,0 +1,95 @@
+// What the program knows of a site's cluster before any change: the API server's answers that
+// program/preflight.sh prints, parsed into the few facts the checks and the pools use.
+
+/** A node as its cluster reports it. */
+export interface ClusterNode {
+    name: string;
+    /** `spec.providerID`, e.g. aws:///us-east-2a/i-0a1b2c3d4e5f60718; empty when the node has none. */
+    providerId: string;
+    /** `kubernetes.io/arch`, when the node says. */
+    arch?: string;
+    /** The node's labels. */
+    labels?: Record<string, string>;
+    /** Whether its Ready condition is True. */
+    ready?: boolean;
+    /** Whether it is cordoned (`spec.unschedulable`). */
+    unschedulable?: boolean;
+}
+
+/** What program/preflight.sh reads from a cluster. */
+export interface ClusterFacts {
+    /** The API server's version, e.g. v1.29.4; undefined when it did not say. */
+    serverVersion?: string;
+    nodes: ClusterNode[];
+    /**
+     * OpenShift's network configuration (network.operator.openshift.io/cluster): its network type
+     * and the OVN-Kubernetes gateway's ipForwarding; null where the cluster has none (or was not asked).
+     */
+    networkOperator: { networkType?: string; ipForwarding?: string } | null;
+    /** The EKS VPC CNI's SNAT settings (the aws-node DaemonSet's environment); null where there is none (or it was not asked). */
+    vpcCni: { externalSnat?: string; excludeSnatCidrs?: string } | null;
+    /** Whether this identity may use the privileged SCC (and so grant it); undefined where not asked. */
+    canUsePrivilegedScc?: boolean;
+}
+
+/** The sections of what program/preflight.sh prints, by name. */
+function sections(text: string): Map<string, string> {
+    const result = new Map<string, string[]>();
+    let current: string[] = [];
+    for (const line of text.split("\n")) {
+        const heading = /^### (\S+)$/.exec(line);
+        if (heading) result.set(heading[1], (current = []));
+        else current.push(line);
+    }
+    return new Map([...result].map(([name, lines]) => [name, lines.join("\n").trim()]));
+}
+
+/** A section's JSON; undefined when it is empty (the cluster has no such object) or not JSON. */
+function json(text: string | undefined): any {
+    if (!text) return undefined;
+    try {
+        return JSON.parse(text);
+    } catch {
+        return undefined;
+    }
+}
+
+function parseNode(item: any): ClusterNode {
+    const labels: Record<string, string> = item?.metadata?.labels ?? {};
+    const arch = labels["kubernetes.io/arch"] ?? item?.status?.nodeInfo?.architecture;
+    const ready = (item?.status?.conditions ?? []).find((c: any) => c?.type === "Ready")?.status === "True";
+    return {
+        name: String(item?.metadata?.name ?? ""),
+        providerId: String(item?.spec?.providerID ?? ""),
+        ...(arch && { arch }),
+        labels,
+        ready,
+        unschedulable: item?.spec?.unschedulable === true,
+    };
+}
+
+/** Parses what program/preflight.sh prints. */
+export function parseClusterFacts(text: string): ClusterFacts {
+    const found = sections(text);
+    const operator = json(found.get("network-operator"));
+    const awsNode = json(found.get("aws-node"));
+    const container = (awsNode?.spec?.template?.spec?.containers ?? []).find((c: any) => c?.name === "aws-node");
+    const env = new Map<string, string>((container?.env ?? []).map((e: any) => [e?.name, e?.value]));
+    const scc = found.get("privileged-scc");
+    const defaultNetwork = operator?.spec?.defaultNetwork;
+    const ipForwarding = defaultNetwork?.ovnKubernetesConfig?.gatewayConfig?.ipForwarding;
+    return {
+        serverVersion: json(found.get("version"))?.gitVersion,
+        nodes: (json(found.get("nodes"))?.items ?? []).map(parseNode),
+        networkOperator: operator
+            ? { ...(defaultNetwork?.type && { networkType: defaultNetwork.type }), ...(ipForwarding && { ipForwarding }) }
+            : null,
+        vpcCni: awsNode
+            ? {
+                  ...(env.has("AWS_VPC_K8S_CNI_EXTERNALSNAT") && { externalSnat: env.get("AWS_VPC_K8S_CNI_EXTERNALSNAT") }),
+                  ...(env.has("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS") && { excludeSnatCidrs: env.get("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS") }),
+              }
+            : null,
+        ...(scc && { canUsePrivilegedScc: scc === "yes" }),
+    };
+}
