@@ -47,7 +47,7 @@ function allocate(target: Target, check: boolean): boolean {
             link.name + mark,
             record.tunnelSubnet,
             String(record.port),
-            record.ends.map((e) => `${e.site}/${e.node} ${e.address}`).join("  <->  "),
+            record.ends.map((e) => `${e.site}/${e.node ?? "(its pool's node)"} ${e.address}`).join("  <->  "),
         ]);
     }
     printTable(rows);

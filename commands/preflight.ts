@@ -6,30 +6,13 @@
 // PATH through the stack's own access. Prints a table of every check (or JSON with --json) and the
 // fix of each failing one; exits 1 when any fails.
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { ConfigError, formatProblems, Problem, SECRET } from "../planner/problems/errors";
-import { questionsFor, readCluster } from "../program/clusterReader";
-import { parseClusterFacts } from "../planner/cluster/facts";
-import { checkCluster, PreflightCheck } from "../planner/cluster/preflight";
+import { ConfigError, formatProblems } from "../planner/problems/errors";
+import { readClusters } from "../program/clusterReader";
+import type { PreflightCheck } from "../planner/cluster/preflight";
+import { checkClusters } from "../program/preflight";
 import { prepare, Prepared } from "../program/prepare";
 import { parseStackArgs } from "../lib/stackArgs";
 import { printTable } from "../lib/table";
-
-/** Reads one site's cluster as the program does, and checks it. */
-async function checkSite(prepared: Prepared, site: string): Promise<PreflightCheck[]> {
-    try {
-        const text = await readCluster(prepared.access[site], questionsFor(prepared.plan.sites[site]));
-        return checkCluster(prepared.plan, site, parseClusterFacts(text));
-    } catch (err) {
-        const said = err instanceof Error ? err.message : String(err);
-        const problem: Problem = {
-            field: `plumr:access.${site}.kubeconfig`,
-            value: SECRET,
-            message: `could not read site ${site}'s cluster: ${said}`,
-            fix: "install kubectl, and check that this kubeconfig reaches the cluster (kubectl get nodes)",
-        };
-        return [{ site, check: "cluster reachable", ok: false, found: said.split("\n")[0], problems: [problem] }];
-    }
-}
 
 const USAGE = "usage: npm run preflight -- <stack> | --environment <environment> [--json] [--cwd <project directory>]";
 
@@ -48,7 +31,7 @@ async function checkStack(stackName: string, workDir: string): Promise<Preflight
     }
     return [
         { site: "", check: "configuration", ok: true, found: `sites ${prepared.managed.join(", ")}`, problems: [] },
-        ...(await Promise.all(prepared.managed.map((site) => checkSite(prepared, site)))).flat(),
+        ...checkClusters(prepared, await readClusters(prepared)).checks,
     ];
 }
 

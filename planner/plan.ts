@@ -1,7 +1,7 @@
 // The plan: the checked topology with every address, route and package computed, as the
 // components build from it. Pure: the local files and the allocations file come in as contents.
 import * as a from "./addressing/addresses";
-import { Addressing, assignAddressing, parseAllocations } from "./addressing/allocations";
+import { Addressing, Allocations, assignAddressing, parseAllocations } from "./addressing/allocations";
 import { checkLinks, parsePool, planEndpoints, planLinks } from "./addressing/links";
 import { checkRanges, ParsedRanges } from "./addressing/ranges";
 import { checkAws, planAws } from "./aws/aws";
@@ -10,7 +10,9 @@ import { checkLocalFiles } from "./files/checkFiles";
 import type { LocalFiles } from "./files/localFiles";
 import { Problems, Unique } from "./problems/errors";
 import { checkMtu, checkSites } from "./topology/checks";
-import type { Topology } from "./topology/schema";
+import { placeTopology, Placement } from "./pools/placement";
+import type { PoolNode } from "./pools/slots";
+import type { PlacedTopology, Topology } from "./topology/schema";
 import type { EndPlan, EndpointPlan, LinkPlan, Plan, SitePlan } from "./types";
 
 /** The ends of every link that are in `site`. */
@@ -39,7 +41,7 @@ function linksByName(plan: Plan): Map<string, LinkPlan> {
 }
 
 /** The tunnel pool and the bridge ranges, parsed and checked: what every addressing starts from. */
-function checkAddressing(topology: Topology, problems: Problems): { pool?: a.Cidr; ranges: ParsedRanges } {
+function checkAddressing(topology: PlacedTopology, problems: Problems): { pool?: a.Cidr; ranges: ParsedRanges } {
     const pool = parsePool(topology, problems);
     return { pool, ranges: checkRanges(topology, problems, pool) };
 }
@@ -49,56 +51,96 @@ function checkAddressing(topology: Topology, problems: Problems): { pool?: a.Cid
  * allocations file records; throws every problem found until then, this step's and the caller's.
  */
 function addressLinks(
-    topology: Topology,
+    topology: PlacedTopology,
     { pool, ranges }: ReturnType<typeof checkAddressing>,
-    allocationsText: string | undefined,
+    recorded: Allocations,
     problems: Problems,
 ): Addressing {
     checkLinks(topology, ranges, pool, problems);
-    const recorded = parseAllocations(allocationsText, topology, problems);
     problems.throwIfAny();
     return assignAddressing(topology, pool!, ranges.node, recorded, problems);
 }
 
 /**
- * The addressing of every link (tunnel subnet, port, end addresses) without deploying anything:
- * what `npm run allocate` records. Needs only the topology and the allocations file's text.
+ * The allocations file as it should be now, and how it differs: the pools' slots (from the
+ * placement) and the links' values (from the addressing).
  */
-export function planAllocations(topology: Topology, allocationsText: string | undefined): Addressing {
+function allocationsOf(placement: Placement, addressing: Addressing, recorded: Allocations): Pick<Addressing, "record" | "changes"> {
+    const sites = Object.fromEntries(Object.entries(placement.slots).map(([site, slots]) => [site, { slots }]));
+    const record: Allocations = { ...(Object.keys(sites).length > 0 && { sites }), links: addressing.record.links };
+    return { record, changes: { ...addressing.changes, slots: slotChanges(recorded, placement.slots) } };
+}
+
+/** The slots whose node is not the one the file records: `ohio slot 1 (ip-a → ip-b)`. */
+function slotChanges(recorded: Allocations, slots: Placement["slots"]): string[] {
+    const changes: string[] = [];
+    for (const [site, now] of Object.entries(slots)) {
+        const before = recorded.sites?.[site]?.slots ?? {};
+        for (const slot of [...new Set([...Object.keys(before), ...Object.keys(now)].map(Number))].sort((x, y) => x - y)) {
+            const [was, is] = [before[slot]?.node, now[slot]?.node];
+            if (was !== is || before[slot]?.instanceId !== now[slot]?.instanceId) {
+                changes.push(`${site} slot ${slot} (${was ?? "free"} → ${is ?? "free"})`);
+            }
+        }
+    }
+    return changes;
+}
+
+/**
+ * The addressing of every link (tunnel subnet, port, end addresses) and the pools' slots without
+ * deploying anything: what `npm run allocate` records. Needs the topology, the allocations file's
+ * text and, for the slots of a pool, the nodes its selector picks in its cluster (`pools`);
+ * without them the pools stay as recorded.
+ */
+export function planAllocations(
+    topology: Topology,
+    allocationsText: string | undefined,
+    pools?: Record<string, PoolNode[]>,
+): Pick<Addressing, "record" | "changes"> {
     const problems = new Problems();
-    return addressLinks(topology, checkAddressing(topology, problems), allocationsText, problems);
+    const recorded = parseAllocations(allocationsText, topology, problems);
+    const placement = placeTopology(topology, recorded, pools, problems);
+    const addressing = addressLinks(placement.topology, checkAddressing(placement.topology, problems), recorded, problems);
+    return allocationsOf(placement, addressing, recorded);
 }
 
 /**
  * Validates the topology against the local files and computes everything the deployment needs.
- * Throws one ConfigError listing every problem (field, value, fix); registers no resource.
+ * `pools` are the nodes each pool site's selector picks in its cluster; without them (before the
+ * clusters are read) the plan is provisional: a pool's nodes are the ones the allocations file
+ * records, enough to check the rest of the configuration at once. Throws one ConfigError listing
+ * every problem (field, value, fix); registers no resource.
  */
-export function planTopology(topology: Topology, files: LocalFiles): Plan {
+export function planTopology(topology: Topology, files: LocalFiles, pools?: Record<string, PoolNode[]>): Plan {
     const problems = new Problems();
-    const checked = checkAddressing(topology, problems);
-    checkSites(topology, problems);
-    checkAws(topology, checked.ranges.site, problems);
-    const { template, packages, cniPackages } = checkLocalFiles(topology, files, problems);
-    checkMtu(topology, problems);
-    const addressing = addressLinks(topology, checked, files.allocations, problems);
+    const recorded = parseAllocations(files.allocations, topology, problems);
+    const placement = placeTopology(topology, recorded, pools, problems);
+    const placed = placement.topology;
+    const checked = checkAddressing(placed, problems);
+    checkSites(placed, problems);
+    checkAws(placed, checked.ranges.site, problems);
+    const { template, packages, cniPackages } = checkLocalFiles(placed, files, problems);
+    checkMtu(placed, problems);
+    const addressing = addressLinks(placed, checked, recorded, problems);
 
-    const links = planLinks(topology, checked.ranges.node, addressing);
-    const endpoints = planEndpoints(topology, links, problems);
+    const links = planLinks(placed, checked.ranges.node, addressing);
+    const endpoints = planEndpoints(placed, links, problems);
     problems.throwIfAny();
     return {
-        tunnel: topology.tunnel,
-        binaries: { ...topology.binaries, packages, cniPackages },
+        tunnel: placed.tunnel,
+        binaries: { ...placed.binaries, packages, cniPackages },
         template,
-        sites: planSites(topology, checked.ranges.node),
+        sites: planSites(placed, checked.ranges.node),
         links,
         endpoints,
-        aws: planAws(topology, links),
-        allocations: { path: files.allocationsPath, record: addressing.record, changes: addressing.changes },
+        aws: planAws(placed, links),
+        allocations: { path: files.allocationsPath, ...allocationsOf(placement, addressing, recorded) },
+        provisional: Object.keys(topology.sites).filter((site) => topology.sites[site].pool !== undefined && !pools?.[site]),
     };
 }
 
 /** Each site's part of the plan: its nodes with their gateways, its sidecar image and CNI plugins. */
-function planSites(topology: Topology, nodeRanges: ParsedRanges["node"]): Record<string, SitePlan> {
+function planSites(topology: PlacedTopology, nodeRanges: ParsedRanges["node"]): Record<string, SitePlan> {
     const sites: Record<string, SitePlan> = {};
     for (const [name, config] of Object.entries(topology.sites)) {
         const nodes = config.nodes.map((n) => ({

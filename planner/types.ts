@@ -2,7 +2,7 @@
 // planner's modules (plan.ts, aws.ts, ...) and the components share them without importing each other.
 import type { AllocationChanges, Allocations } from "./addressing/allocations";
 import type { BinaryPackage, CniPluginName } from "./files/binaries";
-import type { SiteConfig, Topology, WorkloadConfig } from "./topology/schema";
+import type { PlacedSite, PlacedTopology, WorkloadConfig } from "./topology/schema";
 
 export interface NodePlan {
     /** `kubernetes.io/hostname` of the node. */
@@ -33,7 +33,7 @@ export interface EndPlan {
     tunnelPrefixLength: number;
     /** UDP port plumr listens on. */
     port: number;
-    /** Destinations routed through net1: the site's other node ranges and the peer site's range. */
+    /** Destinations routed through net1: the site's other node ranges (a pool's: its whole bridge range) and the peer site's range. */
     routes: string[];
 }
 
@@ -54,7 +54,7 @@ export interface EndpointPlan {
     prefixLength: number;
     /** Next hop for `routes`. */
     gateway: string;
-    /** Destinations routed through net1: the site's other node ranges and the peer sites' ranges. */
+    /** Destinations routed through net1: the site's other node ranges (a pool's: its whole bridge range) and the peer sites' ranges. */
     routes: string[];
     /** The workload container: the endpoint's own, else its site's. */
     workload: WorkloadConfig;
@@ -72,7 +72,7 @@ export interface LinkPlan {
 
 export interface SitePlan {
     name: string;
-    config: SiteConfig;
+    config: PlacedSite;
     nodes: NodePlan[];
     /** Image of the plumr sidecar and metrics containers. */
     sidecarImage: string;
@@ -91,6 +91,8 @@ export interface AwsNodePlan {
     instanceId: string;
     /** The node's availability zone, when the topology gives it. */
     availabilityZone?: string;
+    /** The slot of its site's pool the node holds, when it is a pool's: its instance is then the cluster's own. */
+    slot?: number;
 }
 
 /** A site this one links to, as its AWS routing sees it. */
@@ -191,9 +193,9 @@ export interface AwsPlan {
 
 /** The validated topology with every address, route and package computed. */
 export interface Plan {
-    tunnel: Topology["tunnel"];
+    tunnel: PlacedTopology["tunnel"];
     /** The binaries: plumr and shm_printer, and the CNI plugins of binaries.cniPlugins the attachments need. */
-    binaries: Topology["binaries"] & { packages: BinaryPackage[]; cniPackages: BinaryPackage[] };
+    binaries: PlacedTopology["binaries"] & { packages: BinaryPackage[]; cniPackages: BinaryPackage[] };
     /** The plumr config template's text. */
     template: string;
     sites: Record<string, SitePlan>;
@@ -204,4 +206,9 @@ export interface Plan {
     aws: AwsPlan;
     /** The allocations file: where it is, what it must say now, and how what it says differs. */
     allocations: { path: string; record: Allocations; changes: AllocationChanges };
+    /**
+     * The pool sites placed before their clusters were read: their nodes are the ones the allocations
+     * file records. A stack makes its plan again once it has read the clusters of the sites it deploys.
+     */
+    provisional: string[];
 }

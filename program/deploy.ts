@@ -3,15 +3,14 @@ import type { Provider } from "@pulumi/kubernetes/provider";
 import { Endpoint, Peer } from "../components/endpoint";
 import { Site } from "../components/site";
 import { sha256sums } from "../planner/files/binaries";
-import { Problems, SECRET } from "../planner/problems/errors";
 import { endpointsAt, endsAt, peerOf } from "../planner/plan";
-import type { EndPlan, Plan } from "../planner/types";
+import type { EndPlan } from "../planner/types";
 import { nodeAgentEnv } from "../planner/cluster/nodeAgent";
-import { checkCluster } from "../planner/cluster/preflight";
 import { EndFacts, endFacts, PublishedSite } from "../planner/published";
 import type { ClusterRead } from "./clusterReader";
 import { PeerStacks } from "./peerStacks";
-import type { Prepared } from "./prepare";
+import { Prepared, warnIfStale } from "./prepare";
+import { preflight } from "./preflight";
 
 /** Everything a stack exports: per site (the contract with its peers' stacks) and per link. */
 export interface Deployment {
@@ -31,8 +30,9 @@ export async function deploy(
     clusters: Record<string, ClusterRead>,
     providers: Record<string, Provider>,
 ): Promise<Deployment> {
-    const { plan, managed, access } = prepared;
-    checkClusters(plan, clusters);
+    const { managed, access } = prepared;
+    const plan = preflight(prepared, clusters);
+    warnIfStale(prepared, plan);
     const peers = new PeerStacks(prepared.peerStacks, prepared.environment);
 
     // The AWS side loads only for a stack that routes a site through AWS: its packages take about
@@ -104,27 +104,4 @@ export async function deploy(
         };
     }
     return { sites: siteOutputs, links };
-}
-
-/**
- * The preflight: holds each site's cluster, read before any change, against the plan
- * (planner/cluster/preflight.ts: its version, its nodes, OpenShift's and EKS's network settings,
- * the SCC grant) and fails with every problem, each naming the site, what was found and the fix.
- * A node pool that replaced an instance, for one, would leave routes to a network interface that is gone.
- */
-function checkClusters(plan: Plan, clusters: Record<string, ClusterRead>): void {
-    const problems = new Problems();
-    for (const [name, read] of Object.entries(clusters)) {
-        if ("facts" in read) {
-            for (const check of checkCluster(plan, name, read.facts)) problems.list.push(...check.problems);
-        } else {
-            problems.add(
-                `plumr:access.${name}.kubeconfig`,
-                SECRET,
-                `could not read site ${name}'s cluster to check it before any change: ${read.error}`,
-                "install kubectl where pulumi runs, and check that this kubeconfig reaches the cluster (kubectl get nodes)",
-            );
-        }
-    }
-    problems.throwIfAny();
 }

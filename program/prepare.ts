@@ -14,6 +14,7 @@ import { ConfigError, Problem, Problems, SECRET, Unique } from "../planner/probl
 import { readLocalFiles } from "./localFiles";
 import { endsAt, managedSites, peerOf, planTopology } from "../planner/plan";
 import type { Plan } from "../planner/types";
+import type { PoolNode } from "../planner/pools/slots";
 import { parseStackSettings, setKubeconfigCommand, setSitesCommands, SiteAccess, StackSettings } from "../planner/topology/stackSettings";
 import { parseTopology, Topology, TOPOLOGY_KEY } from "../planner/topology/schema";
 
@@ -101,7 +102,15 @@ function checkPeerStacks(plan: Plan, managed: string[], settings: StackSettings,
 
 /** Everything the program needs to deploy, worked out from the configuration and the local files alone. */
 export interface Prepared {
+    /**
+     * The plan. A pool's nodes are the ones the allocations file records until its cluster is read
+     * (`plan.provisional`): `planWith` makes the plan again with the nodes each pool's cluster has.
+     */
     plan: Plan;
+    /** The plan with `pools`, the nodes each pool site's selector picks in its cluster; throws a ConfigError. */
+    planWith(pools: Record<string, PoolNode[]>): Plan;
+    /** The topology, as checked. */
+    topology: Topology;
     /** The sites this stack deploys. */
     managed: string[];
     access: Record<string, SiteAccess>;
@@ -147,7 +156,8 @@ export function prepare(baseDir = projectDirectory(), source: ConfigSource = eng
         topology ? Object.keys(topology.sites) : [],
         problems,
     );
-    const plan = topology && collect(problems, () => planTopology(topology, readLocalFiles(topology, baseDir)), locate);
+    const files = topology && readLocalFiles(topology, baseDir);
+    const plan = topology && collect(problems, () => planTopology(topology, files!), locate);
     const requested = settings.sites;
     const stackSite = env ? environmentStackSite(env, source.stack, requested, environments, problems) : undefined;
     const outside = env === undefined && checkOutsideEnvironments(source.stack, environments, problems);
@@ -168,14 +178,33 @@ export function prepare(baseDir = projectDirectory(), source: ConfigSource = eng
         problems.list.push(...locate(shared.list));
     }
     problems.throwIfAny();
+    const planWith = (pools: Record<string, PoolNode[]>) => {
+        try {
+            return planTopology(topology!, files!, pools);
+        } catch (err) {
+            if (err instanceof ConfigError) throw new ConfigError(locate(err.problems));
+            throw err;
+        }
+    };
+    return { plan, planWith, topology: topology!, managed, access, peerStacks: settings.peerStacks, ...(env && { environment: env }) };
+}
+
+/**
+ * Warns when the allocations file does not record what `plan` gives the links and the pools' slots:
+ * a later change could renumber a link, or move an endpoint whose slot changed hands.
+ */
+export function warnIfStale(prepared: Prepared, plan: Plan): void {
     const stale = describeChanges(plan.allocations.changes);
-    if (stale) {
-        pulumi.log.warn(
-            `${topology!.allocations} does not record what the links have now (${stale}). Run npm run allocate${env ? ` -- --environment ${env}` : ""} and commit the file: ` +
-                "until then, a later change to the links may renumber these.",
-        );
-    }
-    return { plan, managed, access, peerStacks: settings.peerStacks, ...(env && { environment: env }) };
+    if (!stale) return;
+    const env = prepared.environment;
+    const command =
+        plan.allocations.changes.slots.length > 0
+            ? `npm run discover -- ${pulumi.getStack()} --write`
+            : `npm run allocate${env ? ` -- --environment ${env}` : ""}`;
+    pulumi.log.warn(
+        `${prepared.topology.allocations} does not record what the links and pools have now (${stale}). Run ${command} and commit the file: ` +
+            "until then, a later change may renumber these.",
+    );
 }
 
 function pick(config: Record<string, string>, key: string): Record<string, string> {

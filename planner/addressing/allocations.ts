@@ -4,15 +4,17 @@
 // the topology, so adding, removing or reordering links never renumbers the others.
 import { z } from "zod";
 import * as a from "./addresses";
-import { TopologyEndpoint, endpointField, topologyEndpoints } from "./endpoints";
+import { PlacedEndpoint, endpointField, topologyEndpoints } from "./endpoints";
 import { Problems } from "../problems/errors";
 import { parseWithProblems } from "../problems/issues";
-import { fieldPath, Topology } from "../topology/schema";
+import type { SiteSlots } from "../pools/slots";
+import { fieldPath, PlacedTopology, Topology } from "../topology/schema";
 
 /** What the allocations file records for one end of a link. */
 export interface EndRecord {
     site: string;
-    node: string;
+    /** The node it runs on; in a pool, the node of its slot, left out while none is known. */
+    node?: string;
     address: string;
 }
 
@@ -23,8 +25,10 @@ export interface LinkRecord {
     ends: EndRecord[];
 }
 
-/** The allocations file: every link's values, keyed by link name. */
+/** The allocations file: every pool site's slots, and every link's values, keyed by link name. */
 export interface Allocations {
+    /** Which node holds each slot of a pool site, by site. */
+    sites?: Record<string, { slots: SiteSlots }>;
     links: Record<string, LinkRecord>;
 }
 
@@ -36,6 +40,8 @@ export interface AllocationChanges {
     removed: string[];
     /** Links whose values differ from the recorded ones (an end moved, a value was given, or a range changed). */
     changed: string[];
+    /** Slots of pools whose node differs from the recorded one: `ohio slot 1 (ip-a → ip-b)`. */
+    slots: string[];
 }
 
 /** The values one link ends up with, in the topology's order of links and ends. */
@@ -53,17 +59,21 @@ export interface Addressing {
 }
 
 const ABOUT =
-    "Written by `npm run allocate`: the tunnel subnet, port and addresses each link was given. Commit it with the topology; " +
-    "recorded values are kept while they fit, so later changes never renumber a link.";
+    "Written by `npm run allocate` (and `npm run discover -- <stack> --write`): the node that holds each slot of a pool, and the " +
+    "tunnel subnet, port and addresses each link was given. Commit it with the topology; recorded values are kept while they fit, " +
+    "so later changes never renumber a link or move an endpoint.";
+
+const slotHolderSchema = z.strictObject({ node: z.string(), instanceId: z.string().optional(), zone: z.string().optional() });
 
 const fileSchema = z.strictObject({
     about: z.string().optional(),
+    sites: z.record(z.string(), z.strictObject({ slots: z.record(z.string().regex(/^[1-9][0-9]*$/), slotHolderSchema) })).optional(),
     links: z.record(
         z.string(),
         z.strictObject({
             tunnelSubnet: z.string(),
             port: z.int().min(1).max(65535),
-            ends: z.array(z.strictObject({ site: z.string(), node: z.string(), address: z.string() })),
+            ends: z.array(z.strictObject({ site: z.string(), node: z.string().optional(), address: z.string() })),
         }),
     ),
 });
@@ -90,14 +100,22 @@ export function parseAllocations(text: string | undefined, topology: Topology, p
         problems.add(fieldPath(["allocations"]), topology.allocations, `not an allocations file: ${first.field}: ${first.message}`, fix);
         return { links: {} };
     }
-    return { links: file.links };
+    const sites =
+        file.sites &&
+        Object.fromEntries(
+            Object.entries(file.sites).map(([site, { slots }]) => [
+                site,
+                { slots: Object.fromEntries(Object.entries(slots).map(([n, h]) => [Number(n), h])) },
+            ]),
+        );
+    return { ...(sites && { sites }), links: file.links };
 }
 
 /** A link's record with its keys in one fixed order. */
 const normalized = (link: LinkRecord): LinkRecord => ({
     tunnelSubnet: link.tunnelSubnet,
     port: link.port,
-    ends: link.ends.map((end) => ({ site: end.site, node: end.node, address: end.address })),
+    ends: link.ends.map((end) => ({ site: end.site, ...(end.node !== undefined && { node: end.node }), address: end.address })),
 });
 
 const sameRecord = (x: LinkRecord, y: LinkRecord) => JSON.stringify(normalized(x)) === JSON.stringify(normalized(y));
@@ -106,8 +124,28 @@ const sameRecord = (x: LinkRecord, y: LinkRecord) => JSON.stringify(normalized(x
 export function formatAllocations(allocations: Allocations): string {
     const links: Record<string, LinkRecord> = {};
     for (const name of Object.keys(allocations.links).sort()) links[name] = normalized(allocations.links[name]);
-    return `${JSON.stringify({ about: ABOUT, links }, null, 2)}\n`;
+    const sites: Record<string, { slots: Record<string, SiteSlots[number]> }> = {};
+    for (const site of Object.keys(allocations.sites ?? {}).sort()) {
+        const slots = allocations.sites![site].slots;
+        sites[site] = {
+            slots: Object.fromEntries(
+                Object.keys(slots)
+                    .map(Number)
+                    .sort((x, y) => x - y)
+                    .map((n) => [String(n), holderOf(slots[n])]),
+            ),
+        };
+    }
+    const file = Object.keys(sites).length > 0 ? { about: ABOUT, sites, links } : { about: ABOUT, links };
+    return `${JSON.stringify(file, null, 2)}\n`;
 }
+
+/** A slot's holder with its keys in one fixed order. */
+const holderOf = (holder: SiteSlots[number]) => ({
+    node: holder.node,
+    ...(holder.instanceId !== undefined && { instanceId: holder.instanceId }),
+    ...(holder.zone !== undefined && { zone: holder.zone }),
+});
 
 /** A range of numbers handed out lowest first, skipping taken ones; each value has one owner. */
 class Allocator {
@@ -148,32 +186,46 @@ const hostAllocator = (range: a.Cidr) => new Allocator(a.gateway(range) + 1, a.b
 class Assignment {
     readonly prefixLength: number;
     readonly subnetSize: number;
-    readonly slots: Allocator;
+    readonly subnets: Allocator;
     readonly ports: Allocator;
     /** Ports the topology gives: a link may keep a recorded port that another link names. */
     readonly explicitPorts = new Set<number>();
     private readonly hosts = new Map<string, Allocator>();
-    readonly links: Topology["links"];
-    readonly endpoints: TopologyEndpoint[];
-    readonly slot: (number | undefined)[];
+    /** `<site>/<node>` of the stand-in nodes of a provisional plan: no record names them. */
+    readonly standIns: Set<string>;
+    readonly links: PlacedTopology["links"];
+    readonly endpoints: PlacedEndpoint[];
+    /** Each link's tunnel subnet, as its index in the tunnel pool. */
+    readonly subnet: (number | undefined)[];
     readonly port: (number | undefined)[];
     /** One address per endpoint: every link end of a named endpoint has the same. */
     readonly address: (number | undefined)[];
 
     constructor(
-        readonly topology: Topology,
+        readonly topology: PlacedTopology,
         readonly pool: a.Cidr,
         readonly nodeRanges: Record<string, Record<string, a.Cidr>>,
     ) {
         this.prefixLength = topology.tunnel.prefixLength;
         this.subnetSize = 2 ** (32 - this.prefixLength);
-        this.slots = new Allocator(0, a.subnetCount(pool, this.prefixLength) - 1);
+        this.subnets = new Allocator(0, a.subnetCount(pool, this.prefixLength) - 1);
         this.ports = new Allocator(topology.tunnel.port, 65535);
         this.links = topology.links;
         this.endpoints = topologyEndpoints(topology);
-        this.slot = this.links.map(() => undefined);
+        this.subnet = this.links.map(() => undefined);
         this.port = this.links.map(() => undefined);
         this.address = this.endpoints.map(() => undefined);
+        this.standIns = new Set(
+            Object.entries(topology.sites).flatMap(([site, config]) =>
+                config.nodes.filter((node) => node.standIn).map((node) => `${site}/${node.name}`),
+            ),
+        );
+    }
+
+    /** The addresses of the node of `site` whose range holds `address`, if any. */
+    hostsHolding(site: string, address: number): Allocator | undefined {
+        const node = Object.entries(this.nodeRanges[site] ?? {}).find(([, range]) => a.contains(range, address))?.[0];
+        return node === undefined ? undefined : this.hostsOf(site, node);
     }
 
     /** The addresses of a node, or undefined when the topology has no such node. */
@@ -185,8 +237,8 @@ class Assignment {
         return allocator;
     }
 
-    /** The slot of a recorded or given subnet, when it is one of the pool's subnets of the right size. */
-    slotOf(text: string): number | undefined {
+    /** The index of a recorded or given subnet in the tunnel pool, when it is one of the pool's subnets of the right size. */
+    subnetIndexOf(text: string): number | undefined {
         const parsed = a.parseCidr(text);
         if ("error" in parsed || parsed.cidr.prefixLength !== this.prefixLength || !a.contains(this.pool, parsed.cidr.network)) {
             return undefined;
@@ -199,11 +251,11 @@ const recordOf = (recorded: Allocations, name: string) => (Object.hasOwn(recorde
 
 /** Step 1: the values the topology gives. Their validity was checked before; clashes between them are reported here. */
 function takeGivenValues(assignment: Assignment, problems: Problems): void {
-    const { topology, prefixLength, slots, ports, slot, port } = assignment;
+    const { topology, prefixLength, subnets, ports, subnet, port } = assignment;
     assignment.links.forEach((link, li) => {
         const field = fieldPath(["links", li]);
         if (link.tunnelSubnet !== undefined) {
-            const s = assignment.slotOf(link.tunnelSubnet);
+            const s = assignment.subnetIndexOf(link.tunnelSubnet);
             if (s === undefined) {
                 problems.add(
                     `${field}.tunnelSubnet`,
@@ -211,15 +263,15 @@ function takeGivenValues(assignment: Assignment, problems: Problems): void {
                     `not a /${prefixLength} subnet of the tunnel pool ${topology.tunnel.pool}`,
                     `pick a /${prefixLength} inside ${topology.tunnel.pool} (tunnel.prefixLength), or leave it out to have one allocated`,
                 );
-            } else if (!slots.take(s, link.name)) {
+            } else if (!subnets.take(s, link.name)) {
                 problems.add(
                     `${field}.tunnelSubnet`,
                     link.tunnelSubnet,
-                    `already the tunnel subnet of link ${slots.ownerOf(s)}`,
+                    `already the tunnel subnet of link ${subnets.ownerOf(s)}`,
                     "give every link its own tunnel subnet, or leave it out to have one allocated",
                 );
             } else {
-                slot[li] = s;
+                subnet[li] = s;
             }
         }
         if (link.port !== undefined) {
@@ -249,13 +301,13 @@ function takeGivenValues(assignment: Assignment, problems: Problems): void {
  * links. Returns the removed links' names, sorted.
  */
 function keepRecordedValues(assignment: Assignment, recorded: Allocations): string[] {
-    const { links, slots, ports, slot, port, address } = assignment;
+    const { links, subnets, ports, subnet, port, address } = assignment;
     links.forEach((link, li) => {
         const record = recordOf(recorded, link.name);
         if (!record) return;
-        if (slot[li] === undefined) {
-            const s = assignment.slotOf(record.tunnelSubnet);
-            if (s !== undefined && slots.take(s, link.name)) slot[li] = s;
+        if (subnet[li] === undefined) {
+            const s = assignment.subnetIndexOf(record.tunnelSubnet);
+            if (s !== undefined && subnets.take(s, link.name)) subnet[li] = s;
         }
         // Ends of different endpoints never share an address, so a link may keep a port another link names.
         if (
@@ -266,11 +318,12 @@ function keepRecordedValues(assignment: Assignment, recorded: Allocations): stri
             port[li] = record.port;
         }
     });
-    // An endpoint keeps the address recorded for the first of its link ends that has one where it is now.
+    // An endpoint keeps the address recorded for the first of its link ends that has one in its node's
+    // range: in a pool, the range of its slot, whichever node holds it now.
     assignment.endpoints.forEach((endpoint, i) => {
         for (const { link: li } of endpoint.ends) {
             if (address[i] !== undefined) return;
-            const kept = recordOf(recorded, links[li].name)?.ends.find((e) => e.site === endpoint.site && e.node === endpoint.node);
+            const kept = recordOf(recorded, links[li].name)?.ends.find((e) => e.site === endpoint.site);
             const value = a.parseIp(kept?.address);
             if (value !== undefined && assignment.hostsOf(endpoint.site, endpoint.node)!.take(value, endpoint.owner)) address[i] = value;
         }
@@ -281,12 +334,12 @@ function keepRecordedValues(assignment: Assignment, recorded: Allocations): stri
         .sort();
     for (const name of removed) {
         const record = recorded.links[name];
-        const s = assignment.slotOf(record.tunnelSubnet);
-        if (s !== undefined) slots.take(s, name);
+        const s = assignment.subnetIndexOf(record.tunnelSubnet);
+        if (s !== undefined) subnets.take(s, name);
         ports.take(record.port, name);
         for (const end of record.ends) {
             const value = a.parseIp(end.address);
-            if (value !== undefined) assignment.hostsOf(end.site, end.node)?.take(value, name);
+            if (value !== undefined) assignment.hostsHolding(end.site, value)?.take(value, name);
         }
     }
     return removed;
@@ -294,14 +347,14 @@ function keepRecordedValues(assignment: Assignment, recorded: Allocations): stri
 
 /** Step 3: the lowest free values for the rest, in the topology's order. */
 function allocateFreeValues(assignment: Assignment, removed: string[], problems: Problems): void {
-    const { topology, prefixLength, subnetSize, slots, ports, slot, port, address } = assignment;
+    const { topology, prefixLength, subnetSize, subnets, ports, subnet, port, address } = assignment;
     const held = removed.length === 1 ? "a removed link still holds its values" : `${removed.length} removed links still hold theirs`;
     const stale = removed.length > 0 ? ` (${held} until npm run allocate rewrites the file)` : "";
     assignment.links.forEach((link, li) => {
         const field = fieldPath(["links", li]);
-        if (slot[li] === undefined) {
-            slot[li] = slots.next(link.name);
-            if (slot[li] === undefined) {
+        if (subnet[li] === undefined) {
+            subnet[li] = subnets.next(link.name);
+            if (subnet[li] === undefined) {
                 problems.add(
                     fieldPath(["tunnel", "pool"]),
                     topology.tunnel.pool,
@@ -352,13 +405,13 @@ function checkEndpointPorts(assignment: Assignment, problems: Problems): void {
 
 /** Every link's values once all are assigned, what the file must say now, and how that differs from what it says. */
 function addressingOf(assignment: Assignment, recorded: Allocations, removed: string[]): Addressing {
-    const { links, pool, prefixLength, subnetSize, slot, port, address } = assignment;
+    const { links, pool, prefixLength, subnetSize, subnet, port, address } = assignment;
     const endAddress: number[][] = links.map(() => [0, 0]);
     assignment.endpoints.forEach((endpoint, i) => {
         for (const { link: li, end: ei } of endpoint.ends) endAddress[li][ei] = address[i]!;
     });
     const result: LinkAddressing[] = links.map((_, li) => ({
-        tunnelSubnet: { network: pool.network + slot[li]! * subnetSize, prefixLength, size: subnetSize },
+        tunnelSubnet: { network: pool.network + subnet[li]! * subnetSize, prefixLength, size: subnetSize },
         port: port[li]!,
         addresses: endAddress[li] as [number, number],
     }));
@@ -367,10 +420,14 @@ function addressingOf(assignment: Assignment, recorded: Allocations, removed: st
         record.links[link.name] = {
             tunnelSubnet: a.formatCidr(result[li].tunnelSubnet),
             port: result[li].port,
-            ends: link.ends.map((end, ei) => ({ site: end.site, node: end.node, address: a.formatIp(result[li].addresses[ei]) })),
+            ends: link.ends.map((end, ei) => ({
+                site: end.site,
+                ...(!assignment.standIns.has(`${end.site}/${end.node}`) && { node: end.node }),
+                address: a.formatIp(result[li].addresses[ei]),
+            })),
         };
     });
-    const changes: AllocationChanges = { added: [], removed, changed: [] };
+    const changes: AllocationChanges = { added: [], removed, changed: [], slots: [] };
     for (const link of links) {
         const before = recordOf(recorded, link.name);
         if (!before) changes.added.push(link.name);
@@ -387,7 +444,7 @@ function addressingOf(assignment: Assignment, recorded: Allocations, removed: st
  * ranges by site and node; the ends' sites and nodes and the explicit addresses are already valid.
  */
 export function assignAddressing(
-    topology: Topology,
+    topology: PlacedTopology,
     pool: a.Cidr,
     nodeRanges: Record<string, Record<string, a.Cidr>>,
     recorded: Allocations,
@@ -410,5 +467,6 @@ export function describeChanges(changes: AllocationChanges): string | undefined 
     if (changes.added.length > 0) parts.push(`new links ${list(changes.added)}`);
     if (changes.removed.length > 0) parts.push(`removed links ${list(changes.removed)}`);
     if (changes.changed.length > 0) parts.push(`changed links ${list(changes.changed)}`);
+    if (changes.slots.length > 0) parts.push(`pool slots ${list(changes.slots)}`);
     return parts.length > 0 ? parts.join("; ") : undefined;
 }

@@ -2,7 +2,7 @@
 // underlay address and a tunnel per link that names it; each end written in a link is an endpoint of
 // its own, named after the link, with the objects such an end always had.
 import { createHash } from "crypto";
-import { fieldPath, Topology } from "../topology/schema";
+import { fieldPath, PlacedTopology, Topology } from "../topology/schema";
 
 /** One endpoint of the topology, as the planner addresses it. */
 export interface TopologyEndpoint {
@@ -11,7 +11,8 @@ export interface TopologyEndpoint {
     /** Whether it is named under `endpoints`, rather than an end written in a link. */
     named: boolean;
     site: string;
-    node: string;
+    /** The node it is pinned to; absent for one placed in its site's pool. */
+    node?: string;
     /** The address the topology gives it, if any. */
     address?: string;
     /** Where it is defined, as the user writes the path: `endpoints.hub` or `links[0].ends[1]`. */
@@ -22,10 +23,15 @@ export interface TopologyEndpoint {
     ends: { link: number; end: number }[];
 }
 
+/** An endpoint of a placed topology: its node is known. */
+export type PlacedEndpoint = TopologyEndpoint & { node: string };
+
 /**
  * Every endpoint of the topology: first those named under `endpoints`, in their order there, then
  * the ends written in links, in the order of links and ends. A named endpoint no link names has no ends.
  */
+export function topologyEndpoints(topology: PlacedTopology): PlacedEndpoint[];
+export function topologyEndpoints(topology: Topology): TopologyEndpoint[];
 export function topologyEndpoints(topology: Topology): TopologyEndpoint[] {
     const named = new Map<string, TopologyEndpoint>();
     for (const [name, endpoint] of Object.entries(topology.endpoints)) {

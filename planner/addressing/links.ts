@@ -2,20 +2,22 @@
 // pool's room), then planned from the addressing (each end's addresses, device and routes).
 import * as a from "./addresses";
 import type { Addressing } from "./allocations";
-import { TopologyEndpoint, endpointField, topologyEndpoints, tunDevice } from "./endpoints";
+import { PlacedEndpoint, endpointField, topologyEndpoints, tunDevice } from "./endpoints";
 import type { ParsedRanges } from "./ranges";
 import { Problems, Unique } from "../problems/errors";
-import { fieldPath, Topology } from "../topology/schema";
+import { fieldPath, PlacedTopology } from "../topology/schema";
 import type { EndPlan, EndpointPlan, LinkPlan } from "../types";
 
 /** Checks an endpoint's site and node; returns the node's range when both are known. */
-function resolveEndpoint(topology: Topology, parsed: ParsedRanges, endpoint: TopologyEndpoint, problems: Problems): a.Cidr | undefined {
+function resolveEndpoint(topology: PlacedTopology, parsed: ParsedRanges, endpoint: PlacedEndpoint, problems: Problems): a.Cidr | undefined {
     const site = Object.hasOwn(topology.sites, endpoint.site) ? topology.sites[endpoint.site] : undefined;
     if (!site) {
         const known = Object.keys(topology.sites).join(", ");
         problems.add(endpointField(endpoint, "site"), endpoint.site, "no such site", `use one of the sites defined under sites: ${known}`);
         return undefined;
     }
+    // An endpoint left without a node has its problem from the placement already (planner/pools).
+    if (endpoint.node === "") return undefined;
     if (!site.nodes.some((n) => n.name === endpoint.node)) {
         const known = site.nodes.map((n) => n.name).join(", ");
         problems.add(
@@ -29,7 +31,7 @@ function resolveEndpoint(topology: Topology, parsed: ParsedRanges, endpoint: Top
     return parsed.node[endpoint.site][endpoint.node];
 }
 
-export function parsePool(topology: Topology, problems: Problems): a.Cidr | undefined {
+export function parsePool(topology: PlacedTopology, problems: Problems): a.Cidr | undefined {
     const pool = a.parseCidr(topology.tunnel.pool);
     if ("cidr" in pool) return pool.cidr;
     problems.add(fieldPath(["tunnel", "pool"]), topology.tunnel.pool, pool.error, pool.fix);
@@ -40,14 +42,14 @@ export function parsePool(topology: Topology, problems: Problems): a.Cidr | unde
 const RESERVED_NAMES = ["node-agent", "installer", "entrypoint"];
 
 /** Checks the links and endpoints: names, ends, explicit addresses, and that the tunnel pool can hold them all. */
-export function checkLinks(topology: Topology, parsed: ParsedRanges, pool: a.Cidr | undefined, problems: Problems): void {
+export function checkLinks(topology: PlacedTopology, parsed: ParsedRanges, pool: a.Cidr | undefined, problems: Problems): void {
     checkPoolRoom(topology, pool, problems);
     const repeated = checkLinkList(topology, problems);
     checkEndpoints(topology, parsed, repeated, problems);
 }
 
 /** The tunnel pool holds a subnet for every link. */
-function checkPoolRoom(topology: Topology, pool: a.Cidr | undefined, problems: Problems): void {
+function checkPoolRoom(topology: PlacedTopology, pool: a.Cidr | undefined, problems: Problems): void {
     const capacity = pool ? a.subnetCount(pool, topology.tunnel.prefixLength) : Infinity;
     if (topology.links.length > capacity) {
         problems.add(
@@ -64,7 +66,7 @@ function checkPoolRoom(topology: Topology, pool: a.Cidr | undefined, problems: P
  * sites, two different endpoints, no pair joined twice). Returns the names given twice: already a
  * problem, which their ends' resource names would only repeat.
  */
-function checkLinkList(topology: Topology, problems: Problems): Set<string> {
+function checkLinkList(topology: PlacedTopology, problems: Problems): Set<string> {
     const names = new Unique(problems, "link name", "give every link its own name");
     const repeated = new Set<string>();
     const pairs = new Unique(problems, "pair of endpoints", "join two endpoints by one link; a link carries any traffic between them");
@@ -111,7 +113,7 @@ function checkLinkList(topology: Topology, problems: Problems): Set<string> {
  * link's written ends, giving resource names (<site>-<name>) no other endpoint gives), its site and
  * node, and the address the topology gives it.
  */
-function checkEndpoints(topology: Topology, parsed: ParsedRanges, repeated: Set<string>, problems: Problems): void {
+function checkEndpoints(topology: PlacedTopology, parsed: ParsedRanges, repeated: Set<string>, problems: Problems): void {
     // The objects of an endpoint are named plumr-<name> in its site's namespace, and a stack names
     // its resources <site>-<name>: site a-b with endpoint c and site a with endpoint b-c would clash.
     const resourceNames = new Unique(
@@ -154,7 +156,7 @@ function checkEndpoints(topology: Topology, parsed: ParsedRanges, repeated: Set<
 }
 
 /** An address the topology gives an endpoint: a host of its node's range, not the gateway. */
-function checkEndpointAddress(endpoint: TopologyEndpoint, range: a.Cidr, problems: Problems): void {
+function checkEndpointAddress(endpoint: PlacedEndpoint, range: a.Cidr, problems: Problems): void {
     const addressField = endpointField(endpoint, "address");
     const address = a.parseIp(endpoint.address);
     const rangeText = a.formatCidr(range);
@@ -192,14 +194,17 @@ function checkDevices(endpoints: EndpointPlan[], problems: Problems): void {
 }
 
 /** Every link with its two ends, from the checked topology and its addressing. */
-export function planLinks(topology: Topology, nodeRanges: ParsedRanges["node"], addressing: Addressing): LinkPlan[] {
+export function planLinks(topology: PlacedTopology, nodeRanges: ParsedRanges["node"], addressing: Addressing): LinkPlan[] {
     return topology.links.map((link, li) => {
         const { tunnelSubnet, port, addresses } = addressing.links[li];
         const firstTunnelHost = topology.tunnel.prefixLength === 31 ? tunnelSubnet.network : tunnelSubnet.network + 1;
         const ends = link.ends.map((end, ei): EndPlan => {
             const range = nodeRanges[end.site][end.node];
             const peer = link.ends[1 - ei];
-            const otherNodes = topology.sites[end.site].nodes.filter((n) => n.name !== end.node).map((n) => n.range);
+            const site = topology.sites[end.site];
+            // A pool's endpoint routes its whole bridge range through its node (its own slot is on
+            // the link itself), so that a node joining or leaving the pool changes no endpoint.
+            const ownSite = site.pool ? [site.bridgeRange] : site.nodes.filter((n) => n.name !== end.node).map((n) => n.range);
             return {
                 link: link.name,
                 site: end.site,
@@ -212,7 +217,7 @@ export function planLinks(topology: Topology, nodeRanges: ParsedRanges["node"], 
                 tunnelIp: a.formatIp(firstTunnelHost + ei),
                 tunnelPrefixLength: topology.tunnel.prefixLength,
                 port,
-                routes: [...otherNodes, topology.sites[peer.site].bridgeRange],
+                routes: [...ownSite, topology.sites[peer.site].bridgeRange],
             };
         }) as [EndPlan, EndPlan];
         return { name: link.name, tunnelSubnet: a.formatCidr(tunnelSubnet), mtu: topology.tunnel.mtu, ends };
@@ -220,7 +225,7 @@ export function planLinks(topology: Topology, nodeRanges: ParsedRanges["node"], 
 }
 
 /** Every endpoint that a link names: one pod with one address, and its link ends. Two of its devices with one name are a problem. */
-export function planEndpoints(topology: Topology, links: LinkPlan[], problems: Problems): EndpointPlan[] {
+export function planEndpoints(topology: PlacedTopology, links: LinkPlan[], problems: Problems): EndpointPlan[] {
     const endpoints = topologyEndpoints(topology)
         .filter((endpoint) => endpoint.ends.length > 0)
         .map((endpoint): EndpointPlan => {

@@ -1,12 +1,12 @@
 import * as a from "./addresses";
 import { Problems, Unique } from "../problems/errors";
-import { fieldPath, Topology } from "../topology/schema";
+import { fieldPath, PlacedTopology } from "../topology/schema";
 
 /** The parsed bridge ranges: per site, and per site and node (absent where malformed). */
 export type ParsedRanges = { site: Record<string, a.Cidr>; node: Record<string, Record<string, a.Cidr>> };
 
 /** Validates ranges: well-formed, nodes inside their site, nothing overlapping. */
-export function checkRanges(topology: Topology, problems: Problems, pool: a.Cidr | undefined): ParsedRanges {
+export function checkRanges(topology: PlacedTopology, problems: Problems, pool: a.Cidr | undefined): ParsedRanges {
     const parsed: ParsedRanges = { site: {}, node: {} };
     const siteNames = Object.keys(topology.sites);
     for (const siteName of siteNames) {

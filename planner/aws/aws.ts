@@ -1,6 +1,6 @@
 import * as a from "../addressing/addresses";
 import { Problems, Unique } from "../problems/errors";
-import { fieldPath, SiteConfig, Topology } from "../topology/schema";
+import { fieldPath, PlacedSite, PlacedTopology } from "../topology/schema";
 import type { AwsFacts, AwsPeerPlan, AwsPeeringPlan, AwsPeeringStep, AwsPlan, AwsSitePlan, LinkPlan } from "../types";
 
 const ID_PATTERNS = {
@@ -29,18 +29,18 @@ function inRegion(zone: string, region: string): boolean {
 }
 
 /** The sites and nodes that host a link end: `<site>/<node>`. */
-function endpointNodes(topology: Topology): Set<string> {
+function endpointNodes(topology: PlacedTopology): Set<string> {
     return new Set(topology.links.flatMap((l) => l.ends.map((e) => `${e.site}/${e.node}`)));
 }
 
 /** A site's aws block. */
-type AwsConfig = NonNullable<SiteConfig["aws"]>;
+type AwsConfig = NonNullable<PlacedSite["aws"]>;
 
 /** Where a setting of site `siteName` is, as the user writes the path. */
 const siteField = (siteName: string, ...path: (string | number)[]) => fieldPath(["sites", siteName, ...path]);
 
 /** Each peering's resources are named <requester>-<accepter>: sites a-b and c, and a and b-c, would share them. */
-function checkPeeringNames(topology: Topology, problems: Problems): void {
+function checkPeeringNames(topology: PlacedTopology, problems: Problems): void {
     const routed = (site: string) => topology.sites[site]?.aws?.routing === "transitGateway";
     const pairs = new Map<string, string>();
     topology.links.forEach((link, li) => {
@@ -61,7 +61,7 @@ function checkPeeringNames(topology: Topology, problems: Problems): void {
 }
 
 /** Ids AWS gives once, across all sites: an instance is one node, a Transit Gateway cannot peer with itself. */
-function checkUniqueIds(topology: Topology, problems: Problems): void {
+function checkUniqueIds(topology: PlacedTopology, problems: Problems): void {
     const instances = new Unique(problems, "instance id", "give each node its own instance's id (the node's spec.providerID ends with it)");
     const gateways = new Unique(
         problems,
@@ -180,13 +180,15 @@ function checkAttachmentSubnets(siteName: string, aws: AwsConfig, problems: Prob
  */
 function checkNodes(
     siteName: string,
-    nodes: SiteConfig["nodes"],
+    nodes: PlacedSite["nodes"],
     aws: AwsConfig,
     hosts: Set<string>,
     subnetZones: Map<string, number>,
     problems: Problems,
 ): void {
     nodes.forEach((node, i) => {
+        // A pool's nodes, their instances and zones are the cluster's: the preflight holds them against it.
+        if (node.slot !== undefined) return;
         const hostsEnd = hosts.has(`${siteName}/${node.name}`);
         if (node.instanceId !== undefined || hostsEnd) {
             checkId("instanceId", node.instanceId, siteField(siteName, "nodes", i, "instanceId"), problems);
@@ -215,7 +217,13 @@ function checkNodes(
 }
 
 /** The VPC's CIDR block, which no bridge range may overlap: the VPC would route such a range locally. */
-function checkVpcCidr(topology: Topology, siteName: string, aws: AwsConfig, siteRanges: Record<string, a.Cidr>, problems: Problems): void {
+function checkVpcCidr(
+    topology: PlacedTopology,
+    siteName: string,
+    aws: AwsConfig,
+    siteRanges: Record<string, a.Cidr>,
+    problems: Problems,
+): void {
     const vpcCidr = a.parseCidr(aws.vpcCidr);
     if ("error" in vpcCidr) {
         problems.add(
@@ -239,7 +247,7 @@ function checkVpcCidr(topology: Topology, siteName: string, aws: AwsConfig, site
 }
 
 /** Validates every AWS block; `siteRanges` are the parsed bridge ranges (absent when malformed). */
-export function checkAws(topology: Topology, siteRanges: Record<string, a.Cidr>, problems: Problems): void {
+export function checkAws(topology: PlacedTopology, siteRanges: Record<string, a.Cidr>, problems: Problems): void {
     const hosts = endpointNodes(topology);
     checkPeeringNames(topology, problems);
     checkUniqueIds(topology, problems);
@@ -269,7 +277,7 @@ const byName = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
  * The AWS changes of every site whose routing is `transitGateway`, and the peering of every linked
  * pair of such sites. Takes a validated topology (checkAws found nothing) and its planned links.
  */
-export function planAws(topology: Topology, links: LinkPlan[]): AwsPlan {
+export function planAws(topology: PlacedTopology, links: LinkPlan[]): AwsPlan {
     const routed = (site: string) => topology.sites[site].aws?.routing === "transitGateway";
     const sites: Record<string, AwsSitePlan> = {};
     const peerings = new Map<string, AwsPeeringPlan>();
@@ -309,7 +317,16 @@ export function planAws(topology: Topology, links: LinkPlan[]): AwsPlan {
             bridgeRange: site.bridgeRange,
             routedNodes: site.nodes.flatMap((n, index) =>
                 n.instanceId
-                    ? [{ node: n.name, index, range: n.range, instanceId: n.instanceId, availabilityZone: n.availabilityZone }]
+                    ? [
+                          {
+                              node: n.name,
+                              index,
+                              range: n.range,
+                              instanceId: n.instanceId,
+                              availabilityZone: n.availabilityZone,
+                              ...(n.slot !== undefined && { slot: n.slot }),
+                          },
+                      ]
                     : [],
             ),
             peers: [...peers.values()].sort((x, y) => byName(x.site, y.site)),

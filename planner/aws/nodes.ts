@@ -1,17 +1,9 @@
 // Whether the nodes the topology routes to are still the cluster's: node pools replace instances
 // on upgrades, and a route to a replaced instance's network interface leads nowhere.
-import type { ClusterNode } from "../cluster/facts";
+import { ClusterNode, parseProviderId } from "../cluster/facts";
 import { Problems } from "../problems/errors";
 import { fieldPath } from "../topology/schema";
 import type { AwsSitePlan } from "../types";
-
-/** The zone and instance a provider id names: aws:///us-east-2a/i-0a1b2c3d4e5f60718. */
-export function parseProviderId(providerId: string): { zone?: string; instanceId?: string } {
-    if (!providerId.startsWith("aws://")) return {};
-    const parts = providerId.slice("aws://".length).split("/").filter(Boolean);
-    const instanceId = parts.pop();
-    return { instanceId: instanceId?.startsWith("i-") ? instanceId : undefined, zone: parts.pop() };
-}
 
 /**
  * Compares the site's routed nodes (every node with an instance id) with the nodes its cluster
@@ -21,7 +13,7 @@ export function parseProviderId(providerId: string): { zone?: string; instanceId
 export function checkClusterNodes(site: AwsSitePlan, cluster: ClusterNode[], problems: Problems): void {
     const byName = new Map(cluster.map((n) => [n.name, n]));
     const runs = (node: ClusterNode, instanceId: string) => node.providerId.endsWith(`/${instanceId}`);
-    for (const node of site.routedNodes) {
+    for (const node of site.routedNodes.filter((n) => n.slot === undefined)) {
         const field = (key: string) => fieldPath(["sites", site.site, "nodes", node.index, key]);
         const update =
             `replace sites.${site.site}.nodes[${node.index}] with the cluster's node (kubectl get nodes -o wide): its name, instanceId ` +

@@ -16,6 +16,14 @@ export interface ClusterNode {
     unschedulable?: boolean;
 }
 
+/** The zone and instance a provider id names: aws:///us-east-2a/i-0a1b2c3d4e5f60718. */
+export function parseProviderId(providerId: string): { zone?: string; instanceId?: string } {
+    if (!providerId.startsWith("aws://")) return {};
+    const parts = providerId.slice("aws://".length).split("/").filter(Boolean);
+    const instanceId = parts.pop();
+    return { instanceId: instanceId?.startsWith("i-") ? instanceId : undefined, zone: parts.pop() };
+}
+
 /** What program/preflight.sh reads from a cluster. */
 export interface ClusterFacts {
     /** The API server's version, e.g. v1.29.4; undefined when it did not say. */

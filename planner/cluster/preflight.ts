@@ -6,7 +6,7 @@ import * as a from "../addressing/addresses";
 import { Problem, Problems } from "../problems/errors";
 import { checkClusterNodes } from "../aws/nodes";
 import type { ClusterFacts } from "./facts";
-import { fieldPath, SiteConfig } from "../topology/schema";
+import { fieldPath, PlacedSite } from "../topology/schema";
 import { endsAt, peerOf } from "../plan";
 import type { Plan } from "../types";
 
@@ -36,14 +36,14 @@ function runCheck(site: string, check: string, found: string, fill: (problems: P
 }
 
 /** Whether the node agent keeps the bridge's traffic forwarded and un-NATed, whatever the cluster's own settings. */
-const agentKeepsNetwork = (config: SiteConfig) => config.attachment === "bridge" && config.nodeNetwork === "agent";
+const agentKeepsNetwork = (config: PlacedSite) => config.attachment === "bridge" && config.nodeNetwork === "agent";
 
 /** What a check that the node agent makes moot adds to what it found. */
-const byAgent = (config: SiteConfig) =>
+const byAgent = (config: PlacedSite) =>
     agentKeepsNetwork(config) ? "; the node agent keeps the bridge's traffic forwarded and un-NATed" : "";
 
 /** A server older than native sidecars drops them silently, so the site must use legacy ones there. */
-function checkVersion(siteName: string, config: SiteConfig, serverVersion: string | undefined): PreflightCheck {
+function checkVersion(siteName: string, config: PlacedSite, serverVersion: string | undefined): PreflightCheck {
     const version = serverVersion ? versionOf(serverVersion) : undefined;
     return runCheck(siteName, "Kubernetes version", serverVersion ?? "(not said)", (problems) => {
         const [major, minor] = NATIVE_SIDECARS;
@@ -62,14 +62,15 @@ function checkVersion(siteName: string, config: SiteConfig, serverVersion: strin
  * The topology's nodes must be the cluster's. A node routed by AWS is left to checkClusterNodes,
  * which holds it against its instance too, so that a missing node is reported once.
  */
-function checkNodes(plan: Plan, siteName: string, config: SiteConfig, nodes: ClusterFacts["nodes"]): PreflightCheck {
+function checkNodes(plan: Plan, siteName: string, config: PlacedSite, nodes: ClusterFacts["nodes"]): PreflightCheck {
     const byName = new Map(nodes.map((n) => [n.name, n]));
     const aws = plan.aws.sites[siteName];
     const routed = new Set(aws?.routedNodes.map((n) => n.node) ?? []);
     return runCheck(siteName, "nodes", `${nodes.length} nodes`, (problems) => {
         const names = nodes.map((n) => n.name);
         config.nodes.forEach((node, i) => {
-            if (routed.has(node.name) || byName.has(node.name)) return;
+            // A pool's nodes are the ones its cluster has: only written ones can be missing.
+            if (node.slot !== undefined || routed.has(node.name) || byName.has(node.name)) return;
             problems.add(
                 fieldPath(["sites", siteName, "nodes", i, "name"]),
                 node.name,
@@ -82,7 +83,7 @@ function checkNodes(plan: Plan, siteName: string, config: SiteConfig, nodes: Clu
 }
 
 /** The binaries are built for one architecture, which every node of the site must have. */
-function checkArchitecture(wanted: string, siteName: string, config: SiteConfig, nodes: ClusterFacts["nodes"]): PreflightCheck {
+function checkArchitecture(wanted: string, siteName: string, config: PlacedSite, nodes: ClusterFacts["nodes"]): PreflightCheck {
     const byName = new Map(nodes.map((n) => [n.name, n]));
     const others = config.nodes.flatMap((n) => {
         const arch = byName.get(n.name)?.arch;
@@ -106,7 +107,7 @@ function checkArchitecture(wanted: string, siteName: string, config: SiteConfig,
 }
 
 /** OpenShift's OVN-Kubernetes forwards between a node's interfaces only what a routed bridge needs when told to. */
-function checkNodeForwarding(siteName: string, config: SiteConfig, operator: ClusterFacts["networkOperator"]): PreflightCheck {
+function checkNodeForwarding(siteName: string, config: PlacedSite, operator: ClusterFacts["networkOperator"]): PreflightCheck {
     const forwarding = operator?.ipForwarding ?? "Restricted (the default)";
     const ovn = operator?.networkType === "OVNKubernetes";
     return runCheck(
@@ -129,7 +130,7 @@ function checkNodeForwarding(siteName: string, config: SiteConfig, operator: Clu
 }
 
 /** The deployer grants the privileged SCC to the node agent and the endpoints, so it must be allowed to use it. */
-function checkPrivilegedScc(siteName: string, config: SiteConfig, canUsePrivilegedScc: boolean | undefined): PreflightCheck {
+function checkPrivilegedScc(siteName: string, config: PlacedSite, canUsePrivilegedScc: boolean | undefined): PreflightCheck {
     return runCheck(
         siteName,
         "privileged SCC",
@@ -147,7 +148,7 @@ function checkPrivilegedScc(siteName: string, config: SiteConfig, canUsePrivileg
 }
 
 /** EKS's VPC CNI must not SNAT the traffic to the peers' ranges, or the peers' security groups drop it. */
-function checkVpcCniSnat(plan: Plan, siteName: string, config: SiteConfig, cni: ClusterFacts["vpcCni"]): PreflightCheck {
+function checkVpcCniSnat(plan: Plan, siteName: string, config: PlacedSite, cni: ClusterFacts["vpcCni"]): PreflightCheck {
     const peerRanges = [...new Set(endsAt(plan, siteName).map((end) => plan.sites[peerOf(plan, end).site].config.bridgeRange))];
     const excluded = (cni?.excludeSnatCidrs ?? "")
         .split(",")

@@ -14,7 +14,7 @@ import * as a from "../addressing/addresses";
 import { Finding, Problem, Problems } from "../problems/errors";
 import * as id from "../topology/identifiers";
 import { formatPath } from "../problems/issues";
-import { SiteConfig, Topology, TOPOLOGY_KEY } from "../topology/schema";
+import { NodeConfig, SiteConfig, Topology, TOPOLOGY_KEY } from "../topology/schema";
 
 /** The directory, next to Pulumi.yaml, that holds one directory per environment. */
 export const ENVIRONMENTS_DIR = "environments";
@@ -116,11 +116,11 @@ function checkAllocationsFile(own: EnvironmentTopology, other: EnvironmentTopolo
 }
 
 /** The nodes of `site` that `otherSite` lists too, where the two can be on one cluster. */
-function sharedNodes(site: SiteConfig, otherSite: SiteConfig): SiteConfig["nodes"] {
+function sharedNodes(site: SiteConfig, otherSite: SiteConfig): NodeConfig[] {
     // Node names are unique in a cluster (on EKS, in a VPC): sites in different VPCs are different clusters.
     const vpcs = [site.aws?.vpcId, otherSite.aws?.vpcId];
     const apart = vpcs.every((v) => v !== undefined) && vpcs[0] !== vpcs[1];
-    return apart ? [] : site.nodes.filter((n) => otherSite.nodes.some((o) => o.name === n.name));
+    return apart ? [] : (site.nodes ?? []).filter((n) => (otherSite.nodes ?? []).some((o) => o.name === n.name));
 }
 
 /**
@@ -134,7 +134,7 @@ function checkSharedCluster(pair: SitePair, problems: Problems): void {
     const where = `${theirs} is on the same cluster (both list node ${shared[0].name})`;
     const agent = (s: SiteConfig) => s.attachment === "bridge" && s.nodeNetwork === "agent";
     if (agent(site) && agent(otherSite)) {
-        const i = site.nodes.indexOf(shared[0]);
+        const i = (site.nodes ?? []).indexOf(shared[0]);
         problems.add(
             topologyField("sites", siteName, "nodes", i, "name"),
             shared[0].name,
@@ -172,8 +172,8 @@ function checkSharedCluster(pair: SitePair, problems: Problems): void {
 /** A node both sites list needs a range of its own in each, or their endpoints could get the same addresses. */
 function checkSharedNodeRanges(pair: SitePair, problems: Problems): void {
     const { siteName, site, otherSite, theirs } = pair;
-    site.nodes.forEach((node, i) => {
-        const twin = otherSite.nodes.find((o) => o.name === node.name);
+    (site.nodes ?? []).forEach((node, i) => {
+        const twin = (otherSite.nodes ?? []).find((o) => o.name === node.name);
         const mine = a.parseCidr(node.range);
         const other = twin && a.parseCidr(twin.range);
         if (other && "cidr" in mine && "cidr" in other && a.overlaps(mine.cidr, other.cidr)) {

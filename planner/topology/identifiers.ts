@@ -46,6 +46,47 @@ export function dnsLabel(value: string, what: string, max: number): Finding | un
     return undefined;
 }
 
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * A label key as Kubernetes takes it: an optional DNS subdomain prefix of at most 253 characters
+ * and a `/`, then a name of at most 63 letters, digits, '-', '_' and '.', starting and ending with
+ * a letter or digit (node-role.kubernetes.io/plumr, eks.amazonaws.com/nodegroup).
+ */
+export function labelKey(value: string): Finding | undefined {
+    const stray = strayCharacter(value);
+    if (stray) return stray;
+    const slash = value.lastIndexOf("/");
+    const [prefix, name] = slash < 0 ? [undefined, value] : [value.slice(0, slash), value.slice(slash + 1)];
+    if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
+        return {
+            message: "the part before '/' must be a DNS subdomain (lower-case letters, digits, '-' and '.')",
+            fix: "write the key as the nodes carry it (kubectl get nodes --show-labels), e.g. node-role.kubernetes.io/plumr",
+        };
+    }
+    if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
+        return {
+            message:
+                "the name (after any '/') must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+            fix: "write the key as the nodes carry it (kubectl get nodes --show-labels), e.g. node-role.kubernetes.io/plumr",
+        };
+    }
+    return undefined;
+}
+
+/** A label value as Kubernetes takes it: empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit. */
+export function labelValue(value: string): Finding | undefined {
+    if (value === "") return undefined;
+    if (value.length > 63 || !LABEL_NAME.test(value)) {
+        return {
+            message: "a label value is empty or 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+            fix: 'write the value as the nodes carry it (kubectl get nodes --show-labels); "" matches a label without a value',
+        };
+    }
+    return undefined;
+}
+
 /** Namespaces of the cluster itself: plumr must not label them privileged or put its pods there. */
 export function reservedNamespace(value: string): Finding | undefined {
     const reserved = ["default", "kube-system", "kube-public", "kube-node-lease", "openshift"];

@@ -37,6 +37,25 @@ const node = z
     })
     .describe("a node: {name: <kubernetes.io/hostname>, range: <its part of the bridge range>}");
 
+/** The nodes of a site that may host its endpoints, found in its cluster by their labels. */
+const pool = z
+    .strictObject({
+        /**
+         * The labels a node must carry to be one of the pool (a label selector's matchLabels), e.g.
+         * {node-role.kubernetes.io/plumr: ""} or {eks.amazonaws.com/nodegroup: plumr}.
+         */
+        selector: z
+            .record(checked(id.labelKey), checked(id.labelValue).describe('a label value, e.g. "" or plumr'))
+            .refine((labels) => Object.keys(labels).length > 0, {
+                message: "empty: it would take every node of the cluster",
+                params: { fix: 'name the label your endpoint nodes carry, e.g. selector: {node-role.kubernetes.io/plumr: ""}' },
+            })
+            .describe('a map of node labels, e.g. {node-role.kubernetes.io/plumr: ""}'),
+        /** The size of each node's part of the bridge range (its slot), as a prefix length: 24 gives each node a /24. */
+        prefixLength: z.int().min(8).max(30).default(24),
+    })
+    .describe('a pool: {selector: {<label>: <value>}, prefixLength: 24}, e.g. {selector: {node-role.kubernetes.io/plumr: ""}}');
+
 const workload = z
     .strictObject({
         /** Image of the workload container that uses the tunnel. */
@@ -164,38 +183,65 @@ const site = z
         /** Image the plumr sidecar and the metrics container run in (default: the workload image). */
         sidecarImage: image.optional(),
         workload,
+        /**
+         * The nodes that may host endpoints, each pinned with its part of the bridge range. Give
+         * either `nodes` or `pool`.
+         */
         nodes: z
             .array(node)
             .min(1)
-            .describe("a list of nodes, each {name: <kubernetes.io/hostname>, range: <its part of the bridge range>}"),
+            .describe("a list of nodes, each {name: <kubernetes.io/hostname>, range: <its part of the bridge range>}")
+            .optional(),
+        /**
+         * The nodes that may host endpoints, found in the cluster by their labels: each holds a slot
+         * of the bridge range while it exists (planner/pools). Give either `nodes` or `pool`.
+         */
+        pool: pool.optional(),
         /** Present when the site's cluster runs on AWS. */
         aws: aws.optional(),
     })
-    .describe("a site: {platform, bridgeRange, workload, nodes, ...}");
+    .superRefine((site, ctx) => {
+        if ((site.nodes === undefined) === (site.pool === undefined)) {
+            const both = site.nodes !== undefined;
+            ctx.addIssue({
+                code: "custom",
+                path: [both ? "pool" : "nodes"],
+                message: both
+                    ? "the site gives both nodes and pool; it takes one of them"
+                    : "the site names neither its nodes nor its pool",
+                params: {
+                    fix: both
+                        ? "keep nodes (every node pinned in the topology) and remove pool, or keep pool (nodes found by their labels) and remove nodes"
+                        : "give pool: {selector: {<label>: <value>}} (nodes found by their labels), or nodes: [{name, range}, ...]",
+                },
+            });
+        }
+    })
+    .describe("a site: {platform, bridgeRange, workload, pool or nodes, ...}");
 
 const linkEnd = z
     .strictObject({
         /** The site this end is in. */
         site: text("ohio"),
-        /** The node (`kubernetes.io/hostname`) the endpoint pod is pinned to. */
-        node: text("ip-10-0-154-10.us-east-2.compute.internal"),
+        /** The node (`kubernetes.io/hostname`) the endpoint pod is pinned to; in a pool, optional (default: placed). */
+        node: text("ip-10-0-154-10.us-east-2.compute.internal").optional(),
         /** The endpoint's address inside its node's range (default: allocated, and recorded in the allocations file). */
         address: text("10.10.1.200").optional(),
     })
-    .describe("an end: {site: <site>, node: <node name>, address: <optional>}");
+    .describe("an end: {site: <site>, node: <node name>, address: <optional>} (node optional in a pool)");
 
 const endpoint = z
     .strictObject({
         /** The site the endpoint is in. */
         site: text("ohio"),
-        /** The node (`kubernetes.io/hostname`) the endpoint's pod is pinned to. */
-        node: text("ip-10-0-154-10.us-east-2.compute.internal"),
+        /** The node (`kubernetes.io/hostname`) the endpoint's pod is pinned to; in a pool, optional (default: placed). */
+        node: text("ip-10-0-154-10.us-east-2.compute.internal").optional(),
         /** The endpoint's address inside its node's range, shared by all its links (default: allocated). */
         address: text("10.10.1.200").optional(),
         /** The endpoint's workload container (default: its site's `workload`). */
         workload: workload.optional(),
     })
-    .describe("an endpoint: {site: <site>, node: <node name>, and optionally address, workload}");
+    .describe("an endpoint: {site: <site>, node: <node name>, and optionally address, workload} (node optional in a pool)");
 
 const link = z
     .strictObject({
@@ -327,11 +373,14 @@ export type WrittenTopology = z.infer<typeof topologySchema>;
 export type SiteConfig = WrittenTopology["sites"][string];
 export type EndpointConfig = WrittenTopology["endpoints"][string];
 export type WorkloadConfig = SiteConfig["workload"];
+export type NodeConfig = NonNullable<SiteConfig["nodes"]>[number];
+export type PoolConfig = NonNullable<SiteConfig["pool"]>;
 
 /** One end of a link: where it is, and the endpoint it is when the link names endpoints. */
 export interface LinkEndConfig {
     site: string;
-    node: string;
+    /** The node it is pinned to; absent for an end placed in its site's pool. */
+    node?: string;
     address?: string;
     /** The endpoint under `endpoints` this end is; undefined for an end written in the link (an endpoint of its own). */
     endpoint?: string;
@@ -342,6 +391,29 @@ export type LinkConfig = Omit<WrittenTopology["links"][number], "ends"> & { ends
 
 /** The checked topology: every link has its two ends, those of a link that names endpoints taken from them. */
 export type Topology = Omit<WrittenTopology, "links"> & { links: LinkConfig[] };
+
+/**
+ * A node of a placed site: as written, or a pool's node, which holds slot `slot` (and, in a plan
+ * made before the clusters are read, may be a stand-in for a node not known yet).
+ */
+export type PlacedNode = NodeConfig & { slot?: number; standIn?: boolean };
+/** A site whose nodes are known: written in `nodes`, or the nodes that hold its pool's slots (planner/pools). */
+export type PlacedSite = Omit<SiteConfig, "nodes"> & { nodes: PlacedNode[] };
+/** An end on a known node. */
+export type PlacedEnd = LinkEndConfig & { node: string };
+/** A link whose two ends are on known nodes. */
+export type PlacedLink = Omit<LinkConfig, "ends"> & { ends: [PlacedEnd, PlacedEnd] };
+
+/**
+ * The topology with every site's nodes and every endpoint's node known: what the planner addresses
+ * and deploys. A site that lists its nodes is placed as written; a pool's nodes and endpoints are
+ * placed by planner/pools from its cluster's nodes and the slots the allocations file records.
+ */
+export type PlacedTopology = Omit<Topology, "sites" | "links" | "endpoints"> & {
+    sites: Record<string, PlacedSite>;
+    links: PlacedLink[];
+    endpoints: Record<string, EndpointConfig & { node: string }>;
+};
 
 /** Renders a field of the topology as the user writes it: `plumr:topology.sites.ohio.nodes[0].range`. */
 export function fieldPath(path: readonly PropertyKey[]): string {

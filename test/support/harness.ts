@@ -150,7 +150,8 @@ function resolve<T>(output: pulumi.Output<T> | T): Promise<T> {
 /** The nodes a site's cluster reports when its nodes are the topology's: each on the instance it names. */
 export function topologyNodes(topology: any, site: string): ClusterNode[] {
     const { nodes, aws } = topology.sites[site];
-    return nodes.map((n: any) => ({
+    // A pool's nodes are the cluster's own: a test gives them (`clusters`).
+    return (nodes ?? []).map((n: any) => ({
         name: n.name,
         providerId: n.instanceId ? `aws:///${n.availabilityZone ?? `${aws?.region}a`}/${n.instanceId}` : "",
     }));

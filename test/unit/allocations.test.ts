@@ -98,7 +98,7 @@ describe("stable allocation", () => {
         // Without the file, allocation would follow the order of the list and move charlie and delta.
         const unrecorded = planWith(topologyWith(without.map((n) => spec(n, names.indexOf(n)))));
         assert.notStrictEqual(valuesOf(unrecorded).charlie, before.charlie);
-        assert.deepStrictEqual(kept.allocations.changes, { added: [], removed: ["bravo"], changed: [] });
+        assert.deepStrictEqual(kept.allocations.changes, { added: [], removed: ["bravo"], changed: [], slots: [] });
     });
 
     it("keeps every other link's values when a link is added first in the list", () => {
@@ -109,13 +109,13 @@ describe("stable allocation", () => {
             valuesOf(added).aaa,
             "10.4.0.16/30 :5004 ip-10-0-154-10.us-east-2.compute.internal=10.10.1.4 ip-10-1-241-95.ap-south-1.compute.internal=10.20.1.4",
         );
-        assert.deepStrictEqual(added.allocations.changes, { added: ["aaa"], removed: [], changed: [] });
+        assert.deepStrictEqual(added.allocations.changes, { added: ["aaa"], removed: [], changed: [], slots: [] });
     });
 
     it("changes nothing when the links are reordered", () => {
         const reversed = planWith(topologyWith(names.map(spec).reverse()), initial.allocations.record);
         assert.deepStrictEqual(valuesOf(reversed), valuesOf(initial));
-        assert.deepStrictEqual(reversed.allocations.changes, { added: [], removed: [], changed: [] });
+        assert.deepStrictEqual(reversed.allocations.changes, { added: [], removed: [], changed: [], slots: [] });
     });
 
     it("keeps a removed link's values reserved until the file is rewritten", () => {
@@ -138,7 +138,7 @@ describe("stable allocation", () => {
         const bravo = moved.links[1].ends[0];
         assert.strictEqual(bravo.address, "10.10.1.4", "the lowest free address on its new node");
         assert.strictEqual(moved.links[0].ends[0].port, 5004);
-        assert.deepStrictEqual(moved.allocations.changes, { added: [], removed: [], changed: ["alpha", "bravo"] });
+        assert.deepStrictEqual(moved.allocations.changes, { added: [], removed: [], changed: ["alpha", "bravo"], slots: [] });
         assert.strictEqual(valuesOf(moved).charlie, valuesOf(initial).charlie);
     });
 
@@ -201,7 +201,7 @@ describe("stable allocation", () => {
         const topology = parseTopology(topologyWith(names.map(spec)));
         const addressing = planAllocations(topology, formatAllocations(initial.allocations.record));
         assert.deepStrictEqual(addressing.record, initial.allocations.record);
-        assert.deepStrictEqual(addressing.changes, { added: [], removed: [], changed: [] });
+        assert.deepStrictEqual(addressing.changes, { added: [], removed: [], changed: [], slots: [] });
     });
 
     it("never renumbers a link over a long random history of adds, removes and reorders", () => {

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { peeringStep } from "../../planner/aws/aws";
 import { ConfigError } from "../../planner/problems/errors";
-import { parseProviderId } from "../../planner/aws/nodes";
+import { parseProviderId } from "../../planner/cluster/facts";
 import { planTopology } from "../../planner/plan";
 import { parseTopology } from "../../planner/topology/schema";
 import {
