@@ -5,12 +5,12 @@
 // configuration, then each of its sites' clusters (planner/cluster/preflight.ts), read with the kubectl on
 // PATH through the stack's own access. Prints a table of every check (or JSON with --json) and the
 // fix of each failing one; exits 1 when any fails.
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { ConfigError, formatProblems } from "../planner/problems/errors";
 import { readClusters } from "../program/clusterReader";
 import type { PreflightCheck } from "../planner/cluster/preflight";
 import { checkClusters } from "../program/preflight";
-import { prepare, Prepared } from "../program/prepare";
+import type { Prepared } from "../program/prepare";
+import { prepareStack } from "../lib/stackPrepare";
 import { parseStackArgs } from "../lib/stackArgs";
 import { printTable } from "../lib/table";
 
@@ -18,13 +18,9 @@ const USAGE = "usage: npm run preflight -- <stack> | --environment <environment>
 
 /** The configuration check and each site's checks of one stack. */
 async function checkStack(stackName: string, workDir: string): Promise<PreflightCheck[]> {
-    const stack = await LocalWorkspace.selectStack({ stackName, workDir });
-    const config = await stack.getAllConfig();
-    const values = Object.fromEntries(Object.entries(config).map(([key, v]) => [key, v.value]));
-    const secretKeys = new Set(Object.entries(config).flatMap(([key, v]) => (v.secret ? [key] : [])));
     let prepared: Prepared;
     try {
-        prepared = prepare(workDir, { values, secretKeys, stack: stackName.split("/").pop()! });
+        prepared = (await prepareStack(stackName, workDir)).prepared;
     } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         return [{ site: "", check: "configuration", ok: false, found: "", problems: err.problems }];

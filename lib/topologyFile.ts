@@ -6,6 +6,7 @@ import * as YAML from "yaml";
 import { mergeEnvironment, siteStack } from "../planner/environments/environments";
 import { listEnvironments, readEnvironmentFile } from "../program/environmentFiles";
 import { TOPOLOGY_KEY } from "../planner/topology/schema";
+import type { Plan } from "../planner/types";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -51,4 +52,75 @@ export function environmentTopology(env: string, projectFile = SHIPPED_PROJECT):
 /** The stacks of environment `env`: one per site of its topology, named `<env>-<site>`. */
 export function environmentStacks(env: string, projectFile = SHIPPED_PROJECT): string[] {
     return Object.keys(environmentTopology(env, projectFile).sites ?? {}).map((site) => siteStack(env, site));
+}
+
+/** What a pinned node says of its instance. */
+export interface NodePin {
+    instanceId?: string;
+    availabilityZone?: string;
+}
+
+/**
+ * The `sites` block that pins the nodes of `sites` as `plan` places them (each node with its range,
+ * instance and zone), as YAML text: a pool's nodes carry the slot they hold as a comment.
+ */
+export function pinnedSitesYaml(plan: Plan, sites: string[]): string {
+    const doc = new YAML.Document({
+        sites: Object.fromEntries(
+            sites.map((site) => [
+                site,
+                {
+                    nodes: plan.sites[site].config.nodes.map((n) => ({
+                        name: n.name,
+                        range: n.range,
+                        ...(n.instanceId && { instanceId: n.instanceId }),
+                        ...(n.availabilityZone && { availabilityZone: n.availabilityZone }),
+                    })),
+                },
+            ]),
+        ),
+    });
+    for (const site of sites) {
+        const nodes = doc.getIn(["sites", site, "nodes"]) as YAML.YAMLSeq<YAML.YAMLMap>;
+        plan.sites[site].config.nodes.forEach((node, i) => {
+            if (node.slot !== undefined) nodes.items[i].commentBefore = ` slot ${node.slot} of the pool`;
+        });
+    }
+    return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * Sets the instance id and zone of every node `site` lists in a topology file's text to what its
+ * cluster says (`pins`, by node name), keeping the file's comments and layout. `inProject`: the
+ * file is a project file (the topology under config), else an environment's topology file. Returns
+ * the new text and what changed; a listed node the cluster does not have is said, and left as it is.
+ */
+export function setNodePins(
+    text: string,
+    site: string,
+    pins: Map<string, NodePin>,
+    inProject: boolean,
+): { text: string; changes: string[] } {
+    const doc = YAML.parseDocument(text);
+    const base = inProject ? ["config", TOPOLOGY_KEY, ...(doc.hasIn(["config", TOPOLOGY_KEY, "value"]) ? ["value"] : [])] : [];
+    const nodes = doc.getIn([...base, "sites", site, "nodes"]);
+    const changes: string[] = [];
+    if (!YAML.isSeq(nodes)) return { text, changes };
+    nodes.items.forEach((item, i) => {
+        if (!YAML.isMap(item)) return;
+        const name = String(item.get("name"));
+        const field = `sites.${site}.nodes[${i}]`;
+        const pin = pins.get(name);
+        if (!pin) {
+            changes.push(`${field}: the cluster has no node ${name} (replaced?); left as it is`);
+            return;
+        }
+        for (const key of ["instanceId", "availabilityZone"] as const) {
+            const was = item.get(key);
+            if (pin[key] === undefined || was === pin[key]) continue;
+            item.set(key, pin[key]);
+            changes.push(`${field}.${key}: ${was ?? "(none)"} → ${pin[key]}`);
+        }
+    });
+    return { text: changes.length > 0 ? doc.toString({ lineWidth: 0 }) : text, changes };
 }

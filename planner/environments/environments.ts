@@ -219,10 +219,30 @@ export function checkSharedInfrastructure(own: EnvironmentTopology, others: Envi
             for (const [otherSiteName, otherSite] of Object.entries(other.topology.sites)) {
                 const pair = { own, other, siteName, site, otherSite, theirs: `environment ${other.name}'s site ${otherSiteName}` };
                 checkSharedCluster(pair, problems);
+                checkSamePool(pair, problems);
                 checkSameVpcRanges(pair, problems);
             }
         }
     }
+}
+
+/**
+ * Two pools that pick their nodes with the same labels, and may be on one cluster (not in two
+ * different VPCs), would take the same nodes: both environments' node agents would keep their rules.
+ */
+function checkSamePool(pair: SitePair, problems: Problems): void {
+    const { own, siteName, site, otherSite, theirs } = pair;
+    if (!site.pool || !otherSite.pool) return;
+    const vpcs = [site.aws?.vpcId, otherSite.aws?.vpcId];
+    if (vpcs.every((v) => v !== undefined) && vpcs[0] !== vpcs[1]) return;
+    const labels = (selector: Record<string, string>) => JSON.stringify(Object.entries(selector).sort());
+    if (labels(site.pool.selector) !== labels(otherSite.pool.selector)) return;
+    problems.add(
+        topologyField("sites", siteName, "pool", "selector"),
+        site.pool.selector,
+        `${theirs} picks its pool's nodes with the same labels: on one cluster both environments would take the same nodes, and their node agents would undo each other's rules`,
+        `give each environment's pool a label of its own, e.g. selector: {plumr.environment: ${own.name}}, and label each environment's nodes with it`,
+    );
 }
 
 /**

@@ -305,6 +305,44 @@ describe("environments", () => {
             assert.deepStrictEqual(apart.list, []);
         });
 
+        it("refuse two pools that pick their nodes with the same labels where they may share a cluster", () => {
+            const topology = (patch: any, name: string) => ({
+                name,
+                topology: parseTopology(mergeEnvironment(sharedTopology(), patch, name)),
+            });
+            const pooled = (name: string, second: number, label: string) => {
+                const patch = otherClusters(name, second, second === 1 ? 30 : 50);
+                // Each site's cluster is the same in both environments: one VPC per site.
+                for (const [siteName, site] of Object.entries<any>(patch.sites)) {
+                    site.nodes = null;
+                    site.pool = { selector: { "plumr.environment": label } };
+                    site.aws = { ...site.aws, vpcId: siteName === "ohio" ? "vpc-0c0000000000000aa" : "vpc-0c0000000000000bb" };
+                }
+                for (const endpoint of Object.values<any>(patch.endpoints)) endpoint.node = null;
+                return patch;
+            };
+            const problems = new Problems();
+            checkSharedInfrastructure(
+                topology(pooled("staging", 1, "shared"), "staging"),
+                [topology(pooled("production", 2, "shared"), "production")],
+                problems,
+            );
+            assert.deepStrictEqual(
+                problems.list.map((p) => [p.field, p.message.replace(/:.*/, "")]),
+                ["ohio", "mumbai"].map((site) => [
+                    `plumr:topology.sites.${site}.pool.selector`,
+                    `environment production's site ${site} picks its pool's nodes with the same labels`,
+                ]),
+            );
+            const own = new Problems();
+            checkSharedInfrastructure(
+                topology(pooled("staging", 1, "staging"), "staging"),
+                [topology(pooled("production", 2, "production"), "production")],
+                own,
+            );
+            assert.deepStrictEqual(own.list, [], "labels of their own pass");
+        });
+
         it("refuse one allocations file for two environments", async () => {
             const environments: any = ENVIRONMENTS();
             environments.staging.patch.allocations = "environments/production/allocations.json";

@@ -1,0 +1,106 @@
+// npm run discover -- <stack> [--write] [--cwd <project directory>]
+// npm run discover -- --environment <env> [--write] [--cwd <project directory>]   every stack of the environment
+//
+// What the program finds of each site a stack deploys, read from the site's cluster now through the
+// stack's own access (as `pulumi up` reads it before any change): the nodes of the site (a pool's,
+// each with the slot it holds), with their instance ids and zones, printed as the topology's own
+// YAML, so that a team that pins every node can paste it. With --write it records them: the
+// allocations file gets the pools' slots and the links' values as they are now, and a site that
+// lists its nodes gets their instance ids and zones as its cluster says them (comments kept). It
+// says what changed. Exits 1 when a cluster cannot be read or does not fit the topology.
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { describeChanges, formatAllocations } from "../planner/addressing/allocations";
+import { parseProviderId } from "../planner/cluster/facts";
+import { ConfigError, formatProblems } from "../planner/problems/errors";
+import type { Plan } from "../planner/types";
+import { environmentFile } from "../planner/environments/environments";
+import { readClusters } from "../program/clusterReader";
+import type { Prepared } from "../program/prepare";
+import { checkClusters } from "../program/preflight";
+import { parseStackArgs } from "../lib/stackArgs";
+import { prepareStack } from "../lib/stackPrepare";
+import { NodePin, pinnedSitesYaml, setNodePins } from "../lib/topologyFile";
+
+const USAGE = "usage: npm run discover -- <stack> | --environment <environment> [--write] [--cwd <project directory>]";
+
+/** Each site's nodes as the cluster has them now, keyed by site and node name: what a pinned node's fields must say. */
+function clusterPins(prepared: Prepared, clusters: Awaited<ReturnType<typeof readClusters>>): Record<string, Map<string, NodePin>> {
+    const pins: Record<string, Map<string, NodePin>> = {};
+    for (const site of prepared.managed) {
+        const read = clusters[site];
+        if (!("facts" in read)) continue;
+        pins[site] = new Map(
+            read.facts.nodes.map((node) => {
+                const said = parseProviderId(node.providerId);
+                const zone = node.labels?.["topology.kubernetes.io/zone"] ?? said.zone;
+                return [node.name, { ...(said.instanceId && { instanceId: said.instanceId }), ...(zone && { availabilityZone: zone }) }];
+            }),
+        );
+    }
+    return pins;
+}
+
+/** Writes the allocations file as `plan` has it now; the line that says what changed. */
+function writeAllocations(workDir: string, prepared: Prepared, plan: Plan): string {
+    const file = path.resolve(workDir, prepared.topology.allocations);
+    const before = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+    const after = formatAllocations(plan.allocations.record);
+    if (before === after) return `${prepared.topology.allocations} is current`;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, after);
+    return `wrote ${prepared.topology.allocations}: ${describeChanges(plan.allocations.changes) ?? "its layout"}`;
+}
+
+/** Sets the instance ids and zones of the listed nodes of the stack's sites to what their clusters say; the lines that say what changed. */
+function writeNodePins(workDir: string, prepared: Prepared, pins: Record<string, Map<string, NodePin>>): string[] {
+    const lines: string[] = [];
+    const env = prepared.environment;
+    for (const site of prepared.managed) {
+        if (prepared.topology.sites[site].nodes === undefined || !pins[site]) continue;
+        // In an environment, a site's nodes are in the environment's file when it lists them, else in Pulumi.yaml.
+        const envFile = env && path.join(workDir, environmentFile(env));
+        const inEnvironment = envFile && YAML.parse(fs.readFileSync(envFile, "utf8"))?.sites?.[site]?.nodes !== undefined;
+        const file = inEnvironment ? envFile : path.join(workDir, "Pulumi.yaml");
+        const { text, changes } = setNodePins(fs.readFileSync(file, "utf8"), site, pins[site], !inEnvironment);
+        for (const change of changes) lines.push(`${path.relative(workDir, file)}: ${change}`);
+        if (changes.length > 0) fs.writeFileSync(file, text);
+    }
+    return lines;
+}
+
+async function discover(stackName: string, workDir: string, write: boolean): Promise<boolean> {
+    const { prepared } = await prepareStack(stackName, workDir);
+    const clusters = await readClusters(prepared);
+    const { plan, checks } = checkClusters(prepared, clusters);
+    const problems = checks.flatMap((c) => c.problems);
+    if (!plan || problems.length > 0) {
+        console.error(`${stackName}:\n${formatProblems(problems)}`);
+        return false;
+    }
+    console.log(`# Stack ${stackName}: the nodes of its sites as their clusters have them now.`);
+    console.log(pinnedSitesYaml(plan, prepared.managed).trimEnd());
+    if (!write) return true;
+    const lines = [writeAllocations(workDir, prepared, plan), ...writeNodePins(workDir, prepared, clusterPins(prepared, clusters))];
+    console.log(`\n${lines.join("\n")}\n`);
+    return true;
+}
+
+async function main(): Promise<void> {
+    const args = process.argv.slice(2);
+    const stacks = parseStackArgs(args.filter((a) => a !== "--write"));
+    if (!stacks) {
+        console.error(USAGE);
+        process.exit(2);
+    }
+    process.chdir(stacks.workDir);
+    let ok = true;
+    for (const stack of stacks.stacks) ok = (await discover(stack, stacks.workDir, args.includes("--write"))) && ok;
+    process.exitCode = ok ? 0 : 1;
+}
+
+main().catch((err) => {
+    console.error(err instanceof ConfigError ? err.message : `discover: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+});
