@@ -15,6 +15,17 @@ export interface CheckedFiles {
     cniPackages: BinaryPackage[];
 }
 
+/**
+ * A binary's package, made once per content: a stack that deploys a pool plans again once its
+ * clusters are read, and a binary's checksum and gzip take a moment each time.
+ */
+const packagedBinaries = new WeakMap<Buffer, BinaryPackage>();
+function packaged(name: BinaryPackage["name"], content: Buffer, files: LocalFiles): BinaryPackage {
+    let found = packagedBinaries.get(content);
+    if (!found || found.name !== name) packagedBinaries.set(content, (found = packageBinary(name, content, CHUNK_BYTES, files.compress)));
+    return found;
+}
+
 /** Checks every local file the topology points at; what is wrong goes to `problems`. */
 export function checkLocalFiles(topology: Topology, files: LocalFiles, problems: Problems): CheckedFiles {
     checkAllocationsFile(files, problems, topology);
@@ -123,7 +134,7 @@ function packageBinaries(files: LocalFiles, problems: Problems, topology: Topolo
         if (finding) {
             problems.add(field, topology.binaries.dir, `${file} ${finding.message}`, finding.fix);
         } else {
-            packages.push(packageBinary(name, content, CHUNK_BYTES, files.compress));
+            packages.push(packaged(name, content, files));
         }
     }
     return packages;
@@ -167,7 +178,7 @@ function packageCniPlugins(files: LocalFiles, problems: Problems, topology: Topo
         }
         const finding = inspectExecutable(content, topology.binaries.architecture, `${name} CNI plugin`, file);
         if (finding) problems.add(field, topology.binaries.cniPlugins, `${file} ${finding.message}`, finding.fix);
-        else packages.push(packageBinary(name, content, CHUNK_BYTES, files.compress));
+        else packages.push(packaged(name, content, files));
     }
     return packages;
 }
