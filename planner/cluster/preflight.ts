@@ -82,6 +82,29 @@ function checkNodes(plan: Plan, siteName: string, config: PlacedSite, nodes: Clu
     });
 }
 
+/**
+ * A pool's routed nodes are found by their instances: a node that hosts an endpoint must say which
+ * EC2 instance it is (its spec.providerID), and in which zone (its topology.kubernetes.io/zone label).
+ */
+function checkPoolInstances(plan: Plan, siteName: string, config: PlacedSite): PreflightCheck {
+    const hosts = new Set(endsAt(plan, siteName).map((end) => end.node));
+    const unknown = config.nodes.filter((n) => hosts.has(n.name) && (n.instanceId === undefined || n.availabilityZone === undefined));
+    return runCheck(siteName, "pool instances", unknown.length === 0 ? `${config.nodes.length} nodes on EC2` : "", (problems) => {
+        for (const node of unknown) {
+            problems.add(
+                fieldPath(["sites", siteName, "pool"]),
+                config.pool?.selector,
+                `node ${node.name} of site ${siteName}'s pool hosts an endpoint but does not say ` +
+                    (node.instanceId === undefined
+                        ? "which EC2 instance it is (no aws:///<zone>/<instance> spec.providerID)"
+                        : "its zone (no topology.kubernetes.io/zone label)") +
+                    ", so its range cannot be routed to it",
+                `check that site ${siteName}'s cluster runs on EC2 with the AWS cloud provider, or set sites.${siteName}.aws.routing to none`,
+            );
+        }
+    });
+}
+
 /** The binaries are built for one architecture, which every node of the site must have. */
 function checkArchitecture(wanted: string, siteName: string, config: PlacedSite, nodes: ClusterFacts["nodes"]): PreflightCheck {
     const byName = new Map(nodes.map((n) => [n.name, n]));
@@ -188,6 +211,7 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
         checkNodes(plan, siteName, config, facts.nodes),
         checkArchitecture(plan.binaries.architecture, siteName, config, facts.nodes),
     ];
+    if (config.pool && config.aws?.routing === "transitGateway") checks.push(checkPoolInstances(plan, siteName, config));
     if (config.platform === "openshift") {
         checks.push(checkNodeForwarding(siteName, config, facts.networkOperator));
         checks.push(checkPrivilegedScc(siteName, config, facts.canUsePrivilegedScc));

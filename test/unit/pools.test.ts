@@ -311,3 +311,27 @@ describe("pools under mocks: a stack deploys its pool's endpoints on the nodes i
         assert.strictEqual(inputsOf(mumbai2.resources), inputsOf(mumbai.resources), "Mumbai's stack changes nothing");
     });
 });
+
+describe("pools on AWS", () => {
+    it("refuse a pool node that hosts an endpoint but does not say which instance it is, before any change", async () => {
+        const topology = poolTopology();
+        topology.sites.ohio.aws = exampleTopology().sites.ohio.aws;
+        const clusters = CLUSTERS();
+        clusters.ohio = clusters.ohio.map((n) => (n.name === "ohio-a" ? { ...n, providerId: "" } : n));
+        const registered: Registered[] = [];
+        const err = await rejection(runProgram({ stack: "ohio", topology, clusters, allocations: null, registered }));
+        assert.deepStrictEqual(
+            err.problems.map((p) => p.field),
+            [`${T}.sites.ohio.pool`],
+        );
+        assert.match(
+            err.problems[0].message,
+            /node ohio-a of site ohio's pool hosts an endpoint but does not say which EC2 instance it is/,
+        );
+        assert.deepStrictEqual(
+            registered.filter((r) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack").map((r) => r.name),
+            [],
+            "nothing that changes a cluster or AWS is registered",
+        );
+    });
+});
