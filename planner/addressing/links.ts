@@ -245,5 +245,30 @@ export function planEndpoints(topology: PlacedTopology, links: LinkPlan[], probl
             };
         });
     checkDevices(endpoints, problems);
+    checkWorkloadPorts(topology, endpoints, problems);
     return endpoints;
+}
+
+/**
+ * The workload shares its pod's network namespace with the plumr sidecars, which listen on their
+ * links' UDP ports there: a workload port of the same number and protocol could never be bound.
+ * Reported once per workload setting and port, on the workload that sets it.
+ */
+function checkWorkloadPorts(topology: PlacedTopology, endpoints: EndpointPlan[], problems: Problems): void {
+    const reported = new Set<string>();
+    for (const endpoint of endpoints) {
+        const own = endpoint.named && topology.endpoints[endpoint.name].workload !== undefined;
+        const where = own ? ["endpoints", endpoint.name, "workload"] : ["sites", endpoint.site, "workload"];
+        (endpoint.workload.ports ?? []).forEach((port, i) => {
+            const end = endpoint.ends.find((e) => e.port === port.containerPort);
+            if (!end || (port.protocol ?? "TCP") !== "UDP" || reported.has(`${where.join(".")}/${i}`)) return;
+            reported.add(`${where.join(".")}/${i}`);
+            problems.add(
+                fieldPath([...where, "ports", i, "containerPort"]),
+                port.containerPort,
+                `UDP ${port.containerPort} is the port of link ${end.link}, on which endpoint ${endpoint.name}'s plumr listens in the same pod`,
+                `use another port for the workload, or give link ${end.link} another port (links[].port)`,
+            );
+        });
+    }
 }

@@ -87,6 +87,104 @@ export function labelValue(value: string): Finding | undefined {
     return undefined;
 }
 
+const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/**
+ * The name of a container's environment variable, as the API server of Kubernetes 1.29 takes it:
+ * letters, digits, '_', '-' and '.', not starting with a digit. `PLUMR_*` are the program's own.
+ */
+export function envVarName(value: string): Finding | undefined {
+    if (!ENV_VAR_NAME.test(value)) {
+        const at = [...value].findIndex((c, i) => !/[-._a-zA-Z0-9]/.test(c) || (i === 0 && /[0-9]/.test(c)));
+        return {
+            message: "an environment variable's name is letters, digits, '_', '-' and '.', and does not start with a digit",
+            fix: `rename it, e.g. ${value.replace(/[^-._a-zA-Z0-9]+/g, "_").replace(/^([0-9])/, "_$1") || "LOG_LEVEL"}`,
+            ...(at >= 0 && { at }),
+        };
+    }
+    if (value.startsWith("PLUMR_")) {
+        return {
+            message: "the PLUMR_* variables are the program's: it sets them to tell the workload its links and peers",
+            fix: "give the variable a name of your own, without the PLUMR_ prefix",
+        };
+    }
+    return undefined;
+}
+
+/**
+ * A container port's name, as the API server takes it (an IANA service name): at most 15
+ * lower-case letters, digits and '-', with at least one letter, not starting or ending with '-'
+ * and without '--'.
+ */
+export function portName(value: string): Finding | undefined {
+    const fix = `rename it, e.g. ${asLabel(value).replace(/-+/g, "-").slice(0, 15).replace(/-$/, "") || "rtsp"}`;
+    if (value.length === 0 || value.length > 15) return { message: "a port name is 1 to 15 characters", fix };
+    if (!/^[a-z0-9-]+$/.test(value) || value.startsWith("-") || value.endsWith("-") || value.includes("--")) {
+        return { message: "a port name is lower-case letters, digits and single '-' between them", fix };
+    }
+    if (!/[a-z]/.test(value)) return { message: "a port name has at least one letter (a number alone would read as the port)", fix };
+    return undefined;
+}
+
+const STANDARD_RESOURCES = ["cpu", "memory", "ephemeral-storage"];
+
+/** A compute resource's name: cpu, memory, ephemeral-storage, hugepages-<size>, or an extended resource with its domain (nvidia.com/gpu). */
+export function resourceName(value: string): Finding | undefined {
+    if (STANDARD_RESOURCES.includes(value) || /^hugepages-[0-9]+(Ki|Mi|Gi)?$/.test(value)) return undefined;
+    if (value.includes("/") && labelKey(value) === undefined) return undefined;
+    return {
+        message:
+            "not a compute resource Kubernetes knows: cpu, memory, ephemeral-storage, hugepages-<size>, or an extended resource named with its domain",
+        fix: /^(CPU|Cpu|cpus)$/.test(value)
+            ? "write it as cpu"
+            : /^(Memory|mem|MEMORY)$/.test(value)
+              ? "write it as memory"
+              : "use cpu or memory, or the extended resource's full name, e.g. nvidia.com/gpu",
+    };
+}
+
+const QUANTITY = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;
+const SCALE: Record<string, number> = {
+    "": 1,
+    n: 1e-9,
+    u: 1e-6,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+};
+
+/** The value of a quantity as Kubernetes writes it (500m, 1.5, 256Mi, 1e3), or undefined when it is not one. */
+export function quantityValue(value: string): number | undefined {
+    const match = QUANTITY.exec(value);
+    if (!match) return undefined;
+    const [, number, suffix = ""] = match;
+    const scale = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SCALE[suffix];
+    return Number(number) * scale;
+}
+
+/** A resource quantity as the API server takes it for a container: a number with an optional suffix, not negative. */
+export function quantity(value: string): Finding | undefined {
+    const parsed = quantityValue(value);
+    if (parsed === undefined) {
+        return {
+            message: "not a quantity: a number, and optionally a suffix (m, k, M, G, Ki, Mi, Gi, ...) with no space",
+            fix: 'write it as Kubernetes does, e.g. "500m" (half a CPU) or 256Mi',
+        };
+    }
+    if (parsed < 0) return { message: "a resource quantity cannot be negative", fix: "write a quantity of 0 or more" };
+    return undefined;
+}
+
 /** Namespaces of the cluster itself: plumr must not label them privileged or put its pods there. */
 export function reservedNamespace(value: string): Finding | undefined {
     const reserved = ["default", "kube-system", "kube-public", "kube-node-lease", "openshift"];

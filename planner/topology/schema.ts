@@ -37,6 +37,43 @@ const node = z
     })
     .describe("a node: {name: <kubernetes.io/hostname>, range: <its part of the bridge range>}");
 
+/**
+ * What the API server checks across a container's fields: its port names are its own, and no
+ * resource requests more than its limit.
+ */
+function checkWorkload(
+    workload: {
+        ports?: { name?: string }[];
+        resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+    },
+    ctx: z.RefinementCtx,
+): void {
+    const names = new Map<string, number>();
+    workload.ports?.forEach((port, i) => {
+        if (port.name === undefined) return;
+        const first = names.get(port.name);
+        if (first === undefined) names.set(port.name, i);
+        else
+            ctx.addIssue({
+                code: "custom",
+                path: ["ports", i, "name"],
+                message: `ports[${first}] has this name too: a container's port names are its own`,
+                params: { fix: "give each port its own name, or leave the name out" },
+            });
+    });
+    const { requests = {}, limits = {} } = workload.resources ?? {};
+    for (const [resource, limit] of Object.entries(limits)) {
+        const [asked, most] = [id.quantityValue(requests[resource] ?? ""), id.quantityValue(limit)];
+        if (asked === undefined || most === undefined || asked <= most) continue;
+        ctx.addIssue({
+            code: "custom",
+            path: ["resources", "requests", resource],
+            message: `more than its limit ${limit} (resources.limits.${resource}): the API server refuses a request above the limit`,
+            params: { fix: `request at most ${limit}, or raise the limit` },
+        });
+    }
+}
+
 /** The nodes of a site that may host its endpoints, found in its cluster by their labels. */
 const pool = z
     .strictObject({
@@ -79,7 +116,11 @@ const workload = z
         terminationGracePeriodSeconds: z.int().min(0).max(300).default(10),
         /** Environment variables of the workload container, besides the PLUMR_* ones the program sets. */
         env: z
-            .array(z.strictObject({ name: text("LOG_LEVEL"), value: z.string() }).describe("a variable: {name: LOG_LEVEL, value: debug}"))
+            .array(
+                z
+                    .strictObject({ name: checked(id.envVarName).describe("a variable's name, e.g. LOG_LEVEL"), value: z.string() })
+                    .describe("a variable: {name: LOG_LEVEL, value: debug}"),
+            )
             .describe("a list of variables, each {name: <name>, value: <value>}")
             .optional(),
         /** Ports the workload container listens on (for people and tools; the tunnel reaches every port). */
@@ -87,7 +128,7 @@ const workload = z
             .array(
                 z
                     .strictObject({
-                        name: checked((value) => id.dnsLabel(value, "a port name", 15)).optional(),
+                        name: checked(id.portName).describe("a port name, e.g. rtsp").optional(),
                         containerPort: z.int().min(1).max(65535).describe("a port, e.g. 8554"),
                         protocol: z.enum(["TCP", "UDP", "SCTP"]).optional(),
                     })
@@ -98,12 +139,13 @@ const workload = z
         /** CPU and memory requests and limits of the workload container, as Kubernetes writes them. */
         resources: z
             .strictObject({
-                requests: z.record(z.string(), z.string()).describe('e.g. {cpu: "500m", memory: 256Mi}').optional(),
-                limits: z.record(z.string(), z.string()).describe('e.g. {cpu: "2", memory: 1Gi}').optional(),
+                requests: z.record(checked(id.resourceName), checked(id.quantity)).describe('e.g. {cpu: "500m", memory: 256Mi}').optional(),
+                limits: z.record(checked(id.resourceName), checked(id.quantity)).describe('e.g. {cpu: "2", memory: 1Gi}').optional(),
             })
             .describe("{requests: {cpu, memory}, limits: {cpu, memory}}")
             .optional(),
     })
+    .superRefine(checkWorkload)
     .describe(
         "the workload container: {image: <image>}, and optionally command, args, env, ports, resources, terminationGracePeriodSeconds",
     );

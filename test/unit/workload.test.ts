@@ -1,0 +1,119 @@
+// The workload container's settings, checked before any change as the API server checks them
+// (names of variables and ports, quantities, requests against limits) and against what the pod
+// itself holds (the PLUMR_* variables, the plumr sidecars' UDP ports).
+import * as assert from "assert";
+import fc from "fast-check";
+import { planTopology } from "../../planner/plan";
+import { parseTopology } from "../../planner/topology/schema";
+import * as id from "../../planner/topology/identifiers";
+import { exampleTopology, plannerFiles } from "../support/harness";
+import { expectProblem } from "../support/problems";
+
+const W = "plumr:topology.sites.ohio.workload";
+
+/** Plans the shipped topology with Ohio's workload changed by `edit`. */
+function planWith(edit: (workload: any) => void) {
+    const topology = exampleTopology();
+    edit(topology.sites.ohio.workload);
+    return () => planTopology(parseTopology(topology), plannerFiles());
+}
+
+describe("the workload's settings", () => {
+    it("take environment variables the API server takes, and leave PLUMR_* to the program", () => {
+        for (const name of ["1ST", "HAS SPACE", "A=B", ""]) {
+            expectProblem(
+                planWith((w) => (w.env = [{ name, value: "x" }])),
+                `${W}.env[0].name`,
+                { message: /letters, digits, '_', '-' and '\.'|empty|at least/ },
+            );
+        }
+        expectProblem(
+            planWith((w) => (w.env = [{ name: "PLUMR_LINK", value: "x" }])),
+            `${W}.env[0].name`,
+            { message: /the PLUMR_\* variables are the program's/ },
+        );
+        assert.doesNotThrow(planWith((w) => (w.env = [{ name: "log.level-2_X", value: "" }])));
+    });
+
+    it("take port names the API server takes, each once", () => {
+        for (const name of ["RTSP", "8554", "a--b", "-rtsp", "a-very-long-name"]) {
+            expectProblem(
+                planWith((w) => (w.ports = [{ containerPort: 8554, name }])),
+                `${W}.ports[0].name`,
+            );
+        }
+        expectProblem(
+            planWith(
+                (w) =>
+                    (w.ports = [
+                        { containerPort: 8554, name: "rtsp" },
+                        { containerPort: 8555, name: "rtsp" },
+                    ]),
+            ),
+            `${W}.ports[1].name`,
+            { message: /ports\[0\] has this name too/ },
+        );
+        assert.doesNotThrow(planWith((w) => (w.ports = [{ containerPort: 8554, name: "rtsp-2" }])));
+    });
+
+    it("take quantities and resource names the API server takes, and no request above its limit", () => {
+        for (const quantity of ["500 m", "1.5Gb", "-1", "one", "1e"]) {
+            expectProblem(
+                planWith((w) => (w.resources = { requests: { cpu: quantity } })),
+                `${W}.resources.requests.cpu`,
+            );
+        }
+        expectProblem(
+            planWith((w) => (w.resources = { limits: { CPU: "1" } })),
+            `${W}.resources.limits.CPU`,
+            {
+                fix: /write it as cpu/,
+            },
+        );
+        expectProblem(
+            planWith((w) => (w.resources = { requests: { cpu: "1500m" }, limits: { cpu: "1" } })),
+            `${W}.resources.requests.cpu`,
+            { message: /more than its limit 1/ },
+        );
+        assert.doesNotThrow(
+            planWith(
+                (w) =>
+                    (w.resources = {
+                        requests: { cpu: "500m", memory: "1024Mi", "nvidia.com/gpu": "1" },
+                        limits: { cpu: "1", memory: "1Gi", "nvidia.com/gpu": "1" },
+                    }),
+            ),
+        );
+    });
+
+    it("keep off the UDP ports the pod's plumr sidecars listen on", () => {
+        expectProblem(
+            planWith((w) => (w.ports = [{ containerPort: 5000, protocol: "UDP" }])),
+            `${W}.ports[0].containerPort`,
+            {
+                message: /UDP 5000 is the port of link ohio-mumbai/,
+            },
+        );
+        assert.doesNotThrow(planWith((w) => (w.ports = [{ containerPort: 5000, protocol: "TCP" }])));
+    });
+
+    it("read quantities as Kubernetes does", () => {
+        const cases: [string, number][] = [
+            ["500m", 0.5],
+            ["1Ki", 1024],
+            ["1Gi", 2 ** 30],
+            ["1.5", 1.5],
+            ["2e3", 2000],
+            ["1k", 1000],
+            [".5", 0.5],
+        ];
+        for (const [text, value] of cases) assert.strictEqual(id.quantityValue(text), value, text);
+        fc.assert(
+            fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom("", "m", "k", "Mi", "Gi"), (n, suffix) => {
+                const quantity = `${n}${suffix}`;
+                assert.strictEqual(id.quantity(quantity), undefined, quantity);
+                assert.ok(id.quantityValue(quantity)! >= 0);
+            }),
+        );
+    });
+});
