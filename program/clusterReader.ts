@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ClusterFacts, parseClusterFacts } from "../planner/cluster/facts";
+import { accessReviews, Right, rightsNeeded } from "../planner/cluster/rights";
 import type { SiteAccess } from "../planner/topology/stackSettings";
 import type { SitePlan } from "../planner/types";
 import type { Prepared } from "./prepare";
@@ -16,11 +17,13 @@ export const PREFLIGHT_SCRIPT = path.join(__dirname, "preflight.sh");
 export interface ClusterQuestions {
     openshift: boolean;
     aws: boolean;
+    /** The rights the deployer needs there (planner/cluster/rights.ts). */
+    rights: Right[];
 }
 
-/** The questions the preflight asks the cluster of `site`: those its platform and cloud need. */
+/** The questions the preflight asks the cluster of `site`: those its platform and cloud need, and the rights its stack needs. */
 export function questionsFor(site: SitePlan): ClusterQuestions {
-    return { openshift: site.config.platform === "openshift", aws: site.config.aws !== undefined };
+    return { openshift: site.config.platform === "openshift", aws: site.config.aws !== undefined, rights: rightsNeeded(site) };
 }
 
 /** Prints what the preflight script prints for a site's cluster, or rejects with kubectl's error. */
@@ -40,6 +43,7 @@ export const readCluster: ClusterReader = (access, questions) =>
                     PLUMR_CONTEXT: access.context ?? "",
                     PLUMR_OPENSHIFT: questions.openshift ? "true" : "",
                     PLUMR_AWS: questions.aws ? "true" : "",
+                    PLUMR_ACCESS_REVIEWS: questions.rights.length > 0 ? JSON.stringify(accessReviews(questions.rights)) : "",
                 },
                 encoding: "utf8",
                 timeout: 5 * 60_000,

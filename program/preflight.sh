@@ -8,10 +8,13 @@
 #
 # Every question is a plain GET of one object or list (`kubectl get --raw`: no discovery of the
 # API's groups first), and all are asked at once, so that a cluster far away costs about one round
-# trip. The server's version and the nodes are always asked; OpenShift's network operator and its
-# SCC grant only with PLUMR_OPENSHIFT=true, the VPC CNI's settings only with PLUMR_AWS=true. What a
-# cluster does not have prints an empty section; a cluster that does not answer fails the run after
-# a minute, with kubectl's error.
+# trip. The server's version, the nodes, whether the cluster serves NetworkAttachmentDefinitions
+# (Multus), the `kubernetes` Service's address and, when PLUMR_ACCESS_REVIEWS holds them, the
+# deployer's rights (SelfSubjectAccessReviews, all created by one kubectl) are always asked;
+# OpenShift's network operator and network configuration and its SCC grant only with
+# PLUMR_OPENSHIFT=true, the VPC CNI's settings only with PLUMR_AWS=true. What a cluster does not
+# have prints an empty section; a cluster that does not answer fails the run after a minute, with
+# kubectl's error.
 set -eu
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -37,8 +40,17 @@ k get --raw /version >"$out/version" 2>"$out/version.err" &
 version=$!
 k get --raw /api/v1/nodes >"$out/nodes" 2>"$out/nodes.err" &
 nodes=$!
+optional multus /apis/k8s.cni.cncf.io/v1 &
+optional kubernetes-service /api/v1/namespaces/default/services/kubernetes &
+if [ -n "${PLUMR_ACCESS_REVIEWS:-}" ]; then
+    printf '%s' "$PLUMR_ACCESS_REVIEWS" >"$out/reviews.json"
+    # One line per review: verb, group, resource, namespace, allowed (kubectl prints each object apart).
+    reviewed='{.spec.resourceAttributes.verb}{"\t"}{.spec.resourceAttributes.group}{"\t"}{.spec.resourceAttributes.resource}{"\t"}{.spec.resourceAttributes.namespace}{"\t"}{.status.allowed}{"\n"}'
+    { k create -f "$out/reviews.json" -o "jsonpath=$reviewed" 2>/dev/null || true; } >"$out/rights" &
+fi
 if [ "${PLUMR_OPENSHIFT:-}" = true ]; then
     optional network-operator /apis/operator.openshift.io/v1/networks/cluster &
+    optional network-config /apis/config.openshift.io/v1/networks/cluster &
     { k auth can-i use securitycontextconstraints.security.openshift.io/privileged 2>/dev/null || true; } >"$out/privileged-scc" &
 fi
 if [ "${PLUMR_AWS:-}" = true ]; then
@@ -49,7 +61,7 @@ wait "$nodes" && nodes=0 || nodes=$?
 wait
 if [ "$version" != 0 ]; then cat "$out/version.err" >&2; exit "$version"; fi
 if [ "$nodes" != 0 ]; then cat "$out/nodes.err" >&2; exit "$nodes"; fi
-for section in version nodes network-operator aws-node privileged-scc; do
+for section in version nodes multus kubernetes-service rights network-operator network-config aws-node privileged-scc; do
     [ -f "$out/$section" ] || continue
     echo "### $section"
     cat "$out/$section"

@@ -1,5 +1,6 @@
 // What the program knows of a site's cluster before any change: the API server's answers that
 // program/preflight.sh prints, parsed into the few facts the checks and the pools use.
+import { parseReviews, RightAnswer } from "./rights";
 
 /** A node as its cluster reports it. */
 export interface ClusterNode {
@@ -14,6 +15,11 @@ export interface ClusterNode {
     ready?: boolean;
     /** Whether it is cordoned (`spec.unschedulable`). */
     unschedulable?: boolean;
+    /** Its operating system (`status.nodeInfo.operatingSystem`, e.g. linux) and image (`osImage`, e.g. Red Hat Enterprise Linux CoreOS 416...). */
+    os?: string;
+    osImage?: string;
+    /** The pod ranges the cluster gave it (`spec.podCIDRs`), where it gives nodes ranges of their own. */
+    podCidrs?: string[];
 }
 
 /** The zone and instance a provider id names: aws:///us-east-2a/i-0a1b2c3d4e5f60718. */
@@ -38,6 +44,14 @@ export interface ClusterFacts {
     vpcCni: { externalSnat?: string; excludeSnatCidrs?: string } | null;
     /** Whether this identity may use the privileged SCC (and so grant it); undefined where not asked. */
     canUsePrivilegedScc?: boolean;
+    /** Whether the cluster serves NetworkAttachmentDefinitions (k8s.cni.cncf.io/v1: Multus); undefined where not asked. */
+    multus?: boolean;
+    /** What the API server answered about each right the stack needs; undefined where not asked. */
+    rights?: RightAnswer[];
+    /** OpenShift's cluster (pod) and service networks (config.openshift.io networks/cluster); undefined elsewhere. */
+    networks?: { cluster: string[]; service: string[] };
+    /** The `kubernetes` Service's address: the first of the service network's, where the API says nothing else of it. */
+    kubernetesServiceIp?: string;
 }
 
 /** The sections of what program/preflight.sh prints, by name. */
@@ -73,6 +87,9 @@ function parseNode(item: any): ClusterNode {
         labels,
         ready,
         unschedulable: item?.spec?.unschedulable === true,
+        ...(item?.status?.nodeInfo?.operatingSystem && { os: String(item.status.nodeInfo.operatingSystem) }),
+        ...(item?.status?.nodeInfo?.osImage && { osImage: String(item.status.nodeInfo.osImage) }),
+        ...(Array.isArray(item?.spec?.podCIDRs) && { podCidrs: item.spec.podCIDRs.map(String) }),
     };
 }
 
@@ -84,6 +101,8 @@ export function parseClusterFacts(text: string): ClusterFacts {
     const container = (awsNode?.spec?.template?.spec?.containers ?? []).find((c: any) => c?.name === "aws-node");
     const env = new Map<string, string>((container?.env ?? []).map((e: any) => [e?.name, e?.value]));
     const scc = found.get("privileged-scc");
+    const network = json(found.get("network-config"))?.status;
+    const service = json(found.get("kubernetes-service"));
     const defaultNetwork = operator?.spec?.defaultNetwork;
     const ipForwarding = defaultNetwork?.ovnKubernetesConfig?.gatewayConfig?.ipForwarding;
     return {
@@ -99,5 +118,14 @@ export function parseClusterFacts(text: string): ClusterFacts {
               }
             : null,
         ...(scc && { canUsePrivilegedScc: scc === "yes" }),
+        ...(found.has("multus") && { multus: json(found.get("multus")) !== undefined }),
+        ...(found.has("rights") && { rights: parseReviews(found.get("rights") ?? "") }),
+        ...(network && {
+            networks: {
+                cluster: (network.clusterNetwork ?? []).map((n: any) => String(n?.cidr ?? "")).filter(Boolean),
+                service: (network.serviceNetwork ?? []).map(String),
+            },
+        }),
+        ...(service?.spec?.clusterIP && { kubernetesServiceIp: String(service.spec.clusterIP) }),
     };
 }

@@ -3,12 +3,13 @@
 // routed bridge. program/preflight.sh reads the facts with kubectl; checkCluster holds them against
 // the plan, as pure functions.
 import * as a from "../addressing/addresses";
-import { Problem, Problems } from "../problems/errors";
+import { Problem, Problems, SECRET } from "../problems/errors";
+import { answerTo, RightAnswer, rightsNeeded } from "./rights";
 import { checkClusterNodes } from "../aws/nodes";
 import type { ClusterFacts } from "./facts";
 import { fieldPath, PlacedSite } from "../topology/schema";
 import { endsAt, peerOf } from "../plan";
-import type { Plan } from "../types";
+import type { Plan, SitePlan } from "../types";
 
 /** One check of one site's cluster: what was found, and the problem when it fails. */
 export interface PreflightCheck {
@@ -101,6 +102,113 @@ function checkPoolInstances(plan: Plan, siteName: string, config: PlacedSite): P
                     ", so its range cannot be routed to it",
                 `check that site ${siteName}'s cluster runs on EC2 with the AWS cloud provider, or set sites.${siteName}.aws.routing to none`,
             );
+        }
+    });
+}
+
+/** The endpoints' second interface needs Multus: the cluster serves NetworkAttachmentDefinitions. */
+function checkMultus(siteName: string, config: PlacedSite, multus: boolean | undefined): PreflightCheck {
+    const found = multus === undefined ? "(not asked)" : multus ? "k8s.cni.cncf.io/v1 served" : "no k8s.cni.cncf.io/v1";
+    return runCheck(siteName, "Multus", found, (problems) => {
+        if (multus !== false) return;
+        problems.add(
+            fieldPath(["sites", siteName, "attachment"]),
+            config.attachment,
+            `site ${siteName}'s cluster serves no NetworkAttachmentDefinitions (k8s.cni.cncf.io/v1): Multus is not installed, so no endpoint could get its second interface`,
+            "install Multus in the cluster (OpenShift ships it; elsewhere, the multus-cni DaemonSet), then run the preflight again",
+        );
+    });
+}
+
+/** The deployer may create everything the stack creates, each missing right named. */
+function checkRights(site: SitePlan, siteName: string, answers: RightAnswer[] | undefined): PreflightCheck {
+    const rights = rightsNeeded(site);
+    const denied = answers ? rights.filter((right) => answerTo(right, answers)?.allowed === false) : [];
+    const found =
+        answers === undefined
+            ? "(not asked)"
+            : denied.length === 0
+              ? `${rights.length} rights`
+              : `may not ${denied.map((r) => r.what).join(", ")}`;
+    return runCheck(siteName, "rights", found, (problems) => {
+        for (const right of denied) {
+            const where = right.namespace === undefined ? "" : ` in namespace ${right.namespace}`;
+            problems.add(
+                `plumr:access.${siteName}.kubeconfig`,
+                SECRET,
+                `the identity that deploys site ${siteName} may not ${right.what}${where}, which the stack creates`,
+                `grant it ${right.verb} on ${right.resource}${right.group ? `.${right.group}` : ""}${where} (a Role or ClusterRole bound to it), or deploy site ${siteName} with a cluster-admin's kubeconfig`,
+            );
+        }
+    });
+}
+
+/** The node agent runs a shell and the node's own tools on every node: a host without them cannot take it. */
+function checkNodeSystems(siteName: string, config: PlacedSite, nodes: ClusterFacts["nodes"]): PreflightCheck {
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const unfit = config.nodes.flatMap((node, i) => {
+        const found = byName.get(node.name);
+        const system = found?.osImage ?? found?.os;
+        const without = found?.os !== undefined && found.os !== "linux" ? found.os : /bottlerocket|talos/i.exec(found?.osImage ?? "")?.[0];
+        return without && system ? [{ node, i, system }] : [];
+    });
+    const found = unfit.length === 0 ? "Linux with a shell" : unfit.map((u) => `${u.node.name}: ${u.system}`).join(", ");
+    return runCheck(siteName, "node systems", found, (problems) => {
+        for (const { node, i, system } of unfit) {
+            problems.add(
+                node.slot === undefined ? fieldPath(["sites", siteName, "nodes", i, "name"]) : fieldPath(["sites", siteName, "pool"]),
+                node.slot === undefined ? node.name : config.pool?.selector,
+                `site ${siteName}'s node ${node.name} runs ${system}, which has no /bin/sh and no iptables for the node agent to use`,
+                "give the links nodes of a general-purpose Linux (Amazon Linux, Red Hat CoreOS, Ubuntu, ...), e.g. a node group of their own",
+            );
+        }
+    });
+}
+
+/** Ranges the cluster itself uses, with what routes them elsewhere than to the bridge. */
+function takenRanges(config: PlacedSite, facts: ClusterFacts): { range: string; what: string }[] {
+    const taken: { range: string; what: string }[] = [];
+    for (const range of facts.networks?.cluster ?? [])
+        taken.push({ range, what: "the cluster network (pods), which the nodes route into the cluster" });
+    for (const range of facts.networks?.service ?? []) taken.push({ range, what: "the service network, which kube-proxy translates" });
+    for (const node of facts.nodes) for (const range of node.podCidrs ?? []) taken.push({ range, what: `node ${node.name}'s pod range` });
+    if (facts.networkOperator?.networkType === "OVNKubernetes") {
+        taken.push({ range: "100.64.0.0/16", what: "OVN-Kubernetes's join subnet, used on every node" });
+        taken.push({ range: "100.88.0.0/16", what: "OVN-Kubernetes's transit subnet, used on every node" });
+        taken.push({ range: "169.254.0.0/17", what: "OVN-Kubernetes's masquerade subnet, used on every node" });
+    }
+    if (facts.kubernetesServiceIp)
+        taken.push({ range: `${facts.kubernetesServiceIp}/32`, what: "the kubernetes Service's address (the service network)" });
+    for (const range of config.clusterNetworks ?? []) taken.push({ range, what: "one of the cluster's networks (clusterNetworks)" });
+    return taken;
+}
+
+/** The bridge range and the tunnel pool keep clear of the cluster's own networks. */
+function checkClusterNetworks(plan: Plan, siteName: string, config: PlacedSite, facts: ClusterFacts): PreflightCheck {
+    const taken = takenRanges(config, facts);
+    const ours = [
+        { field: fieldPath(["sites", siteName, "bridgeRange"]), value: config.bridgeRange, what: `site ${siteName}'s bridge range` },
+        { field: fieldPath(["tunnel", "pool"]), value: plan.tunnel.pool, what: "the tunnel pool" },
+    ];
+    const found = taken.length === 0 ? "(none said: clusterNetworks)" : `${taken.length} ranges`;
+    return runCheck(siteName, "cluster networks", found, (problems) => {
+        for (const { range, what } of taken) {
+            const theirs = a.parseCidr(range);
+            if ("error" in theirs) {
+                if ((config.clusterNetworks ?? []).includes(range))
+                    problems.add(fieldPath(["sites", siteName, "clusterNetworks"]), range, theirs.error, theirs.fix);
+                continue;
+            }
+            for (const own of ours) {
+                const mine = a.parseCidr(own.value);
+                if ("error" in mine || !a.overlaps(mine.cidr, theirs.cidr)) continue;
+                problems.add(
+                    own.field,
+                    own.value,
+                    `overlaps ${range}, ${what} of site ${siteName}'s cluster: traffic to ${own.what} would never reach the endpoints`,
+                    "take it from addresses the cluster does not use (e.g. another /16 of 10.0.0.0/8, checked against the cluster's networks)",
+                );
+            }
         }
     });
 }
@@ -212,6 +320,10 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
         checkArchitecture(plan.binaries.architecture, siteName, config, facts.nodes),
     ];
     if (config.pool && config.aws?.routing === "transitGateway") checks.push(checkPoolInstances(plan, siteName, config));
+    checks.push(checkMultus(siteName, config, facts.multus));
+    checks.push(checkRights(plan.sites[siteName], siteName, facts.rights));
+    checks.push(checkNodeSystems(siteName, config, facts.nodes));
+    checks.push(checkClusterNetworks(plan, siteName, config, facts));
     if (config.platform === "openshift") {
         checks.push(checkNodeForwarding(siteName, config, facts.networkOperator));
         checks.push(checkPrivilegedScc(siteName, config, facts.canUsePrivilegedScc));

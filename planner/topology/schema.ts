@@ -239,6 +239,11 @@ const site = z
          * of the bridge range while it exists (planner/pools). Give either `nodes` or `pool`.
          */
         pool: pool.optional(),
+        /**
+         * The cluster's own pod and service networks, where its API does not say them (on OpenShift
+         * the preflight reads them): no bridge range or tunnel pool may overlap them.
+         */
+        clusterNetworks: z.array(text("10.128.0.0/14")).describe("a list of CIDRs, e.g. [10.128.0.0/14, 172.30.0.0/16]").optional(),
         /** Present when the site's cluster runs on AWS. */
         aws: aws.optional(),
     })

@@ -164,8 +164,15 @@ export function preflightOutput(facts: ClusterFacts): string {
         kind: "NodeList",
         items: facts.nodes.map((n) => ({
             metadata: { name: n.name, labels: { ...(n.arch && { "kubernetes.io/arch": n.arch }), ...n.labels } },
-            spec: { ...(n.providerId && { providerID: n.providerId }), ...(n.unschedulable && { unschedulable: true }) },
-            status: { conditions: [{ type: "Ready", status: n.ready === false ? "False" : "True" }] },
+            spec: {
+                ...(n.providerId && { providerID: n.providerId }),
+                ...(n.unschedulable && { unschedulable: true }),
+                ...(n.podCidrs && { podCIDRs: n.podCidrs }),
+            },
+            status: {
+                conditions: [{ type: "Ready", status: n.ready === false ? "False" : "True" }],
+                ...((n.os || n.osImage) && { nodeInfo: { operatingSystem: n.os, osImage: n.osImage } }),
+            },
         })),
     };
     const operator = facts.networkOperator && {
@@ -182,10 +189,18 @@ export function preflightOutput(facts: ClusterFacts): string {
             ? [{ name: "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS", value: facts.vpcCni.excludeSnatCidrs }]
             : []),
     ];
+    const reviews = facts.rights?.map((r) => [r.verb, r.group, r.resource, r.namespace ?? "", String(r.allowed)].join("\t")).join("\n");
+    const networks = facts.networks && {
+        status: { clusterNetwork: facts.networks.cluster.map((cidr) => ({ cidr })), serviceNetwork: facts.networks.service },
+    };
     return [
         section("version", facts.serverVersion ? { gitVersion: facts.serverVersion } : {}),
         section("nodes", nodes),
+        ...(facts.multus !== undefined ? [section("multus", facts.multus ? { kind: "APIResourceList" } : "")] : []),
+        ...(facts.kubernetesServiceIp ? [section("kubernetes-service", { spec: { clusterIP: facts.kubernetesServiceIp } })] : []),
+        ...(reviews ? [section("rights", reviews)] : []),
         section("network-operator", operator ?? ""),
+        ...(networks ? [section("network-config", networks)] : []),
         section("aws-node", env ? { spec: { template: { spec: { containers: [{ name: "aws-node", env }] } } } } : ""),
         ...(facts.canUsePrivilegedScc !== undefined ? [section("privileged-scc", facts.canUsePrivilegedScc ? "yes" : "no")] : []),
     ].join("");
@@ -193,9 +208,9 @@ export function preflightOutput(facts: ClusterFacts): string {
 
 /**
  * What the preflight script prints for the cluster the kubeconfig names, or how it fails: a
- * Kubernetes 1.34 cluster of amd64 nodes, on the instances the topology names, with no OpenShift
- * network operator and no VPC CNI, whose deployer may use the privileged SCC; `clusters` and
- * `clusterFacts` change that.
+ * Kubernetes 1.34 cluster of amd64 nodes, on the instances the topology names, with Multus, no
+ * OpenShift network operator and no VPC CNI, whose deployer may do all the stack asks (the
+ * privileged SCC included); `clusters` and `clusterFacts` change that.
  */
 function preflight(topology: any, options: RunOptions, kubeconfig: string, questions: ClusterQuestions): string {
     const site = Object.keys(topology.sites).find((s) => kubeconfig === `kubeconfig-of-${s}`);
@@ -207,6 +222,15 @@ function preflight(topology: any, options: RunOptions, kubeconfig: string, quest
         networkOperator: null,
         vpcCni: null,
         ...(questions.openshift && { canUsePrivilegedScc: true }),
+        multus: true,
+        kubernetesServiceIp: "172.30.0.1",
+        rights: questions.rights.map(({ verb, group, resource, namespace }) => ({
+            verb,
+            group,
+            resource,
+            ...(namespace !== undefined && { namespace }),
+            allowed: true,
+        })),
         ...options.clusterFacts?.[site],
     };
     return preflightOutput(facts);

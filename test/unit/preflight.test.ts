@@ -46,6 +46,10 @@ describe("the preflight's checks", () => {
                 ["Kubernetes version", true],
                 ["nodes", true],
                 ["architecture", true],
+                ["Multus", true],
+                ["rights", true],
+                ["node systems", true],
+                ["cluster networks", true],
                 ["node forwarding", true],
                 ["privileged SCC", true],
                 ["VPC CNI SNAT", true],
@@ -150,6 +154,102 @@ describe("the preflight's checks", () => {
     });
 });
 
+describe("the preflight's checks of what the stack needs of a cluster", () => {
+    it("needs Multus, naming the fix", () => {
+        const [problem] = problemsAt("ohio", (f) => (f.multus = false));
+        assert.strictEqual(problem.field, `${T}.sites.ohio.attachment`);
+        assert.match(problem.message, /serves no NetworkAttachmentDefinitions \(k8s\.cni\.cncf\.io\/v1\): Multus is not installed/);
+        assert.deepStrictEqual(
+            problemsAt("ohio", (f) => (f.multus = undefined)),
+            [],
+            "not asked: not checked",
+        );
+    });
+
+    it("names every right the deployer lacks", () => {
+        const problems = problemsAt("ohio", (f) => {
+            f.rights = [
+                { verb: "create", group: "apps", resource: "daemonsets", namespace: "plumr", allowed: false },
+                { verb: "create", group: "", resource: "namespaces", allowed: false },
+                { verb: "create", group: "", resource: "secrets", namespace: "plumr", allowed: true },
+            ];
+        });
+        assert.deepStrictEqual(
+            problems.map((p) => [p.field, p.message]),
+            [
+                ["plumr:access.ohio.kubeconfig", "the identity that deploys site ohio may not create namespaces, which the stack creates"],
+                [
+                    "plumr:access.ohio.kubeconfig",
+                    "the identity that deploys site ohio may not create DaemonSets in namespace plumr, which the stack creates",
+                ],
+            ],
+        );
+        assert.match(problems[1].fix, /grant it create on daemonsets\.apps in namespace plumr/);
+    });
+
+    it("refuses nodes whose system the node agent cannot run on", () => {
+        const problems = problemsAt(
+            "ohio",
+            (f) => (f.nodes[0] = { ...f.nodes[0], os: "linux", osImage: "Bottlerocket OS 1.20.0 (aws-k8s-1.29)" }),
+        );
+        assert.deepStrictEqual(
+            problems.map((p) => p.field),
+            [`${T}.sites.ohio.nodes[0].name`],
+        );
+        assert.match(problems[0].message, /runs Bottlerocket OS 1\.20\.0 \(aws-k8s-1\.29\), which has no \/bin\/sh/);
+        assert.deepStrictEqual(
+            problemsAt("ohio", (f) => (f.nodes[0] = { ...f.nodes[0], os: "linux", osImage: "Red Hat Enterprise Linux CoreOS 416.94" })),
+            [],
+        );
+    });
+
+    it("keeps the bridge range and the tunnel pool clear of the cluster's own networks", () => {
+        const overlap = (change: (f: ClusterFacts) => void, edit?: (t: any) => void) =>
+            problemsAt("ohio", change, edit).map((p) => [p.field, p.message.replace(/: traffic.*/, "")]);
+        assert.deepStrictEqual(
+            overlap((f) => (f.networks = { cluster: ["10.8.0.0/14"], service: ["172.30.0.0/16"] })),
+            [
+                [
+                    `${T}.sites.ohio.bridgeRange`,
+                    "overlaps 10.8.0.0/14, the cluster network (pods), which the nodes route into the cluster of site ohio's cluster",
+                ],
+            ],
+        );
+        assert.deepStrictEqual(
+            overlap(
+                (f) => (f.networkOperator = { networkType: "OVNKubernetes" }),
+                (t) => (t.tunnel.pool = "100.64.0.0/24"),
+            ),
+            [[`${T}.tunnel.pool`, "overlaps 100.64.0.0/16, OVN-Kubernetes's join subnet, used on every node of site ohio's cluster"]],
+        );
+        assert.deepStrictEqual(
+            overlap((f) => (f.kubernetesServiceIp = "10.10.0.1")),
+            [
+                [
+                    `${T}.sites.ohio.bridgeRange`,
+                    "overlaps 10.10.0.1/32, the kubernetes Service's address (the service network) of site ohio's cluster",
+                ],
+            ],
+        );
+        assert.deepStrictEqual(
+            overlap(
+                () => {},
+                (t) => (t.sites.ohio.clusterNetworks = ["10.10.128.0/17"]),
+            ),
+            [
+                [
+                    `${T}.sites.ohio.bridgeRange`,
+                    "overlaps 10.10.128.0/17, one of the cluster's networks (clusterNetworks) of site ohio's cluster",
+                ],
+            ],
+        );
+        assert.deepStrictEqual(
+            overlap((f) => (f.networks = { cluster: ["10.128.0.0/14"], service: ["172.30.0.0/16"] })),
+            [],
+        );
+    });
+});
+
 describe("the preflight script", () => {
     /** Runs the preflight script with a kubectl that answers like a cluster (or fails), recording its calls and kubeconfig. */
     function run(kubeconfig: string, env: Record<string, string>, answers: Record<string, string>, fail = false) {
@@ -199,6 +299,7 @@ describe("the preflight script", () => {
     const PLAIN = {
         "get --raw /version": '{"major":"1","minor":"34","gitVersion":"v1.34.2"}',
         "get --raw /api/v1/nodes": JSON.stringify({ kind: "NodeList", items: [NODE] }),
+        "get --raw /apis/k8s.cni.cncf.io/v1": '{"kind":"APIResourceList","groupVersion":"k8s.cni.cncf.io/v1"}',
     };
 
     it("reads a plain cluster through a private kubeconfig that is gone afterwards, or the user's file, and the context", () => {
@@ -210,8 +311,13 @@ describe("the preflight script", () => {
         assert.ok(plain.calls.every((c) => c.includes("--request-timeout=60s")));
         assert.deepStrictEqual(
             plain.calls.map((c) => c.split(" --request-timeout=60s ")[1]).sort(),
-            ["get --raw /api/v1/nodes", "get --raw /version"],
-            "a plain cluster is asked two questions",
+            [
+                "get --raw /api/v1/namespaces/default/services/kubernetes",
+                "get --raw /api/v1/nodes",
+                "get --raw /apis/k8s.cni.cncf.io/v1",
+                "get --raw /version",
+            ],
+            "a plain cluster is asked four questions, each a plain GET",
         );
         assert.deepStrictEqual(parseClusterFacts(plain.stdout), {
             serverVersion: "v1.34.2",
@@ -227,6 +333,7 @@ describe("the preflight script", () => {
             ],
             networkOperator: null,
             vpcCni: null,
+            multus: true,
         });
         const withContext = run("x", { PLUMR_CONTEXT: "ohio admin" }, PLAIN);
         assert.ok(withContext.calls.every((c) => c.includes("--context ohio admin")));
@@ -267,9 +374,21 @@ describe("the preflight script", () => {
         const plain = run("x", {}, answers);
         assert.deepStrictEqual(
             [parseClusterFacts(plain.stdout).networkOperator, parseClusterFacts(plain.stdout).vpcCni, plain.calls.length],
-            [null, null, 2],
+            [null, null, 4],
             "neither asked of a site that is not on OpenShift or AWS",
         );
+    });
+
+    it("asks the deployer's rights in one kubectl, and reads the API server's answers", () => {
+        const review = { verb: "create", group: "apps", resource: "daemonsets", namespace: "plumr" };
+        const result = run(
+            "x",
+            { PLUMR_ACCESS_REVIEWS: '{"kind":"List","items":[]}' },
+            { ...PLAIN, "create -f": "create\tapps\tdaemonsets\tplumr\tfalse" },
+        );
+        assert.strictEqual(result.status, 0, result.stderr);
+        assert.strictEqual(result.calls.filter((c) => c.includes("create -f")).length, 1, "one kubectl for every review");
+        assert.deepStrictEqual(parseClusterFacts(result.stdout).rights, [{ ...review, allowed: false }]);
     });
 
     it("asks its questions at once: a cluster far away costs one round trip, not one per question", () => {

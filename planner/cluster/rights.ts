@@ -1,0 +1,82 @@
+// What the identity that deploys a site must be allowed to do in its cluster: create what the
+// stack creates. The preflight asks the API server (SelfSubjectAccessReviews, all created by one
+// kubectl) before any change, so that a missing right is named at once instead of failing
+// halfway through `pulumi up`.
+import type { SitePlan } from "../types";
+
+/** One thing the deployer must be allowed: a verb on a kind, in the site's namespace unless it is cluster-wide. */
+export interface Right {
+    verb: string;
+    group: string;
+    resource: string;
+    /** Undefined for a cluster-wide kind (namespaces). */
+    namespace?: string;
+    /** What it is in a message: "create DaemonSets". */
+    what: string;
+}
+
+/** The rights the stack of `site` needs: it creates the namespace, and in it everything the node agent and the endpoints are made of. */
+export function rightsNeeded(site: SitePlan): Right[] {
+    const namespace = site.config.namespace;
+    const inNamespace = (group: string, resource: string, what: string): Right => ({ verb: "create", group, resource, namespace, what });
+    return [
+        { verb: "create", group: "", resource: "namespaces", what: "create namespaces" },
+        inNamespace("", "serviceaccounts", "create ServiceAccounts"),
+        inNamespace("", "configmaps", "create ConfigMaps"),
+        inNamespace("", "secrets", "create Secrets"),
+        inNamespace("apps", "daemonsets", "create DaemonSets"),
+        inNamespace("apps", "deployments", "create Deployments"),
+        inNamespace("k8s.cni.cncf.io", "network-attachment-definitions", "create NetworkAttachmentDefinitions"),
+        ...(site.config.platform === "openshift"
+            ? [
+                  inNamespace("rbac.authorization.k8s.io", "roles", "create Roles"),
+                  inNamespace("rbac.authorization.k8s.io", "rolebindings", "create RoleBindings"),
+              ]
+            : []),
+    ];
+}
+
+/** The SelfSubjectAccessReviews that ask the API server about `rights`, as one list for kubectl create. */
+export function accessReviews(rights: Right[]): object {
+    return {
+        apiVersion: "v1",
+        kind: "List",
+        items: rights.map((right) => ({
+            apiVersion: "authorization.k8s.io/v1",
+            kind: "SelfSubjectAccessReview",
+            spec: {
+                resourceAttributes: {
+                    verb: right.verb,
+                    group: right.group,
+                    resource: right.resource,
+                    ...(right.namespace !== undefined && { namespace: right.namespace }),
+                },
+            },
+        })),
+    };
+}
+
+/** What the API server answered about one right. */
+export interface RightAnswer {
+    verb: string;
+    group: string;
+    resource: string;
+    namespace?: string;
+    allowed: boolean;
+}
+
+/** The answers of a kubectl create of accessReviews, one line per review: verb, group, resource, namespace, allowed (tab-separated). */
+export function parseReviews(text: string): RightAnswer[] {
+    return text.split("\n").flatMap((line) => {
+        const [verb, group, resource, namespace, allowed] = line.split("\t");
+        if (!verb || !resource || (allowed !== "true" && allowed !== "false")) return [];
+        return [{ verb, group: group ?? "", resource, ...(namespace && { namespace }), allowed: allowed === "true" }];
+    });
+}
+
+/** The answer about `right`, if the API server gave one. */
+export function answerTo(right: Right, answers: RightAnswer[]): RightAnswer | undefined {
+    return answers.find(
+        (a) => a.verb === right.verb && a.group === right.group && a.resource === right.resource && a.namespace === right.namespace,
+    );
+}
