@@ -3,7 +3,7 @@
 import type { ClusterNode } from "../cluster/facts";
 import { Problems } from "../problems/errors";
 import { fieldPath } from "../topology/schema";
-import type { AwsSitePlan } from "../types";
+import type { AwsSiteIntent } from "../types";
 
 /** The zone and instance a provider id names: aws:///us-east-2a/i-0a1b2c3d4e5f60718. */
 export function parseProviderId(providerId: string): { zone?: string; instanceId?: string } {
@@ -18,7 +18,7 @@ export function parseProviderId(providerId: string): { zone?: string; instanceId
  * reports: the node must exist, its `spec.providerID` must end with the instance id, and its zone
  * must be the one the topology gives. Adds one problem per mismatch, naming what the cluster says.
  */
-export function checkClusterNodes(site: AwsSitePlan, cluster: ClusterNode[], problems: Problems): void {
+export function checkClusterNodes(site: AwsSiteIntent, cluster: ClusterNode[], problems: Problems): void {
     const byName = new Map(cluster.map((n) => [n.name, n]));
     const runs = (node: ClusterNode, instanceId: string) => node.providerId.endsWith(`/${instanceId}`);
     for (const node of site.routedNodes) {
