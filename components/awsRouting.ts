@@ -109,13 +109,11 @@ export class AwsRouting extends pulumi.ComponentResource {
         // the attribute: a command turns it off on create and back on on destroy. It is set on
         // the network interface the routes use: EC2 refuses the instance attribute on an
         // instance with several interfaces, which EKS nodes with the VPC CNI have.
-        const cli = (flag: string) =>
-            `aws ec2 modify-network-interface-attribute --region ${plan.region} --network-interface-id ${networkInterfaceId} ${flag}`;
         const forwarding = new command.local.Command(
             `${name}-source-dest-check-${node.node}`,
             {
-                create: cli("--no-source-dest-check"),
-                delete: cli("--source-dest-check"),
+                create: sourceDestCheck(plan.region, networkInterfaceId, false),
+                delete: sourceDestCheck(plan.region, networkInterfaceId, true),
                 environment: profile ? { AWS_PROFILE: profile } : undefined,
             },
             { provider: args.commands, parent: this },
@@ -173,4 +171,24 @@ export class AwsRouting extends pulumi.ComponentResource {
             );
         }
     }
+}
+
+/**
+ * The AWS CLI command that turns network interface `eni`'s source/destination check on (`on`) or
+ * off. Turning it back on runs when the command resource is deleted: after a node was replaced, its
+ * interface is gone with its instance, and EC2 answers InvalidNetworkInterfaceID.NotFound; that
+ * delete succeeds, and says so, so that no later run is stuck retrying it. Any other error fails it.
+ */
+export function sourceDestCheck(region: string, eni: string, on: boolean): string {
+    const cli = `aws ec2 modify-network-interface-attribute --region ${region} --network-interface-id ${eni}`;
+    if (!on) return `${cli} --no-source-dest-check`;
+    return [
+        `out=$(${cli} --source-dest-check 2>&1); status=$?`,
+        `case "$status:$out" in`,
+        `0:*) ;;`,
+        `*"(InvalidNetworkInterfaceID.NotFound)"*) echo "network interface ${eni} no longer exists (InvalidNetworkInterfaceID.NotFound): nothing to turn back on"; status=0 ;;`,
+        `*) printf '%s\\n' "$out" >&2 ;;`,
+        `esac`,
+        `exit $status`,
+    ].join("\n");
 }

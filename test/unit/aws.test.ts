@@ -5,6 +5,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { sourceDestCheck } from "../../components/awsRouting";
 import { peeringStep } from "../../planner/aws/aws";
 import { ConfigError } from "../../planner/problems/errors";
 import { parseProviderId } from "../../planner/aws/nodes";
@@ -352,7 +353,8 @@ describe("AWS routing in a stack that manages both sites", () => {
         const ohio = find(resources, COMMAND, `ohio-source-dest-check-${OHIO_NODE}`);
         const cli = "aws ec2 modify-network-interface-attribute --region us-east-2 --network-interface-id eni-of-i-0a10000000000001a";
         assert.strictEqual(ohio.inputs.create, `${cli} --no-source-dest-check`);
-        assert.strictEqual(ohio.inputs.delete, `${cli} --source-dest-check`);
+        assert.strictEqual(ohio.inputs.delete, sourceDestCheck("us-east-2", "eni-of-i-0a10000000000001a", true));
+        assert.ok(ohio.inputs.delete.includes(`${cli} --source-dest-check`), ohio.inputs.delete);
         assert.strictEqual(ohio.provider, "ohio-command");
         // Every route to an interface ends at one that forwards: none drops what it is sent.
         assert.deepStrictEqual(cloud.droppingRoutes(), []);

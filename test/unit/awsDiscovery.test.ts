@@ -1,7 +1,11 @@
 // The AWS ids a topology leaves out, found in AWS at deploy time (planner/aws/discovery.ts): the
 // same resources as the ids written, each lookup's failure in the user's words, pins that disagree
-// with what is found, AWS's main route table rule, the attachment subnets of the end zones.
+// with what is found, AWS's main route table rule, the attachment subnets of the end zones; and the
+// source/destination check's delete run for real against a stand-in aws CLI.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { readTopologyFile } from "../../lib/topologyFile";
 import { ConfigError, Problem } from "../../planner/problems/errors";
@@ -12,6 +16,7 @@ const S = "plumr:topology.sites";
 const VPC_ROUTE = "aws:ec2/route:Route";
 const VPC_ATTACHMENT = "aws:ec2transitgateway/vpcAttachment:VpcAttachment";
 const RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const COMMAND = "command:local:Command";
 const OHIO_NODE = "ip-10-0-154-10.us-east-2.compute.internal";
 const OHIO_NODE_2 = "ip-10-0-171-33.us-east-2.compute.internal";
 const OHIO_RTB = "rtb-0a10000000000000a";
@@ -384,5 +389,65 @@ describe("written AWS ids that disagree with what is found", () => {
                 `^node ${OHIO_NODE_2}'s instance is in VPC ${other.vpc}, and node ${OHIO_NODE}'s in VPC ${OHIO_VPC}: a site's routed nodes share one VPC`,
             ),
         );
+    });
+});
+
+describe("the source/destination check's delete, run by /bin/sh against a stand-in aws CLI", () => {
+    const ENI = "eni-of-i-0a10000000000001a";
+    const NOT_FOUND = `An error occurred (InvalidNetworkInterfaceID.NotFound) when calling the ModifyNetworkInterfaceAttribute operation: The networkInterface ID '${ENI}' does not exist`;
+    const UNAUTHORIZED =
+        "An error occurred (UnauthorizedOperation) when calling the ModifyNetworkInterfaceAttribute operation: You are not authorized to perform this operation.";
+    let dir: string;
+    let command: { create: string; delete: string };
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-aws-cli-"));
+        // The AWS CLI prints a service's error on stderr after an empty line, and exits 254.
+        const aws = [
+            "#!/bin/sh",
+            'echo "$@" >> "$AWS_CALLS"',
+            '[ -z "$AWS_ANSWER" ] && exit 0',
+            'printf "\\n%s\\n" "$AWS_ANSWER" >&2',
+            "exit 254",
+            "",
+        ];
+        fs.writeFileSync(path.join(dir, "aws"), aws.join("\n"), { mode: 0o755 });
+        const { resources } = await runProgram({ stack: "ohio" });
+        command = find(resources, COMMAND, `ohio-source-dest-check-${OHIO_NODE}`).inputs;
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** Runs `script` as the command provider does (`/bin/sh -c`), the stand-in aws CLI answering `answer` (nothing: success). */
+    function run(script: string, answer = "") {
+        const calls = path.join(dir, `calls-${Math.random()}`);
+        const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, AWS_ANSWER: answer, AWS_CALLS: calls };
+        const result = spawnSync("/bin/sh", ["-c", script], { env, encoding: "utf8" });
+        return { ...result, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "" };
+    }
+
+    it("turns the check back on", () => {
+        const result = run(command.delete);
+        assert.strictEqual(result.status, 0, result.stderr);
+        assert.strictEqual(
+            result.calls,
+            `ec2 modify-network-interface-attribute --region us-east-2 --network-interface-id ${ENI} --source-dest-check\n`,
+        );
+    });
+
+    it("succeeds, and says so, when the interface is gone with its instance (InvalidNetworkInterfaceID.NotFound)", () => {
+        const result = run(command.delete, NOT_FOUND);
+        assert.strictEqual(result.status, 0, result.stderr);
+        assert.match(
+            result.stdout,
+            new RegExp(`network interface ${ENI} no longer exists \\(InvalidNetworkInterfaceID\\.NotFound\\): nothing to turn back on`),
+        );
+    });
+
+    it("fails with AWS's words on any other error, and so does the create on that one", () => {
+        for (const answer of [UNAUTHORIZED, NOT_FOUND.replace("NotFound", "Malformed")]) {
+            const result = run(command.delete, answer);
+            assert.strictEqual(result.status, 254, answer);
+            assert.ok(result.stderr.includes(answer), result.stderr);
+        }
+        assert.strictEqual(run(command.create, NOT_FOUND).status, 254);
     });
 });
