@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsNodePlan, AwsPeerPlan, AwsSitePlan } from "../planner/types";
+import { AwsPeerPlan, AwsRoutedNode, AwsSitePlan } from "../planner/types";
 
 /** The tags the site's AWS resources carry. */
 type Tags = Record<string, string>;
@@ -9,6 +9,8 @@ type Tags = Record<string, string>;
 export interface AwsRoutingArgs {
     /** The site's AWS plan: ids, routed nodes, peers. */
     plan: AwsSitePlan;
+    /** The site's region and account: every AWS resource of the site goes through it. */
+    provider: aws.Provider;
     /** AWS profile for the site's account (default: the environment's credentials). */
     profile?: string;
     /** Runs the AWS CLI commands that turn the nodes' source/destination checks off and back on. */
@@ -36,7 +38,7 @@ export class AwsRouting extends pulumi.ComponentResource {
         super("plumr:site:AwsRouting", name, {}, opts);
         const plan = args.plan;
         this.region = plan.region;
-        this.provider = new aws.Provider(`${name}-aws`, { region: plan.region as aws.Region, profile: args.profile }, { parent: this });
+        this.provider = args.provider;
         const tags = { "plumr:site": plan.site, "managed-by": "pulumi" };
         this.accountId = aws.getCallerIdentityOutput({}, { provider: this.provider, parent: this }).accountId;
 
@@ -98,30 +100,20 @@ export class AwsRouting extends pulumi.ComponentResource {
     }
 
     /** Sends a routed node's range to its primary network interface, and lets that interface forward. */
-    private routeToNode(name: string, node: AwsNodePlan, args: AwsRoutingArgs): void {
+    private routeToNode(name: string, node: AwsRoutedNode, args: AwsRoutingArgs): void {
         const { plan, profile } = args;
         const provider = this.provider;
         // The instance's primary interface (device 0): the node's own traffic, the bridge's included, uses it.
-        const networkInterfaceId = aws.ec2.getNetworkInterfaceOutput(
-            {
-                filters: [
-                    { name: "attachment.instance-id", values: [node.instanceId] },
-                    { name: "attachment.device-index", values: ["0"] },
-                ],
-            },
-            { provider, parent: this },
-        ).id;
+        const networkInterfaceId = node.networkInterfaceId;
         // The instances are the cluster's, not this program's, so no AWS resource of ours can own
         // the attribute: a command turns it off on create and back on on destroy. It is set on
         // the network interface the routes use: EC2 refuses the instance attribute on an
         // instance with several interfaces, which EKS nodes with the VPC CNI have.
-        const cli = (flag: string) =>
-            pulumi.interpolate`aws ec2 modify-network-interface-attribute --region ${plan.region} --network-interface-id ${networkInterfaceId} ${flag}`;
         const forwarding = new command.local.Command(
             `${name}-source-dest-check-${node.node}`,
             {
-                create: cli("--no-source-dest-check"),
-                delete: cli("--source-dest-check"),
+                create: sourceDestCheck(plan.region, networkInterfaceId, false),
+                delete: sourceDestCheck(plan.region, networkInterfaceId, true),
                 environment: profile ? { AWS_PROFILE: profile } : undefined,
             },
             { provider: args.commands, parent: this },
@@ -179,4 +171,24 @@ export class AwsRouting extends pulumi.ComponentResource {
             );
         }
     }
+}
+
+/**
+ * The AWS CLI command that turns network interface `eni`'s source/destination check on (`on`) or
+ * off. Turning it back on runs when the command resource is deleted: after a node was replaced, its
+ * interface is gone with its instance, and EC2 answers InvalidNetworkInterfaceID.NotFound; that
+ * delete succeeds, and says so, so that no later run is stuck retrying it. Any other error fails it.
+ */
+export function sourceDestCheck(region: string, eni: string, on: boolean): string {
+    const cli = `aws ec2 modify-network-interface-attribute --region ${region} --network-interface-id ${eni}`;
+    if (!on) return `${cli} --no-source-dest-check`;
+    return [
+        `out=$(${cli} --source-dest-check 2>&1); status=$?`,
+        `case "$status:$out" in`,
+        `0:*) ;;`,
+        `*"(InvalidNetworkInterfaceID.NotFound)"*) echo "network interface ${eni} no longer exists (InvalidNetworkInterfaceID.NotFound): nothing to turn back on"; status=0 ;;`,
+        `*) printf '%s\\n' "$out" >&2 ;;`,
+        `esac`,
+        `exit $status`,
+    ].join("\n");
 }

@@ -93,6 +93,16 @@ export interface AwsNodePlan {
     availabilityZone?: string;
     /** The slot of its site's pool the node holds, when it is a pool's: its instance is then the cluster's own. */
     slot?: number;
+    /** Whether the node hosts a link end: its zone then needs a subnet of the Transit Gateway's VPC attachment. */
+    hostsEnd: boolean;
+}
+
+/** A routed node with what AWS says of its instance. */
+export interface AwsRoutedNode extends AwsNodePlan {
+    /** The instance's zone. */
+    availabilityZone: string;
+    /** The instance's primary network interface (device 0): the node's range is routed to it. */
+    networkInterfaceId: string;
 }
 
 /** A site this one links to, as its AWS routing sees it. */
@@ -109,10 +119,36 @@ export interface AwsPeerPlan {
     peering?: "requester" | "accepter";
 }
 
-/** What the program changes in one site's AWS account. */
-export interface AwsSitePlan {
+/** The ids of a site's `aws` block, as written: each one written is a pin on what is found in AWS. */
+export type AwsPins = Pick<
+    NonNullable<PlacedSite["aws"]>,
+    "vpcId" | "vpcCidr" | "routeTableIds" | "attachmentSubnets" | "securityGroupIds"
+>;
+
+/**
+ * What the topology decides of one site's AWS side. The rest (the VPC, the route tables, the
+ * attachment subnets, the security groups, the nodes' network interfaces) is found in AWS at deploy
+ * time, unless pinned, and resolved into an AwsSitePlan (planner/aws/discovery.ts).
+ */
+export interface AwsSiteIntent {
     site: string;
     region: string;
+    asn: number;
+    /** An existing Transit Gateway to use; the program creates one when this is undefined. */
+    existingTransitGatewayId?: string;
+    bridgeRange: string;
+    /**
+     * Every node with an instance id: its range is routed to its instance's primary network
+     * interface, and that interface's source/destination check is off. One set, so that no route
+     * ends at an interface that drops what it forwards.
+     */
+    routedNodes: AwsNodePlan[];
+    peers: AwsPeerPlan[];
+    pins: AwsPins;
+}
+
+/** What the program changes in one site's AWS account: its intent, with what was found in AWS. */
+export interface AwsSitePlan extends Omit<AwsSiteIntent, "routedNodes" | "pins"> {
     vpcId: string;
     /** Subnets of the Transit Gateway's VPC attachment, one per availability zone. */
     attachmentSubnetIds: string[];
@@ -125,17 +161,7 @@ export interface AwsSitePlan {
     /** Route tables that send the linked sites' ranges to the Transit Gateway: the nodes' subnets'. */
     peerRouteTableIds: string[];
     securityGroupIds: string[];
-    asn: number;
-    /** An existing Transit Gateway to use; the program creates one when this is undefined. */
-    existingTransitGatewayId?: string;
-    bridgeRange: string;
-    /**
-     * Every node with an instance id: its range is routed to its instance's primary network
-     * interface, and that interface's source/destination check is off. One set, so that no route
-     * ends at an interface that drops what it forwards.
-     */
-    routedNodes: AwsNodePlan[];
-    peers: AwsPeerPlan[];
+    routedNodes: AwsRoutedNode[];
 }
 
 /** One side of a Transit Gateway peering. */
@@ -185,8 +211,8 @@ export interface AwsPeeringStep {
 
 /** The AWS changes of the whole topology. */
 export interface AwsPlan {
-    /** Every site whose routing is `transitGateway`, keyed by site. */
-    sites: Record<string, AwsSitePlan>;
+    /** Every site whose routing is `transitGateway`, keyed by site: what is decided before AWS is read. */
+    sites: Record<string, AwsSiteIntent>;
     /** Every pair of linked `transitGateway` sites, sorted by name. */
     peerings: AwsPeeringPlan[];
 }

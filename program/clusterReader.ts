@@ -23,7 +23,7 @@ export interface ClusterQuestions {
 
 /** The questions the preflight asks the cluster of `site`: those its platform and cloud need, and the rights its stack needs. */
 export function questionsFor(site: SitePlan): ClusterQuestions {
-    return { openshift: site.config.platform === "openshift", aws: site.config.aws !== undefined, rights: rightsNeeded(site) };
+    return { openshift: site.config.platform === "openshift", aws: site.config.aws !== undefined, rights: rightsNeeded(site.config) };
 }
 
 /** Prints what the preflight script prints for a site's cluster, or rejects with kubectl's error. */

@@ -39,7 +39,9 @@ export async function deploy(
     // a tenth of a second to load, on every run.
     const routed = managed.filter((n) => plan.aws.sites[n]);
     const aws = routed.length > 0 ? await import("./deployAws") : undefined;
-    const commands = aws?.commandProviders(routed) ?? {};
+    // What the routed sites' plans need from AWS, found before anything changes: a lookup that
+    // finds nothing, or a pin that disagrees with what it finds, fails the run here.
+    const awsSides = aws ? await aws.discoverAws(plan, routed, access) : {};
 
     // What each end publishes, from the plan: for a peer in this stack, in this stack's outputs, and
     // for a peer in another stack until that stack has been deployed.
@@ -55,7 +57,7 @@ export async function deploy(
             provider: providers[name],
         });
     }
-    const awsFacts = aws ? await aws.deployAws(plan, managed, access, commands, peers) : {};
+    const awsFacts = aws ? await aws.deployAws(plan, awsSides, peers) : {};
 
     const binaries = { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath };
     for (const name of managed) {

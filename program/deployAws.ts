@@ -1,48 +1,78 @@
-// The AWS side of a stack: the command providers that run the AWS CLI, each routed site's routing,
-// and the Transit Gateway peerings. A module of its own, loaded only by a stack that routes a site
-// through AWS.
+// The AWS side of a stack: each routed site's providers (AWS, and the commands that run the AWS
+// CLI), what the site's plan needs from AWS, the site's routing, and the Transit Gateway peerings.
+// A module of its own, loaded only by a stack that routes a site through AWS.
+import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsPeering } from "../components/awsPeering";
 import { AwsRouting } from "../components/awsRouting";
 import { peeringStep } from "../planner/aws/aws";
-import type { Plan } from "../planner/types";
-import type { AwsFacts } from "../planner/types";
+import { resolveAwsSite } from "../planner/aws/discovery";
+import { Problems } from "../planner/problems/errors";
+import type { AwsFacts, AwsSitePlan, Plan } from "../planner/types";
 import type { SiteAccess } from "../planner/topology/stackSettings";
+import { discoverSite } from "./discoverAws";
 import type { PeerStacks } from "./peerStacks";
 
-/** One command provider per routed site: it runs the AWS CLI. */
-export function commandProviders(routed: string[]): Record<string, command.Provider> {
-    const commands: Record<string, command.Provider> = {};
-    for (const name of routed) {
-        commands[name] = new command.Provider(
-            `${name}-command`,
-            {},
-            { aliases: [{ parent: pulumi.createUrn(name, "plumr:site:AwsRouting") }] },
-        );
-    }
-    return commands;
+/** A routed site, ready to deploy: its plan, with what was found in AWS, and its providers. */
+export interface AwsSide {
+    plan: AwsSitePlan;
+    /** The site's region and account: every lookup and AWS resource of the site goes through it. */
+    provider: aws.Provider;
+    /** Runs the AWS CLI commands that turn the nodes' source/destination checks off and back on. */
+    commands: command.Provider;
+    /** AWS profile for the site's account (default: the environment's credentials). */
+    profile?: string;
 }
 
 /**
- * The AWS routing of every managed site with `routing: transitGateway`, then the peering of every
- * linked pair that this stack deploys a side of. A side in another stack is read from what that
+ * Each routed site's providers, then what its plan needs from AWS, looked up through its own
+ * provider (every site at once), resolved with the topology's pins (planner/aws/discovery.ts).
+ * Throws one ConfigError with every site's problems (a lookup that found nothing or too much, a pin
+ * that disagrees with what was found) before any resource that changes something is registered.
+ */
+export async function discoverAws(plan: Plan, routed: string[], access: Record<string, SiteAccess>): Promise<Record<string, AwsSide>> {
+    // Registered before the site's AwsRouting, since its lookups need them; under an alias of their
+    // place as its children, so that a deployed stack keeps them rather than replacing them.
+    const formerly = (name: string) => ({ aliases: [{ parent: pulumi.createUrn(name, "plumr:site:AwsRouting") }] });
+    const sides = routed.map((name) => {
+        const { region } = plan.aws.sites[name];
+        const profile = access[name].awsProfile;
+        const provider = new aws.Provider(`${name}-aws`, { region: region as aws.Region, profile }, formerly(name));
+        return { name, provider, profile, commands: new command.Provider(`${name}-command`, {}, formerly(name)) };
+    });
+    const found = await Promise.all(sides.map(({ name, provider }) => discoverSite(plan.aws.sites[name], provider)));
+    const bridgeRanges = Object.fromEntries(Object.entries(plan.sites).map(([name, site]) => [name, site.config.bridgeRange]));
+    const problems = new Problems();
+    const ready: Record<string, AwsSide> = {};
+    sides.forEach(({ name, ...side }, i) => {
+        const sitePlan = resolveAwsSite(plan.aws.sites[name], found[i], bridgeRanges, problems);
+        if (sitePlan) ready[name] = { plan: sitePlan, ...side };
+    });
+    problems.throwIfAny();
+    for (const { plan: p } of Object.values(ready)) {
+        pulumi.log.info(
+            `site ${p.site}: VPC ${p.vpcId}, route tables ${p.nodeRouteTableIds.join(", ")}, attachment subnets ` +
+                `${p.attachmentSubnetIds.join(", ")}, security groups ${p.securityGroupIds.join(", ") || "none"}`,
+        );
+    }
+    return ready;
+}
+
+/**
+ * The AWS routing of every managed site with `routing: transitGateway` (`sides`, from discoverAws),
+ * then the peering of every linked pair that this stack deploys a side of. A side in another stack is read from what that
  * stack publishes: the requester requests once the accepter's Transit Gateway is published, the
  * accepter accepts once the request is, and the requester routes once the acceptance is; until
  * then the run says which stack to deploy next. Returns the facts each managed site publishes.
  */
 export async function deployAws(
     plan: Plan,
-    managed: string[],
-    access: Record<string, SiteAccess>,
-    commands: Record<string, command.Provider>,
+    sides: Record<string, AwsSide>,
     peers: Pick<PeerStacks, "stackName" | "awsFacts">,
 ): Promise<Record<string, pulumi.Output<AwsFacts>>> {
     const routing: Record<string, AwsRouting> = {};
-    for (const name of managed) {
-        const site = plan.aws.sites[name];
-        if (site) routing[name] = new AwsRouting(name, { plan: site, profile: access[name].awsProfile, commands: commands[name] });
-    }
+    for (const [name, side] of Object.entries(sides)) routing[name] = new AwsRouting(name, side);
     const requested: Record<string, Record<string, pulumi.Output<string>>> = {};
     const accepted: Record<string, Record<string, pulumi.Output<string>>> = {};
     for (const name of Object.keys(routing)) [requested[name], accepted[name]] = [{}, {}];

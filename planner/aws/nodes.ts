@@ -3,14 +3,14 @@
 import { ClusterNode, parseProviderId } from "../cluster/facts";
 import { Problems } from "../problems/errors";
 import { fieldPath } from "../topology/schema";
-import type { AwsSitePlan } from "../types";
+import type { AwsSiteIntent } from "../types";
 
 /**
  * Compares the site's routed nodes (every node with an instance id) with the nodes its cluster
  * reports: the node must exist, its `spec.providerID` must end with the instance id, and its zone
  * must be the one the topology gives. Adds one problem per mismatch, naming what the cluster says.
  */
-export function checkClusterNodes(site: AwsSitePlan, cluster: ClusterNode[], problems: Problems): void {
+export function checkClusterNodes(site: AwsSiteIntent, cluster: ClusterNode[], problems: Problems): void {
     const byName = new Map(cluster.map((n) => [n.name, n]));
     const runs = (node: ClusterNode, instanceId: string) => node.providerId.endsWith(`/${instanceId}`);
     for (const node of site.routedNodes.filter((n) => n.slot === undefined)) {

@@ -122,7 +122,7 @@ function checkMultus(siteName: string, config: PlacedSite, multus: boolean | und
 
 /** The deployer may create everything the stack creates, each missing right named. */
 function checkRights(site: SitePlan, siteName: string, answers: RightAnswer[] | undefined): PreflightCheck {
-    const rights = rightsNeeded(site);
+    const rights = rightsNeeded(site.config);
     const denied = answers ? rights.filter((right) => answerTo(right, answers)?.allowed === false) : [];
     const found =
         answers === undefined

@@ -2,7 +2,6 @@
 // stack creates. The preflight asks the API server (SelfSubjectAccessReviews, all created by one
 // kubectl) before any change, so that a missing right is named at once instead of failing
 // halfway through `pulumi up`.
-import type { SitePlan } from "../types";
 
 /** One thing the deployer must be allowed: a verb on a kind, in the site's namespace unless it is cluster-wide. */
 export interface Right {
@@ -15,9 +14,9 @@ export interface Right {
     what: string;
 }
 
-/** The rights the stack of `site` needs: it creates the namespace, and in it everything the node agent and the endpoints are made of. */
-export function rightsNeeded(site: SitePlan): Right[] {
-    const namespace = site.config.namespace;
+/** The rights the stack of a site needs: it creates the namespace, and in it everything the node agent and the endpoints are made of. */
+export function rightsNeeded(site: { namespace: string; platform: "openshift" | "kubernetes" }): Right[] {
+    const namespace = site.namespace;
     const inNamespace = (group: string, resource: string, what: string): Right => ({ verb: "create", group, resource, namespace, what });
     return [
         { verb: "create", group: "", resource: "namespaces", what: "create namespaces" },
@@ -27,7 +26,7 @@ export function rightsNeeded(site: SitePlan): Right[] {
         inNamespace("apps", "daemonsets", "create DaemonSets"),
         inNamespace("apps", "deployments", "create Deployments"),
         inNamespace("k8s.cni.cncf.io", "network-attachment-definitions", "create NetworkAttachmentDefinitions"),
-        ...(site.config.platform === "openshift"
+        ...(site.platform === "openshift"
             ? [
                   inNamespace("rbac.authorization.k8s.io", "roles", "create Roles"),
                   inNamespace("rbac.authorization.k8s.io", "rolebindings", "create RoleBindings"),

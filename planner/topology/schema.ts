@@ -170,22 +170,28 @@ const aws = z
          * Gateway per site, peered across regions) or `none` (the program does not touch AWS).
          */
         routing: z.enum(["transitGateway", "none", "vpcPeering"]).default("transitGateway"),
-        /** The cluster's VPC. */
+        // The ids below are found in AWS from the routed nodes' instances when left out
+        // (planner/aws/discovery.ts); written, each is a pin.
+        /** The cluster's VPC: the one the routed nodes' subnets are in, which it must then be. */
         vpcId: text("vpc-0a1b2c3d4e5f60718").optional(),
-        /** The VPC's CIDR block; no bridge range may overlap it. */
+        /** A CIDR block of the VPC, which it must then have; no bridge range may overlap any of the VPC's blocks. */
         vpcCidr: text("10.0.0.0/16").optional(),
-        /** Route tables of the nodes' subnets: they get the node and peer routes. */
-        routeTableIds: z.array(z.string()).describe("a list of route table ids, e.g. [rtb-0a1b2c3d4e5f60718]").default([]),
+        /** Route tables that get the node and peer routes, instead of the route tables of the routed nodes' subnets. */
+        routeTableIds: z.array(z.string()).describe("a list of route table ids, e.g. [rtb-0a1b2c3d4e5f60718]").optional(),
         /**
-         * Subnets of the Transit Gateway's VPC attachment, one per availability zone. Traffic from the
-         * Transit Gateway enters the VPC there, so their route tables get the node routes too.
+         * Subnets of the Transit Gateway's VPC attachment, one per availability zone, instead of the
+         * subnets of the nodes that host link ends. Traffic from the Transit Gateway enters the VPC
+         * there, so their route tables get the node routes too.
          */
         attachmentSubnets: z
             .array(attachmentSubnet)
             .describe("a list of subnets, each {subnetId: subnet-..., availabilityZone: <zone>, routeTableId: rtb-...}")
-            .default([]),
-        /** Security groups of the nodes: they get the tunnel's UDP port and ICMP from the peers' ranges. */
-        securityGroupIds: z.array(z.string()).describe("a list of security group ids, e.g. [sg-0a1b2c3d4e5f60718]").default([]),
+            .optional(),
+        /**
+         * Security groups that get the tunnel's UDP port and ICMP from the peers' ranges, instead of
+         * the routed nodes' instances' groups; [] opens none.
+         */
+        securityGroupIds: z.array(z.string()).describe("a list of security group ids, e.g. [sg-0a1b2c3d4e5f60718]").optional(),
         /** An existing Transit Gateway to use instead of creating one. */
         transitGatewayId: text("tgw-0a1b2c3d4e5f60718").optional(),
         /** Private ASN of the Transit Gateway the program creates. */

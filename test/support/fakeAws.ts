@@ -5,7 +5,8 @@
 // for the acceptance (the engine runs independent steps at the same time); a route table holds
 // one route per destination; an instance's source/destination check cannot be set when it has
 // several network interfaces (EKS nodes with the VPC CNI keep a spare one, so instances here have
-// two unless told otherwise).
+// two unless told otherwise). What the program reads of EC2 is in `ec2` (fakeEc2.ts).
+import { FakeEc2 } from "./fakeEc2";
 
 /** A resource as the engine would have it in a stack's state. */
 interface Held {
@@ -60,6 +61,8 @@ export class FakeAws {
     readonly tgwRouteTables = new Map<string, Map<string, string>>();
     readonly instances = new Map<string, string[]>();
     readonly interfaces = new Map<string, NetworkInterface>();
+    /** The instances, subnets, VPCs and route tables the program looks up; each instance's primary interface is eni-of-<id>. */
+    readonly ec2 = new FakeEc2((instanceId) => this.instance(instanceId)[0]);
     private run?: { stack: string; seen: Set<string>; refused: string[] };
     private generation = 1;
 
@@ -72,17 +75,6 @@ export class FakeAws {
             for (const eni of enis) this.interfaces.set(eni, { instanceId, sourceDestCheck: true });
         }
         return enis;
-    }
-
-    /** The one network interface the filters of a lookup match, as the provider's lookup insists. */
-    networkInterface(filters: { name: string; values: string[] }[]): string {
-        const value = (name: string) => filters.find((f) => f.name === name)?.values;
-        const [instanceId] = value("attachment.instance-id") ?? [];
-        const index = value("attachment.device-index");
-        const matches = this.instance(instanceId).filter((_, i) => !index || index.includes(String(i)));
-        if (matches.length !== 1)
-            throw new Error(`${matches.length} EC2 Network Interfaces matched; use additional constraints to reduce matches`);
-        return matches[0];
     }
 
     /** A Transit Gateway that exists already, as `transitGatewayId` names one. */

@@ -24,6 +24,21 @@ export function exampleTopology(): any {
     return shippedTopology();
 }
 
+/**
+ * A copy of `topology` whose sites write no AWS id that the program can find in AWS: their aws
+ * blocks keep only what a user decides (region, routing, the Transit Gateway to use and its ASN).
+ */
+export function withoutAwsIds(topology: any): any {
+    const copy = structuredClone(topology);
+    for (const site of Object.values<any>(copy.sites)) {
+        if (!site.aws) continue;
+        const { region, routing, transitGatewayId, transitGatewayAsn } = site.aws;
+        site.aws = { region, routing, transitGatewayId, transitGatewayAsn };
+        for (const key of Object.keys(site.aws)) if (site.aws[key] === undefined) delete site.aws[key];
+    }
+    return copy;
+}
+
 /** The local files the planner reads, without touching the disk: the shipped template, stand-in binaries, no allocations. */
 export function plannerFiles(overrides: Partial<LocalFiles> = {}): LocalFiles {
     return {
@@ -78,7 +93,7 @@ export interface RunOptions {
     binaries?: Record<string, Buffer>;
     /** Text of the allocations file (at the topology's `allocations` path); by default the repository's, null for none. */
     allocations?: string | null;
-    /** The AWS accounts the stacks share; by default a fresh one per run. */
+    /** The AWS accounts the stacks share; by default a fresh one per run. Either way, it holds what the topology describes (FakeEc2.describeTopology). */
     aws?: FakeAws;
     /** Receives every resource as it is registered, so that a run that fails still shows what it registered. */
     registered?: Registered[];
@@ -100,6 +115,8 @@ export interface RunOptions {
 
 export interface RunResult {
     resources: Registered[];
+    /** The token of every lookup (invoke) the program made, in order. */
+    invokes: string[];
     sites: any;
     links: any;
 }
@@ -236,6 +253,31 @@ function preflight(topology: any, options: RunOptions, kubeconfig: string, quest
     return preflightOutput(facts);
 }
 
+/** The logical name of the provider a provider reference (`<urn>::<id>`) names. */
+const providerName = (ref?: string) => ref?.split("::")[3];
+
+/** What a lookup (invoke) of the program answers, from `cloud`; throws the provider's words when it fails. */
+function answer(args: pulumi.runtime.MockCallArgs, cloud: FakeAws, resources: Registered[]): Record<string, any> {
+    // EC2 answers in the region of the provider the lookup goes through.
+    const region = () => resources.find((r) => r.type === "pulumi:providers:aws" && r.name === providerName(args.provider))?.inputs.region;
+    switch (args.token) {
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: `account-of-${providerName(args.provider)}`, arn: "arn", userId: "user", id: "id" };
+        case "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
+            return { id: args.inputs.id, associationDefaultRouteTableId: cloud.existingTransitGateway(args.inputs.id) };
+        case "aws:ec2/getInstance:getInstance":
+            return cloud.ec2.getInstance(region(), args.inputs);
+        case "aws:ec2/getSubnet:getSubnet":
+            return cloud.ec2.getSubnet(region(), args.inputs);
+        case "aws:ec2/getVpc:getVpc":
+            return cloud.ec2.getVpc(region(), args.inputs);
+        case "aws:ec2/getRouteTables:getRouteTables":
+            return cloud.ec2.getRouteTables(region(), args.inputs);
+        default:
+            throw new Error(`the program made an unexpected call: ${args.token}`);
+    }
+}
+
 /**
  * Runs the whole program for one stack under mocks; rejects with the program's error, or with what
  * the fake AWS refused (as the engine would fail the step).
@@ -248,7 +290,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     const stackSites = options.sites ?? [env && options.stack.startsWith(`${env}-`) ? options.stack.slice(env.length + 1) : options.stack];
     const cloud = options.aws ?? new FakeAws();
     const resources: Registered[] = options.registered ?? [];
-    const providerName = (ref?: string) => ref?.split("::")[3];
+    const invokes: string[] = [];
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -271,15 +313,14 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
                 return { id: `${args.name}-id`, state: inputs };
             },
             call(args) {
-                switch (args.token) {
-                    case "aws:index/getCallerIdentity:getCallerIdentity":
-                        return { accountId: `account-of-${providerName(args.provider)}`, arn: "arn", userId: "user", id: "id" };
-                    case "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
-                        return { id: args.inputs.id, associationDefaultRouteTableId: cloud.existingTransitGateway(args.inputs.id) };
-                    case "aws:ec2/getNetworkInterface:getNetworkInterface":
-                        return { id: cloud.networkInterface(args.inputs.filters) };
-                    default:
-                        throw new Error(`the program made an unexpected call: ${args.token}`);
+                invokes.push(args.token);
+                try {
+                    return answer(args, cloud, resources);
+                } catch (err) {
+                    // The engine hands a provider's failure to the program in the gRPC error's details, in these words.
+                    const said = err instanceof Error ? err.message : String(err);
+                    const details = `invocation of ${args.token} returned an error: invoking ${args.token}: 1 error occurred:\n\t* ${said}`;
+                    throw Object.assign(new Error(details), { details });
                 }
             },
         },
@@ -320,6 +361,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         fs.writeFileSync(path.join(dir, environmentFile(name)), YAML.stringify(patch ?? {}));
         if (allocations !== undefined) fs.writeFileSync(path.join(dir, environmentAllocations(name)), allocations);
     }
+    cloud.ec2.describeTopology(topology);
     cloud.beginRun(options.stack);
     try {
         const prepared = prepare(dir);
@@ -334,7 +376,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
         const refused = cloud.endRun();
         if (refused.length > 0) throw new AwsRefusal(refused);
-        return { resources, sites, links };
+        return { resources, sites, links, invokes };
     } catch (err) {
         // A failed run still shows everything it registered: let those registrations finish.
         if (options.registered) await require("@pulumi/pulumi/runtime/settings").waitForRPCs();

@@ -5,6 +5,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { sourceDestCheck } from "../../components/awsRouting";
 import { peeringStep } from "../../planner/aws/aws";
 import { ConfigError } from "../../planner/problems/errors";
 import { parseProviderId } from "../../planner/cluster/facts";
@@ -21,6 +22,7 @@ import {
     RunOptions,
     topologyNodes,
     upInOrder,
+    withoutAwsIds,
 } from "../support/harness";
 
 const plan = (topology: any) => planTopology(parseTopology(topology), plannerFiles());
@@ -98,14 +100,19 @@ describe("AWS planning", () => {
         );
     });
 
-    it("routes the nodes in the attachment subnets' route tables too, each table once", () => {
+    it("keeps the ids the topology writes as pins, and leaves the rest to be found in AWS", () => {
         const { aws } = plan(exampleTopology());
-        assert.deepStrictEqual(aws.sites.ohio.nodeRouteTableIds, ["rtb-0a10000000000000a", "rtb-0a10000000000000b"]);
-        assert.deepStrictEqual(aws.sites.ohio.peerRouteTableIds, ["rtb-0a10000000000000a"]);
-        assert.deepStrictEqual(aws.sites.ohio.attachmentSubnetIds, ["subnet-0a10000000000000a", "subnet-0a10000000000000b"]);
-        const shared = exampleTopology();
-        for (const subnet of shared.sites.ohio.aws.attachmentSubnets) subnet.routeTableId = "rtb-0a10000000000000a";
-        assert.deepStrictEqual(plan(shared).aws.sites.ohio.nodeRouteTableIds, ["rtb-0a10000000000000a"]);
+        assert.deepStrictEqual(aws.sites.ohio.pins.routeTableIds, ["rtb-0a10000000000000a"]);
+        assert.strictEqual(aws.sites.ohio.pins.vpcId, "vpc-0a10000000000000a");
+        const t = exampleTopology();
+        t.sites.ohio.aws = { region: "us-east-2" };
+        assert.deepStrictEqual(plan(t).aws.sites.ohio.pins, {
+            vpcId: undefined,
+            vpcCidr: undefined,
+            routeTableIds: undefined,
+            attachmentSubnets: undefined,
+            securityGroupIds: undefined,
+        });
     });
 
     it("rejects malformed ids, each by its field", () => {
@@ -346,7 +353,8 @@ describe("AWS routing in a stack that manages both sites", () => {
         const ohio = find(resources, COMMAND, `ohio-source-dest-check-${OHIO_NODE}`);
         const cli = "aws ec2 modify-network-interface-attribute --region us-east-2 --network-interface-id eni-of-i-0a10000000000001a";
         assert.strictEqual(ohio.inputs.create, `${cli} --no-source-dest-check`);
-        assert.strictEqual(ohio.inputs.delete, `${cli} --source-dest-check`);
+        assert.strictEqual(ohio.inputs.delete, sourceDestCheck("us-east-2", "eni-of-i-0a10000000000001a", true));
+        assert.ok(ohio.inputs.delete.includes(`${cli} --source-dest-check`), ohio.inputs.delete);
         assert.strictEqual(ohio.provider, "ohio-command");
         // Every route to an interface ends at one that forwards: none drops what it is sent.
         assert.deepStrictEqual(cloud.droppingRoutes(), []);
@@ -635,8 +643,21 @@ describe("docs/iam-policy.json", () => {
             "ec2:CreateTags",
         ],
         "aws:index/getCallerIdentity:getCallerIdentity": ["sts:GetCallerIdentity"],
-        "aws:ec2/getNetworkInterface:getNetworkInterface": ["ec2:DescribeNetworkInterfaces"],
         "aws:ec2transitgateway/getTransitGateway:getTransitGateway": ["ec2:DescribeTransitGateways"],
+        // The instance lookup reads the instance, its type, attributes, volumes and credit
+        // specification (burstable types), and whether its VPC is the default one.
+        "aws:ec2/getInstance:getInstance": [
+            "ec2:DescribeInstances",
+            "ec2:DescribeInstanceTypes",
+            "ec2:DescribeInstanceAttribute",
+            "ec2:DescribeInstanceCreditSpecifications",
+            "ec2:DescribeVolumes",
+            "ec2:DescribeVpcs",
+        ],
+        "aws:ec2/getSubnet:getSubnet": ["ec2:DescribeSubnets"],
+        // The VPC lookup reads its attributes and its main route table too.
+        "aws:ec2/getVpc:getVpc": ["ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeRouteTables"],
+        "aws:ec2/getRouteTables:getRouteTables": ["ec2:DescribeRouteTables"],
         "modify-network-interface-attribute": ["ec2:ModifyNetworkInterfaceAttribute"],
     };
     const policy = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "docs", "iam-policy.json"), "utf8"));
@@ -645,22 +666,25 @@ describe("docs/iam-policy.json", () => {
     it("grants what every resource, lookup and command of the program needs", async () => {
         const topology = exampleTopology();
         topology.sites.ohio.aws.transitGatewayId = "tgw-0e1e2e3e4e5e6e7e8";
-        const { resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology });
-        const used = new Set(resources.filter((r) => r.type.startsWith("aws:")).map((r) => r.type));
-        for (const lookup of [
-            "getCallerIdentity:getCallerIdentity",
-            "getNetworkInterface:getNetworkInterface",
-            "getTransitGateway:getTransitGateway",
-        ]) {
-            used.add(Object.keys(NEEDS).find((k) => k.endsWith(lookup))!);
+        const used = new Set<string>();
+        // Every id written, and none: the lookups of both, and the commands.
+        for (const t of [topology, withoutAwsIds(topology)]) {
+            const { resources, invokes } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology: t });
+            for (const r of resources.filter((r) => r.type.startsWith("aws:"))) used.add(r.type);
+            for (const token of invokes) used.add(token);
+            for (const c of ofType(resources, COMMAND)) {
+                for (const cli of [c.inputs.create, c.inputs.delete])
+                    for (const [, call] of cli.matchAll(/\baws ec2 (\S+)/g)) used.add(call);
+            }
         }
-        for (const c of ofType(resources, COMMAND)) for (const cli of [c.inputs.create, c.inputs.delete]) used.add(cli.split(" ")[2]);
+        assert.ok(used.has("aws:ec2/getRouteTables:getRouteTables") && used.has("modify-network-interface-attribute"));
         for (const what of used) {
             assert.ok(NEEDS[what], `no IAM actions known for ${what}`);
             for (const action of NEEDS[what]) assert.ok(granted.has(action), `${what} needs ${action}`);
         }
-        for (const gone of ["ec2:ModifyInstanceAttribute", "ec2:DescribeInstanceAttribute", "ec2:DescribeInstances"]) {
-            assert.ok(!granted.has(gone), `${gone} is no longer needed`);
+        const needed = new Set(Object.values(NEEDS).flat());
+        for (const gone of ["ec2:ModifyInstanceAttribute", "ec2:DescribeNetworkInterfaces"]) {
+            assert.ok(!needed.has(gone) && !granted.has(gone), `${gone} is no longer needed`);
         }
     });
 
