@@ -34,9 +34,12 @@ export interface AwsPeeringArgs {
 /**
  * The Transit Gateway peering of two linked sites, with the sides this stack deploys: the
  * requester's peering attachment and its route to the accepter's range, the accepter's acceptance
- * and its route to the requester's range. A route is only created through an attachment that has
- * been accepted: in this stack, after the acceptance; across stacks, once the accepter's stack
- * publishes it. Created after both sides' AwsRouting, so it only reads them.
+ * and its route to the requester's range. Each side's attachment is associated with the route
+ * table its routes go to, so that what arrives through the peering is routed by that table: AWS
+ * associates an acceptance with the gateway's default association table by itself, and nothing
+ * else. A route or association is only made with an attachment that has been accepted: in this
+ * stack, after the acceptance; across stacks, once the accepter's stack publishes it. Created after
+ * both sides' AwsRouting, so it only reads them.
  */
 export class AwsPeering extends pulumi.ComponentResource {
     /** The attachment requested here, when this stack deploys the requester and the accepter's gateway is known. */
@@ -51,15 +54,37 @@ export class AwsPeering extends pulumi.ComponentResource {
         const requesterName = `${r.site}-peering-${a.site}`;
         const accepterName = `${a.site}-peering-${r.site}`;
         const movedFrom = (site: string) => ({ aliases: [{ parent: pulumi.createUrn(site, "plumr:site:AwsRouting") }] });
-        // A Transit Gateway route table holds one route per destination, so a route that must be
-        // replaced (through a new acceptance) goes before its successor comes.
-        const routeOptions = (side: AwsRouting, site: string, dependsOn: pulumi.Resource[]): pulumi.CustomResourceOptions => ({
+        // A Transit Gateway route table holds one route per destination, and an attachment has one
+        // association, so one that must be replaced (through a new acceptance) goes before its
+        // successor comes.
+        const sideOptions = (side: AwsRouting, site: string, dependsOn: pulumi.Resource[]): pulumi.CustomResourceOptions => ({
             provider: side.provider,
             parent: this,
             dependsOn,
             deleteBeforeReplace: true,
             ...movedFrom(site),
         });
+        /** The route to `range` through `attachmentId` in `side`'s table, made once the attachment is associated with that table. */
+        const route = (
+            routeName: string,
+            side: AwsRouting,
+            site: string,
+            range: string,
+            attachmentId: pulumi.Input<string>,
+            after: pulumi.Resource[],
+            associate: boolean,
+        ) => {
+            const routeTable = { transitGatewayAttachmentId: attachmentId, transitGatewayRouteTableId: side.transitGatewayRouteTableId };
+            const association = associate
+                ? [new aws.ec2transitgateway.RouteTableAssociation(`${routeName}-association`, routeTable, sideOptions(side, site, after))]
+                : [];
+            new aws.ec2transitgateway.Route(
+                `${routeName}-route`,
+                { ...routeTable, destinationCidrBlock: range },
+                // Deleted before the association and the attachment it sends traffic through.
+                sideOptions(side, site, [...after, ...association]),
+            );
+        };
 
         let attachment: aws.ec2transitgateway.PeeringAttachment | undefined;
         const accepterGateway: Gateway | undefined = args.accepter
@@ -90,29 +115,21 @@ export class AwsPeering extends pulumi.ComponentResource {
                 { provider: args.accepter.provider, parent: this, ...movedFrom(a.site) },
             );
             this.acceptedAttachmentId = accepted.transitGatewayAttachmentId;
-            new aws.ec2transitgateway.Route(
-                `${accepterName}-route`,
-                {
-                    destinationCidrBlock: r.range,
-                    transitGatewayAttachmentId: accepted.transitGatewayAttachmentId,
-                    transitGatewayRouteTableId: args.accepter.transitGatewayRouteTableId,
-                },
-                routeOptions(args.accepter, a.site, [accepted]),
-            );
+            const accepter = args.accepter;
+            route(accepterName, accepter, a.site, r.range, accepted.transitGatewayAttachmentId, [accepted], !accepter.associatesByDefault);
         }
 
         // The requester's route: through the acceptance made here, or the one the accepter's stack published.
         const acceptedForRequester = accepted?.transitGatewayAttachmentId ?? args.acceptedAttachmentId;
         if (args.requester && attachment && acceptedForRequester !== undefined) {
-            new aws.ec2transitgateway.Route(
-                `${requesterName}-route`,
-                {
-                    destinationCidrBlock: a.range,
-                    transitGatewayAttachmentId: acceptedForRequester,
-                    transitGatewayRouteTableId: args.requester.transitGatewayRouteTableId,
-                },
-                // Deleted before the attachment (and the acceptance) it sends traffic through.
-                routeOptions(args.requester, r.site, accepted ? [attachment, accepted] : [attachment]),
+            route(
+                requesterName,
+                args.requester,
+                r.site,
+                a.range,
+                acceptedForRequester,
+                accepted ? [attachment, accepted] : [attachment],
+                true,
             );
         }
         this.registerOutputs({ requestedAttachmentId: this.requestedAttachmentId, acceptedAttachmentId: this.acceptedAttachmentId });

@@ -29,8 +29,14 @@ export class AwsRouting extends pulumi.ComponentResource {
     public readonly provider: aws.Provider;
     public readonly region: string;
     public readonly transitGatewayId: pulumi.Output<string>;
-    /** The Transit Gateway's default route table, where the static routes go. */
+    /** The route table the site's attachments are associated with, where its static routes go. */
     public readonly transitGatewayRouteTableId: pulumi.Output<string>;
+    /**
+     * Whether AWS associates the gateway's new attachments with that table by itself (it is the
+     * default association table): then an accepted peering is associated already, else the
+     * acceptance is associated explicitly. A requested peering is associated explicitly either way.
+     */
+    public readonly associatesByDefault: boolean;
     public readonly vpcAttachment: aws.ec2transitgateway.VpcAttachment;
     public readonly accountId: pulumi.Output<string>;
 
@@ -45,6 +51,7 @@ export class AwsRouting extends pulumi.ComponentResource {
         const gateway = this.transitGateway(name, plan, tags);
         this.transitGatewayId = gateway.id;
         this.transitGatewayRouteTableId = gateway.routeTableId;
+        this.associatesByDefault = plan.existingTransitGateway?.associatesByDefault ?? true;
         this.vpcAttachment = this.attachVpc(name, plan, tags);
         for (const node of plan.routedNodes) this.routeToNode(name, node, args);
         for (const peer of plan.peers) this.routeToPeer(name, peer, plan, tags);
@@ -55,20 +62,15 @@ export class AwsRouting extends pulumi.ComponentResource {
         });
     }
 
-    /** The site's Transit Gateway: the one the plan names, else one of its own. */
+    /** The site's Transit Gateway and its route table: the ones the plan names, else a gateway of its own and its default table. */
     private transitGateway(
         name: string,
         plan: AwsSitePlan,
         tags: Tags,
     ): { id: pulumi.Output<string>; routeTableId: pulumi.Output<string> } {
         const provider = this.provider;
-        if (plan.existingTransitGatewayId) {
-            const existing = aws.ec2transitgateway.getTransitGatewayOutput(
-                { id: plan.existingTransitGatewayId },
-                { provider, parent: this },
-            );
-            return { id: existing.id, routeTableId: existing.associationDefaultRouteTableId };
-        }
+        const existing = plan.existingTransitGateway;
+        if (existing) return { id: pulumi.output(existing.id), routeTableId: pulumi.output(existing.routeTableId) };
         const created = new aws.ec2transitgateway.TransitGateway(
             `${name}-tgw`,
             { amazonSideAsn: plan.asn, description: `plumr bridge ranges of site ${plan.site}`, tags },
@@ -77,14 +79,31 @@ export class AwsRouting extends pulumi.ComponentResource {
         return { id: created.id, routeTableId: created.associationDefaultRouteTableId };
     }
 
-    /** Attaches the Transit Gateway to the site's VPC, and routes the site's bridge range through that attachment. */
+    /**
+     * Attaches the Transit Gateway to the site's VPC, associated with the site's route table, and
+     * routes the site's bridge range through that attachment.
+     */
     private attachVpc(name: string, plan: AwsSitePlan, tags: Tags): aws.ec2transitgateway.VpcAttachment {
         const provider = this.provider;
         const attachment = new aws.ec2transitgateway.VpcAttachment(
             `${name}-tgw-vpc`,
-            { transitGatewayId: this.transitGatewayId, vpcId: plan.vpcId, subnetIds: plan.attachmentSubnetIds, tags },
+            {
+                transitGatewayId: this.transitGatewayId,
+                vpcId: plan.vpcId,
+                subnetIds: plan.attachmentSubnetIds,
+                // Left to AWS where the site's table is the default association table; else associated below.
+                ...(this.associatesByDefault ? {} : { transitGatewayDefaultRouteTableAssociation: false }),
+                tags,
+            },
             { provider, parent: this },
         );
+        if (!this.associatesByDefault) {
+            new aws.ec2transitgateway.RouteTableAssociation(
+                `${name}-tgw-vpc-association`,
+                { transitGatewayAttachmentId: attachment.id, transitGatewayRouteTableId: this.transitGatewayRouteTableId },
+                { provider, parent: this },
+            );
+        }
         // The bridge range is not a VPC address, so the Transit Gateway learns it from this route only.
         // A table holds one route per destination, so a replacement must wait for its predecessor to go.
         new aws.ec2transitgateway.Route(

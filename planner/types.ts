@@ -122,7 +122,7 @@ export interface AwsPeerPlan {
 /** The ids of a site's `aws` block, as written: each one written is a pin on what is found in AWS. */
 export type AwsPins = Pick<
     NonNullable<PlacedSite["aws"]>,
-    "vpcId" | "vpcCidr" | "routeTableIds" | "attachmentSubnets" | "securityGroupIds"
+    "vpcId" | "vpcCidr" | "routeTableIds" | "attachmentSubnets" | "securityGroupIds" | "transitGatewayRouteTableId"
 >;
 
 /**
@@ -148,8 +148,19 @@ export interface AwsSiteIntent {
 }
 
 /** What the program changes in one site's AWS account: its intent, with what was found in AWS. */
-export interface AwsSitePlan extends Omit<AwsSiteIntent, "routedNodes" | "pins"> {
+export interface AwsSitePlan extends Omit<AwsSiteIntent, "routedNodes" | "pins" | "existingTransitGatewayId"> {
     vpcId: string;
+    /**
+     * An existing Transit Gateway to use; the program creates one, and uses its default route
+     * table, when this is undefined.
+     */
+    existingTransitGateway?: {
+        id: string;
+        /** The route table the site's attachments are associated with, where its routes go. */
+        routeTableId: string;
+        /** Whether AWS associates new attachments with that table by itself: it is the gateway's default association table. */
+        associatesByDefault: boolean;
+    };
     /** Subnets of the Transit Gateway's VPC attachment, one per availability zone. */
     attachmentSubnetIds: string[];
     /**

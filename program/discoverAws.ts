@@ -3,7 +3,18 @@
 // round asks all its lookups at once; a round waits only for the ids the one before found.
 // planner/aws/discovery.ts makes the site's plan of it.
 import * as aws from "@pulumi/aws";
-import { AwsFound, FoundInstance, FoundSubnet, FoundVpc, Lookup, mainRouteTableVpcs, routeTableSubnets, value } from "../planner/aws/found";
+import {
+    AwsFound,
+    FoundGatewayRouteTable,
+    FoundInstance,
+    FoundSubnet,
+    FoundTransitGateway,
+    FoundVpc,
+    Lookup,
+    mainRouteTableVpcs,
+    routeTableSubnets,
+    value,
+} from "../planner/aws/found";
 import type { AwsSiteIntent } from "../planner/types";
 
 const unique = (values: string[]) => [...new Set(values)];
@@ -21,21 +32,36 @@ const ASSOCIATED = new Set(["associated", "associating"]);
 
 /**
  * Looks up what site `intent.site`'s plan needs in AWS, through `provider` (the site's region and
- * account): the routed nodes' instances; then their subnets and the route tables associated with
+ * account): the routed nodes' instances, and the existing Transit Gateway and route table it names; then their subnets and the route tables associated with
  * the subnets the plan needs (found.ts says which); then the subnets' VPC and, for a subnet no
  * route table is associated with, its VPC's main route table.
  */
 export async function discoverSite(intent: AwsSiteIntent, provider: aws.Provider): Promise<AwsFound> {
     const opts = { provider };
-    const instances = await each(unique(intent.routedNodes.map((n) => n.instanceId)), async (instanceId): Promise<FoundInstance> => {
-        const found = await aws.ec2.getInstance({ instanceId }, opts);
-        return {
-            subnetId: found.subnetId,
-            availabilityZone: found.availabilityZone,
-            networkInterfaceId: found.networkInterfaceId,
-            securityGroupIds: found.vpcSecurityGroupIds,
-        };
-    });
+    const gatewayId = intent.existingTransitGatewayId;
+    const tableId = intent.pins.transitGatewayRouteTableId;
+    const [instances, gateways, tables] = await Promise.all([
+        each(unique(intent.routedNodes.map((n) => n.instanceId)), async (instanceId): Promise<FoundInstance> => {
+            const found = await aws.ec2.getInstance({ instanceId }, opts);
+            return {
+                subnetId: found.subnetId,
+                availabilityZone: found.availabilityZone,
+                networkInterfaceId: found.networkInterfaceId,
+                securityGroupIds: found.vpcSecurityGroupIds,
+            };
+        }),
+        each(gatewayId === undefined ? [] : [gatewayId], async (id): Promise<FoundTransitGateway> => {
+            const found = await aws.ec2transitgateway.getTransitGateway({ id }, opts);
+            return {
+                defaultAssociation: found.defaultRouteTableAssociation === "enable",
+                defaultRouteTableId: found.associationDefaultRouteTableId || undefined,
+            };
+        }),
+        each(tableId === undefined ? [] : [tableId], async (id): Promise<FoundGatewayRouteTable> => {
+            const found = await aws.ec2transitgateway.getRouteTable({ id }, opts);
+            return { transitGatewayId: found.transitGatewayId };
+        }),
+    ]);
     const subnetIds = unique(Object.values(instances).flatMap((i) => value(i)?.subnetId ?? []));
     const [subnets, subnetRouteTables] = await Promise.all([
         each(subnetIds, async (id): Promise<FoundSubnet> => {
@@ -62,5 +88,7 @@ export async function discoverSite(intent: AwsSiteIntent, provider: aws.Provider
             return (await aws.ec2.getRouteTables({ filters }, opts)).ids;
         }),
     ]);
-    return { instances, subnets, vpcs, subnetRouteTables, mainRouteTables };
+    const transitGateway = gatewayId === undefined ? undefined : gateways[gatewayId];
+    const transitGatewayRouteTable = tableId === undefined ? undefined : tables[tableId];
+    return { transitGateway, transitGatewayRouteTable, instances, subnets, vpcs, subnetRouteTables, mainRouteTables };
 }

@@ -39,7 +39,7 @@ export function planAws(topology: PlacedTopology, links: LinkPlan[]): AwsPlan {
                 peerings.set(`${r}-${acc}`, { name: `${r}-${acc}`, requester: side(r), accepter: side(acc) });
             }
         }
-        const { vpcId, vpcCidr, routeTableIds, attachmentSubnets, securityGroupIds } = aws;
+        const { vpcId, vpcCidr, routeTableIds, attachmentSubnets, securityGroupIds, transitGatewayRouteTableId } = aws;
         sites[name] = {
             site: name,
             region: aws.region,
@@ -62,7 +62,7 @@ export function planAws(topology: PlacedTopology, links: LinkPlan[]): AwsPlan {
                     : [],
             ),
             peers: [...peers.values()].sort((x, y) => byName(x.site, y.site)),
-            pins: { vpcId, vpcCidr, routeTableIds, attachmentSubnets, securityGroupIds },
+            pins: { vpcId, vpcCidr, routeTableIds, attachmentSubnets, securityGroupIds, transitGatewayRouteTableId },
         };
     }
     return { sites, peerings: [...peerings.values()].sort((x, y) => byName(x.name, y.name)) };

@@ -12,6 +12,7 @@ const ID_PATTERNS = {
     securityGroupId: /^sg-[0-9a-f]{8,17}$/,
     instanceId: /^i-[0-9a-f]{8,17}$/,
     transitGatewayId: /^tgw-[0-9a-f]{8,17}$/,
+    transitGatewayRouteTableId: /^tgw-rtb-[0-9a-f]{8,17}$/,
 } as const;
 
 const ID_EXAMPLES: Record<keyof typeof ID_PATTERNS, string> = {
@@ -21,9 +22,24 @@ const ID_EXAMPLES: Record<keyof typeof ID_PATTERNS, string> = {
     securityGroupId: "sg-0a1b2c3d4e5f60718",
     instanceId: "i-0a1b2c3d4e5f60718",
     transitGatewayId: "tgw-0a1b2c3d4e5f60718",
+    transitGatewayRouteTableId: "tgw-rtb-0a1b2c3d4e5f60718",
 };
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+
+/** A named Transit Gateway route table is one of an existing gateway's: one the program creates has its own default table. */
+function checkGatewayRouteTable(siteName: string, aws: AwsConfig, problems: Problems): void {
+    const field = siteField(siteName, "aws", "transitGatewayRouteTableId");
+    checkId("transitGatewayRouteTableId", aws.transitGatewayRouteTableId, field, problems);
+    if (aws.transitGatewayId === undefined) {
+        problems.add(
+            field,
+            aws.transitGatewayRouteTableId,
+            "names a route table, but the program creates the site's Transit Gateway, whose default table it uses",
+            "remove it, or name the existing Transit Gateway it belongs to in transitGatewayId",
+        );
+    }
+}
 
 /** Whether `zone` is an availability zone (or Local Zone) of `region`: us-east-2a, us-west-2-lax-1a. */
 function inRegion(zone: string, region: string): boolean {
@@ -276,6 +292,7 @@ export function checkAws(topology: PlacedTopology, siteRanges: Record<string, a.
         if (aws.transitGatewayId !== undefined) {
             checkId("transitGatewayId", aws.transitGatewayId, siteField(siteName, "aws", "transitGatewayId"), problems);
         }
+        if (aws.transitGatewayRouteTableId !== undefined) checkGatewayRouteTable(siteName, aws, problems);
         if (aws.securityGroupIds) checkSecurityGroups(siteName, aws.securityGroupIds, problems);
         const subnetZones = aws.attachmentSubnets ? checkAttachmentSubnets(siteName, aws, aws.attachmentSubnets, problems) : new Map();
         checkNodes(siteName, site.nodes, aws, hosts, subnetZones, problems);

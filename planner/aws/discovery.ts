@@ -13,7 +13,12 @@
 // - the security groups are the routed nodes' instances' groups, each once. aws.securityGroupIds,
 //   when written, replaces them;
 // - each node's range goes to its instance's primary network interface; a node's written
-//   availabilityZone must be its instance's.
+//   availabilityZone must be its instance's;
+// - with an existing Transit Gateway (aws.transitGatewayId), the site's attachments are associated
+//   with, and its routes go to, aws.transitGatewayRouteTableId when written (a table of that
+//   gateway), else the gateway's default association table; a gateway whose default association is
+//   off needs the table written. AWS associates an accepted peering with the default table by
+//   itself, so a site that accepts a peering cannot name another table while that is on.
 import * as a from "../addressing/addresses";
 import { Problems } from "../problems/errors";
 import { fieldPath } from "../topology/schema";
@@ -27,6 +32,9 @@ export const LOOKUPS = {
     vpc: (id: string) => `the VPC ${id} (ec2 describe-vpcs, vpc-id)`,
     routeTable: (subnetId: string) => `the route table of subnet ${subnetId} (ec2 describe-route-tables, association.subnet-id)`,
     mainRouteTable: (vpcId: string) => `the main route table of VPC ${vpcId} (ec2 describe-route-tables, vpc-id, association.main=true)`,
+    transitGateway: (id: string) => `the Transit Gateway ${id} (ec2 describe-transit-gateways, transit-gateway-id)`,
+    gatewayRouteTable: (id: string) =>
+        `the Transit Gateway route table ${id} (ec2 describe-transit-gateway-route-tables, transit-gateway-route-table-id)`,
 };
 
 const unique = (values: string[]) => [...new Set(values)];
@@ -234,6 +242,82 @@ class RouteTables {
     }
 }
 
+/**
+ * The existing Transit Gateway, with the route table the site's attachments are associated with
+ * and its routes go to; undefined for a gateway the program creates, and (with a problem) when
+ * there is no table to use.
+ */
+function existingGateway(s: Site): AwsSitePlan["existingTransitGateway"] {
+    const { intent, found, problems, field } = s;
+    const gatewayId = intent.existingTransitGatewayId;
+    if (gatewayId === undefined) return undefined;
+    const gateway = made(found.transitGateway, LOOKUPS.transitGateway(gatewayId));
+    if (failed(gateway)) {
+        problems.add(
+            field("aws", "transitGatewayId"),
+            gatewayId,
+            `${LOOKUPS.transitGateway(gatewayId)} in ${intent.region} ${outcome(gateway).said}`,
+            failureFix(
+                gateway,
+                `set it to a Transit Gateway of ${intent.region}, or leave it out to have one created`,
+                "ec2:DescribeTransitGateways",
+            ),
+        );
+        return undefined;
+    }
+    const byDefault = gateway.defaultAssociation ? gateway.defaultRouteTableId : undefined;
+    const tableId = intent.pins.transitGatewayRouteTableId;
+    const tableField = field("aws", "transitGatewayRouteTableId");
+    const listTables = `ec2 describe-transit-gateway-route-tables --filters Name=transit-gateway-id,Values=${gatewayId}`;
+    if (tableId === undefined) {
+        if (byDefault !== undefined) return { id: gatewayId, routeTableId: byDefault, associatesByDefault: true };
+        problems.add(
+            tableField,
+            undefined,
+            `Transit Gateway ${gatewayId} has its default route table association off, so nothing says which of its ` +
+                `route tables the site's attachments belong to (${LOOKUPS.transitGateway(gatewayId)})`,
+            `name the route table the site's VPC and peering attachments are associated with (${listTables} lists them)`,
+        );
+        return undefined;
+    }
+    const table = made(found.transitGatewayRouteTable, LOOKUPS.gatewayRouteTable(tableId));
+    if (failed(table)) {
+        problems.add(
+            tableField,
+            tableId,
+            `${LOOKUPS.gatewayRouteTable(tableId)} in ${intent.region} ${outcome(table).said}`,
+            failureFix(
+                table,
+                `set it to a route table of Transit Gateway ${gatewayId} (${listTables} lists them)`,
+                "ec2:DescribeTransitGatewayRouteTables",
+            ),
+        );
+        return undefined;
+    }
+    if (table.transitGatewayId !== gatewayId) {
+        problems.add(
+            tableField,
+            tableId,
+            `a route table of Transit Gateway ${table.transitGatewayId}, not of the site's ${gatewayId} (${LOOKUPS.gatewayRouteTable(tableId)})`,
+            `set it to a route table of Transit Gateway ${gatewayId} (${listTables} lists them)`,
+        );
+        return undefined;
+    }
+    const accepts = intent.peers.filter((p) => p.peering === "accepter").map((p) => p.site);
+    if (byDefault !== undefined && byDefault !== tableId && accepts.length > 0) {
+        problems.add(
+            tableField,
+            tableId,
+            `AWS associates the peering the site accepts from ${accepts.join(", ")} with Transit Gateway ${gatewayId}'s ` +
+                `default association table ${byDefault} by itself, and an attachment is associated with one table only`,
+            `set it to ${byDefault} or leave it out, or turn the gateway's default route table association off ` +
+                `(ec2 modify-transit-gateway --options DefaultRouteTableAssociation=disable)`,
+        );
+        return undefined;
+    }
+    return { id: gatewayId, routeTableId: tableId, associatesByDefault: tableId === byDefault };
+}
+
 /** The unwritten fields each subnet's route table lookup serves: the routed nodes' route tables, the attachment subnets'. */
 function routeTablePins(intent: AwsSiteIntent, found: AwsFound): Map<string, RouteTablePin[]> {
     const pins = new Map<string, RouteTablePin[]>();
@@ -271,13 +355,14 @@ export function resolveAwsSite(
             routeTableId: tables.of(subnetId),
         }));
     const securityGroupIds = intent.pins.securityGroupIds ?? unique(nodes.flatMap((n) => n.instance.securityGroupIds));
+    const existingTransitGateway = existingGateway(s);
     if (problems.list.length > before || vpcId === undefined) return undefined;
-    const { site, region, asn, existingTransitGatewayId, bridgeRange, peers } = intent;
+    const { site, region, asn, bridgeRange, peers } = intent;
     return {
         site,
         region,
         asn,
-        existingTransitGatewayId,
+        existingTransitGateway,
         bridgeRange,
         peers,
         vpcId,

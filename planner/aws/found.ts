@@ -33,8 +33,26 @@ export interface FoundVpc {
     cidrBlocks: string[];
 }
 
+/** An existing Transit Gateway, as aws.ec2transitgateway.getTransitGateway reads it (ec2 describe-transit-gateways). */
+export interface FoundTransitGateway {
+    /** Whether AWS associates new attachments with its default association table. */
+    defaultAssociation: boolean;
+    /** That table, when it has one. */
+    defaultRouteTableId?: string;
+}
+
+/** A Transit Gateway route table, as aws.ec2transitgateway.getRouteTable reads it (ec2 describe-transit-gateway-route-tables). */
+export interface FoundGatewayRouteTable {
+    /** The Transit Gateway it belongs to. */
+    transitGatewayId: string;
+}
+
 /** Everything found for one site, each lookup by the id it was made with. */
 export interface AwsFound {
+    /** The existing Transit Gateway the site names, when it names one. */
+    transitGateway?: Lookup<FoundTransitGateway>;
+    /** The route table the site names in aws.transitGatewayRouteTableId, when it names one. */
+    transitGatewayRouteTable?: Lookup<FoundGatewayRouteTable>;
     /** By instance id. */
     instances: Record<string, Lookup<FoundInstance>>;
     /** By subnet id. */

@@ -194,6 +194,12 @@ const aws = z
         securityGroupIds: z.array(z.string()).describe("a list of security group ids, e.g. [sg-0a1b2c3d4e5f60718]").optional(),
         /** An existing Transit Gateway to use instead of creating one. */
         transitGatewayId: text("tgw-0a1b2c3d4e5f60718").optional(),
+        /**
+         * The route table of the existing Transit Gateway (transitGatewayId) that the site's
+         * attachments are associated with and its routes go to (default: its default association
+         * table). Required where the gateway's default route table association is off.
+         */
+        transitGatewayRouteTableId: text("tgw-rtb-0a1b2c3d4e5f60718").optional(),
         /** Private ASN of the Transit Gateway the program creates. */
         transitGatewayAsn: z.int().min(64512).max(65534).default(64512),
     })

@@ -3,7 +3,9 @@
 // What it models: a peering attachment is pendingAcceptance until its accepter exists; a Transit
 // Gateway route needs an available attachment, and one accepted in the same run only if it waits
 // for the acceptance (the engine runs independent steps at the same time); a route table holds
-// one route per destination; an instance's source/destination check cannot be set when it has
+// one route per destination; an attachment is associated with one route table on each of its
+// gateways: AWS associates a VPC attachment (unless told not to) and an accepted peering with the
+// gateway's default association table when that is on, and nothing else; an instance's source/destination check cannot be set when it has
 // several network interfaces (EKS nodes with the VPC CNI keep a spare one, so instances here have
 // two unless told otherwise). What the program reads of EC2 is in `ec2` (fakeEc2.ts).
 import { FakeEc2 } from "./fakeEc2";
@@ -26,6 +28,13 @@ export interface Attachment {
     acceptedNow?: string;
 }
 
+/** A Transit Gateway: its route tables, and the one AWS associates new attachments with, if it does. */
+export interface Gateway {
+    tables: Set<string>;
+    /** The default association table; undefined when default route table association is off. */
+    associatesWith?: string;
+}
+
 export interface NetworkInterface {
     instanceId: string;
     sourceDestCheck: boolean;
@@ -44,6 +53,7 @@ const T = {
     peering: "aws:ec2transitgateway/peeringAttachment:PeeringAttachment",
     accepter: "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter",
     tgwRoute: "aws:ec2transitgateway/route:Route",
+    association: "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
     route: "aws:ec2/route:Route",
     command: "command:local:Command",
 } as const;
@@ -53,8 +63,10 @@ const REPLACED_ON_CHANGE = new Set<string>([T.transitGateway, T.peering, T.accep
 export class FakeAws {
     /** What each stack holds, by `<stack>::<type>::<name>`, in the order it was created. */
     private readonly held = new Map<string, Held>();
-    readonly transitGateways = new Set<string>();
+    readonly transitGateways = new Map<string, Gateway>();
     readonly attachments = new Map<string, Attachment>();
+    /** The route table each attachment is associated with on each of its gateways, by `<gateway> <attachment>`. */
+    readonly associations = new Map<string, string>();
     /** VPC route tables: destination to target (a network interface or a Transit Gateway). */
     readonly routeTables = new Map<string, Map<string, string>>();
     /** Transit Gateway route tables: destination to attachment. */
@@ -77,10 +89,46 @@ export class FakeAws {
         return enis;
     }
 
-    /** A Transit Gateway that exists already, as `transitGatewayId` names one. */
-    existingTransitGateway(id: string): string {
-        this.transitGateways.add(id);
-        return `tgw-rtb-of-${id}`;
+    /**
+     * A Transit Gateway that exists already, as `transitGatewayId` names one: the one `gateway`
+     * says, else one with its default table (`tgw-rtb-of-<id>`) the default association table.
+     */
+    existingTransitGateway(id: string, gateway?: Gateway): Gateway {
+        if (gateway) this.transitGateways.set(id, gateway);
+        if (!this.transitGateways.has(id))
+            this.transitGateways.set(id, { tables: new Set([`tgw-rtb-of-${id}`]), associatesWith: `tgw-rtb-of-${id}` });
+        return this.transitGateways.get(id)!;
+    }
+
+    /** The gateway a route table belongs to; undefined when no gateway has it. */
+    gatewayOf(routeTableId: string): string | undefined {
+        return [...this.transitGateways].find(([, gateway]) => gateway.tables.has(routeTableId))?.[0];
+    }
+
+    /**
+     * Where the Transit Gateways send `destination` (a route's CIDR block, matched exactly) that
+     * enters them from VPC attachment `attachmentId`: each gateway routes by the table its ingress
+     * attachment is associated with, and a peering hands it on to the peer gateway. Each hop as
+     * `<gateway> <table> -> <attachment>`, ending at a VPC attachment, or with where it is dropped.
+     */
+    trace(attachmentId: string, destination: string): string[] {
+        const hops: string[] = [];
+        let [gateway, ingress] = [this.attachments.get(attachmentId)?.transitGatewayId, attachmentId];
+        for (let hop = 0; hop < 4; hop++) {
+            const table = this.associations.get(`${gateway} ${ingress}`);
+            if (!table) return [...hops, `dropped on ${gateway}: ${ingress} is associated with no route table`];
+            const next = this.tgwRouteTables.get(table)?.get(destination);
+            const attachment = next === undefined ? undefined : this.attachments.get(next);
+            if (!next || !attachment || attachment.state !== "available")
+                return [...hops, `dropped on ${gateway}: ${table} has no route to ${destination} through an available attachment`];
+            hops.push(`${gateway} ${table} -> ${next}`);
+            if (attachment.kind === "vpc") return hops;
+            [gateway, ingress] = [
+                gateway === attachment.transitGatewayId ? attachment.peerTransitGatewayId! : attachment.transitGatewayId,
+                next,
+            ];
+        }
+        return [...hops, "loops"];
     }
 
     beginRun(stack: string): void {
@@ -146,6 +194,8 @@ export class FakeAws {
         switch (held.type) {
             case T.transitGateway:
                 return { associationDefaultRouteTableId: `tgw-rtb-of-${held.id}` };
+            case T.association:
+                return { resourceId: "resource-id", resourceType: this.attachments.get(held.inputs.transitGatewayAttachmentId)?.kind };
             case T.accepter:
                 return { transitGatewayId: this.attachments.get(held.inputs.transitGatewayAttachmentId)?.peerTransitGatewayId };
             default:
@@ -172,16 +222,22 @@ export class FakeAws {
                     ? undefined
                     : `IncorrectState: ${i.transitGatewayAttachmentId} is in invalid state`;
             }
-            case T.tgwRoute: {
-                const attachment = this.attachments.get(i.transitGatewayAttachmentId);
-                if (!attachment || attachment.state === "deleted")
-                    return notFound("Transit Gateway Attachment", i.transitGatewayAttachmentId);
-                if (attachment.state !== "available") return `IncorrectState: ${i.transitGatewayAttachmentId} is in invalid state`;
-                // The engine runs steps that do not depend on each other at the same time: a route
-                // that does not wait for the acceptance made in this run may come before it.
-                if (attachment.acceptedNow && !options.dependsOn.includes(attachment.acceptedNow)) {
-                    return `IncorrectState: ${i.transitGatewayAttachmentId} is in invalid state (nothing orders this route after ${attachment.acceptedNow})`;
+            case T.association: {
+                const refused = this.unavailable(i.transitGatewayAttachmentId, options);
+                if (refused) return refused;
+                const attachment = this.attachments.get(i.transitGatewayAttachmentId)!;
+                const gateway = this.gatewayOf(i.transitGatewayRouteTableId);
+                if (!gateway || ![attachment.transitGatewayId, attachment.peerTransitGatewayId].includes(gateway)) {
+                    return `InvalidRouteTableID.NotFound: The transitGatewayRouteTable ID '${i.transitGatewayRouteTableId}' does not exist on the attachment's Transit Gateways`;
                 }
+                const associated = this.associations.get(`${gateway} ${i.transitGatewayAttachmentId}`);
+                return associated && !(before && options.deleteBeforeReplace)
+                    ? `Resource.AlreadyAssociated: Transit Gateway Attachment ${i.transitGatewayAttachmentId} is already associated to a route table (${associated})`
+                    : undefined;
+            }
+            case T.tgwRoute: {
+                const refused = this.unavailable(i.transitGatewayAttachmentId, options);
+                if (refused) return refused;
                 const table = this.tgwRouteTables.get(i.transitGatewayRouteTableId);
                 // A replacement is created before its predecessor is deleted, unless deleteBeforeReplace.
                 const replaced = before && options.deleteBeforeReplace;
@@ -214,14 +270,37 @@ export class FakeAws {
         }
     }
 
+    /**
+     * Why AWS refuses to route through, or associate, an attachment: gone, not accepted yet, or
+     * accepted in this run by a step that nothing orders this one after (the engine runs steps that
+     * do not depend on each other at the same time).
+     */
+    private unavailable(attachmentId: string, options: Registration): string | undefined {
+        const attachment = this.attachments.get(attachmentId);
+        if (!attachment || attachment.state === "deleted") return notFound("Transit Gateway Attachment", attachmentId);
+        if (attachment.state !== "available") return `IncorrectState: ${attachmentId} is in invalid state`;
+        if (attachment.acceptedNow && !options.dependsOn.includes(attachment.acceptedNow)) {
+            return `IncorrectState: ${attachmentId} is in invalid state (nothing orders this step after ${attachment.acceptedNow})`;
+        }
+        return undefined;
+    }
+
+    /** AWS's own association of an attachment that has just become available on `gateway`, if that gateway associates by default. */
+    private associateByDefault(gateway: string, attachmentId: string): void {
+        const table = this.transitGateways.get(gateway)?.associatesWith;
+        if (table) this.associations.set(`${gateway} ${attachmentId}`, table);
+    }
+
     private create(held: Held): void {
         const i = held.inputs;
         switch (held.type) {
             case T.transitGateway:
-                this.transitGateways.add(held.id);
+                // Created with AWS's defaults: its default table is the default association table.
+                this.transitGateways.set(held.id, { tables: new Set([`tgw-rtb-of-${held.id}`]), associatesWith: `tgw-rtb-of-${held.id}` });
                 break;
             case T.vpcAttachment:
                 this.attachments.set(held.id, { kind: "vpc", state: "available", transitGatewayId: i.transitGatewayId });
+                if (i.transitGatewayDefaultRouteTableAssociation !== false) this.associateByDefault(i.transitGatewayId, held.id);
                 break;
             case T.peering:
                 this.attachments.set(held.id, {
@@ -231,8 +310,17 @@ export class FakeAws {
                     peerTransitGatewayId: i.peerTransitGatewayId,
                 });
                 break;
-            case T.accepter:
-                Object.assign(this.attachments.get(i.transitGatewayAttachmentId)!, { state: "available", acceptedNow: held.name });
+            case T.accepter: {
+                const attachment = this.attachments.get(i.transitGatewayAttachmentId)!;
+                Object.assign(attachment, { state: "available", acceptedNow: held.name });
+                this.associateByDefault(attachment.peerTransitGatewayId!, i.transitGatewayAttachmentId);
+                break;
+            }
+            case T.association:
+                this.associations.set(
+                    `${this.gatewayOf(i.transitGatewayRouteTableId)} ${i.transitGatewayAttachmentId}`,
+                    i.transitGatewayRouteTableId,
+                );
                 break;
             case T.tgwRoute:
                 table(this.tgwRouteTables, i.transitGatewayRouteTableId).set(i.destinationCidrBlock, i.transitGatewayAttachmentId);
@@ -255,14 +343,15 @@ export class FakeAws {
                 break;
             case T.vpcAttachment:
             case T.peering:
-                this.attachments.get(held.id)!.state = "deleted";
+                this.deleteAttachment(held.id);
                 break;
-            case T.accepter: {
+            case T.accepter:
                 // Deleting the accepter deletes the attachment it accepted.
-                const attachment = this.attachments.get(i.transitGatewayAttachmentId);
-                if (attachment) attachment.state = "deleted";
+                this.deleteAttachment(i.transitGatewayAttachmentId);
                 break;
-            }
+            case T.association:
+                this.associations.delete(`${this.gatewayOf(i.transitGatewayRouteTableId)} ${i.transitGatewayAttachmentId}`);
+                break;
             case T.tgwRoute:
                 this.tgwRouteTables.get(i.transitGatewayRouteTableId)?.delete(i.destinationCidrBlock);
                 break;
@@ -273,6 +362,14 @@ export class FakeAws {
                 if (i.delete) this.execute(i.delete, false);
                 break;
         }
+    }
+
+    /** An attachment deleted, with its associations. */
+    private deleteAttachment(id: string): void {
+        const attachment = this.attachments.get(id);
+        if (!attachment) return;
+        attachment.state = "deleted";
+        for (const gateway of [attachment.transitGatewayId, attachment.peerTransitGatewayId]) this.associations.delete(`${gateway} ${id}`);
     }
 
     /** Runs (or, with `check`, only checks) an AWS CLI command; returns AWS's refusal. */

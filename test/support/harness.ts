@@ -263,8 +263,20 @@ function answer(args: pulumi.runtime.MockCallArgs, cloud: FakeAws, resources: Re
     switch (args.token) {
         case "aws:index/getCallerIdentity:getCallerIdentity":
             return { accountId: `account-of-${providerName(args.provider)}`, arn: "arn", userId: "user", id: "id" };
-        case "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
-            return { id: args.inputs.id, associationDefaultRouteTableId: cloud.existingTransitGateway(args.inputs.id) };
+        case "aws:ec2transitgateway/getTransitGateway:getTransitGateway": {
+            const gateway = cloud.existingTransitGateway(args.inputs.id);
+            const association = gateway.associatesWith ? "enable" : "disable";
+            return {
+                id: args.inputs.id,
+                defaultRouteTableAssociation: association,
+                associationDefaultRouteTableId: gateway.associatesWith ?? "",
+            };
+        }
+        case "aws:ec2transitgateway/getRouteTable:getRouteTable": {
+            const transitGatewayId = cloud.gatewayOf(args.inputs.id);
+            if (!transitGatewayId) throw new Error("no matching EC2 Transit Gateway Route Table found");
+            return { id: args.inputs.id, transitGatewayId };
+        }
         case "aws:ec2/getInstance:getInstance":
             return cloud.ec2.getInstance(region(), args.inputs);
         case "aws:ec2/getSubnet:getSubnet":

@@ -47,6 +47,7 @@ const ofType = (resources: Registered[], type: string) => resources.filter((r) =
 const PEERING = "aws:ec2transitgateway/peeringAttachment:PeeringAttachment";
 const ACCEPTER = "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter";
 const TGW_ROUTE = "aws:ec2transitgateway/route:Route";
+const ASSOCIATION = "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation";
 const VPC_ROUTE = "aws:ec2/route:Route";
 const COMMAND = "command:local:Command";
 
@@ -112,6 +113,7 @@ describe("AWS planning", () => {
             routeTableIds: undefined,
             attachmentSubnets: undefined,
             securityGroupIds: undefined,
+            transitGatewayRouteTableId: undefined,
         });
     });
 
@@ -367,6 +369,7 @@ describe("AWS routing in a stack that manages both sites", () => {
         assert.ok(after.some(([, eni]) => !eni.sourceDestCheck));
         for (const [id, eni] of cloud.interfaces) assert.strictEqual(eni.sourceDestCheck, true, id);
         assert.deepStrictEqual(tgwRoutes(cloud), []);
+        assert.deepStrictEqual([...cloud.associations], []);
     });
 
     it("publishes the ids a peer stack needs", () => {
@@ -448,8 +451,8 @@ describe("AWS peering across two per-site stacks, in the documented order", () =
         );
         assert.deepStrictEqual(
             mumbai2.changed,
-            [`+ ${TGW_ROUTE}::mumbai-peering-ohio-route`],
-            "Mumbai routes through the accepted attachment",
+            [`+ ${TGW_ROUTE}::mumbai-peering-ohio-route`, `+ ${ASSOCIATION}::mumbai-peering-ohio-association`],
+            "Mumbai associates the accepted attachment with its table, and routes through it",
         );
         for (const run of again) assert.deepStrictEqual(run.changed, [], `${run.stack} again: no change`);
         assert.deepStrictEqual(
@@ -620,6 +623,12 @@ describe("docs/iam-policy.json", () => {
             "ec2:CreateTags",
         ],
         [TGW_ROUTE]: ["ec2:CreateTransitGatewayRoute", "ec2:SearchTransitGatewayRoutes", "ec2:DeleteTransitGatewayRoute"],
+        [ASSOCIATION]: [
+            "ec2:AssociateTransitGatewayRouteTable",
+            "ec2:GetTransitGatewayRouteTableAssociations",
+            "ec2:DescribeTransitGatewayAttachments",
+            "ec2:DisassociateTransitGatewayRouteTable",
+        ],
         [PEERING]: [
             "ec2:CreateTransitGatewayPeeringAttachment",
             "ec2:DescribeTransitGatewayPeeringAttachments",
@@ -644,6 +653,7 @@ describe("docs/iam-policy.json", () => {
         ],
         "aws:index/getCallerIdentity:getCallerIdentity": ["sts:GetCallerIdentity"],
         "aws:ec2transitgateway/getTransitGateway:getTransitGateway": ["ec2:DescribeTransitGateways"],
+        "aws:ec2transitgateway/getRouteTable:getRouteTable": ["ec2:DescribeTransitGatewayRouteTables"],
         // The instance lookup reads the instance, its type, attributes, volumes and credit
         // specification (burstable types), and whether its VPC is the default one.
         "aws:ec2/getInstance:getInstance": [
@@ -667,9 +677,17 @@ describe("docs/iam-policy.json", () => {
         const topology = exampleTopology();
         topology.sites.ohio.aws.transitGatewayId = "tgw-0e1e2e3e4e5e6e7e8";
         const used = new Set<string>();
+        // A gateway that associates nothing by itself, and a table of it written: its lookup, and every association.
+        const table = { ...topology, sites: { ...topology.sites, ohio: structuredClone(topology.sites.ohio) } };
+        table.sites.ohio.aws.transitGatewayRouteTableId = "tgw-rtb-0e1e2e3e4e5e6e7e8";
+        const associatesNothing = () => {
+            const cloud = new FakeAws();
+            cloud.existingTransitGateway("tgw-0e1e2e3e4e5e6e7e8", { tables: new Set(["tgw-rtb-0e1e2e3e4e5e6e7e8"]) });
+            return cloud;
+        };
         // Every id written, and none: the lookups of both, and the commands.
-        for (const t of [topology, withoutAwsIds(topology)]) {
-            const { resources, invokes } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology: t });
+        for (const [t, aws] of [[topology], [withoutAwsIds(topology)], [table, associatesNothing()]] as const) {
+            const { resources, invokes } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], topology: t, aws });
             for (const r of resources.filter((r) => r.type.startsWith("aws:"))) used.add(r.type);
             for (const token of invokes) used.add(token);
             for (const c of ofType(resources, COMMAND)) {
@@ -677,7 +695,8 @@ describe("docs/iam-policy.json", () => {
                     for (const [, call] of cli.matchAll(/\baws ec2 (\S+)/g)) used.add(call);
             }
         }
-        assert.ok(used.has("aws:ec2/getRouteTables:getRouteTables") && used.has("modify-network-interface-attribute"));
+        for (const token of ["aws:ec2/getRouteTables:getRouteTables", "modify-network-interface-attribute", ASSOCIATION])
+            assert.ok(used.has(token), token);
         for (const what of used) {
             assert.ok(NEEDS[what], `no IAM actions known for ${what}`);
             for (const action of NEEDS[what]) assert.ok(granted.has(action), `${what} needs ${action}`);
