@@ -20,9 +20,10 @@
 #   - with a bridge attachment: creates the bridge and gives it the node's gateway address (the
 #     bridge plugin runs without isGateway, so it never switches on forwarding for the whole
 #     node); with PLUMR_NODE_NETWORK=agent, lets the node forward the bridge's traffic and only
-#     that (forwarding on the bridge alone, and an ACCEPT for the node's range in a chain of its
-#     own ahead of the FORWARD chain's rules), and keeps that traffic out of source NAT (for
-#     the EKS VPC CNI's AWS-SNAT-CHAIN), its chains kept first every period.
+#     that (forwarding on the bridge alone, and ACCEPTs between the node's range and the site's
+#     and the linked sites' ranges, in a chain of its own ahead of the FORWARD chain's rules), and
+#     keeps that traffic out of source NAT (for the EKS VPC CNI's AWS-SNAT-CHAIN), its chains kept
+#     first every period.
 set -eu
 
 root="${PLUMR_HOST_ROOT:-/host}"
@@ -34,6 +35,9 @@ cni_dir="${PLUMR_CNI_BIN_DIR:-}"
 cni_plugins="${PLUMR_CNI_PLUGINS:-}"
 bridge="${PLUMR_BRIDGE:-}"
 node_network="${PLUMR_NODE_NETWORK:-agent}"
+# The site's whole bridge range, and the linked sites': what the bridge's traffic may reach.
+bridge_range="${PLUMR_BRIDGE_RANGE:-}"
+peer_ranges="${PLUMR_PEER_RANGES:-}"
 interval="${PLUMR_CHECK_SECONDS:-10}"
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -115,6 +119,17 @@ ensure_first_jump() {
     changed=1
 }
 
+# Makes sure every rule agent_rules gives for `table` is there.
+ensure_agent_rules() {
+    while read -r table chain rule; do
+        [ "$table" = "$1" ] || continue
+        # The rule's words are iptables arguments.
+        ensure_rule "$table" "$chain" $rule
+    done <<EOF_RULES
+$(agent_rules)
+EOF_RULES
+}
+
 prepare() {
     [ -n "$bridge" ] || return 0
     [ -n "$gateway" ] || return 0
@@ -130,12 +145,11 @@ prepare() {
     [ "$node_network" = agent ] || return 0
     echo 1 >"/proc/sys/net/ipv4/conf/$bridge/forwarding"
     ensure_first_jump filter FORWARD "$FORWARD_CHAIN"
-    ensure_rule filter "$FORWARD_CHAIN" -i "$bridge" -s "$range" -j ACCEPT
-    ensure_rule filter "$FORWARD_CHAIN" -o "$bridge" -d "$range" -j ACCEPT
+    ensure_agent_rules filter
     # The bridge's addresses are routed, never hidden: what leaves from them keeps its source.
     changed=0
     ensure_first_jump nat POSTROUTING "$NAT_CHAIN"
-    ensure_rule nat "$NAT_CHAIN" -s "$range" -j ACCEPT
+    ensure_agent_rules nat
     # NAT is decided on a flow's first packet: a flow that began before this rule stays
     # source-NATed as long as it carries traffic. Forget the range's flows, so they start again
     # un-NATed.
@@ -145,10 +159,14 @@ prepare() {
     fi
 }
 
-# The agent's rules for this node: "table chain rule...", one per line.
+# The agent's rules for this node: "table chain rule...", one per line. The bridge's traffic is
+# forwarded only between the node's range and the site's bridge range (its other nodes) or a
+# linked site's, one rule per direction and range.
 agent_rules() {
-    echo "filter $FORWARD_CHAIN -i $bridge -s $range -j ACCEPT"
-    echo "filter $FORWARD_CHAIN -o $bridge -d $range -j ACCEPT"
+    for other in $bridge_range $peer_ranges; do
+        echo "filter $FORWARD_CHAIN -i $bridge -s $range -d $other -j ACCEPT"
+        echo "filter $FORWARD_CHAIN -o $bridge -s $other -d $range -j ACCEPT"
+    done
     echo "nat $NAT_CHAIN -s $range -j ACCEPT"
 }
 
@@ -161,9 +179,10 @@ holds_exactly() {
     done
 }
 
-# Empties the agent's chains when they hold anything else than its rules (a changed range), and
-# leaves them alone otherwise, so that a restart never opens a gap; with nodeNetwork cluster, or
-# no bridge, removes them and their jumps: the cluster forwards, or nothing needs it.
+# Empties the agent's chains when they hold anything else than its rules (a changed range, or a
+# changed set of linked sites), and leaves them alone otherwise, so that a restart never opens a
+# gap; with nodeNetwork cluster, or no bridge, removes them and their jumps: the cluster forwards,
+# or nothing needs it.
 reset_chains() {
     host iptables -V >/dev/null 2>&1 || return 0
     if [ -n "$bridge" ] && [ -n "$range" ] && [ "$node_network" = agent ]; then

@@ -5,6 +5,7 @@ import { EndpointPodArgs, endpointPodSpec } from "../../components/endpoint";
 import { nodeAgentPodSpec } from "../../components/nodeAgent";
 import { sha256sums } from "../../planner/files/binaries";
 import { nodeAgentEnv } from "../../planner/cluster/nodeAgent";
+import { exampleFile, readTopologyFile } from "../../lib/topologyFile";
 import { endpointsAt, planTopology } from "../../planner/plan";
 import { parseTopology } from "../../planner/topology/schema";
 import { exampleTopology, plannerFiles } from "../support/harness";
@@ -114,5 +115,19 @@ describe("the node agent's pod spec", () => {
         assert.deepStrictEqual(Object.fromEntries(agent.env.slice(2).map((e: any) => [e.name, e.value])), env);
         assert.strictEqual(env.PLUMR_NODES.split(" ").length, 3, "every node of the site, with its gateway and range");
         assert.strictEqual(plan.binaries.installerImage, "registry.access.redhat.com/ubi9/ubi:9.6");
+    });
+
+    it("tells each site's agent the site's bridge range and the bridge ranges of the sites linked to it, each once", () => {
+        const plan = planTopology(parseTopology(readTopologyFile(exampleFile("hub-and-spoke"))), plannerFiles());
+        const ranges = (site: string) => {
+            const env = nodeAgentEnv(plan, site);
+            return [env.PLUMR_BRIDGE_RANGE, env.PLUMR_PEER_RANGES];
+        };
+        assert.deepStrictEqual(
+            ranges("ohio"),
+            ["10.10.0.0/16", "10.20.0.0/16 10.30.0.0/16 10.40.0.0/16"],
+            "the hub, linked to every spoke",
+        );
+        assert.deepStrictEqual(ranges("mumbai"), ["10.20.0.0/16", "10.10.0.0/16"], "a spoke, linked to the hub alone");
     });
 });
