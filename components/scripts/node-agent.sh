@@ -23,7 +23,9 @@
 #     that (forwarding on the bridge alone, and ACCEPTs between the node's range and the site's
 #     and the linked sites' ranges, in a chain of its own ahead of the FORWARD chain's rules), and
 #     keeps that traffic out of source NAT (for the EKS VPC CNI's AWS-SNAT-CHAIN), its chains kept
-#     first every period.
+#     first every period;
+#   - checks what it does not change itself: that the interfaces the linked sites' ranges are
+#     routed through forward what arrives on them.
 set -eu
 
 root="${PLUMR_HOST_ROOT:-/host}"
@@ -207,6 +209,26 @@ failures=""
 fail() { failures="${failures}node-agent: node $node: $*
 "; }
 
+# A peer's packet to an endpoint arrives on the interface the node routes the peer's range
+# through, and the kernel forwards it only if that interface forwards. The agent switches
+# forwarding on for the bridge alone (on that interface, it would let the node forward whatever
+# arrives there), so it only checks it, once per interface.
+check_uplinks() {
+    seen=" $bridge "
+    for peer in $peer_ranges; do
+        via="$(host ip -4 route get "${peer%/*}" 2>/dev/null | sed -n '1s/.* dev \([^ ]*\).*/\1/p')"
+        if [ -z "$via" ]; then
+            fail "forwarding: the node has no route to $peer, a linked site's bridge range, so its endpoints cannot answer there; give the node a route to it (a default route will do)"
+            continue
+        fi
+        case "$seen" in *" $via "*) continue ;; esac
+        seen="$seen$via "
+        [ "$(cat "/proc/sys/net/ipv4/conf/$via/forwarding" 2>/dev/null)" = 1 ] && continue
+        sysctl="net.ipv4.conf.$(echo "$via" | tr . /).forwarding"
+        fail "forwarding: the node routes $peer, a linked site's bridge range, through $via, which does not forward ($sysctl is 0): what the peers send to the bridge arrives there and goes no further; set $sysctl=1 on the node, for good (a sysctl.d file, a MachineConfig on OpenShift), and let the node's firewall drop what else arrives there, or set sites.$site.nodeNetwork to cluster"
+    done
+}
+
 check() {
     failures=""
     if [ ! -d "$root$host_path" ] || ! (cd "$root$host_path" && sha256sum -c "$manifest/SHA256SUMS" >/dev/null 2>&1); then
@@ -237,6 +259,7 @@ check() {
             else
                 [ "$(cat "/proc/sys/net/ipv4/conf/$bridge/forwarding" 2>/dev/null)" = 1 ] ||
                     fail "forwarding: the node does not forward what arrives on $bridge"
+                check_uplinks
                 [ "$(host iptables -w -t filter -S FORWARD | sed -n 2p)" = "-A FORWARD -j $FORWARD_CHAIN" ] ||
                     fail "forwarding: the FORWARD chain does not send the bridge's traffic to $FORWARD_CHAIN first"
                 [ "$(host iptables -w -t nat -S POSTROUTING | sed -n 2p)" = "-A POSTROUTING -j $NAT_CHAIN" ] ||

@@ -320,6 +320,34 @@ describe("node-agent.sh: the node's network, in namespaces of its own (root)", f
         assert.ok(reaches(OTHER_HOST), "a site linked since");
     });
 
+    it("checks that the interface a linked site's range is routed through forwards: on a hardened node, it fails, naming the sysctl", () => {
+        prepare();
+        podOnBridge();
+        // Forwarding off for the whole node, as a hardened node has it; the agent's next round
+        // switches it on for the bridge again, and for the bridge alone.
+        inNs("sysctl", "-qw", "net.ipv4.conf.all.forwarding=1");
+        inNs("sysctl", "-qw", "net.ipv4.conf.all.forwarding=0");
+        prepare();
+        assert.strictEqual(inNs("cat", "/proc/sys/net/ipv4/conf/uplink/forwarding").trim(), "0", "the agent leaves the uplink alone");
+        assert.strictEqual(reaches(PEER_HOST), false, "the answer arrives on the uplink, which does not forward it");
+        const hardened = check();
+        assert.strictEqual(hardened.status, 1);
+        assert.match(
+            hardened.output,
+            /^node-agent: node worker-1: forwarding: the node routes 10\.20\.0\.0\/16, a linked site's bridge range, through uplink, which does not forward \(net\.ipv4\.conf\.uplink\.forwarding is 0\).*; set net\.ipv4\.conf\.uplink\.forwarding=1 on the node/m,
+        );
+        assert.doesNotMatch(hardened.output, /10\.99\./, "only the linked sites' ranges are checked");
+
+        // The fix the check names: the uplink forwards, the node as a whole still does not.
+        inNs("sysctl", "-qw", "net.ipv4.conf.uplink.forwarding=1");
+        assert.strictEqual(inNs("sysctl", "-n", "net.ipv4.ip_forward").trim(), "0");
+        assert.ok(reaches(PEER_HOST));
+        assert.strictEqual(check().status, 0);
+
+        inNs("ip", "route", "del", "10.20.0.0/16");
+        assert.match(check().output, /forwarding: the node has no route to 10\.20\.0\.0\/16, a linked site's bridge range/);
+    });
+
     /** `node-agent.sh run` for a few seconds: its output. */
     const runBriefly = (env: Record<string, string> = {}) => {
         const script = path.join(n.env.MANIFEST_DIR, "node-agent.sh");
