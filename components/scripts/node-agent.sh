@@ -21,9 +21,9 @@
 #     bridge plugin runs without isGateway, so it never switches on forwarding for the whole
 #     node); with PLUMR_NODE_NETWORK=agent, lets the node forward the bridge's traffic and only
 #     that (forwarding on the bridge alone, and ACCEPTs between the node's range and the site's
-#     and the linked sites' ranges, in a chain of its own ahead of the FORWARD chain's rules), and
-#     keeps that traffic out of source NAT (for the EKS VPC CNI's AWS-SNAT-CHAIN), its chains kept
-#     first every period;
+#     and the linked sites' ranges, in a chain of its own that FORWARD jumps to ahead of its
+#     first DROP or REJECT), and keeps that traffic out of source NAT (for the EKS VPC CNI's
+#     AWS-SNAT-CHAIN), its jumps kept ahead of what would drop or rewrite it every period;
 #   - checks what it does not change itself: that the interfaces the linked sites' ranges are
 #     routed through forward what arrives on them.
 set -eu
@@ -45,6 +45,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 FORWARD_CHAIN=PLUMR-FORWARD
 NAT_CHAIN=PLUMR-POSTROUTING
+# The targets that decide the fate of the bridge's traffic before the agent's chains could: the
+# agent's jump must come before the first rule with one of them (extended regular expressions).
+FORWARD_DECIDES='DROP|REJECT'
+NAT_DECIDES='AWS-SNAT-CHAIN-0|MASQUERADE|SNAT'
 
 say() { echo "node-agent: node $node: $*"; }
 
@@ -92,8 +96,8 @@ install_all() {
     fi
 }
 
-# Set to 1 when ensure_rule or ensure_first_jump changed a chain.
-changed=0
+# Set to 1 when ensure_rule added a rule.
+added=0
 
 # Makes sure `rule` (iptables arguments after -A <chain>) is in `chain` of `table`.
 ensure_rule() {
@@ -102,23 +106,45 @@ ensure_rule() {
     shift 2
     host iptables -w -t "$table" -C "$chain" "$@" 2>/dev/null && return 0
     host iptables -w -t "$table" -A "$chain" "$@"
-    changed=1
+    added=1
 }
 
-# Makes sure `chain` exists and `parent` jumps to it first, ahead of whatever the node's network
-# plugin puts there.
-ensure_first_jump() {
-    table="$1"
-    parent="$2"
-    chain="$3"
-    host iptables -w -t "$table" -N "$chain" 2>/dev/null || true
-    first="$(host iptables -w -t "$table" -S "$parent" | sed -n 2p)"
-    [ "$first" = "-A $parent -j $chain" ] && return 0
-    while host iptables -w -t "$table" -C "$parent" -j "$chain" 2>/dev/null; do
-        host iptables -w -t "$table" -D "$parent" -j "$chain"
+# Where `parent` of `table` jumps to `chain`, against its first rule whose target matches
+# `decides`: "ahead", "missing", or "behind <that rule>".
+jump_place() {
+    rules="$(host iptables -w -t "$1" -S "$2" 2>/dev/null | grep -e '^-A ' || true)"
+    at="$(printf '%s\n' "$rules" | grep -n -x -e "-A $2 -j $3" | sed -n '1s/:.*//p')"
+    decider="$(printf '%s\n' "$rules" | grep -n -E -e " -j ($4)( |\$)" | sed -n 1p)"
+    if [ -z "$at" ]; then
+        echo missing
+    elif [ -n "$decider" ] && [ "${decider%%:*}" -lt "$at" ]; then
+        echo "behind ${decider#*:}"
+    else
+        echo ahead
+    fi
+}
+
+# Makes sure `chain` exists and `parent` of `table` jumps to it ahead of the first rule whose
+# target matches `decides`; sets `jump` to kept, added or moved. A jump already ahead of such a
+# rule stays where it is, wherever that is: another agent that keeps its own jump first (Calico's
+# default) then never fights this one. A missing jump, or one behind such a rule, goes first rather
+# than just before that rule: ahead, too, of the jumps to other chains, which may drop or NAT as
+# well; another agent that puts its own jump first afterwards only moves this one down, where it
+# stays.
+ensure_jump_ahead() {
+    host iptables -w -t "$1" -N "$3" 2>/dev/null || true
+    case "$(jump_place "$@")" in
+    ahead)
+        jump=kept
+        return 0
+        ;;
+    missing) jump=added ;;
+    *) jump=moved ;;
+    esac
+    while host iptables -w -t "$1" -C "$2" -j "$3" 2>/dev/null; do
+        host iptables -w -t "$1" -D "$2" -j "$3"
     done
-    host iptables -w -t "$table" -I "$parent" 1 -j "$chain"
-    changed=1
+    host iptables -w -t "$1" -I "$2" 1 -j "$3"
 }
 
 # Makes sure every rule agent_rules gives for `table` is there.
@@ -130,6 +156,16 @@ ensure_agent_rules() {
     done <<EOF_RULES
 $(agent_rules)
 EOF_RULES
+}
+
+# NAT is decided on a flow's first packet: a flow that began before the exemption, or while its
+# jump was behind a rule that NATs, stays source-NATed as long as it carries traffic. Forget the
+# range's flows, so they start again un-NATed.
+forget_flows() {
+    if [ "$added" = 1 ] || [ "$1" != kept ]; then
+        host conntrack -D -s "$range" >/dev/null 2>&1 || true
+        say "kept the source of what leaves $range; forgot its earlier flows"
+    fi
 }
 
 prepare() {
@@ -146,19 +182,14 @@ prepare() {
     done
     [ "$node_network" = agent ] || return 0
     echo 1 >"/proc/sys/net/ipv4/conf/$bridge/forwarding"
-    ensure_first_jump filter FORWARD "$FORWARD_CHAIN"
+    ensure_jump_ahead filter FORWARD "$FORWARD_CHAIN" "$FORWARD_DECIDES"
     ensure_agent_rules filter
     # The bridge's addresses are routed, never hidden: what leaves from them keeps its source.
-    changed=0
-    ensure_first_jump nat POSTROUTING "$NAT_CHAIN"
+    added=0
+    ensure_jump_ahead nat POSTROUTING "$NAT_CHAIN" "$NAT_DECIDES"
+    nat_jump="$jump"
     ensure_agent_rules nat
-    # NAT is decided on a flow's first packet: a flow that began before this rule stays
-    # source-NATed as long as it carries traffic. Forget the range's flows, so they start again
-    # un-NATed.
-    if [ "$changed" = 1 ]; then
-        host conntrack -D -s "$range" >/dev/null 2>&1 || true
-        say "kept the source of what leaves $range; forgot its earlier flows"
-    fi
+    forget_flows "$nat_jump"
 }
 
 # The agent's rules for this node: "table chain rule...", one per line. The bridge's traffic is
@@ -209,6 +240,21 @@ failures=""
 fail() { failures="${failures}node-agent: node $node: $*
 "; }
 
+# check_jump <check> <what> <table> <parent> <chain> <decides>: whether `parent` of `table` jumps to
+# `chain` ahead of its first rule whose target matches `decides`; `what` says what such a rule
+# does to the bridge's traffic.
+check_jump() {
+    check="$1"
+    what="$2"
+    shift 2
+    place="$(jump_place "$@")"
+    case "$place" in
+    ahead) ;;
+    missing) fail "$check: the $2 chain does not send the bridge's traffic to $3; the agent adds the jump on its next round" ;;
+    *) fail "$check: the $2 chain reaches ${place#behind } before its jump to $3, so $what; the agent puts the jump ahead of it again on its next round, and whatever keeps putting such a rule first breaks the links" ;;
+    esac
+}
+
 # A peer's packet to an endpoint arrives on the interface the node routes the peer's range
 # through, and the kernel forwards it only if that interface forwards. The agent switches
 # forwarding on for the bridge alone (on that interface, it would let the node forward whatever
@@ -227,6 +273,15 @@ check_uplinks() {
         sysctl="net.ipv4.conf.$(echo "$via" | tr . /).forwarding"
         fail "forwarding: the node routes $peer, a linked site's bridge range, through $via, which does not forward ($sysctl is 0): what the peers send to the bridge arrives there and goes no further; set $sysctl=1 on the node, for good (a sysctl.d file, a MachineConfig on OpenShift), and let the node's firewall drop what else arrives there, or set sites.$site.nodeNetwork to cluster"
     done
+}
+
+# What the node needs to forward the bridge's traffic: what the agent keeps, and what it checks only.
+check_forwarding() {
+    [ "$(cat "/proc/sys/net/ipv4/conf/$bridge/forwarding" 2>/dev/null)" = 1 ] ||
+        fail "forwarding: the node does not forward what arrives on $bridge"
+    check_uplinks
+    check_jump forwarding "the bridge's traffic is dropped there" filter FORWARD "$FORWARD_CHAIN" "$FORWARD_DECIDES"
+    check_jump "source NAT" "what leaves the bridge may lose its source address there" nat POSTROUTING "$NAT_CHAIN" "$NAT_DECIDES"
 }
 
 check() {
@@ -257,13 +312,7 @@ check() {
             if ! host iptables -V >/dev/null 2>&1; then
                 fail "forwarding: the node has no iptables command, which the agent needs to forward the bridge's traffic; install it on the node, or set sites.$site.nodeNetwork to cluster and let the cluster's nodes forward it"
             else
-                [ "$(cat "/proc/sys/net/ipv4/conf/$bridge/forwarding" 2>/dev/null)" = 1 ] ||
-                    fail "forwarding: the node does not forward what arrives on $bridge"
-                check_uplinks
-                [ "$(host iptables -w -t filter -S FORWARD | sed -n 2p)" = "-A FORWARD -j $FORWARD_CHAIN" ] ||
-                    fail "forwarding: the FORWARD chain does not send the bridge's traffic to $FORWARD_CHAIN first"
-                [ "$(host iptables -w -t nat -S POSTROUTING | sed -n 2p)" = "-A POSTROUTING -j $NAT_CHAIN" ] ||
-                    fail "source NAT: POSTROUTING does not send the bridge's traffic to $NAT_CHAIN first"
+                check_forwarding
             fi
         fi
     fi

@@ -273,19 +273,6 @@ describe("node-agent.sh: the node's network, in namespaces of its own (root)", f
         assert.strictEqual(passes.status, 0, passes.output);
         podOnBridge();
         assert.ok(reaches(PEER_HOST), "the pod reaches the linked site, with its own address");
-
-        // The network plugin puts its rules first again: the check sees it, and the agent's next round fixes it.
-        inNs("iptables", "-I", "FORWARD", "1", "-o", "uplink", "-j", "DROP");
-        const displaced = check();
-        assert.strictEqual(displaced.status, 1);
-        assert.match(
-            displaced.output,
-            /node-agent: node worker-1: forwarding: the FORWARD chain does not send the bridge's traffic to PLUMR-FORWARD first/,
-        );
-        prepare();
-        assert.strictEqual(rules("filter", "FORWARD")[1], "-A FORWARD -j PLUMR-FORWARD");
-        assert.strictEqual(rules("filter", "FORWARD").filter((r) => r.includes("PLUMR-FORWARD")).length, 1, "one jump, not two");
-        assert.strictEqual(check().status, 0);
         assert.strictEqual(prepare(), "", "a round with nothing to do says nothing");
         assert.strictEqual(rules("filter", "PLUMR-FORWARD").length, 5, "the same rules once, however often it runs");
     });
@@ -346,6 +333,52 @@ describe("node-agent.sh: the node's network, in namespaces of its own (root)", f
 
         inNs("ip", "route", "del", "10.20.0.0/16");
         assert.match(check().output, /forwarding: the node has no route to 10\.20\.0\.0\/16, a linked site's bridge range/);
+    });
+
+    it("keeps its jumps ahead of what drops or source-NATs, leaves them where they are when they are, and says what they are behind", () => {
+        restrictedAndSnatted();
+        prepare();
+        // Another agent that keeps its own jumps first, as Calico does by default: no fight.
+        for (const [table, parent, chain] of [
+            ["filter", "FORWARD", "cali-FORWARD"],
+            ["nat", "POSTROUTING", "cali-POSTROUTING"],
+        ]) {
+            inNs("iptables", "-t", table, "-N", chain);
+            inNs("iptables", "-t", table, "-I", parent, "1", "-j", chain);
+        }
+        assert.strictEqual(prepare(), "", "nothing moved");
+        assert.deepStrictEqual(rules("filter", "FORWARD").slice(1, 3), ["-A FORWARD -j cali-FORWARD", "-A FORWARD -j PLUMR-FORWARD"]);
+        assert.deepStrictEqual(rules("nat", "POSTROUTING").slice(1, 3), [
+            "-A POSTROUTING -j cali-POSTROUTING",
+            "-A POSTROUTING -j PLUMR-POSTROUTING",
+        ]);
+        assert.strictEqual(check().status, 0, "ahead of what matters is enough");
+
+        // A rule that drops, and one that source-NATs, put ahead: the check names them.
+        inNs("iptables", "-I", "FORWARD", "1", "-o", "uplink", "-j", "REJECT", "--reject-with", "icmp-port-unreachable");
+        inNs("iptables", "-t", "nat", "-I", "POSTROUTING", "2", "-m", "comment", "--comment", "AWS SNAT CHAIN", "-j", "AWS-SNAT-CHAIN-0");
+        const behind = check();
+        assert.strictEqual(behind.status, 1);
+        assert.match(
+            behind.output,
+            /^node-agent: node worker-1: forwarding: the FORWARD chain reaches -A FORWARD -o uplink -j REJECT --reject-with icmp-port-unreachable before its jump to PLUMR-FORWARD, so the bridge's traffic is dropped there/m,
+        );
+        assert.match(
+            behind.output,
+            /^node-agent: node worker-1: source NAT: the POSTROUTING chain reaches -A POSTROUTING -m comment --comment "AWS SNAT CHAIN" -j AWS-SNAT-CHAIN-0 before its jump to PLUMR-POSTROUTING/m,
+        );
+        prepare();
+        assert.strictEqual(rules("filter", "FORWARD")[1], "-A FORWARD -j PLUMR-FORWARD");
+        assert.strictEqual(rules("nat", "POSTROUTING")[1], "-A POSTROUTING -j PLUMR-POSTROUTING");
+        for (const [table, parent] of [
+            ["filter", "FORWARD"],
+            ["nat", "POSTROUTING"],
+        ])
+            assert.strictEqual(rules(table, parent).filter((r) => r.includes("PLUMR")).length, 1, "one jump, not two");
+        assert.strictEqual(check().status, 0);
+
+        inNs("iptables", "-D", "FORWARD", "-j", "PLUMR-FORWARD");
+        assert.match(check().output, /forwarding: the FORWARD chain does not send the bridge's traffic to PLUMR-FORWARD/);
     });
 
     /** `node-agent.sh run` for a few seconds: its output. */
