@@ -158,13 +158,18 @@ $(agent_rules)
 EOF_RULES
 }
 
-# NAT is decided on a flow's first packet: a flow that began before the exemption, or while its
-# jump was behind a rule that NATs, stays source-NATed as long as it carries traffic. Forget the
-# range's flows, so they start again un-NATed.
+# NAT is decided on a flow's first packet: a flow that began while the exemption was missing, or
+# behind a rule that NATs, stays source-NATed as long as it carries traffic. When the exemption
+# was added, the range's flows are forgotten, so that they start again un-NATed. When its jump was
+# only moved ahead again, only the flows that were source-NATed meanwhile are: the others are
+# right, and go on undisturbed however often something displaces the jump.
 forget_flows() {
-    if [ "$added" = 1 ] || [ "$1" != kept ]; then
+    if [ "$added" = 1 ] || [ "$1" = added ]; then
         host conntrack -D -s "$range" >/dev/null 2>&1 || true
         say "kept the source of what leaves $range; forgot its earlier flows"
+    elif [ "$1" = moved ]; then
+        host conntrack -D -s "$range" --src-nat >/dev/null 2>&1 || true
+        say "put $NAT_CHAIN ahead of POSTROUTING's source NAT again; forgot the flows of $range it source-NATed meanwhile"
     fi
 }
 

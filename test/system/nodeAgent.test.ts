@@ -381,6 +381,36 @@ describe("node-agent.sh: the node's network, in namespaces of its own (root)", f
         assert.match(check().output, /forwarding: the FORWARD chain does not send the bridge's traffic to PLUMR-FORWARD/);
     });
 
+    it("forgets the range's flows when it adds the NAT exemption, and only those source-NATed meanwhile when it moves its jump", () => {
+        restrictedAndSnatted();
+        const flows = () =>
+            inNs("conntrack", "-L", "-p", "udp")
+                .split("\n")
+                .flatMap((line) => /^udp .* src=(10\.10\.1\.\d+) /.exec(line)?.[1] ?? [])
+                .sort();
+        // A flow left as it is, and one source-NATed as the VPC CNI does.
+        const addFlows = () => {
+            const flow = ["-p", "udp", "-d", PEER_HOST, "--sport", "5000", "--dport", "5000", "-t", "120"];
+            inNs("conntrack", "-I", "-s", "10.10.1.5", ...flow);
+            inNs("conntrack", "-I", "-s", "10.10.1.6", ...flow, "--src-nat", "100.65.0.10");
+            assert.deepStrictEqual(flows(), ["10.10.1.5", "10.10.1.6"]);
+        };
+        addFlows();
+        assert.match(prepare(), /kept the source of what leaves 10\.10\.1\.0\/24; forgot its earlier flows/);
+        assert.deepStrictEqual(flows(), [], "the exemption was added: every flow of the range starts again");
+
+        addFlows();
+        assert.strictEqual(prepare(), "");
+        assert.deepStrictEqual(flows(), ["10.10.1.5", "10.10.1.6"], "nothing changed, nothing forgotten");
+
+        inNs("iptables", "-t", "nat", "-I", "POSTROUTING", "1", "-j", "AWS-SNAT-CHAIN-0");
+        assert.match(
+            prepare(),
+            /put PLUMR-POSTROUTING ahead of POSTROUTING's source NAT again; forgot the flows of 10\.10\.1\.0\/24 it source-NATed meanwhile/,
+        );
+        assert.deepStrictEqual(flows(), ["10.10.1.5"], "the jump was only moved: the flow left as it is goes on");
+    });
+
     /** `node-agent.sh run` for a few seconds: its output. */
     const runBriefly = (env: Record<string, string> = {}) => {
         const script = path.join(n.env.MANIFEST_DIR, "node-agent.sh");
