@@ -25,7 +25,8 @@
 #     first DROP or REJECT), and keeps that traffic out of source NAT (for the EKS VPC CNI's
 #     AWS-SNAT-CHAIN), its jumps kept ahead of what would drop or rewrite it every period;
 #   - checks what it does not change itself: that the interfaces the linked sites' ranges are
-#     routed through forward what arrives on them.
+#     routed through forward what arrives on them, and that no nftables chain of the node's own
+#     firewall drops what is forwarded.
 set -eu
 
 root="${PLUMR_HOST_ROOT:-/host}"
@@ -280,6 +281,58 @@ check_uplinks() {
     done
 }
 
+# Reports the chain read so far when it drops forwarded packets and accepts the bridge's traffic
+# in neither direction; then forgets it.
+dropping_chain_end() {
+    case "$table" in ip\ * | inet\ *) [ "$drops$accepts_in$accepts_out" = 100 ] && echo "$table $chain" ;; esac
+    chain=""
+    drops=0
+    accepts_in=0
+    accepts_out=0
+}
+
+# The nftables chains on the forward hook, with a drop policy, that accept none of the bridge's
+# traffic: "family table chain", one per line. A packet must pass every base chain on its hook,
+# and an accept in one (such as FORWARD's, where iptables keeps its rules in nftables) does not
+# save it from the drop of another (nft(8)). The table of that FORWARD chain is left out: the
+# agent's jump is in it.
+nft_dropping_chains() {
+    own=""
+    host iptables -V 2>/dev/null | grep -q nf_tables && own="ip filter"
+    host nft list ruleset 2>/dev/null | {
+        table=""
+        dropping_chain_end
+        while read -r word line; do
+            case "$word" in
+            table | chain | set | map | flowtable | "}")
+                dropping_chain_end
+                [ "$word" = table ] && table="${line%" {"}"
+                [ "$word" = chain ] && chain="${line%" {"}"
+                ;;
+            type)
+                case "$line" in *"hook forward "*"policy drop;"*) [ "$table" = "$own" ] || drops=1 ;; esac
+                ;;
+            *)
+                case "$word $line" in *iif*"\"$bridge\""*accept*) accepts_in=1 ;; esac
+                case "$word $line" in *oif*"\"$bridge\""*accept*) accepts_out=1 ;; esac
+                ;;
+            esac
+        done
+        dropping_chain_end
+    }
+}
+
+check_nftables() {
+    host nft --version >/dev/null 2>&1 || return 0
+    dropping="$(nft_dropping_chains)"
+    [ -n "$dropping" ] || return 0
+    while read -r family table chain; do
+        fail "nftables: chain $chain of table $family $table (hook forward, policy drop) drops the bridge's traffic whatever the agent's iptables rules accept; accept it there, for good in the node's firewall configuration: nft insert rule $family $table $chain iifname \"$bridge\" ip saddr $range accept, and nft insert rule $family $table $chain oifname \"$bridge\" ip daddr $range accept"
+    done <<EOF_CHAINS
+$dropping
+EOF_CHAINS
+}
+
 # What the node needs to forward the bridge's traffic: what the agent keeps, and what it checks only.
 check_forwarding() {
     [ "$(cat "/proc/sys/net/ipv4/conf/$bridge/forwarding" 2>/dev/null)" = 1 ] ||
@@ -287,6 +340,7 @@ check_forwarding() {
     check_uplinks
     check_jump forwarding "the bridge's traffic is dropped there" filter FORWARD "$FORWARD_CHAIN" "$FORWARD_DECIDES"
     check_jump "source NAT" "what leaves the bridge may lose its source address there" nat POSTROUTING "$NAT_CHAIN" "$NAT_DECIDES"
+    check_nftables
 }
 
 check() {

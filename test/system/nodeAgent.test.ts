@@ -186,6 +186,7 @@ describe("node-agent.sh: the node's network, in namespaces of its own (root)", f
     const inNs = (...argv: string[]) => inNetns(NETNS, ...argv);
     const rules = (table: string, chain: string) => inNs("iptables", "-t", table, "-S", chain).trim().split("\n");
     const removeNamespaces = () => [POD, PEER, NETNS].forEach((ns) => spawnSync("ip", ["netns", "del", ns]));
+    const hasNft = spawnSync("sh", ["-c", "command -v nft"]).status === 0;
 
     before(function () {
         if (!isRoot()) {
@@ -409,6 +410,38 @@ describe("node-agent.sh: the node's network, in namespaces of its own (root)", f
             /put PLUMR-POSTROUTING ahead of POSTROUTING's source NAT again; forgot the flows of 10\.10\.1\.0\/24 it source-NATed meanwhile/,
         );
         assert.deepStrictEqual(flows(), ["10.10.1.5"], "the jump was only moved: the flow left as it is goes on");
+    });
+
+    it("reports an nftables chain on the forward hook whose drop policy drops the bridge's traffic, until it accepts that traffic", function () {
+        if (!hasNft) {
+            console.log("      skipped: no nft command (Debian's nftables package; dev/setup/ensure-system-packages.sh installs it)");
+            this.skip();
+        }
+        prepare();
+        podOnBridge();
+        assert.ok(reaches(PEER_HOST));
+        // A node's own firewall, in a table of its own; and FORWARD's policy, where the agent's jump is, dropping too.
+        const nft = (...argv: string[]) => inNs("nft", ...argv);
+        nft("add", "table", "inet", "hostfw");
+        nft("add", "chain", "inet", "hostfw", "forward", "{ type filter hook forward priority 0; policy drop; }");
+        nft("add", "chain", "inet", "hostfw", "input", "{ type filter hook input priority 0; policy drop; }");
+        inNs("iptables", "-P", "FORWARD", "DROP");
+        assert.strictEqual(reaches(PEER_HOST), false, "accepted by the agent's iptables rules, dropped by the other chain");
+        const dropped = check();
+        assert.strictEqual(dropped.status, 1);
+        const lines = dropped.output.trim().split("\n");
+        assert.strictEqual(lines.length, 1, dropped.output);
+        assert.match(
+            lines[0],
+            /^node-agent: node worker-1: nftables: chain forward of table inet hostfw \(hook forward, policy drop\) drops the bridge's traffic whatever the agent's iptables rules accept; .*nft insert rule inet hostfw forward iifname "br-plumr" ip saddr 10\.10\.1\.0\/24 accept, and nft insert rule inet hostfw forward oifname "br-plumr" ip daddr 10\.10\.1\.0\/24 accept$/,
+        );
+
+        // The fix the check names.
+        nft("insert", "rule", "inet", "hostfw", "forward", "iifname", `"${BRIDGE}"`, "ip", "saddr", "10.10.1.0/24", "accept");
+        nft("insert", "rule", "inet", "hostfw", "forward", "oifname", `"${BRIDGE}"`, "ip", "daddr", "10.10.1.0/24", "accept");
+        assert.ok(reaches(PEER_HOST));
+        const accepted = check();
+        assert.strictEqual(accepted.status, 0, accepted.output);
     });
 
     /** `node-agent.sh run` for a few seconds: its output. */
