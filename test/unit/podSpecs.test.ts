@@ -5,9 +5,10 @@ import { EndpointPodArgs, endpointPodSpec } from "../../components/endpoint";
 import { nodeAgentPodSpec } from "../../components/nodeAgent";
 import { sha256sums } from "../../planner/files/binaries";
 import { nodeAgentEnv } from "../../planner/cluster/nodeAgent";
+import { DEFAULT_AGENT_IMAGE, parseTopology } from "../../planner/topology/schema";
+import { imageReference } from "../../planner/topology/identifiers";
 import { exampleFile, readTopologyFile } from "../../lib/topologyFile";
 import { endpointsAt, planTopology } from "../../planner/plan";
-import { parseTopology } from "../../planner/topology/schema";
 import { exampleTopology, plannerFiles } from "../support/harness";
 
 function endpointArgs(edit: (topology: any) => void = () => {}): EndpointPodArgs {
@@ -114,7 +115,12 @@ describe("the node agent's pod spec", () => {
         assert.deepStrictEqual(agent.env[0], { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
         assert.deepStrictEqual(Object.fromEntries(agent.env.slice(2).map((e: any) => [e.name, e.value])), env);
         assert.strictEqual(env.PLUMR_NODES.split(" ").length, 3, "every node of the site, with its gateway and range");
-        assert.strictEqual(plan.binaries.installerImage, "registry.access.redhat.com/ubi9/ubi:9.6");
+        assert.strictEqual(plan.binaries.installerImage, DEFAULT_AGENT_IMAGE);
+    });
+
+    it("pins its default image by digest, as a tag and a digest the topology's checks accept", () => {
+        assert.match(DEFAULT_AGENT_IMAGE, /^registry\.access\.redhat\.com\/ubi9\/ubi:9\.6@sha256:[0-9a-f]{64}$/);
+        assert.strictEqual(imageReference(DEFAULT_AGENT_IMAGE), undefined);
     });
 
     it("tells each site's agent the site's bridge range and the bridge ranges of the sites linked to it, each once", () => {
