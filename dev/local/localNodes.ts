@@ -162,6 +162,9 @@ function createNodeNetwork(node: RealNode, routerNetns: string, routerInterface:
     inNs("link", "set", "eth0", "up");
     ip("-n", routerNetns, "link", "set", routerInterface, "master", "vpc", "up");
     inNs("route", "add", "default", "via", node.underlay.router);
+    // A Kubernetes node forwards (kubeadm's preflight requires it) from the start, not only once a
+    // pod's bridge plugin has switched it on: the node agent checks the uplink's forwarding.
+    ip("netns", "exec", node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1");
 }
 
 /**

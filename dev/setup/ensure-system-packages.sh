@@ -6,10 +6,11 @@
 #   jq: the plumr stand-in reads its JSON config with it (the twin runs it on this machine);
 #   libseccomp-dev, pkg-config: runc is built with seccomp support;
 #   iptables, conntrack: the real nodes' own firewall and connection tracking, which the node agent
-#     keeps its rules in and the tests set up as OpenShift's OVN-Kubernetes and EKS's VPC CNI do.
+#     keeps its rules in and the tests set up as OpenShift's OVN-Kubernetes and EKS's VPC CNI do;
+#   nft: a node's own nftables firewall, whose drop policy the node agent's check reports.
 set -eu
 missing=""
-for pair in socat:socat iperf3:iperf3 ping:iputils-ping jq:jq pkg-config:pkg-config iptables:iptables conntrack:conntrack; do
+for pair in socat:socat iperf3:iperf3 ping:iputils-ping jq:jq pkg-config:pkg-config iptables:iptables conntrack:conntrack nft:nftables; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
 done
 [ -f /usr/include/seccomp.h ] || missing="$missing libseccomp-dev"

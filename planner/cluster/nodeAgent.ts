@@ -2,10 +2,23 @@
 // the preview as the environment of its DaemonSet.
 import type { Plan } from "../types";
 
+/** The bridge ranges of the sites that a link joins to `siteName`, each once, sorted. */
+export function peerRanges(plan: Plan, siteName: string): string[] {
+    const peers = new Set<string>();
+    for (const link of plan.links) {
+        const end = link.ends.find((e) => e.site === siteName);
+        const peer = link.ends.find((e) => e.site !== siteName);
+        if (end && peer) peers.add(plan.sites[peer.site].config.bridgeRange);
+    }
+    return [...peers].sort();
+}
+
 /**
  * The node agent's environment (besides NODE_NAME): where the binaries and CNI plugins go, the
  * bridge it keeps with each node's gateway address and range, and whether it lets the nodes
- * forward the bridge's traffic. Nothing about the links: adding one leaves the agent as it is.
+ * forward the bridge's traffic: only between the node's range and the site's own bridge range or
+ * a linked site's. Of the links, only the sites they reach: a link to a site already linked, or
+ * one between other sites, leaves the agent as it is.
  */
 export function nodeAgentEnv(plan: Plan, siteName: string): Record<string, string> {
     const site = plan.sites[siteName];
@@ -20,6 +33,8 @@ export function nodeAgentEnv(plan: Plan, siteName: string): Record<string, strin
             PLUMR_BRIDGE: config.bridgeName,
             PLUMR_NODE_NETWORK: config.nodeNetwork,
             PLUMR_NODES: site.nodes.map((n) => `${n.name},${n.gateway}/${n.range.split("/")[1]},${n.range}`).join(" "),
+            PLUMR_BRIDGE_RANGE: config.bridgeRange,
+            PLUMR_PEER_RANGES: peerRanges(plan, siteName).join(" "),
         }),
     };
 }

@@ -138,7 +138,7 @@ function checkSharedCluster(pair: SitePair, problems: Problems): void {
         problems.add(
             topologyField("sites", siteName, "nodes", i, "name"),
             shared[0].name,
-            `${theirs} lists the same node, and both environments' node agents would keep its forwarding rules: each puts its own first, so they would undo each other`,
+            `${theirs} lists the same node, and both environments' node agents would keep its forwarding rules: each keeps the chains PLUMR-FORWARD and PLUMR-POSTROUTING to its own rules, so they would undo each other`,
             "give each environment nodes of its own (a node pool per environment, its nodes listed in its own file)",
         );
     }

@@ -3,8 +3,14 @@ import { Finding, Problems } from "../problems/errors";
 import * as id from "./identifiers";
 import { formatPath, parseWithProblems } from "../problems/issues";
 
-/** The node agent's image unless binaries.installerImage names another: Red Hat's UBI, pulled anonymously. */
-export const DEFAULT_AGENT_IMAGE = "registry.access.redhat.com/ubi9/ubi:9.6";
+/**
+ * The node agent's image unless binaries.installerImage names another: Red Hat's UBI, pulled
+ * anonymously. Pinned by the digest of its multi-architecture manifest list, since Red Hat rebuilds
+ * the 9.6 tag: every node runs the same image, and a new one comes only with a new program. The
+ * README says how to bump it.
+ */
+export const DEFAULT_AGENT_IMAGE =
+    "registry.access.redhat.com/ubi9/ubi:9.6@sha256:dec374e05cc13ebbc0975c9f521f3db6942d27f8ccdf06b180160490eef8bdbc";
 
 /** The config key that holds the topology, as users write it in Pulumi.yaml. */
 export const TOPOLOGY_KEY = "plumr:topology";

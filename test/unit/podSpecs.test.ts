@@ -5,8 +5,10 @@ import { EndpointPodArgs, endpointPodSpec } from "../../components/endpoint";
 import { nodeAgentPodSpec } from "../../components/nodeAgent";
 import { sha256sums } from "../../planner/files/binaries";
 import { nodeAgentEnv } from "../../planner/cluster/nodeAgent";
+import { DEFAULT_AGENT_IMAGE, parseTopology } from "../../planner/topology/schema";
+import { imageReference } from "../../planner/topology/identifiers";
+import { exampleFile, readTopologyFile } from "../../lib/topologyFile";
 import { endpointsAt, planTopology } from "../../planner/plan";
-import { parseTopology } from "../../planner/topology/schema";
 import { exampleTopology, plannerFiles } from "../support/harness";
 
 function endpointArgs(edit: (topology: any) => void = () => {}): EndpointPodArgs {
@@ -113,6 +115,25 @@ describe("the node agent's pod spec", () => {
         assert.deepStrictEqual(agent.env[0], { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
         assert.deepStrictEqual(Object.fromEntries(agent.env.slice(2).map((e: any) => [e.name, e.value])), env);
         assert.strictEqual(env.PLUMR_NODES.split(" ").length, 3, "every node of the site, with its gateway and range");
-        assert.strictEqual(plan.binaries.installerImage, "registry.access.redhat.com/ubi9/ubi:9.6");
+        assert.strictEqual(plan.binaries.installerImage, DEFAULT_AGENT_IMAGE);
+    });
+
+    it("pins its default image by digest, as a tag and a digest the topology's checks accept", () => {
+        assert.match(DEFAULT_AGENT_IMAGE, /^registry\.access\.redhat\.com\/ubi9\/ubi:9\.6@sha256:[0-9a-f]{64}$/);
+        assert.strictEqual(imageReference(DEFAULT_AGENT_IMAGE), undefined);
+    });
+
+    it("tells each site's agent the site's bridge range and the bridge ranges of the sites linked to it, each once", () => {
+        const plan = planTopology(parseTopology(readTopologyFile(exampleFile("hub-and-spoke"))), plannerFiles());
+        const ranges = (site: string) => {
+            const env = nodeAgentEnv(plan, site);
+            return [env.PLUMR_BRIDGE_RANGE, env.PLUMR_PEER_RANGES];
+        };
+        assert.deepStrictEqual(
+            ranges("ohio"),
+            ["10.10.0.0/16", "10.20.0.0/16 10.30.0.0/16 10.40.0.0/16"],
+            "the hub, linked to every spoke",
+        );
+        assert.deepStrictEqual(ranges("mumbai"), ["10.20.0.0/16", "10.10.0.0/16"], "a spoke, linked to the hub alone");
     });
 });

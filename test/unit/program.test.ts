@@ -317,6 +317,8 @@ describe("a stack that manages both sites", () => {
             PLUMR_BRIDGE: "br-plumr",
             PLUMR_NODE_NETWORK: "agent",
             PLUMR_NODES: `${OHIO_NODE},10.10.1.1/24,10.10.1.0/24 ip-10-0-171-33.us-east-2.compute.internal,10.10.2.1/24,10.10.2.0/24`,
+            PLUMR_BRIDGE_RANGE: "10.10.0.0/16",
+            PLUMR_PEER_RANGES: "10.20.0.0/16",
         });
         assert.deepStrictEqual(agent.env[0], { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
         assert.deepStrictEqual(ds.volumes.find((v: any) => v.hostPath).hostPath, { path: "/", type: "Directory" });

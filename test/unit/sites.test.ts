@@ -239,15 +239,17 @@ describe("adding and removing links in the full mesh", () => {
         );
     });
 
-    it("removes the removed link's resources, and changes only the two endpoints it joined", async () => {
+    it("removes the removed link's resources, and changes only the two endpoints it joined and, their sites no longer linked, the node agent", async () => {
         const topology = structuredClone(ex.topology);
         topology.links = topology.links.filter((l: any) => l.name !== "ohio-mumbai");
         const after = byName((await runProgram({ stack: "ohio", topology, allocations: ex.allocations })).resources);
         const { removed, changed } = compare(original, after);
         // It was Ohio's only link with Mumbai, so Ohio's routing and peering to Mumbai go with it.
         assert.ok(removed.length >= 5 && removed.every((key) => key.includes("mumbai")), `${removed}`);
-        // Ohio's endpoint loses a plumr, a config, a peer and its route to Mumbai; nothing else of Ohio's changes.
+        // Ohio's endpoint loses a plumr, a config, a peer and its route to Mumbai, and Ohio's node
+        // agent no longer forwards to and from Mumbai's range; nothing else of Ohio's changes.
         assert.deepStrictEqual(changed, [
+            "kubernetes:apps/v1:DaemonSet::ohio-node-agent",
             "kubernetes:apps/v1:Deployment::ohio-ohio",
             "kubernetes:core/v1:Secret::ohio-ohio-config",
             "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition::ohio-ohio-attachment",
@@ -283,14 +285,17 @@ describe("a third spoke for the hub", () => {
         return all;
     };
 
-    it("changes the hub's endpoint and adds the new spoke's, and no other endpoint's objects", async () => {
+    it("changes the hub's endpoint and adds the new spoke's, and no other endpoint's objects; the two sites' node agents learn each other's range", async () => {
         const { added, removed, changed } = compare(await runAll(twoSpokes()), await runAll(ex.topology));
         const kubernetes = (keys: string[]) => keys.filter((key) => key.includes("::kubernetes:"));
         assert.deepStrictEqual(removed, []);
+        // Ohio and Tokyo are linked for the first time: each site's node agent forwards to and from the other's range.
         assert.deepStrictEqual(kubernetes(changed), [
+            "ohio::kubernetes:apps/v1:DaemonSet::ohio-node-agent",
             "ohio::kubernetes:apps/v1:Deployment::ohio-hub",
             "ohio::kubernetes:core/v1:Secret::ohio-hub-config",
             "ohio::kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition::ohio-hub-attachment",
+            "tokyo::kubernetes:apps/v1:DaemonSet::tokyo-node-agent",
         ]);
         assert.deepStrictEqual(kubernetes(added), [
             "tokyo::kubernetes:apps/v1:Deployment::tokyo-tokyo",
