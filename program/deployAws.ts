@@ -8,6 +8,7 @@ import { AwsPeering } from "../components/awsPeering";
 import { AwsRouting } from "../components/awsRouting";
 import { peeringStep } from "../planner/aws/aws";
 import { resolveAwsSite } from "../planner/aws/discovery";
+import { quotaWarnings } from "../planner/aws/quotas";
 import { Problems } from "../planner/problems/errors";
 import type { AwsFacts, AwsSitePlan, Plan } from "../planner/types";
 import type { SiteAccess } from "../planner/topology/stackSettings";
@@ -30,6 +31,7 @@ export interface AwsSide {
  * provider (every site at once), resolved with the topology's pins (planner/aws/discovery.ts).
  * Throws one ConfigError with every site's problems (a lookup that found nothing or too much, a pin
  * that disagrees with what was found) before any resource that changes something is registered.
+ * Says what it found, and warns of route tables and security groups near their quotas.
  */
 export async function discoverAws(plan: Plan, routed: string[], access: Record<string, SiteAccess>): Promise<Record<string, AwsSide>> {
     // Registered before the site's AwsRouting, since its lookups need them; under an alias of their
@@ -55,6 +57,7 @@ export async function discoverAws(plan: Plan, routed: string[], access: Record<s
             `site ${p.site}: VPC ${p.vpcId}, route tables ${p.nodeRouteTableIds.join(", ")}, attachment subnets ` +
                 `${p.attachmentSubnetIds.join(", ")}, security groups ${p.securityGroupIds.join(", ") || "none"}`,
         );
+        for (const warning of quotaWarnings(p)) pulumi.log.warn(warning);
     }
     return ready;
 }
