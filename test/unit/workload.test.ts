@@ -1,13 +1,16 @@
 // The workload container's settings, checked before any change as the API server checks them
 // (names of variables and ports, quantities, requests against limits) and against what the pod
-// itself holds (the PLUMR_* variables, the plumr sidecars' UDP ports).
+// itself holds (the PLUMR_* variables, the plumr sidecars' UDP ports); and generated settings,
+// whose verdict the OpenAPI schema of the oldest supported Kubernetes must share.
 import * as assert from "assert";
 import fc from "fast-check";
 import { planTopology } from "../../planner/plan";
 import { parseTopology } from "../../planner/topology/schema";
 import * as id from "../../planner/topology/identifiers";
 import { exampleTopology, plannerFiles } from "../support/harness";
+import { KubernetesSchemas } from "../support/openapi";
 import { expectProblem } from "../support/problems";
+import { programVerdict, workloadSettings } from "../support/workloadCases";
 
 const W = "plumr:topology.sites.ohio.workload";
 
@@ -115,5 +118,33 @@ describe("the workload's settings", () => {
                 assert.ok(id.quantityValue(quantity)! >= 0);
             }),
         );
+    });
+
+    it("render, when the program takes them, a pod the OpenAPI schema takes; refused, they are named as workload fields", function () {
+        this.timeout(120_000);
+        const schemas = new KubernetesSchemas();
+        const seen = { accepted: 0, refused: 0 };
+        fc.assert(
+            fc.property(workloadSettings, (settings) => {
+                const verdict = programVerdict(settings);
+                if (verdict.accepted) {
+                    seen.accepted++;
+                    assert.deepStrictEqual(schemas.validate(verdict.pod), [], JSON.stringify(settings));
+                } else {
+                    seen.refused++;
+                    for (const problem of verdict.problems) {
+                        assert.match(
+                            problem.field,
+                            new RegExp(`^${W.replace(/\./g, "\\.")}\\.(env|ports|resources)\\b`),
+                            JSON.stringify(problem),
+                        );
+                        assert.ok(problem.fix.length > 0, JSON.stringify(problem));
+                    }
+                }
+            }),
+            { numRuns: 300, seed: 26 },
+        );
+        // The cases reach both verdicts, each often.
+        assert.ok(seen.accepted > 50 && seen.refused > 50, JSON.stringify(seen));
     });
 });
