@@ -401,7 +401,7 @@ export const topologySchema = z
                 /**
                  * Local directory with the CNI plugins the attachments need (bridge or macvlan, and
                  * static), from a containernetworking/plugins release for binaries.architecture: the
-                 * node agent installs those a node lacks (EKS nodes have neither bridge nor static).
+                 * node agent installs those a node lacks (EKS nodes have them since VPC CNI 1.13; older ones may not).
                  * Unset, a node without them fails the node agent's check.
                  */
                 cniPlugins: text("binaries/cni").optional(),
