@@ -7,8 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { environmentAllocations, environmentFile, ENVIRONMENTS_DIR, mergeEnvironment } from "../../planner/environments/environments";
 import { LocalFiles } from "../../planner/files/localFiles";
+import { ConfigError, Problem } from "../../planner/problems/errors";
 import { ClusterFacts, ClusterNode } from "../../planner/cluster/facts";
 import { deploy } from "../../program/deploy";
+import type { EndpointPodArgs } from "../../components/endpoint";
+import { sha256sums } from "../../planner/files/binaries";
+import { endpointsAt } from "../../planner/plan";
+import type { Plan } from "../../planner/types";
 import { ClusterQuestions, kubeconfigFile, readClusters } from "../../program/clusterReader";
 import { clusterProviders } from "../../program/clusterProviders";
 import { prepare } from "../../program/prepare";
@@ -456,3 +461,30 @@ export function find(resources: Registered[], type: string, name: string): Regis
 }
 
 export const KUBERNETES_PROVIDER = "pulumi:providers:kubernetes";
+
+/** The problems of a run that must fail with a ConfigError (`refusal` says what it must not have done), and what it registered. */
+export async function runProblems(options: RunOptions, refusal: string): Promise<{ problems: Problem[]; registered: Registered[] }> {
+    const registered: Registered[] = [];
+    try {
+        await runProgram({ ...options, registered });
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        return { problems: err.problems, registered };
+    }
+    throw new Error(`expected a ConfigError: ${refusal}`);
+}
+
+/** What the program builds the pod of Ohio's first endpoint from, in `plan` of the shipped two sites, its peer in Mumbai. */
+export function ohioEndpointPodArgs(plan: Plan): EndpointPodArgs {
+    const [endpoint] = endpointsAt(plan, "ohio");
+    return {
+        endpoint,
+        site: plan.sites.ohio,
+        tunnel: plan.tunnel,
+        binaries: { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath },
+        peers: [{ site: "mumbai", endpoint: "ohio-mumbai", facts: { tunnelIp: "10.4.0.2", address: "10.20.1.200" } }],
+        configSecret: "plumr-ohio-mumbai-config",
+        serviceAccount: "plumr-endpoint",
+        entrypointConfigMap: "plumr-entrypoint",
+    };
+}

@@ -3,11 +3,10 @@
 // schema in the unit tier and against a real API server's validation in the e2e tier.
 import fc from "fast-check";
 import { endpointPodSpec } from "../../components/endpoint";
-import { sha256sums } from "../../planner/files/binaries";
-import { endpointsAt, planTopology } from "../../planner/plan";
+import { planTopology } from "../../planner/plan";
 import { ConfigError, Problem } from "../../planner/problems/errors";
 import { parseTopology } from "../../planner/topology/schema";
-import { exampleTopology, plannerFiles } from "./harness";
+import { exampleTopology, ohioEndpointPodArgs, plannerFiles } from "./harness";
 
 /** The settings of the workload container a case writes, over the shipped topology's. */
 export interface WorkloadSettings {
@@ -84,17 +83,8 @@ export function programVerdict(settings: WorkloadSettings): Verdict {
         if (err instanceof ConfigError) return { accepted: false, problems: err.problems };
         throw err;
     }
-    const [endpoint] = endpointsAt(plan, "ohio");
-    const spec = endpointPodSpec({
-        endpoint,
-        site: plan.sites.ohio,
-        tunnel: plan.tunnel,
-        binaries: { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath },
-        peers: [{ site: "mumbai", endpoint: "ohio-mumbai", facts: { tunnelIp: "10.4.0.2", address: "10.20.1.200" } }],
-        configSecret: "plumr-ohio-mumbai-config",
-        serviceAccount: "default",
-        entrypointConfigMap: "plumr-entrypoint",
-    });
+    // The service account every namespace has: the API server's admission looks it up.
+    const spec = endpointPodSpec({ ...ohioEndpointPodArgs(plan), serviceAccount: "default" });
     return { accepted: true, pod: { apiVersion: "v1", kind: "Pod", metadata: { name: "plumr-workload-case" }, spec } };
 }
 

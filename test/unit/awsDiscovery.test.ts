@@ -8,9 +8,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readTopologyFile } from "../../lib/topologyFile";
-import { ConfigError, Problem } from "../../planner/problems/errors";
+import { Problem } from "../../planner/problems/errors";
 import { awsId } from "../support/fakeEc2";
-import { exampleTopology, FakeAws, find, Registered, runProgram, RunOptions, RunResult, withoutAwsIds } from "../support/harness";
+import {
+    exampleTopology,
+    FakeAws,
+    find,
+    Registered,
+    runProgram,
+    runProblems,
+    RunOptions,
+    RunResult,
+    withoutAwsIds,
+} from "../support/harness";
 
 const S = "plumr:topology.sites";
 const VPC_ROUTE = "aws:ec2/route:Route";
@@ -41,16 +51,8 @@ function awsSide(result: RunResult): Record<string, unknown> {
 }
 
 /** The problems of a run that must fail with a ConfigError, and what it registered. */
-async function problemsOf(options: RunOptions): Promise<{ problems: Problem[]; registered: Registered[] }> {
-    const registered: Registered[] = [];
-    try {
-        await runProgram({ ...options, registered });
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, String(err));
-        return { problems: err.problems, registered };
-    }
-    return assert.fail("the program deployed what it could not find in AWS, or what disagrees with it");
-}
+const problemsOf = (options: RunOptions) =>
+    runProblems(options, "the program deployed what it could not find in AWS, or what disagrees with it");
 
 /** The one problem of a run that must fail with a ConfigError, and what the run registered. */
 async function problemOf(options: RunOptions): Promise<Problem & { registered: Registered[] }> {

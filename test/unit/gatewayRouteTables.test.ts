@@ -3,10 +3,20 @@
 // is associated with) with a gateway the program creates, an existing one that associates by
 // default, and one whose default association is off; and the errors of a table that cannot be used.
 import * as assert from "assert";
-import { ConfigError, Problem } from "../../planner/problems/errors";
+import { ConfigError } from "../../planner/problems/errors";
 import { planTopology } from "../../planner/plan";
 import { parseTopology } from "../../planner/topology/schema";
-import { exampleTopology, FakeAws, find, plannerFiles, Registered, runProgram, RunOptions, upInOrder } from "../support/harness";
+import {
+    exampleTopology,
+    FakeAws,
+    find,
+    plannerFiles,
+    Registered,
+    runProblems,
+    runProgram,
+    RunOptions,
+    upInOrder,
+} from "../support/harness";
 
 const ASSOCIATION = "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation";
 const VPC_ATTACHMENT = "aws:ec2transitgateway/vpcAttachment:VpcAttachment";
@@ -56,16 +66,7 @@ const names = (resources: Registered[], type: string) =>
         .map((r) => r.name)
         .sort();
 
-async function problemsOf(options: RunOptions): Promise<{ problems: Problem[]; registered: Registered[] }> {
-    const registered: Registered[] = [];
-    try {
-        await runProgram({ ...options, registered });
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, String(err));
-        return { problems: err.problems, registered };
-    }
-    return assert.fail("the program deployed with a route table it cannot use");
-}
+const problemsOf = (options: RunOptions) => runProblems(options, "the program deployed with a route table it cannot use");
 
 describe("Transit Gateway route table associations", () => {
     it("associates the requested peering, which AWS leaves alone, and routes both ways through gateways the program creates", async () => {

@@ -3,29 +3,17 @@
 import * as assert from "assert";
 import { EndpointPodArgs, endpointPodSpec } from "../../components/endpoint";
 import { nodeAgentPodSpec } from "../../components/nodeAgent";
-import { sha256sums } from "../../planner/files/binaries";
 import { nodeAgentEnv } from "../../planner/cluster/nodeAgent";
 import { DEFAULT_AGENT_IMAGE, parseTopology } from "../../planner/topology/schema";
 import { imageReference } from "../../planner/topology/identifiers";
 import { exampleFile, readTopologyFile } from "../../lib/topologyFile";
-import { endpointsAt, planTopology } from "../../planner/plan";
-import { exampleTopology, plannerFiles } from "../support/harness";
+import { planTopology } from "../../planner/plan";
+import { exampleTopology, ohioEndpointPodArgs, plannerFiles } from "../support/harness";
 
 function endpointArgs(edit: (topology: any) => void = () => {}): EndpointPodArgs {
     const topology = exampleTopology();
     edit(topology);
-    const plan = planTopology(parseTopology(topology), plannerFiles());
-    const [endpoint] = endpointsAt(plan, "ohio");
-    return {
-        endpoint,
-        site: plan.sites.ohio,
-        tunnel: plan.tunnel,
-        binaries: { sha256sums: sha256sums(plan.binaries.packages).trimEnd(), hostPath: plan.binaries.hostPath },
-        peers: [{ site: "mumbai", endpoint: "ohio-mumbai", facts: { tunnelIp: "10.4.0.2", address: "10.20.1.200" } }],
-        configSecret: "plumr-ohio-mumbai-config",
-        serviceAccount: "plumr-endpoint",
-        entrypointConfigMap: "plumr-entrypoint",
-    };
+    return ohioEndpointPodArgs(planTopology(parseTopology(topology), plannerFiles()));
 }
 
 const containers = (spec: any): any[] => [...(spec.initContainers ?? []), ...spec.containers];
