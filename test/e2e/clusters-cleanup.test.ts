@@ -7,7 +7,7 @@ import * as path from "path";
 import { instanceLeftovers, localClusterSpecs, startLocalClusters, stopLocalClusters } from "../../dev/local/localClusters";
 import { namespacesUnavailable } from "../../dev/twin/twin";
 import { eventually, exited } from "../support/pid1";
-import { E2E } from "../support/localClusters";
+import { E2E, stopE2eClusters } from "../support/localClusters";
 
 const ROOT = path.join(__dirname, "..", "..");
 const nothingLeft = { processes: [], namespaces: [], cgroups: false, mounts: [], links: [] };
@@ -37,10 +37,10 @@ describe("local clusters: interrupted and killed starts", function () {
             console.log(`    skipped: ${unavailable}`);
             this.skip();
         }
-        // Start from nothing, whatever an earlier run left.
-        stopLocalClusters(E2E);
+        // Start from nothing, whatever an earlier run or test file left; the files after this one start them again.
+        stopE2eClusters();
     });
-    after(() => stopLocalClusters(E2E));
+    after(() => stopE2eClusters());
 
     it("stopped by SIGTERM while starting, removes everything it started", async () => {
         const { child, output } = await startUntilKubelet();

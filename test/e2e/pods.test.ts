@@ -314,7 +314,19 @@ describe("end to end on running pods", function () {
             );
             assert.deepStrictEqual(
                 reports.map((c) => c.check),
-                ["configuration", "Kubernetes version", "nodes", "architecture", "node forwarding", "privileged SCC", "VPC CNI SNAT"],
+                [
+                    "configuration",
+                    "Kubernetes version",
+                    "nodes",
+                    "architecture",
+                    "Multus",
+                    "rights",
+                    "node systems",
+                    "cluster networks",
+                    "node forwarding",
+                    "privileged SCC",
+                    "VPC CNI SNAT",
+                ],
             );
             assert.strictEqual(status, 0);
         }

@@ -17,6 +17,14 @@ export async function e2eClusters(): Promise<ClusterSpec[]> {
     return (await starting).clusters;
 }
 
+/** Stops the e2e clusters, whoever started them: the next e2eClusters() starts them afresh. */
+export function stopE2eClusters(): void {
+    unregister();
+    unregister = () => {};
+    starting = undefined;
+    stopLocalClusters(E2E);
+}
+
 after(async function () {
     this.timeout(5 * 60_000);
     unregister();
