@@ -112,13 +112,14 @@ export function envVarName(value: string): Finding | undefined {
 }
 
 /**
- * A container port's name, as the API server takes it (an IANA service name): at most 15
+ * A container port's name, as the API server takes it (an IANA service name; empty is no name): at most 15
  * lower-case letters, digits and '-', with at least one letter, not starting or ending with '-'
  * and without '--'.
  */
 export function portName(value: string): Finding | undefined {
     const fix = `rename it, e.g. ${asLabel(value).replace(/-+/g, "-").slice(0, 15).replace(/-$/, "") || "rtsp"}`;
-    if (value.length === 0 || value.length > 15) return { message: "a port name is 1 to 15 characters", fix };
+    if (value.length === 0) return undefined;
+    if (value.length > 15) return { message: "a port name is at most 15 characters", fix };
     if (!/^[a-z0-9-]+$/.test(value) || value.startsWith("-") || value.endsWith("-") || value.includes("--")) {
         return { message: "a port name is lower-case letters, digits and single '-' between them", fix };
     }
@@ -143,45 +144,41 @@ export function resourceName(value: string): Finding | undefined {
     };
 }
 
-const QUANTITY = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;
-const SCALE: Record<string, number> = {
-    "": 1,
-    n: 1e-9,
-    u: 1e-6,
-    m: 1e-3,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-    E: 1e18,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-    Pi: 2 ** 50,
-    Ei: 2 ** 60,
-};
+const QUANTITY = /^([+-]?)([0-9]*)(?:\.([0-9]*))?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;
+const DECIMAL_EXPONENT: Record<string, number> = { "": 0, n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const BINARY_EXPONENT: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
 
-/** The value of a quantity as Kubernetes writes it (500m, 1.5, 256Mi, 1e3), or undefined when it is not one. */
-export function quantityValue(value: string): number | undefined {
+/**
+ * The value of a quantity as Kubernetes writes it (500m, 1.5, 256Mi, 1e3), in thousandths and
+ * rounded up to one, as the API server stores a container's resources (0.1m is 1m); undefined
+ * when it is not a quantity. Exact: 0.3 is 300, not 300.00000000000006.
+ */
+export function quantityMillis(value: string): bigint | undefined {
     const match = QUANTITY.exec(value);
     if (!match) return undefined;
-    const [, number, suffix = ""] = match;
-    const scale = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SCALE[suffix];
-    return Number(number) * scale;
+    const [, sign, whole, fraction = "", suffix = ""] = match;
+    if (whole === "" && fraction === "") return undefined;
+    const exponent = /^[eE][+-]?[0-9]/.test(suffix) ? Number(suffix.slice(1)) : (DECIMAL_EXPONENT[suffix] ?? 0);
+    if (Math.abs(exponent) > 100) return undefined;
+    // value = digits / 10^fraction.length * 10^exponent * 2^binary; in thousandths, * 1000.
+    let numerator = BigInt(`${whole}${fraction}` || "0") * 1000n * 2n ** BigInt(BINARY_EXPONENT[suffix] ?? 0);
+    let denominator = 10n ** BigInt(fraction.length);
+    if (exponent >= 0) numerator *= 10n ** BigInt(exponent);
+    else denominator *= 10n ** BigInt(-exponent);
+    const millis = (numerator + denominator - 1n) / denominator;
+    return sign === "-" ? -millis : millis;
 }
 
 /** A resource quantity as the API server takes it for a container: a number with an optional suffix, not negative. */
 export function quantity(value: string): Finding | undefined {
-    const parsed = quantityValue(value);
+    const parsed = quantityMillis(value);
     if (parsed === undefined) {
         return {
             message: "not a quantity: a number, and optionally a suffix (m, k, M, G, Ki, Mi, Gi, ...) with no space",
             fix: 'write it as Kubernetes does, e.g. "500m" (half a CPU) or 256Mi',
         };
     }
-    if (parsed < 0) return { message: "a resource quantity cannot be negative", fix: "write a quantity of 0 or more" };
+    if (parsed < 0n) return { message: "a resource quantity cannot be negative", fix: "write a quantity of 0 or more" };
     return undefined;
 }
 

@@ -44,8 +44,8 @@ const node = z
     .describe("a node: {name: <kubernetes.io/hostname>, range: <its part of the bridge range>}");
 
 /**
- * What the API server checks across a container's fields: its port names are its own, and no
- * resource requests more than its limit.
+ * What the API server checks across a container's fields: its port names are its own, and its
+ * resources hold together (see checkResources).
  */
 function checkWorkload(
     workload: {
@@ -56,7 +56,8 @@ function checkWorkload(
 ): void {
     const names = new Map<string, number>();
     workload.ports?.forEach((port, i) => {
-        if (port.name === undefined) return;
+        // An empty name is no name, to the API server as here.
+        if (!port.name) return;
         const first = names.get(port.name);
         if (first === undefined) names.set(port.name, i);
         else
@@ -67,17 +68,67 @@ function checkWorkload(
                 params: { fix: "give each port its own name, or leave the name out" },
             });
     });
-    const { requests = {}, limits = {} } = workload.resources ?? {};
-    for (const [resource, limit] of Object.entries(limits)) {
-        const [asked, most] = [id.quantityValue(requests[resource] ?? ""), id.quantityValue(limit)];
-        if (asked === undefined || most === undefined || asked <= most) continue;
-        ctx.addIssue({
-            code: "custom",
-            path: ["resources", "requests", resource],
-            message: `more than its limit ${limit} (resources.limits.${resource}): the API server refuses a request above the limit`,
-            params: { fix: `request at most ${limit}, or raise the limit` },
-        });
+    if (workload.resources) checkResources(workload.resources, ctx);
+}
+
+/**
+ * A container's resources as the API server checks them, after it fills a missing request with
+ * the limit: no request above its limit; extended resources (a domain of their own) and hugepages
+ * are never overcommitted, so their request needs a limit and equals it; extended resources come
+ * in whole units; hugepages in whole pages, and only beside a cpu or memory request or limit.
+ */
+function checkResources(resources: { requests?: Record<string, string>; limits?: Record<string, string> }, ctx: z.RefinementCtx): void {
+    const { requests = {}, limits = {} } = resources;
+    const issue = (path: string[], message: string, fix: string) =>
+        ctx.addIssue({ code: "custom", path: ["resources", ...path], message, params: { fix } });
+    const hugepages = (name: string) => name.startsWith("hugepages-");
+    const extended = (name: string) => name.includes("/") && !name.includes("kubernetes.io/");
+    for (const [kind, list] of [
+        ["requests", requests],
+        ["limits", limits],
+    ] as const) {
+        for (const [name, quantity] of Object.entries(list)) {
+            const millis = id.quantityMillis(quantity);
+            if (millis === undefined) continue;
+            if (extended(name) && millis % 1000n !== 0n) {
+                const whole = (millis + 999n) / 1000n;
+                issue([kind, name], `${name} is an extended resource, counted in whole units`, `write a whole number, e.g. ${whole || 1n}`);
+            }
+            const page = hugepages(name) ? id.quantityMillis(name.slice("hugepages-".length)) : undefined;
+            // The API server rounds the quantity up to a whole byte, then counts pages.
+            if (page !== undefined && (page <= 0n || ((millis + 999n) / 1000n) % (page / 1000n) !== 0n))
+                issue(
+                    [kind, name],
+                    `not a whole number of ${name.slice("hugepages-".length)} pages`,
+                    `write a multiple of the page size, e.g. ${name.slice("hugepages-".length)}`,
+                );
+        }
     }
+    for (const [name, request] of Object.entries(requests)) {
+        const [asked, most] = [id.quantityMillis(request), limits[name] === undefined ? undefined : id.quantityMillis(limits[name])];
+        if (extended(name) || hugepages(name)) {
+            if (limits[name] === undefined)
+                issue(
+                    ["limits", name],
+                    `${name} has a request and no limit: the API server takes no overcommitment of ${hugepages(name) ? "hugepages" : "an extended resource"}, so it needs the limit`,
+                    `set resources.limits.${name} to ${request}, or write only the limit (the request is then the limit)`,
+                );
+            else if (asked !== undefined && most !== undefined && asked !== most)
+                issue(
+                    ["requests", name],
+                    `differs from its limit ${limits[name]}: ${name} is never overcommitted, so request and limit are equal`,
+                    `request ${limits[name]}, or leave the request out`,
+                );
+        } else if (asked !== undefined && most !== undefined && asked > most)
+            issue(
+                ["requests", name],
+                `more than its limit ${limits[name]} (resources.limits.${name}): the API server refuses a request above the limit`,
+                `request at most ${limits[name]}, or raise the limit`,
+            );
+    }
+    const all = [...Object.keys(requests), ...Object.keys(limits)];
+    if (all.some(hugepages) && !all.some((name) => name === "cpu" || name === "memory"))
+        issue([], "hugepages need a cpu or memory request or limit beside them", "add one, e.g. limits: {memory: 256Mi}");
 }
 
 /** The nodes of a site that may host its endpoints, found in its cluster by their labels. */

@@ -78,6 +78,8 @@ describe("the workload's settings", () => {
             `${W}.resources.requests.cpu`,
             { message: /more than its limit 1/ },
         );
+        // The API server stores quantities in thousandths, rounded up: these two are the same.
+        assert.doesNotThrow(planWith((w) => (w.resources = { requests: { cpu: "0.1m" }, limits: { cpu: "0.05m" } })));
         assert.doesNotThrow(
             planWith(
                 (w) =>
@@ -85,6 +87,48 @@ describe("the workload's settings", () => {
                         requests: { cpu: "500m", memory: "1024Mi", "nvidia.com/gpu": "1" },
                         limits: { cpu: "1", memory: "1Gi", "nvidia.com/gpu": "1" },
                     }),
+            ),
+        );
+    });
+
+    it("never overcommit extended resources and hugepages, count them whole, and give hugepages cpu or memory", () => {
+        expectProblem(
+            planWith((w) => (w.resources = { requests: { "nvidia.com/gpu": "1" } })),
+            `${W}.resources.limits.nvidia.com/gpu`,
+            { message: /a request and no limit/, fix: /set resources\.limits\.nvidia\.com\/gpu to 1, or write only the limit/ },
+        );
+        expectProblem(
+            planWith((w) => (w.resources = { requests: { "nvidia.com/gpu": "1" }, limits: { "nvidia.com/gpu": "2" } })),
+            `${W}.resources.requests.nvidia.com/gpu`,
+            { message: /differs from its limit 2/ },
+        );
+        expectProblem(
+            planWith((w) => (w.resources = { limits: { "nvidia.com/gpu": "500m" } })),
+            `${W}.resources.limits.nvidia.com/gpu`,
+            { message: /counted in whole units/, fix: /e\.g\. 1$/ },
+        );
+        expectProblem(
+            planWith((w) => (w.resources = { limits: { memory: "1Gi", "hugepages-2Mi": "3Mi" } })),
+            `${W}.resources.limits.hugepages-2Mi`,
+            { message: /not a whole number of 2Mi pages/ },
+        );
+        expectProblem(
+            planWith((w) => (w.resources = { limits: { "hugepages-2Mi": "100Mi" } })),
+            `${W}.resources`,
+            { message: /hugepages need a cpu or memory request or limit/ },
+        );
+        // A limit alone is the request too; memory beside hugepages; an empty port name is no name.
+        assert.doesNotThrow(
+            planWith((w) => (w.resources = { limits: { "nvidia.com/gpu": "1", memory: "1Gi", "hugepages-2Mi": "100Mi" } })),
+        );
+        assert.doesNotThrow(planWith((w) => (w.resources = { requests: { "example.com/foo": "2" }, limits: { "example.com/foo": "2" } })));
+        assert.doesNotThrow(
+            planWith(
+                (w) =>
+                    (w.ports = [
+                        { containerPort: 8554, name: "" },
+                        { containerPort: 8555, name: "" },
+                    ]),
             ),
         );
     });
@@ -100,22 +144,28 @@ describe("the workload's settings", () => {
         assert.doesNotThrow(planWith((w) => (w.ports = [{ containerPort: 5000, protocol: "TCP" }])));
     });
 
-    it("read quantities as Kubernetes does", () => {
-        const cases: [string, number][] = [
-            ["500m", 0.5],
-            ["1Ki", 1024],
-            ["1Gi", 2 ** 30],
-            ["1.5", 1.5],
-            ["2e3", 2000],
-            ["1k", 1000],
-            [".5", 0.5],
+    it("read quantities as Kubernetes does, in thousandths rounded up", () => {
+        const cases: [string, bigint][] = [
+            ["500m", 500n],
+            ["1Ki", 1024_000n],
+            ["1Gi", 2n ** 30n * 1000n],
+            ["1.5", 1500n],
+            ["0.3", 300n],
+            ["2e3", 2000_000n],
+            ["1E", 10n ** 21n],
+            ["1k", 1000_000n],
+            [".5", 500n],
+            ["0.1m", 1n],
+            ["1u", 1n],
+            ["+1", 1000n],
         ];
-        for (const [text, value] of cases) assert.strictEqual(id.quantityValue(text), value, text);
+        for (const [text, value] of cases) assert.strictEqual(id.quantityMillis(text), value, text);
+        for (const text of ["1e", "500 m", "1.5Gb", ".", "one", ""]) assert.strictEqual(id.quantityMillis(text), undefined, text);
         fc.assert(
             fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom("", "m", "k", "Mi", "Gi"), (n, suffix) => {
                 const quantity = `${n}${suffix}`;
                 assert.strictEqual(id.quantity(quantity), undefined, quantity);
-                assert.ok(id.quantityValue(quantity)! >= 0);
+                assert.ok(id.quantityMillis(quantity)! >= 0n);
             }),
         );
     });
