@@ -13,15 +13,18 @@ import { ClusterQuestions, kubeconfigFile, readClusters } from "../../program/cl
 import { clusterProviders } from "../../program/clusterProviders";
 import { prepare } from "../../program/prepare";
 import { FakeAws } from "./fakeAws";
-import { shippedTopology } from "../../lib/topologyFile";
+import { exampleFile, readTopologyFile } from "../../lib/topologyFile";
 
 export { FakeAws } from "./fakeAws";
 
 const REPO = path.join(__dirname, "..", "..");
 
-/** The example topology shipped in Pulumi.yaml, as a fresh copy. */
+/**
+ * The two-site topology with every node pinned (examples/pinned: the original demo), as a fresh
+ * copy: the topology most tests change.
+ */
 export function exampleTopology(): any {
-    return shippedTopology();
+    return readTopologyFile(exampleFile("pinned"));
 }
 
 /** The local files the planner reads, without touching the disk: the shipped template, stand-in binaries, no allocations. */
@@ -76,7 +79,7 @@ export interface RunOptions {
     stackOutputs?: Record<string, Record<string, unknown>>;
     /** Contents of the binaries; by default fixed bytes per name. */
     binaries?: Record<string, Buffer>;
-    /** Text of the allocations file (at the topology's `allocations` path); by default the repository's, null for none. */
+    /** Text of the allocations file (at the topology's `allocations` path); by default the repository's file there, null for none. */
     allocations?: string | null;
     /** The AWS accounts the stacks share; by default a fresh one per run. */
     aws?: FakeAws;
@@ -286,10 +289,11 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     );
 
     const allocationsPath = shared.allocations ?? "plumr/allocations.json";
+    const committed = path.join(REPO, allocationsPath);
     const dir = projectDir(
         options.binaries ?? { plumr: standInBinary("plumr"), shm_printer: standInBinary("shm_printer") },
         allocationsPath,
-        options.allocations === undefined ? fs.readFileSync(path.join(REPO, "plumr", "allocations.json"), "utf8") : options.allocations,
+        options.allocations !== undefined ? options.allocations : fs.existsSync(committed) ? fs.readFileSync(committed, "utf8") : null,
     );
     for (const [name, { patch, allocations }] of Object.entries(options.environments ?? {})) {
         fs.mkdirSync(path.join(dir, ENVIRONMENTS_DIR, name), { recursive: true });
