@@ -22,6 +22,7 @@ import { onInterrupt } from "../lib/interrupts";
 import { median } from "./stats";
 import { DeployedEnd, endpointPods } from "../dev/local/linkProbe";
 import { BIN, ClusterSpec, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../dev/local/localClusters";
+import { upLocal } from "../dev/local/localSlots";
 import { localPulumi, prepareLocalDeployment } from "../dev/local/localStacks";
 import { sleep, waitFor } from "../lib/processes";
 import { printTable } from "../lib/table";
@@ -151,7 +152,7 @@ async function fromEmpty(clusters: ClusterSpec[], ohio: DeployedEnd): Promise<Em
     const probe = new Probe(ohio);
     try {
         const start = Date.now();
-        const up = stack.up({ color: "never" }).then(() => Date.now());
+        const up = upLocal(stack, INSTANCE, { color: "never" }).then(() => Date.now());
         const first = await probe.replyAfter(start, 300_000);
         const upDone = await up;
         return { firstPacketS: seconds(first - start), upS: seconds(upDone - start) };
@@ -166,7 +167,7 @@ async function addressChange(clusters: ClusterSpec[], ohio: DeployedEnd, address
         await probe.replyAfter(Date.now(), 120_000);
         const stack = await benchStack(clusters, address);
         const start = Date.now();
-        await stack.up({ color: "never" });
+        await upLocal(stack, INSTANCE, { color: "never" });
         const upDone = Date.now();
         // Traffic again: the first reply after the longest gap that began during the change.
         await probe.replyAfter(upDone, 300_000);

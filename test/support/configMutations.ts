@@ -21,8 +21,8 @@ export interface Base {
 }
 
 /**
- * The topologies users start from: Pulumi.yaml's, the pinned example and the two four-site
- * examples, and the local demo stacks' (Pulumi.yaml's made local as
+ * The topologies users start from: Pulumi.yaml's (its sites pools), the pinned example and the two
+ * four-site examples, and the local demo stacks' (Pulumi.yaml's made local as
  * dev/local/localStacks.ts does: no AWS routing, local images; its paths stay relative to the
  * project here).
  */

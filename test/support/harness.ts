@@ -14,14 +14,15 @@ import { clusterProviders } from "../../program/clusterProviders";
 import { prepare } from "../../program/prepare";
 import { FakeAws } from "./fakeAws";
 import { exampleFile, readTopologyFile } from "../../lib/topologyFile";
+import { INVENTORY, POOL_LABEL, providerId, ZONE_LABEL } from "../../dev/local/clusterSpecs";
 
 export { FakeAws } from "./fakeAws";
 
 const REPO = path.join(__dirname, "..", "..");
 
 /**
- * The two-site topology with every node pinned (examples/pinned: the original demo), as a fresh
- * copy: the topology most tests change.
+ * The two-site topology with every node pinned (examples/pinned: the original demo, as Pulumi.yaml
+ * wrote it before its sites became pools), as a fresh copy: the topology most tests change.
  */
 export function exampleTopology(): any {
     return readTopologyFile(exampleFile("pinned"));
@@ -85,7 +86,10 @@ export interface RunOptions {
     aws?: FakeAws;
     /** Receives every resource as it is registered, so that a run that fails still shows what it registered. */
     registered?: Registered[];
-    /** The nodes each site's cluster reports; by default the topology's nodes, on the instances it names. */
+    /**
+     * The nodes each site's cluster reports; by default a listed site's nodes, on the instances it
+     * names, and for a pool site the local clusters' nodes (topologyNodes).
+     */
     clusters?: Record<string, ClusterNode[]>;
     /** What else each site's cluster reports to the preflight, over the defaults (see `preflight`). */
     clusterFacts?: Record<string, Partial<ClusterFacts>>;
@@ -150,10 +154,22 @@ function resolve<T>(output: pulumi.Output<T> | T): Promise<T> {
     return new Promise((res) => pulumi.output(output).apply((v) => res(v as T)));
 }
 
-/** The nodes a site's cluster reports when its nodes are the topology's: each on the instance it names. */
+/**
+ * The nodes a site's cluster reports by default. A site that lists its nodes: those, each on the
+ * instance it names. A pool site: the nodes the local clusters give the site (dev/local/clusterSpecs.ts
+ * INVENTORY), on EC2 instances of their zones, those of the local pool carrying the labels of the
+ * site's selector; none for a site the local clusters do not have.
+ */
 export function topologyNodes(topology: any, site: string): ClusterNode[] {
-    const { nodes, aws } = topology.sites[site];
-    // A pool's nodes are the cluster's own: a test gives them (`clusters`).
+    const { nodes, aws, pool } = topology.sites[site];
+    if (pool) {
+        return (INVENTORY[site] ?? []).map((n) => ({
+            name: n.name,
+            providerId: providerId(n),
+            labels: { [ZONE_LABEL]: n.zone, ...(n.pool && (pool.selector ?? { [POOL_LABEL]: "" })) },
+            ready: true,
+        }));
+    }
     return (nodes ?? []).map((n: any) => ({
         name: n.name,
         providerId: n.instanceId ? `aws:///${n.availabilityZone ?? `${aws?.region}a`}/${n.instanceId}` : "",
