@@ -2,8 +2,8 @@
 //
 //   empty          a program that does nothing but throw a RunError at its top level: what any
 //                  failed preview costs (CLI, language host, Node.js, ts-node, the SDK);
-//   config error   this program with a bad topology (links[0].ends[0].address outside its node's
-//                  range): the planner's message;
+//   config error   this program with a bad topology (links[0].ends[0].address in no slot of its
+//                  site's pool): the planner's message;
 //   program load   a program that loads this one's modules (program/deploy.ts and everything it
 //                  imports), then throws like the empty one: what loading the program costs.
 //
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
             "wall time per run; cpu = user + system of the CLI and every process under it (bash times)",
         programs: {
             empty: "a program whose index.ts throws a RunError at its top level",
-            configError: `this program, with the shipped topology's links[0].ends[0].address set to ${BAD_ADDRESS} (outside its node's range)`,
+            configError: `this program, with the shipped topology's links[0].ends[0].address set to ${BAD_ADDRESS} (in no slot of its site's pool)`,
             programLoad: "a program whose index.ts imports this one's program/deploy.ts, then throws a RunError at its top level",
         },
         empty: summary("empty"),

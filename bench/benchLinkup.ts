@@ -5,7 +5,11 @@
 //                the tunnel (and to the end of the up);
 //   address      one end's address changed (alternately 10.20.1.200 and .201) and `pulumi up` again:
 //                time from the start of the up until the tunnel passes traffic again, and how long
-//                traffic stopped (the longest gap between two replies).
+//                traffic stopped (the longest gap between two replies);
+//   node replaced
+//                the node that hosts Ohio's endpoint stopped for good, a new node started in its zone
+//                (dev/local/nodeReplacement.ts), and `pulumi up` again: time from the stop to the first
+//                reply through the tunnel, and of its parts (the new node in the pool, the up).
 //
 // The benchmark's Ohio workload pings Mumbai's tunnel address from the moment it starts, five times
 // a second, with a timestamp per reply (ping -D); the benchmark follows its log from pod to pod.
@@ -21,8 +25,10 @@ import * as path from "path";
 import { onInterrupt } from "../lib/interrupts";
 import { median } from "./stats";
 import { DeployedEnd, endpointPods } from "../dev/local/linkProbe";
-import { BIN, ClusterSpec, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../dev/local/localClusters";
+import { BIN, ClusterSpec, KubeApi, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../dev/local/localClusters";
+import { upLocal } from "../dev/local/localSlots";
 import { localPulumi, prepareLocalDeployment } from "../dev/local/localStacks";
+import { restoreNodes, startNewNode, stopNode } from "../dev/local/nodeReplacement";
 import { sleep, waitFor } from "../lib/processes";
 import { printTable } from "../lib/table";
 
@@ -125,6 +131,14 @@ interface ChangeRun {
     stoppedS: number;
     upS: number;
 }
+interface ReplacedRun {
+    /** From the node's stop to the first reply through the tunnel. */
+    trafficRestoredS: number;
+    /** From the node's stop until its successor is Ready and in the pool. */
+    newNodeS: number;
+    /** The pulumi up that moves the endpoint onto it (its slots recorded, the underlay routed: upLocal). */
+    upS: number;
+}
 
 async function benchStack(clusters: ClusterSpec[], address: string): Promise<Stack> {
     const deployment = prepareLocalDeployment(DEPLOYMENT, (t) => {
@@ -151,7 +165,7 @@ async function fromEmpty(clusters: ClusterSpec[], ohio: DeployedEnd): Promise<Em
     const probe = new Probe(ohio);
     try {
         const start = Date.now();
-        const up = stack.up({ color: "never" }).then(() => Date.now());
+        const up = upLocal(stack, INSTANCE, { color: "never" }).then(() => Date.now());
         const first = await probe.replyAfter(start, 300_000);
         const upDone = await up;
         return { firstPacketS: seconds(first - start), upS: seconds(upDone - start) };
@@ -166,7 +180,7 @@ async function addressChange(clusters: ClusterSpec[], ohio: DeployedEnd, address
         await probe.replyAfter(Date.now(), 120_000);
         const stack = await benchStack(clusters, address);
         const start = Date.now();
-        await stack.up({ color: "never" });
+        await upLocal(stack, INSTANCE, { color: "never" });
         const upDone = Date.now();
         // Traffic again: the first reply after the longest gap that began during the change.
         await probe.replyAfter(upDone, 300_000);
@@ -181,6 +195,41 @@ async function addressChange(clusters: ClusterSpec[], ohio: DeployedEnd, address
     } finally {
         await probe.stop();
     }
+}
+
+/**
+ * The node that hosts Ohio's endpoint stopped for good and replaced by a new node in its zone, then
+ * `pulumi up`: the endpoint follows its slot onto the new node, with the same address.
+ */
+async function nodeReplaced(clusters: ClusterSpec[], ohio: DeployedEnd, address: string): Promise<ReplacedRun> {
+    const probe = new Probe(ohio);
+    try {
+        await probe.replyAfter(Date.now(), 120_000);
+        const stack = await benchStack(clusters, address);
+        const node: string = (await stack.outputs()).sites.value.ohio.endpoints["ohio-mumbai"].node;
+        const zone = (await new KubeApi(clusters[0]).get(`/api/v1/nodes/${node}`)).metadata.labels["topology.kubernetes.io/zone"];
+        const start = Date.now();
+        await stopNode(INSTANCE, "ohio", node);
+        const stopped = Date.now();
+        await startNewNode(INSTANCE, "ohio", zone);
+        const joined = Date.now();
+        await upLocal(stack, INSTANCE, { color: "never" });
+        const upDone = Date.now();
+        const first = await probe.replyAfter(stopped, 300_000);
+        return { trafficRestoredS: seconds(first - start), newNodeS: seconds(joined - start), upS: seconds(upDone - joined) };
+    } finally {
+        await probe.stop();
+    }
+}
+
+/** Runs measurement `what` REPETITIONS times (run i of 1 to REPETITIONS), saying how each went. */
+async function repeat<T>(what: string, run: (i: number) => Promise<T>, describe: (result: T) => string): Promise<T[]> {
+    const results: T[] = [];
+    for (let i = 1; i <= REPETITIONS; i++) {
+        results.push(await run(i));
+        log(`${what} ${i}/${REPETITIONS}: ${describe(results.at(-1)!)}`);
+    }
+    return results;
 }
 
 const summary = (values: number[]) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
@@ -203,20 +252,23 @@ async function main(): Promise<void> {
             tunnelIp: "10.4.0.1",
             address: "10.10.1.200",
         };
-        const empty: EmptyRun[] = [];
-        for (let i = 1; i <= REPETITIONS; i++) {
-            empty.push(await fromEmpty(clusters, ohio));
-            log(`from empty ${i}/${REPETITIONS}: first packet after ${empty.at(-1)!.firstPacketS} s, up done after ${empty.at(-1)!.upS} s`);
-        }
-        const changes: ChangeRun[] = [];
-        for (let i = 1; i <= REPETITIONS; i++) {
-            changes.push(await addressChange(clusters, ohio, ADDRESSES[i % 2]));
-            const run = changes.at(-1)!;
-            log(
-                `address change ${i}/${REPETITIONS}: traffic again after ${run.trafficAgainS} s, stopped for ${run.stoppedS} s, up ${run.upS} s`,
-            );
-        }
+        const empty = await repeat(
+            "from empty",
+            () => fromEmpty(clusters, ohio),
+            (r) => `first packet after ${r.firstPacketS} s, up done after ${r.upS} s`,
+        );
+        const changes = await repeat(
+            "address change",
+            (i) => addressChange(clusters, ohio, ADDRESSES[i % 2]),
+            (r) => `traffic again after ${r.trafficAgainS} s, stopped for ${r.stoppedS} s, up ${r.upS} s`,
+        );
+        const replaced = await repeat(
+            "node replaced",
+            () => nodeReplaced(clusters, ohio, ADDRESSES[REPETITIONS % 2]),
+            (r) => `traffic restored after ${r.trafficRestoredS} s (new node in the pool after ${r.newNodeS} s, up ${r.upS} s)`,
+        );
         await (await benchStack(clusters, ADDRESSES[0])).destroy({ color: "never" });
+        await restoreNodes(INSTANCE);
 
         const report = {
             what: "time until a link passes traffic on the local clusters' real nodes, with one stack deploying both sites",
@@ -225,13 +277,20 @@ async function main(): Promise<void> {
             repetitions: REPETITIONS,
             how:
                 "Ohio's workload runs ping -D to Mumbai's tunnel address every 0.2 s from its start, its log followed from pod to pod; " +
-                "times from the start of pulumi up; traffic stopped = the longest gap between two replies",
+                "times from the start of pulumi up; traffic stopped = the longest gap between two replies; " +
+                "node replaced: times from the stop of the node that hosts Ohio's endpoint, its successor started in its zone, then pulumi up",
             fromEmpty: { runs: empty, firstPacketS: summary(empty.map((r) => r.firstPacketS)), upS: summary(empty.map((r) => r.upS)) },
             addressChange: {
                 runs: changes,
                 trafficAgainS: summary(changes.map((r) => r.trafficAgainS)),
                 stoppedS: summary(changes.map((r) => r.stoppedS)),
                 upS: summary(changes.map((r) => r.upS)),
+            },
+            nodeReplaced: {
+                runs: replaced,
+                trafficRestoredS: summary(replaced.map((r) => r.trafficRestoredS)),
+                newNodeS: summary(replaced.map((r) => r.newNodeS)),
+                upS: summary(replaced.map((r) => r.upS)),
             },
         };
         fs.writeFileSync(OUT, JSON.stringify(report, null, 2) + "\n");
@@ -243,6 +302,9 @@ async function main(): Promise<void> {
             ["address changed: traffic again", cell(report.addressChange.trafficAgainS)],
             ["address changed: traffic stopped for", cell(report.addressChange.stoppedS)],
             ["address changed: pulumi up done", cell(report.addressChange.upS)],
+            ["node replaced: stop to traffic restored", cell(report.nodeReplaced.trafficRestoredS)],
+            ["node replaced: stop to the new node in the pool", cell(report.nodeReplaced.newNodeS)],
+            ["node replaced: pulumi up", cell(report.nodeReplaced.upS)],
         ]);
         console.log(`\nwritten to ${path.relative(process.cwd(), OUT)}`);
     } finally {

@@ -14,8 +14,8 @@ export const SITES = ["ohio", "mumbai"];
 const NAMESPACE = "plumr-bench";
 
 /**
- * Changes the shipped topology (in place) into the benchmark's: `count` links named link-001…,
- * their ends round-robin over the ohio and mumbai nodes, without addresses (the planner allocates
+ * Changes a two-site topology (in place) into the benchmark's: `count` links named link-001…,
+ * their ends round-robin over the ohio and mumbai nodes where they are listed, without addresses (the planner allocates
  * them), a tunnel pool that holds 256 /30 links, and AWS routing `none` on every site, as on the
  * local clusters, so that mocks and previews run the same program paths.
  */
@@ -25,10 +25,11 @@ export function withLinks(topology: any, count: number): void {
         site.namespace = NAMESPACE;
         if (site.aws) site.aws = { region: site.aws.region, routing: "none" };
     }
-    const nodes = SITES.map((site) => topology.sites[site].nodes.map((n: { name: string }) => n.name) as string[]);
+    // A site that lists its nodes gets its ends round-robin; a pool's are placed (on its lowest slot's node).
+    const nodes = SITES.map((site) => (topology.sites[site].nodes ?? []).map((n: { name: string }) => n.name) as string[]);
     topology.links = Array.from({ length: count }, (_, i) => ({
         name: `link-${String(i + 1).padStart(3, "0")}`,
-        ends: SITES.map((site, s) => ({ site, node: nodes[s][i % nodes[s].length] })),
+        ends: SITES.map((site, s) => (nodes[s].length > 0 ? { site, node: nodes[s][i % nodes[s].length] } : { site })),
     }));
 }
 

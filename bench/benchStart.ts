@@ -25,6 +25,7 @@ import { onInterrupt } from "../lib/interrupts";
 import { median } from "./stats";
 import { printTable } from "../lib/table";
 import { kubeconfigPath, startLocalClusters, stopLocalClusters } from "../dev/local/localClusters";
+import { recordSlots } from "../dev/local/localSlots";
 import { prepareLocalDeployment } from "../dev/local/localStacks";
 import { TimedRun, timedPulumi } from "../dev/local/timedPulumi";
 
@@ -96,6 +97,8 @@ async function main(): Promise<void> {
     const unregister = started ? onInterrupt(() => stopLocalClusters(INSTANCE)) : () => {};
     try {
         const deployment = prepareLocalDeployment(DEPLOYMENT);
+        // The pools' slots recorded, as a team commits them. Its ups carry no traffic: the underlay need not follow them.
+        await recordSlots(INSTANCE, deployment.projectDir);
         const project: Subject = { name: "project", dir: deployment.projectDir, env: deployment.env };
         // What an interrupted run left in the cluster goes first: every round starts from an empty stack and namespace.
         try {

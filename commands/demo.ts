@@ -1,5 +1,5 @@
-// npm run demo: the shipped topology deployed onto two local clusters whose link-end nodes are
-// real (kubelet, containerd, runc, Multus), one stack per site, and the link proven by traffic.
+// npm run demo: the shipped topology deployed onto two local clusters whose pools' nodes are real
+// (kubelet, containerd, runc, Multus), one stack per site, and the link proven by traffic.
 //   npm run demo                    start the clusters, pulumi up ohio then mumbai, ping and iperf3 through
 //                                   the tunnel, then npm run verify for each stack
 //   npm run demo -- --environments  the same for examples/environments: staging, then production, side by
@@ -17,6 +17,7 @@ import {
     stopLocalClusters,
 } from "../dev/local/localClusters";
 import { DeployedEnd, iperf, ping, readyPod } from "../dev/local/linkProbe";
+import { upLocal } from "../dev/local/localSlots";
 import {
     LOCAL_ENVIRONMENTS,
     LocalDeployment,
@@ -74,8 +75,8 @@ const demoStacks = (clusters: ClusterSpec[], environments: (string | undefined)[
     environments.flatMap((env) => clusters.map((c) => stackName(env, c.name)));
 
 /**
- * Refuses to deploy while the other kind of demo is deployed: the shipped topology and the
- * environments' production both run on each site's first node.
+ * Refuses to deploy while the other kind of demo is deployed: the shipped topology's pool is every
+ * pool node, the environments' are two of them, and both would keep a node agent on the same nodes.
  */
 async function refuseAlongside(deployment: LocalDeployment, others: string[], flag: string): Promise<void> {
     const stacks = await deployed(deployment, others);
@@ -104,7 +105,7 @@ async function up(): Promise<void> {
 async function upEnvironments(): Promise<void> {
     say("starting the local clusters");
     const { clusters } = await startLocalClusters(INSTANCE);
-    const deployment = prepareLocalEnvironments(INSTANCE);
+    const deployment = await prepareLocalEnvironments(INSTANCE);
     await refuseAlongside(deployment, demoStacks(clusters, [undefined]), " -- --environments");
     for (const env of LOCAL_ENVIRONMENTS) {
         say(`environment ${env}`);
@@ -125,12 +126,19 @@ async function upEnvironments(): Promise<void> {
     printTable(rows);
 }
 
-/** pulumi up on each stack of `order`, then traffic through every link, then npm run verify for each of `stacks`. */
+/**
+ * pulumi up on each stack of `order` (its slots recorded, and the underlay routed to them: upLocal), then traffic
+ * through every link, then npm run verify for each of `stacks`.
+ */
 async function deployAndProve(clusters: ClusterSpec[], stacks: pulumi.Stack[], order: pulumi.Stack[]): Promise<void> {
     const outputs: Record<string, pulumi.OutputMap> = {};
     for (const stack of order) {
         say(`pulumi up -s ${stack.name}`);
-        const result = await stack.up({ onOutput: (line) => process.stdout.write(line), color: "never", signal: cancel.signal });
+        const result = await upLocal(stack, INSTANCE, {
+            onOutput: (line) => process.stdout.write(line),
+            color: "never",
+            signal: cancel.signal,
+        });
         console.log(`${stack.name}: ${changes(result.summary)}`);
         for (const site of Object.keys(result.outputs.sites?.value ?? {})) outputs[site] = result.outputs;
     }
@@ -204,7 +212,7 @@ async function proveLinks(clusters: ReturnType<typeof localClusterSpecs>, output
 async function down(): Promise<void> {
     const { clusters } = await startLocalClusters(INSTANCE);
     const deployments = [
-        { deployment: prepareLocalEnvironments(INSTANCE), environments: [...LOCAL_ENVIRONMENTS].reverse() as (string | undefined)[] },
+        { deployment: await prepareLocalEnvironments(INSTANCE), environments: [...LOCAL_ENVIRONMENTS].reverse() as (string | undefined)[] },
         { deployment: prepareLocalDeployment(INSTANCE), environments: [undefined] },
     ];
     for (const { deployment, environments } of deployments) {

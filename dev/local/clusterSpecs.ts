@@ -1,10 +1,11 @@
-// The local clusters of each local instance (demo, e2e, bench): one per site of the shipped
-// topology, with the nodes that host a link end made real. Where each keeps its state, which ports
-// and cgroups it uses: shared by everything that starts, stops or talks to the clusters.
+// The local clusters of each local instance (demo, e2e, bench): one per site, each with the nodes
+// an EC2 node group would give it (names, zones, instances), those of the sites' pool made real.
+// Where each keeps its state, which ports and cgroups it uses: shared by everything that starts,
+// stops or talks to the clusters.
+import * as fs from "fs";
 import * as path from "path";
 import { RealNode } from "./nodeConfig";
 import { siteSubnet } from "./localUnderlay";
-import { shippedTopology } from "../../lib/topologyFile";
 
 const ROOT = path.join(__dirname, "..", "..");
 /** The toolchain's binaries (dev/setup/toolchain.sh). */
@@ -14,28 +15,69 @@ export { BIN } from "./nodeConfig";
 export const INSTANCES = ["demo", "e2e", "bench"] as const;
 export type Instance = (typeof INSTANCES)[number];
 
+/** A node of a local cluster, as an EC2 node group has it. */
+export interface LocalNode {
+    /** Its name, which is also its kubernetes.io/hostname. */
+    name: string;
+    /** Its availability zone: its topology.kubernetes.io/zone label, and part of its spec.providerID. */
+    zone: string;
+    /** Its EC2 instance: the end of its spec.providerID. */
+    instanceId: string;
+    /**
+     * In the sites' pool (it carries POOL_LABEL). Every node of the pool is real (kubelet,
+     * containerd, runc, Multus), since the program may place an endpoint on any of them; the
+     * others are simulated by kwok, so that the pool's selector visibly picks.
+     */
+    pool: boolean;
+}
+
+/** The label the shipped topology's pools select (Pulumi.yaml): the nodes that may host endpoints. */
+export const POOL_LABEL = "node-role.kubernetes.io/plumr";
+/** The label a node's zone is read from. */
+export const ZONE_LABEL = "topology.kubernetes.io/zone";
+/** A node's spec.providerID, as the AWS cloud provider writes it. */
+export const providerId = (node: Pick<LocalNode, "zone" | "instanceId">) => `aws:///${node.zone}/${node.instanceId}`;
+
 /**
- * Which node of each site each environment of examples/environments runs on when the local
- * clusters run them side by side (dev/local/localStacks.ts prepareLocalEnvironments): nodes of their
- * own, as in a cluster that environments share. Those nodes are real in the instances that run them.
+ * Each site's nodes, as the original demo's clusters had them: two of each pool (every node of a
+ * pool is a kubelet and a containerd here, so the pools stay small) and one node outside it.
+ */
+export const INVENTORY: Record<string, LocalNode[]> = {
+    ohio: [
+        { name: "ip-10-0-154-10.us-east-2.compute.internal", zone: "us-east-2a", instanceId: "i-0a10000000000001a", pool: true },
+        { name: "ip-10-0-171-33.us-east-2.compute.internal", zone: "us-east-2b", instanceId: "i-0a10000000000002a", pool: true },
+        // An infrastructure node: first by name, so a selector that did not pick would give it slot 1.
+        { name: "ip-10-0-129-44.us-east-2.compute.internal", zone: "us-east-2a", instanceId: "i-0a10000000000003a", pool: false },
+    ],
+    mumbai: [
+        { name: "ip-10-1-241-95.ap-south-1.compute.internal", zone: "ap-south-1a", instanceId: "i-0a20000000000001a", pool: true },
+        { name: "ip-10-1-236-160.ap-south-1.compute.internal", zone: "ap-south-1b", instanceId: "i-0a20000000000002a", pool: true },
+        { name: "ip-10-1-202-17.ap-south-1.compute.internal", zone: "ap-south-1c", instanceId: "i-0a20000000000003a", pool: false },
+    ],
+};
+
+/** A node of an instance's cluster: of the inventory, or started since; `gone` once stopped (dev/local/nodeReplacement.ts). */
+export type InstanceNode = LocalNode & { gone?: boolean };
+
+/**
+ * Which pool node of each site each environment of examples/environments runs on when the local
+ * clusters run them side by side (dev/local/localStacks.ts prepareLocalEnvironments labels it with
+ * ENVIRONMENT_LABEL): nodes of their own, as in a cluster that environments share.
  */
 export const ENVIRONMENT_NODE = { production: 0, staging: 1 } as const;
-
-/** The instances that run the environments side by side: the demo (npm run demo -- --environments) and the tests. */
-const RUN_ENVIRONMENTS: readonly Instance[] = ["demo", "e2e"];
+/** The label that puts a node in an environment's pool (examples/environments). */
+export const ENVIRONMENT_LABEL = "plumr/environment";
 
 /** One local cluster: its site, its nodes (real and simulated), and the loopback ports it uses. */
 export interface ClusterSpec {
     instance: Instance;
     name: string;
-    /** Every node of the site, by name. */
-    nodes: string[];
-    /** The nodes that host a link end: they run pods for real. */
+    /** Every node the cluster has now. */
+    nodes: LocalNode[];
+    /** The nodes of the pool: they run pods for real. */
     realNodes: RealNode[];
     /** The others, which kwok simulates. */
-    kwokNodes: string[];
-    /** The cluster's bridge range (what the underlay routes to it). */
-    bridgeRange: string;
+    kwokNodes: LocalNode[];
     ports: { etcd: number; etcdPeer: number; api: number; controllerManager: number; scheduler: number; kwok: number };
 }
 
@@ -50,56 +92,60 @@ export function checkInstance(instance: string): Instance {
     return instance as Instance;
 }
 
-/**
- * The sites of the shipped topology as the local clusters of `instance`. A node is real when a
- * link of the topology has an end on it, or an endpoint is pinned to it, or (where the instance
- * runs the environments) an environment runs on it.
- */
+/** Where an instance records its nodes once they differ from the inventory (a node stopped, another started). */
+const nodesFile = (instance: Instance) => path.join(instanceDir(instance), "nodes.json");
+
+/** Each site's nodes in `instance`, in the order they joined: the inventory's, unless nodes were replaced. */
+export function instanceNodes(instance: Instance): Record<string, InstanceNode[]> {
+    const file = nodesFile(instance);
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : structuredClone(INVENTORY);
+}
+
+/** Records each site's nodes of `instance`; the inventory's again when `nodes` is undefined. */
+export function writeInstanceNodes(instance: Instance, nodes: Record<string, InstanceNode[]> | undefined): void {
+    const file = nodesFile(instance);
+    if (nodes === undefined) return fs.rmSync(file, { force: true });
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(nodes, null, 2)}\n`);
+}
+
+/** A real node of site `site` (its `s`-th), the `k`-th node to join it, in instance `i`. */
+function realNode(instance: Instance, i: number, site: string, s: number, node: LocalNode, k: number): RealNode {
+    if (k >= 64) throw new Error(`local clusters have at most 64 nodes per site; ${node.name} of ${site} is number ${k + 1}`);
+    const key = `n${k}`;
+    return {
+        instance,
+        cluster: site,
+        name: node.name,
+        zone: node.zone,
+        instanceId: node.instanceId,
+        key: `${site}-${key}`,
+        index: k,
+        netns: `plumr-${instance}-${site}-${key}`,
+        dir: path.join(instanceDir(instance), "nodes", `${site}-${key}`),
+        cgroup: `plumr-${instance}/${site}/${key}`,
+        // 198.18.0.0/15 is reserved for lab networks: a /30 per node, on a veth of its own.
+        hostAddress: `198.18.${i * 16 + s}.${4 * k + 1}`,
+        address: `198.18.${i * 16 + s}.${4 * k + 2}`,
+        hostVeth: `plk-${i}-${s}-${k}`,
+        underlay: { address: siteSubnet(s).node(k), router: siteSubnet(s).router, prefixLength: siteSubnet(s).prefixLength },
+        podSubnet: `100.64.${s * 16 + Math.floor(k / 4)}.${(k % 4) * 64}/26`,
+    };
+}
+
+/** The local clusters of `instance`, one per site, with the nodes each has now. */
 export function localClusterSpecs(instance: Instance = "demo"): ClusterSpec[] {
     const i = INSTANCES.indexOf(checkInstance(instance));
-    const topology = shippedTopology();
-    const sites = topology.sites as Record<string, { bridgeRange: string; nodes: { name: string; range: string }[] }>;
-    const endNodes = new Set<string>([
-        ...(topology.links ?? []).flatMap((l: any) => (l.ends ?? []).map((e: any) => `${e.site}/${e.node}`)),
-        ...Object.values<any>(topology.endpoints ?? {}).map((e) => `${e.site}/${e.node}`),
-    ]);
-    return Object.entries(sites).map(([name, site], s) => {
-        if (s >= 16) throw new Error(`local clusters support at most 16 sites; the topology has ${Object.keys(sites).length}`);
-        const realNodes: RealNode[] = [];
-        const environmentNodes = RUN_ENVIRONMENTS.includes(instance) ? Object.values<number>(ENVIRONMENT_NODE) : [];
-        site.nodes.forEach((node, k) => {
-            if (!endNodes.has(`${name}/${node.name}`) && !environmentNodes.includes(k)) return;
-            if (k >= 64)
-                throw new Error(
-                    `local clusters make real nodes of the first 64 nodes of a site; ${node.name} of ${name} is number ${k + 1}`,
-                );
-            const key = `n${k}`;
-            realNodes.push({
-                instance,
-                cluster: name,
-                name: node.name,
-                key: `${name}-${key}`,
-                index: k,
-                range: node.range,
-                netns: `plumr-${instance}-${name}-${key}`,
-                dir: path.join(instanceDir(instance), "nodes", `${name}-${key}`),
-                cgroup: `plumr-${instance}/${name}/${key}`,
-                // 198.18.0.0/15 is reserved for lab networks: a /30 per node, on a veth of its own.
-                hostAddress: `198.18.${i * 16 + s}.${4 * k + 1}`,
-                address: `198.18.${i * 16 + s}.${4 * k + 2}`,
-                hostVeth: `plk-${i}-${s}-${k}`,
-                underlay: { address: siteSubnet(s).node(k), router: siteSubnet(s).router, prefixLength: siteSubnet(s).prefixLength },
-                podSubnet: `100.64.${s * 16 + Math.floor(k / 4)}.${(k % 4) * 64}/26`,
-            });
-        });
-        const real = new Set(realNodes.map((n) => n.name));
+    return Object.entries(instanceNodes(instance)).map(([name, all], s) => {
+        if (s >= 16) throw new Error(`local clusters support at most 16 sites; the inventory has ${Object.keys(INVENTORY).length}`);
+        // A node keeps its number (its namespace, addresses and directory) however many nodes come and go.
+        const nodes = all.map((node, k) => ({ node, k })).filter(({ node }) => !node.gone);
         return {
             instance,
             name,
-            nodes: site.nodes.map((n) => n.name),
-            realNodes,
-            kwokNodes: site.nodes.map((n) => n.name).filter((n) => !real.has(n)),
-            bridgeRange: site.bridgeRange,
+            nodes: nodes.map(({ node }) => node),
+            realNodes: nodes.filter(({ node }) => node.pool).map(({ node, k }) => realNode(instance, i, name, s, node, k)),
+            kwokNodes: nodes.filter(({ node }) => !node.pool).map(({ node }) => node),
             ports: {
                 etcd: 23790 + i * 100 + s * 10,
                 etcdPeer: 23791 + i * 100 + s * 10,

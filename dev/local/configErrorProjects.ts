@@ -17,10 +17,10 @@ const STACK = "ohio";
 /** One run's bound: far above what a failed preview takes, even on a busy machine. */
 const RUN_TIMEOUT_MS = 180_000;
 
-/** The address the bad topology gives the first link's first end: outside its node's 10.10.1.0/24. */
-export const BAD_ADDRESS = "10.10.2.200";
+/** The address the bad topology gives the first link's first end: in the first part of Ohio's bridge range, which no slot of its pool is. */
+export const BAD_ADDRESS = "10.10.0.200";
 /** What the planner says about it. */
-export const PLANNER_MESSAGE = /plumr:topology\.links\[0\]\.ends\[0\]\.address = "10\.10\.2\.200": outside node/;
+export const PLANNER_MESSAGE = /plumr:topology\.links\[0\]\.ends\[0\]\.address = "10\.10\.0\.200": not in a slot of site ohio's pool/;
 export const EMPTY_MESSAGE = "the empty program fails at its top level";
 export const LOAD_MESSAGE = "the program's modules are loaded";
 

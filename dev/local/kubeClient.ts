@@ -18,7 +18,7 @@ export class KubeApi {
         });
     }
 
-    request(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }> {
+    request(method: string, urlPath: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: any }> {
         return new Promise((resolve, reject) => {
             const req = https.request(
                 {
@@ -27,7 +27,7 @@ export class KubeApi {
                     path: urlPath,
                     method,
                     agent: this.agent,
-                    headers: { "content-type": "application/json" },
+                    headers: { "content-type": contentType },
                     timeout: 10_000,
                 },
                 (res) => {
@@ -55,6 +55,12 @@ export class KubeApi {
         const res = await this.request("GET", urlPath);
         if (res.status !== 200) throw new Error(`GET ${urlPath} on ${this.cluster.name}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
         return res.body;
+    }
+
+    /** Changes an object as a JSON Merge Patch (RFC 7386): maps merge key by key, null removes a key. */
+    async patch(urlPath: string, patch: unknown): Promise<void> {
+        const res = await this.request("PATCH", urlPath, patch, "application/merge-patch+json");
+        if (res.status !== 200) throw new Error(`PATCH ${urlPath} on ${this.cluster.name}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
     }
 
     /** Creates an object unless it exists already. */

@@ -1,8 +1,9 @@
-// Local Kubernetes clusters, one per site of the shipped topology, for the demo, the end-to-end
+// Local Kubernetes clusters, one per site, that look like EC2 clusters, for the demo, the end-to-end
 // tests and the benchmarks: a control plane on loopback (dev/local/controlPlane.ts); a real node
-// (dev/local/localNodes.ts: kubelet, containerd, runc, Multus) for every node that hosts a link end,
+// (dev/local/localNodes.ts: kubelet, containerd, runc, Multus) for every node of the sites' pool,
 // joined by an underlay of router namespaces (dev/local/localUnderlay.ts); and kwok playing the
-// kubelets of the other nodes.
+// kubelets of the other nodes. Their nodes are the inventory of dev/local/clusterSpecs.ts, with
+// each node's zone and instance as an EC2 node carries them.
 //
 // Each user of the clusters has an instance of its own (demo, e2e, bench): its own ports, state,
 // namespaces and cgroups (dev/local/clusterSpecs.ts), so that the tests never touch a running demo.
@@ -23,65 +24,119 @@ import {
     instanceDir,
     kubeconfigPath,
     localClusterSpecs,
+    LocalNode,
     log,
+    POOL_LABEL,
+    providerId,
+    ZONE_LABEL,
 } from "./clusterSpecs";
 import { pidFile, processes, startControlPlane, stopControlPlane } from "./controlPlane";
 import { KubeApi } from "./kubeClient";
 import { onInterrupt } from "../../lib/interrupts";
-import { ip, nodeFailure, nodeRunning, removeNode, startNode } from "./localNodes";
-import { createUnderlay, removeUnderlay, routerInterface, routerNetns, UnderlaySite, underlayIntact } from "./localUnderlay";
+import { ip, nodeFailure, nodeRunning, RealNode, removeNode, startNode } from "./localNodes";
+import { createUnderlay, removeUnderlay, routerInterface, routerNetns, underlayIntact } from "./localUnderlay";
 import { runningPid, waitFor } from "../../lib/processes";
 
 export * from "./clusterSpecs";
 export * from "./kubeClient";
 
+/** The labels of a node of the inventory: its zone and region, as the AWS cloud provider sets them. */
+const zoneLabels = (node: LocalNode) => ({ [ZONE_LABEL]: node.zone, "topology.kubernetes.io/region": node.zone.slice(0, -1) });
+
+/** The simulated nodes: Node objects written whole, with their instance and zone as EC2 nodes carry them; none is of the pool. */
 async function registerKwokNodes(c: ClusterSpec, api: KubeApi): Promise<void> {
     for (const node of c.kwokNodes) {
         await api.ensure("/api/v1/nodes", {
             apiVersion: "v1",
             kind: "Node",
             metadata: {
-                name: node,
-                labels: { "kubernetes.io/hostname": node, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+                name: node.name,
+                labels: {
+                    "kubernetes.io/hostname": node.name,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    type: "kwok",
+                    ...zoneLabels(node),
+                },
                 annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
             },
+            spec: { providerID: providerId(node) },
         });
     }
-    // A node that was simulated before (another topology) must be registered again by its kubelet.
-    for (const node of c.realNodes) {
-        const existing = await api.request("GET", `/api/v1/nodes/${node.name}`);
-        if (existing.status === 200 && existing.body.metadata?.annotations?.["kwok.x-k8s.io/node"])
-            await api.request("DELETE", `/api/v1/nodes/${node.name}`);
+    // A node that was simulated before (another inventory) must be registered again by its kubelet,
+    // and a node the cluster no longer has (one replaced while the cluster was stopped) is deleted, as
+    // the cloud's node lifecycle controller deletes the node of an instance that is gone.
+    const names = new Set(c.nodes.map((n) => n.name));
+    for (const node of (await api.get("/api/v1/nodes")).items as any[]) {
+        const name: string = node.metadata.name;
+        const simulated = node.metadata.annotations?.["kwok.x-k8s.io/node"] !== undefined;
+        if (!names.has(name) || (simulated && c.realNodes.some((n) => n.name === name)))
+            await api.request("DELETE", `/api/v1/nodes/${name}`);
     }
 }
 
-const underlaySites = (clusters: ClusterSpec[]): UnderlaySite[] =>
-    clusters.map((c) => ({
-        name: c.name,
-        bridgeRange: c.bridgeRange,
-        nodes: c.realNodes.map((n) => ({ index: n.index, range: n.range })),
-    }));
+const siteNames = (clusters: ClusterSpec[]) => clusters.map((c) => c.name);
+const isReady = (node: any) => node?.status?.conditions?.some((x: any) => x.type === "Ready" && x.status === "True");
+
+/** Starts a real node of cluster `c` (dev/local/localNodes.ts): its kubelet registers it with the API server. */
+function startClusterNode(c: ClusterSpec, node: RealNode): Promise<void> {
+    const dir = dirOf(c);
+    const access = {
+        apiPort: c.ports.api,
+        ca: path.join(dir, "ca.crt"),
+        clientCert: path.join(dir, "admin.crt"),
+        clientKey: path.join(dir, "admin.key"),
+    };
+    return startNode(node, access, { netns: routerNetns(c.instance, c.name), interface: routerInterface(node.index) }, log);
+}
+
+/**
+ * Puts the real nodes `nodes` of `c` in the pool once they are Ready: the pool's label is set
+ * through the API after the kubelet has registered its node, as an administrator labels a node
+ * (a kubelet may not set node-role.kubernetes.io/* labels on itself).
+ */
+async function joinPool(c: ClusterSpec, nodes: RealNode[]): Promise<void> {
+    const api = new KubeApi(c);
+    const names = [...c.kwokNodes.map((n) => n.name), ...nodes.map((n) => n.name)];
+    await waitFor(
+        `${c.name}'s nodes to be Ready (real nodes' logs: ${nodes.map((n) => n.dir).join(", ")})`,
+        180_000,
+        async () => {
+            const ready = ((await api.get("/api/v1/nodes")).items as any[]).filter(isReady).map((n) => n.metadata.name);
+            return names.every((name) => ready.includes(name)) ? true : undefined;
+        },
+        500,
+        () => nodes.map(nodeFailure).find(Boolean),
+    );
+    for (const node of nodes) await api.patch(`/api/v1/nodes/${node.name}`, { metadata: { labels: { [POOL_LABEL]: "" } } });
+}
+
+/** Starts a real node of cluster `c` that joins the pool, as a node group's new instance does; waits until it has. */
+export async function startPoolNode(c: ClusterSpec, node: RealNode): Promise<void> {
+    await startClusterNode(c, node);
+    await joinPool(c, [node]);
+}
 
 /** Whether every process, node and namespace of an instance's clusters is up. */
 export function localClustersRunning(instance: Instance): boolean {
     const clusters = localClusterSpecs(instance);
     return (
-        underlayIntact(instance, underlaySites(clusters)) &&
+        underlayIntact(instance, siteNames(clusters)) &&
         clusters.every((c) => processes(c).every((p) => runningPid(pidFile(c, p.name))) && c.realNodes.every(nodeRunning))
     );
 }
 
 /**
  * Starts an instance's clusters with their real and simulated nodes, and waits until every node is
- * Ready. Idempotent: what runs is kept. Leftovers of an earlier run of the same instance that was
- * killed (namespaces, cgroups, processes) are removed first. Interrupted, it stops what it started.
- * Returns whether it had to start anything.
+ * Ready and the pool's nodes carry its label. Idempotent: what runs is kept. Leftovers of an
+ * earlier run of the same instance that was killed (namespaces, cgroups, processes) are removed
+ * first. Interrupted, it stops what it started. Returns whether it had to start anything.
  */
 export async function startLocalClusters(instance: Instance): Promise<{ clusters: ClusterSpec[]; started: boolean }> {
     const clusters = localClusterSpecs(instance);
     if (localClustersRunning(instance)) return { clusters, started: false };
     const unregister = onInterrupt(() => stopLocalClusters(instance));
-    const sites = underlaySites(clusters);
+    const sites = siteNames(clusters);
     if (!underlayIntact(instance, sites)) {
         for (const node of clusters.flatMap((c) => c.realNodes)) removeNode(node);
         createUnderlay(instance, sites);
@@ -89,40 +144,17 @@ export async function startLocalClusters(instance: Instance): Promise<{ clusters
     for (const c of clusters) {
         const api = await startControlPlane(c);
         await registerKwokNodes(c, api);
-        const dir = dirOf(c);
-        for (const node of c.realNodes) {
-            await startNode(
-                node,
-                {
-                    apiPort: c.ports.api,
-                    ca: path.join(dir, "ca.crt"),
-                    clientCert: path.join(dir, "admin.crt"),
-                    clientKey: path.join(dir, "admin.key"),
-                },
-                { netns: routerNetns(instance, c.name), interface: routerInterface(node.index) },
-                log,
-            );
-        }
+        for (const node of c.realNodes) await startClusterNode(c, node);
     }
     for (const c of clusters) {
+        await joinPool(c, c.realNodes);
         const api = new KubeApi(c);
-        await waitFor(
-            `${c.name}'s nodes to be Ready (real nodes' logs: ${c.realNodes.map((n) => n.dir).join(", ")})`,
-            180_000,
-            async () => {
-                const nodes = (await api.get("/api/v1/nodes")).items as any[];
-                const ready = nodes.filter((n) => n.status?.conditions?.some((x: any) => x.type === "Ready" && x.status === "True"));
-                return c.nodes.every((name) => ready.some((n) => n.metadata.name === name)) ? true : undefined;
-            },
-            500,
-            () => c.realNodes.map(nodeFailure).find(Boolean),
-        );
         await waitFor(`${c.name}'s NetworkAttachmentDefinition CRD`, 60_000, async () =>
             (await api.request("GET", "/apis/k8s.cni.cncf.io/v1/network-attachment-definitions")).status === 200 ? true : undefined,
         );
         log(
-            `${c.name}: up at https://127.0.0.1:${c.ports.api}; real nodes ${c.realNodes.map((n) => n.name).join(", ") || "none"}; ` +
-                `simulated ${c.kwokNodes.join(", ") || "none"}; kubeconfig ${kubeconfigPath(c)}`,
+            `${c.name}: up at https://127.0.0.1:${c.ports.api}; real nodes (the pool) ${c.realNodes.map((n) => n.name).join(", ") || "none"}; ` +
+                `simulated ${c.kwokNodes.map((n) => n.name).join(", ") || "none"}; kubeconfig ${kubeconfigPath(c)}`,
         );
     }
     unregister();
@@ -137,7 +169,7 @@ export async function startLocalClusters(instance: Instance): Promise<{ clusters
 export function stopLocalClusters(instance: Instance, wipe = false): void {
     const clusters = localClusterSpecs(instance);
     for (const node of clusters.flatMap((c) => c.realNodes)) removeNode(node);
-    removeUnderlay(instance, underlaySites(clusters));
+    removeUnderlay(instance, siteNames(clusters));
     for (const c of clusters) stopControlPlane(c);
     removeCgroupTree(instanceCgroup(instance));
     for (const ns of leftoverNamespaces(instance)) ip("netns", "del", ns);

@@ -247,7 +247,9 @@ export async function startNode(
             `--kubeconfig=${path.join(node.dir, "kubeconfig")}`,
             `--hostname-override=${node.name}`,
             `--node-ip=${node.address}`,
-            "--node-labels=plumr.local/real-node=true",
+            // What a kubelet may say of itself; the pool's label is set through the API once it has
+            // registered, as an administrator does (node-role.kubernetes.io/* is not the kubelet's to set).
+            `--node-labels=plumr.local/real-node=true,topology.kubernetes.io/zone=${node.zone},topology.kubernetes.io/region=${node.zone.slice(0, -1)}`,
             "--v=1",
         ],
         env,

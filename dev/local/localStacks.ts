@@ -6,13 +6,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import versions from "../toolchain/versions.json";
-import { formatAllocations } from "../../planner/addressing/allocations";
 import { ENVIRONMENTS_DIR, mergeEnvironment, siteStack as environmentSiteStack } from "../../planner/environments/environments";
 import { readEnvironmentFile } from "../../program/environmentFiles";
-import { planAllocations } from "../../planner/plan";
 import { parseTopology } from "../../planner/topology/schema";
-import { ENVIRONMENT_NODE } from "./clusterSpecs";
-import { ClusterSpec, kubeconfigPath } from "./localClusters";
+import { ClusterSpec, ENVIRONMENT_LABEL, ENVIRONMENT_NODE, Instance, KubeApi, kubeconfigPath, localClusterSpecs } from "./localClusters";
 import { localImages } from "./nodeConfig";
 import { readProjectFile, SHIPPED_PROJECT, topologyIn } from "../../lib/topologyFile";
 
@@ -69,6 +66,19 @@ function localize(topology: any, binariesDir: string, from: string): void {
     topology.configTemplate = path.join(from, topology.configTemplate);
 }
 
+/**
+ * Writes a local deployment's own allocations file at `file`: the links as `committed` (a file of
+ * the repository) records them, and the slots the deployment recorded before (dev/local/localSlots.ts
+ * recordSlots), so that its nodes keep their slots as a team's committed file keeps them. The
+ * repository's files are never written.
+ */
+function localAllocations(file: string, committed: string): void {
+    const record = JSON.parse(fs.readFileSync(committed, "utf8"));
+    const recorded = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")).sites : undefined;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify({ ...record, ...(recorded && { sites: recorded }) }, null, 2)}\n`);
+}
+
 /** Writes the project file of a local deployment, its program the repository's. */
 function writeProject(projectDir: string, project: any, header: string): void {
     project.main = path.relative(projectDir, ROOT);
@@ -102,7 +112,8 @@ export function prepareLocalDeployment(name: string, edit: (topology: any) => vo
     const project = readProjectFile(SHIPPED_PROJECT);
     const topology = topologyIn(project, SHIPPED_PROJECT);
     localize(topology, dirs.binariesDir, ROOT);
-    topology.allocations = path.join(ROOT, topology.allocations ?? "plumr/allocations.json");
+    topology.allocations = path.join(dirs.projectDir, "allocations.json");
+    localAllocations(topology.allocations, path.join(ROOT, "plumr", "allocations.json"));
     edit(topology);
     writeProject(
         dirs.projectDir,
@@ -118,40 +129,29 @@ export const LOCAL_ENVIRONMENTS = ["staging", "production"] as const;
 
 /**
  * Makes a local copy of the environments example (examples/environments): staging and production
- * side by side on the local clusters, each on nodes of its own, as a cluster shared by two
- * environments has them (production on each site's first node, staging on its second: see
- * ENVIRONMENT_NODE), in a namespace of its own (plumr-<env>), with the local changes of
- * prepareLocalDeployment. Each environment's allocations are recorded in its file, as npm run
- * allocate would. Its stacks share the backend of `name`'s other deployment.
+ * side by side on the local clusters of `instance`, each on nodes of its own, as a cluster shared by
+ * two environments has them: each environment's pool selects the nodes labelled with its name
+ * (ENVIRONMENT_LABEL), and this labels production's on each site's first pool node and staging's on
+ * its second (ENVIRONMENT_NODE). Each environment has a namespace of its own (plumr-<env>) and the
+ * local changes of prepareLocalDeployment, and its allocations file (the example's, with the slots
+ * recorded locally). Its stacks share the backend of the instance's other deployment.
  */
-export function prepareLocalEnvironments(name: string): LocalDeployment {
-    const dirs = deploymentDirs(name, "project-environments");
+export async function prepareLocalEnvironments(instance: Instance): Promise<LocalDeployment> {
+    const dirs = deploymentDirs(instance, "project-environments");
     const exampleDir = path.join(ROOT, "examples", "environments");
     const exampleProject = path.join(exampleDir, "Pulumi.yaml");
     const project = readProjectFile(exampleProject);
     const shared = topologyIn(project, exampleProject);
     localize(shared, dirs.binariesDir, exampleDir);
-    const clusters = topologyIn(readProjectFile(SHIPPED_PROJECT), SHIPPED_PROJECT).sites;
-    fs.rmSync(path.join(dirs.projectDir, ENVIRONMENTS_DIR), { recursive: true, force: true });
     for (const env of LOCAL_ENVIRONMENTS) {
         const topology = mergeEnvironment(shared, readEnvironmentFile(exampleDir, env), env);
         localizeSites(topology); // again: the environment's file gives its sites' VPCs
-        for (const [siteName, site] of Object.entries<any>(topology.sites)) {
-            const node = clusters[siteName].nodes[ENVIRONMENT_NODE[env]];
-            site.namespace = `plumr-${env}`;
-            site.bridgeRange = clusters[siteName].bridgeRange;
-            site.nodes = [{ name: node.name, range: node.range }];
-            for (const endpoint of Object.values<any>(topology.endpoints ?? {}))
-                if (endpoint.site === siteName) {
-                    endpoint.node = node.name;
-                    delete endpoint.address;
-                }
-        }
+        for (const site of Object.values<any>(topology.sites)) site.namespace = `plumr-${env}`;
         const dir = path.join(dirs.projectDir, ENVIRONMENTS_DIR, env);
         fs.mkdirSync(dir, { recursive: true });
         fs.writeFileSync(path.join(dir, "topology.yaml"), YAML.stringify(topology));
-        const parsed = parseTopology(topology);
-        fs.writeFileSync(path.join(dirs.projectDir, parsed.allocations), formatAllocations(planAllocations(parsed, undefined).record));
+        const allocations = parseTopology(topology).allocations;
+        localAllocations(path.join(dirs.projectDir, allocations), path.join(exampleDir, allocations));
     }
     fs.writeFileSync(path.join(dirs.projectDir, ENVIRONMENTS_DIR, "promotion.yaml"), YAML.stringify([...LOCAL_ENVIRONMENTS]));
     writeProject(
@@ -160,7 +160,20 @@ export function prepareLocalEnvironments(name: string): LocalDeployment {
         "# Generated for a local deployment from examples/environments: each environment on nodes of its own of the local\n" +
             "# clusters, routing none, stand-in binaries (dev/stand-ins/), images built from Debian packages (dev/setup/images.sh).\n",
     );
+    await labelEnvironmentNodes(instance);
     return { projectDir: dirs.projectDir, stateDir: dirs.stateDir, env: deploymentEnv(dirs) };
+}
+
+/** Labels each site's ENVIRONMENT_NODE[env]-th pool node with environment env, and takes the label off every other node. */
+async function labelEnvironmentNodes(instance: Instance): Promise<void> {
+    for (const cluster of localClusterSpecs(instance)) {
+        const api = new KubeApi(cluster);
+        for (const node of cluster.nodes) {
+            const k = cluster.realNodes.findIndex((n) => n.name === node.name);
+            const env = LOCAL_ENVIRONMENTS.find((e) => ENVIRONMENT_NODE[e] === k) ?? null;
+            await api.patch(`/api/v1/nodes/${node.name}`, { metadata: { labels: { [ENVIRONMENT_LABEL]: env } } });
+        }
+    }
 }
 
 /** Installs the locally built Kubernetes provider into this deployment's Pulumi home, once. */

@@ -26,12 +26,13 @@ export interface RealNode {
     cluster: string;
     /** Its name, which is also its `kubernetes.io/hostname`. */
     name: string;
-    /** Short name: site and index of the node in the topology, e.g. ohio-n0. */
+    /** Its availability zone and EC2 instance, as an EC2 node's labels and spec.providerID say. */
+    zone: string;
+    instanceId: string;
+    /** Short name: site and number of the node in the site, e.g. ohio-n0. */
     key: string;
-    /** Its index among the site's nodes in the topology. */
+    /** Its number in the site: the nodes join in turn, and a node keeps its number after it is gone. */
     index: number;
-    /** Its range of the site's bridge range. */
-    range: string;
     /** Its network namespace. */
     netns: string;
     /** Its state directory on this machine. */
@@ -152,6 +153,8 @@ export function kubeletConfig(node: RealNode, access: ClusterAccessFiles): strin
         protectKernelDefaults: false,
         resolvConf: path.join(node.dir, "resolv.conf"),
         registerNode: true,
+        // As the AWS cloud provider sets it: what the program reads the node's instance and zone from.
+        providerID: `aws:///${node.zone}/${node.instanceId}`,
         rotateCertificates: false,
         serverTLSBootstrap: false,
         // The images were imported, not pulled: never collect them, and never evict for a full disk.

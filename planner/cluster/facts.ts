@@ -76,7 +76,8 @@ function json(text: string | undefined): any {
     }
 }
 
-function parseNode(item: any): ClusterNode {
+/** A node as the API server lists it (an item of GET /api/v1/nodes). */
+export function parseNode(item: any): ClusterNode {
     const labels: Record<string, string> = item?.metadata?.labels ?? {};
     const arch = labels["kubernetes.io/arch"] ?? item?.status?.nodeInfo?.architecture;
     const ready = (item?.status?.conditions ?? []).find((c: any) => c?.type === "Ready")?.status === "True";

@@ -6,6 +6,9 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation/events";
 import { ClusterSpec, KubeApi, kubeconfigPath } from "../../dev/local/localClusters";
+import { ip } from "../../dev/local/localNodes";
+import { upLocal } from "../../dev/local/localSlots";
+import { routerNetns } from "../../dev/local/localUnderlay";
 import { LocalDeployment, localPulumi, prepareLocalDeployment, preview, siteStack } from "../../dev/local/localStacks";
 import { e2eClusters, E2E } from "../support/localClusters";
 
@@ -66,7 +69,7 @@ describe("end to end: both stacks on two local clusters", function () {
 
     it("deploys ohio, then mumbai, each into its own cluster", async () => {
         for (const name of ["ohio", "mumbai"]) {
-            const result = await stacks[name].up({ color: "never" });
+            const result = await upLocal(stacks[name], E2E, { color: "never" });
             assert.strictEqual(result.summary.result, "succeeded");
         }
         for (const [site, peer] of [
@@ -86,11 +89,22 @@ describe("end to end: both stacks on two local clusters", function () {
         }
         const otherCluster = await api.ohio.request("GET", `/api/v1/namespaces/${NAMESPACE}/secrets/plumr-${LINK}-config`);
         assert.strictEqual(otherCluster.status, 200);
+        // Each pool is the nodes labelled for it (not the node outside it), each holding a slot that
+        // the underlay routes to it, as the program's ENI routes do in AWS.
+        for (const c of clusters) {
+            const published: { name: string; range: string }[] = (await stacks[c.name].outputs()).sites.value[c.name].nodes;
+            assert.deepStrictEqual(published.map((n) => n.name).sort(), c.realNodes.map((n) => n.name).sort(), `${c.name}'s pool`);
+            assert.ok(c.kwokNodes.length > 0, `${c.name} has a node outside its pool`);
+            for (const slot of published) {
+                const via = c.realNodes.find((n) => n.name === slot.name)!.underlay.address;
+                assert.match(ip("-n", routerNetns(E2E, c.name), "route", "show", slot.range), new RegExp(`^${slot.range} via ${via} `));
+            }
+        }
     });
 
     it("changes nothing on a second up", async () => {
         for (const name of ["ohio", "mumbai"]) {
-            const result = await stacks[name].up({ color: "never" });
+            const result = await upLocal(stacks[name], E2E, { color: "never" });
             const changed = Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same" && op !== "read");
             assert.deepStrictEqual(changed, [], `${name} changed on a second up`);
         }
@@ -105,15 +119,15 @@ describe("end to end: both stacks on two local clusters", function () {
             "update kubernetes:apps/v1:Deployment mumbai-ohio-mumbai",
             "update kubernetes:core/v1:Secret mumbai-ohio-mumbai-config",
         ]);
-        await stacks.mumbai.up({ color: "never" });
+        await upLocal(stacks.mumbai, E2E, { color: "never" });
         assert.deepStrictEqual(await previewChanges(stacks.ohio), [
             "update kubernetes:apps/v1:Deployment ohio-ohio-mumbai",
             "update kubernetes:core/v1:Secret ohio-ohio-mumbai-config",
         ]);
-        await stacks.ohio.up({ color: "never" });
+        await upLocal(stacks.ohio, E2E, { color: "never" });
         prepareLocalDeployment(E2E, topology());
-        await stacks.mumbai.up({ color: "never" });
-        await stacks.ohio.up({ color: "never" });
+        await upLocal(stacks.mumbai, E2E, { color: "never" });
+        await upLocal(stacks.ohio, E2E, { color: "never" });
     });
 
     it("passes the policy pack on preview", async () => {
@@ -150,11 +164,14 @@ describe("end to end: both stacks on two local clusters", function () {
     it("fails preview with the planner's message on a bad topology", async () => {
         prepareLocalDeployment(
             E2E,
-            topology((t) => (t.links[0].ends[0].address = "10.10.2.200")),
+            topology((t) => (t.links[0].ends[0].address = "10.10.0.200")),
         );
         try {
             await assert.rejects(preview(stacks.ohio, { color: "never" }), (err: Error) => {
-                assert.match(err.message, /plumr:topology\.links\[0\]\.ends\[0\]\.address = "10\.10\.2\.200": outside node/);
+                assert.match(
+                    err.message,
+                    /plumr:topology\.links\[0\]\.ends\[0\]\.address = "10\.10\.0\.200": not in a slot of site ohio's pool/,
+                );
                 return true;
             });
         } finally {

@@ -1,12 +1,13 @@
 // End to end: the environments example (examples/environments) deployed with the real engine onto
 // the tests' own local clusters (instance e2e), staging and production side by side on the same
-// two clusters, each on nodes of its own and in a namespace of its own; then staging destroyed
-// without touching production.
+// two clusters, each on the nodes labelled for it (its pools) and in a namespace of its own; then
+// staging destroyed without touching production.
 import * as assert from "assert";
 import { Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { ClusterSpec, ENVIRONMENT_NODE, KubeApi, localClusterSpecs } from "../../dev/local/localClusters";
 import { DeployedEnd, ping, readyPod } from "../../dev/local/linkProbe";
+import { upLocal } from "../../dev/local/localSlots";
 import { LOCAL_ENVIRONMENTS, LocalDeployment, prepareLocalEnvironments, preview, siteStack } from "../../dev/local/localStacks";
 import { stages } from "../../planner/environments/rollout";
 import { parseTopology } from "../../planner/topology/schema";
@@ -65,7 +66,7 @@ describe("end to end: two environments side by side on the local clusters", func
 
     before(async () => {
         clusters = await e2eClusters();
-        deployment = prepareLocalEnvironments(E2E);
+        deployment = await prepareLocalEnvironments(E2E);
         for (const env of LOCAL_ENVIRONMENTS) {
             stacks[env] = {};
             for (const cluster of clusters) stacks[env][`${env}-${cluster.name}`] = await siteStack(deployment, cluster, env);
@@ -81,22 +82,23 @@ describe("end to end: two environments side by side on the local clusters", func
         for (const env of LOCAL_ENVIRONMENTS) {
             const topology = parseTopology(environmentTopology(env, path.join(deployment.projectDir, "Pulumi.yaml")));
             for (const name of stages([{ name: env, topology }])[0].order) {
-                const result = await stacks[env][name].up({ color: "never" });
+                const result = await upLocal(stacks[env][name], E2E, { color: "never" });
                 links[env] = result.outputs.links.value[LINK];
             }
         }
         const specs = localClusterSpecs(E2E);
         for (const env of LOCAL_ENVIRONMENTS) {
             const pods = await podsOf(env);
-            assert.ok(pods.length >= 4, `${env}: an endpoint and a node agent in each cluster: ${pods.join("; ")}`);
+            assert.strictEqual(pods.length, 4, `${env}: an endpoint and a node agent in each cluster: ${pods.join("; ")}`);
             for (const cluster of specs) {
-                const node = cluster.nodes[ENVIRONMENT_NODE[env]];
+                // The node labelled for the environment: its pool, and no other node of the cluster.
+                const node = cluster.realNodes[ENVIRONMENT_NODE[env]].name;
                 for (const pod of pods.filter((p) => p.startsWith(`${cluster.name} `)))
                     assert.strictEqual(pod.split(" ")[3], node, `${env}'s pods run on its own node of ${cluster.name}: ${pod}`);
             }
             // Each environment's stacks read its own peer: the ends they publish are the environment's own.
             for (const end of links[env].ends)
-                assert.strictEqual(end.node, specs.find((c) => c.name === end.site)!.nodes[ENVIRONMENT_NODE[env]]);
+                assert.strictEqual(end.node, specs.find((c) => c.name === end.site)!.realNodes[ENVIRONMENT_NODE[env]].name);
             assert.deepStrictEqual(
                 (await traffic(env)).map((n) => n > 0),
                 [true, true],

@@ -15,6 +15,7 @@ import { DeployedEnd, endpointPods, execIn, ping, readyPod } from "../../dev/loc
 import { inNode, nodeCniBinDir, nodeCtr, RealNode } from "../../dev/local/localNodes";
 import { routerNetns } from "../../dev/local/localUnderlay";
 import { CNI_PLUGINS } from "../../dev/local/nodeConfig";
+import { upLocal } from "../../dev/local/localSlots";
 import { LocalDeployment, prepareLocalDeployment, preview, siteStack } from "../../dev/local/localStacks";
 import { waitFor } from "../../lib/processes";
 import { EndReport } from "../../commands/verify";
@@ -46,7 +47,7 @@ describe("end to end on running pods", function () {
         prepareLocalDeployment(E2E, withWorkload(change));
         // Mumbai first: the changes these tests make are at Mumbai's end, which Ohio reads from Mumbai's stack.
         for (const name of ["mumbai", "ohio"]) {
-            const result = await stacks[name].up({ color: "never" });
+            const result = await upLocal(stacks[name], E2E, { color: "never" });
             assert.strictEqual(result.summary.result, "succeeded");
         }
         for (const name of ["ohio", "mumbai"]) await waitFor(`${name}'s endpoint pod`, 120_000, () => readyPod(ends[name]));
@@ -65,7 +66,6 @@ describe("end to end on running pods", function () {
     before(async () => {
         const list = await e2eClusters();
         clusters = Object.fromEntries(list.map((c) => [c.name, c]));
-        nodes = Object.fromEntries(list.map((c) => [c.name, c.realNodes[0]]));
         deployment = prepareLocalDeployment(E2E, withWorkload());
         for (const c of list) stacks[c.name] = await siteStack(deployment, c);
         ends = {
@@ -73,6 +73,12 @@ describe("end to end on running pods", function () {
             mumbai: { cluster: clusters.mumbai, namespace: NAMESPACE, link: LINK, tunnelIp: "10.4.0.2", address: "10.20.1.200" },
         };
         await upBoth();
+        // Each end's node is the one its pool's slot placed it on, as its stack published it.
+        nodes = {};
+        for (const c of list) {
+            const node = (await stacks[c.name].outputs()).sites.value[c.name].endpoints[LINK].node;
+            nodes[c.name] = c.realNodes.find((n) => n.name === node)!;
+        }
     });
 
     it("passes traffic through the tunnel both ways, from the unprivileged workload containers", async () => {
@@ -281,7 +287,7 @@ describe("end to end on running pods", function () {
             prepareLocalDeployment(E2E, withWorkload());
             fs.appendFileSync(path.join(binaries, "plumr"), build);
             const changed = sha256(fs.readFileSync(path.join(binaries, "plumr")));
-            for (const name of ["ohio", "mumbai"]) await stacks[name].up({ color: "never" });
+            for (const name of ["ohio", "mumbai"]) await upLocal(stacks[name], E2E, { color: "never" });
             assert.match(inNode(nodes.ohio, ["sha256sum", `${HOST_BIN}/plumr`]), new RegExp(`^${changed} `));
             const after = await pod("ohio");
             assert.notStrictEqual(after.metadata.uid, before.metadata.uid, "the endpoint restarted");
@@ -305,7 +311,7 @@ describe("end to end on running pods", function () {
     };
     const verify = (stack: string) => userCommand<EndReport>("verify", stack);
 
-    it("passes npm run preflight on both stacks, and fails it, like the preview, on a node the cluster does not have", async () => {
+    it("passes npm run preflight on both stacks, and fails it, like the preview, on an end pinned to a node its pool does not have", async () => {
         for (const site of ["ohio", "mumbai"]) {
             const { status, reports } = userCommand<PreflightCheck>("preflight", site);
             assert.deepStrictEqual(
@@ -334,21 +340,22 @@ describe("end to end on running pods", function () {
         try {
             prepareLocalDeployment(
                 E2E,
-                withWorkload((t) => (t.sites.ohio.nodes[1].name = missing)),
+                withWorkload((t) => {
+                    // Placed on that node, the end takes an address of its slot.
+                    t.links[0].ends[0] = { site: "ohio", node: missing };
+                }),
             );
             const { status, reports } = userCommand<PreflightCheck>("preflight", "ohio");
             assert.strictEqual(status, 1);
             const failing = reports.filter((c) => !c.ok);
             assert.deepStrictEqual(
                 failing.map((c) => [c.check, c.problems.map((p) => p.field)]),
-                [["nodes", ["plumr:topology.sites.ohio.nodes[1].name"]]],
+                [["pools placed on their clusters", ["plumr:topology.links[0].ends[0].node"]]],
             );
             await assert.rejects(preview(stacks.ohio, { color: "never" }), (err: Error) => {
                 assert.match(
                     err.message,
-                    new RegExp(
-                        `sites\\.ohio\\.nodes\\[1\\]\\.name = "${missing.replace(/\./g, "\\.")}": site ohio's cluster has no node of this name`,
-                    ),
+                    new RegExp(`links\\[0\\]\\.ends\\[0\\]\\.node = "${missing.replace(/\./g, "\\.")}": not a node of site ohio's pool`),
                 );
                 return true;
             });
@@ -612,7 +619,7 @@ describe("end to end on running pods", function () {
                 E2E,
                 withWorkload((t) => (t.sites.mumbai.nodeNetwork = "cluster")),
             );
-            const up = stacks.mumbai.up({ color: "never", onOutput: (text) => (output += text) });
+            const up = upLocal(stacks.mumbai, E2E, { color: "never", onOutput: (text) => (output += text) });
             const reported = await waitFor(
                 "pulumi up to print the failed check",
                 120_000,

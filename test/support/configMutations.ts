@@ -9,8 +9,7 @@ import * as path from "path";
 import { ConfigError, Hidden, Problem } from "../../planner/problems/errors";
 import { formatPath, schemaAt } from "../../planner/problems/issues";
 import { topologySchema } from "../../planner/topology/schema";
-import { exampleTopology } from "./harness";
-import { exampleFile, readTopologyFile } from "../../lib/topologyFile";
+import { exampleFile, readTopologyFile, shippedTopology } from "../../lib/topologyFile";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -22,9 +21,10 @@ export interface Base {
 }
 
 /**
- * The topologies users start from: Pulumi.yaml's, the two four-site examples, and the local demo
- * stacks' (Pulumi.yaml's made local as dev/local/localStacks.ts does: no AWS routing, local images;
- * its paths stay relative to the project here).
+ * The topologies users start from: Pulumi.yaml's (its sites pools), the pinned example and the two
+ * four-site examples, and the local demo stacks' (Pulumi.yaml's made local as
+ * dev/local/localStacks.ts does: no AWS routing, local images; its paths stay relative to the
+ * project here).
  */
 export function shippedConfigurations(): Base[] {
     const repoAllocations = fs.readFileSync(path.join(ROOT, "plumr", "allocations.json"), "utf8");
@@ -33,7 +33,7 @@ export function shippedConfigurations(): Base[] {
         const topology = readTopologyFile(exampleFile(name));
         return { name: `examples/${name}`, topology, allocations: fs.readFileSync(path.join(dir, "allocations.json"), "utf8") };
     };
-    const local = exampleTopology();
+    const local = shippedTopology();
     for (const site of Object.values<any>(local.sites)) {
         if (site.aws) site.aws = { region: site.aws.region, routing: "none" };
         site.sidecarImage = "plumr.local/tools:000000000000";
@@ -41,7 +41,8 @@ export function shippedConfigurations(): Base[] {
     }
     local.binaries.installerImage = "plumr.local/installer:000000000000";
     return [
-        { name: "Pulumi.yaml", topology: exampleTopology(), allocations: repoAllocations },
+        { name: "Pulumi.yaml", topology: shippedTopology(), allocations: repoAllocations },
+        example("pinned"),
         example("hub-and-spoke"),
         example("full-mesh"),
         { name: "local demo stacks", topology: local, allocations: repoAllocations },
@@ -480,6 +481,7 @@ export function mutate(topology: unknown, mutations: readonly Mutation[]): unkno
             }
             case "addLink": {
                 const ends = m.ends.map(([site, index]) => {
+                    if (index < 0) return { site };
                     const node = containerAt(t, ["sites", site, "nodes", index]);
                     return { site, node: isObject(node) ? node.name : `node-${index}` };
                 });
@@ -512,7 +514,10 @@ export function mutations(base: Base, weights: { breaking: number; plausible: nu
             if (Object.hasOwn(VALID, key)) places.set(key, [...(places.get(key) ?? []), [...p, key]]);
         }
     }
-    const nodes = siteNames.flatMap((s) => t.sites[s].nodes.map((_: unknown, i: number) => [s, i] as [string, number]));
+    // A listed site's nodes by number; a pool's end is placed, and names no node (number -1).
+    const nodes = siteNames.flatMap((s) =>
+        t.sites[s].nodes ? t.sites[s].nodes.map((_: unknown, i: number) => [s, i] as [string, number]) : [[s, -1] as [string, number]],
+    );
     // A key that is not there yet: a new site, a new key in any map.
     const newKey = fc.oneof(
         fc.constantFrom(...siteNames),

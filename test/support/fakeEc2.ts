@@ -126,11 +126,12 @@ export class FakeEc2 {
      * a VPC per site (its written id and CIDR block, or made-up ones), with a main route table; a
      * subnet per zone of the routed nodes, associated with the first written route table (or one
      * of its own); the written attachment subnets with their route tables; and each routed node's
-     * instance in its zone's subnet, with the written security groups (or one of its own). Adds each
+     * instance in its zone's subnet (a pool site's nodes are its cluster's, `poolNodes`, each on the
+     * instance of its spec.providerID), with the written security groups (or one of its own). Adds each
      * thing once: what a test took away or changed stays so. Reads a topology of any shape: what is
      * not there is not added.
      */
-    describeTopology(topology: any): void {
+    describeTopology(topology: any, poolNodes?: (site: string) => { providerId?: string }[]): void {
         const sites = topology?.sites && typeof topology.sites === "object" ? Object.entries<any>(topology.sites) : [];
         for (const [name, site] of sites) {
             const aws = site?.aws;
@@ -158,7 +159,13 @@ export class FakeEc2 {
             }
             const nodesTable = table(text(Array.isArray(aws.routeTableIds) ? aws.routeTableIds[0] : undefined, awsId("rtb", name)));
             const groups = Array.isArray(aws.securityGroupIds) ? aws.securityGroupIds : [awsId("sg", name)];
-            for (const node of Array.isArray(site.nodes) ? site.nodes : []) {
+            const nodes: { instanceId?: unknown; availabilityZone?: unknown }[] = Array.isArray(site.nodes)
+                ? site.nodes
+                : (poolNodes?.(name) ?? []).flatMap((n) => {
+                      const [, availabilityZone, instanceId] = /^aws:\/\/\/([^/]+)\/(i-[0-9a-f]+)$/.exec(n.providerId ?? "") ?? [];
+                      return instanceId ? [{ instanceId, availabilityZone }] : [];
+                  });
+            for (const node of nodes) {
                 if (typeof node?.instanceId !== "string" || !this.once(`instance ${node.instanceId}`)) continue;
                 const zone = text(node.availabilityZone, `${region}a`);
                 const subnetId = awsId("subnet", `${name}/${zone}`);

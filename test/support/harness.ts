@@ -18,15 +18,19 @@ import { ClusterQuestions, kubeconfigFile, readClusters } from "../../program/cl
 import { clusterProviders } from "../../program/clusterProviders";
 import { prepare } from "../../program/prepare";
 import { FakeAws } from "./fakeAws";
-import { shippedTopology } from "../../lib/topologyFile";
+import { exampleFile, readTopologyFile } from "../../lib/topologyFile";
+import { INVENTORY, POOL_LABEL, providerId, ZONE_LABEL } from "../../dev/local/clusterSpecs";
 
 export { FakeAws } from "./fakeAws";
 
 const REPO = path.join(__dirname, "..", "..");
 
-/** The example topology shipped in Pulumi.yaml, as a fresh copy. */
+/**
+ * The two-site topology with every node pinned (examples/pinned: the original demo, as Pulumi.yaml
+ * wrote it before its sites became pools), as a fresh copy: the topology most tests change.
+ */
 export function exampleTopology(): any {
-    return shippedTopology();
+    return readTopologyFile(exampleFile("pinned"));
 }
 
 /**
@@ -96,13 +100,16 @@ export interface RunOptions {
     stackOutputs?: Record<string, Record<string, unknown>>;
     /** Contents of the binaries; by default fixed bytes per name. */
     binaries?: Record<string, Buffer>;
-    /** Text of the allocations file (at the topology's `allocations` path); by default the repository's, null for none. */
+    /** Text of the allocations file (at the topology's `allocations` path); by default the repository's file there, null for none. */
     allocations?: string | null;
     /** The AWS accounts the stacks share; by default a fresh one per run. Either way, it holds what the topology describes (FakeEc2.describeTopology). */
     aws?: FakeAws;
     /** Receives every resource as it is registered, so that a run that fails still shows what it registered. */
     registered?: Registered[];
-    /** The nodes each site's cluster reports; by default the topology's nodes, on the instances it names. */
+    /**
+     * The nodes each site's cluster reports; by default a listed site's nodes, on the instances it
+     * names, and for a pool site the local clusters' nodes (topologyNodes).
+     */
     clusters?: Record<string, ClusterNode[]>;
     /** What else each site's cluster reports to the preflight, over the defaults (see `preflight`). */
     clusterFacts?: Record<string, Partial<ClusterFacts>>;
@@ -169,10 +176,22 @@ function resolve<T>(output: pulumi.Output<T> | T): Promise<T> {
     return new Promise((res) => pulumi.output(output).apply((v) => res(v as T)));
 }
 
-/** The nodes a site's cluster reports when its nodes are the topology's: each on the instance it names. */
+/**
+ * The nodes a site's cluster reports by default. A site that lists its nodes: those, each on the
+ * instance it names. A pool site: the nodes the local clusters give the site (dev/local/clusterSpecs.ts
+ * INVENTORY), on EC2 instances of their zones, those of the local pool carrying the labels of the
+ * site's selector; none for a site the local clusters do not have.
+ */
 export function topologyNodes(topology: any, site: string): ClusterNode[] {
-    const { nodes, aws } = topology.sites[site];
-    // A pool's nodes are the cluster's own: a test gives them (`clusters`).
+    const { nodes, aws, pool } = topology.sites[site];
+    if (pool) {
+        return (INVENTORY[site] ?? []).map((n) => ({
+            name: n.name,
+            providerId: providerId(n),
+            labels: { [ZONE_LABEL]: n.zone, ...(n.pool && (pool.selector ?? { [POOL_LABEL]: "" })) },
+            ready: true,
+        }));
+    }
     return (nodes ?? []).map((n: any) => ({
         name: n.name,
         providerId: n.instanceId ? `aws:///${n.availabilityZone ?? `${aws?.region}a`}/${n.instanceId}` : "",
@@ -368,17 +387,18 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     );
 
     const allocationsPath = shared.allocations ?? "plumr/allocations.json";
+    const committed = path.join(REPO, allocationsPath);
     const dir = projectDir(
         options.binaries ?? { plumr: standInBinary("plumr"), shm_printer: standInBinary("shm_printer") },
         allocationsPath,
-        options.allocations === undefined ? fs.readFileSync(path.join(REPO, "plumr", "allocations.json"), "utf8") : options.allocations,
+        options.allocations !== undefined ? options.allocations : fs.existsSync(committed) ? fs.readFileSync(committed, "utf8") : null,
     );
     for (const [name, { patch, allocations }] of Object.entries(options.environments ?? {})) {
         fs.mkdirSync(path.join(dir, ENVIRONMENTS_DIR, name), { recursive: true });
         fs.writeFileSync(path.join(dir, environmentFile(name)), YAML.stringify(patch ?? {}));
         if (allocations !== undefined) fs.writeFileSync(path.join(dir, environmentAllocations(name)), allocations);
     }
-    cloud.ec2.describeTopology(topology);
+    cloud.ec2.describeTopology(topology, (site) => options.clusters?.[site] ?? topologyNodes(topology, site));
     cloud.beginRun(options.stack);
     try {
         const prepared = prepare(dir);

@@ -28,7 +28,7 @@ interface LinkSpec {
     mumbai: number;
 }
 
-/** The shipped topology with the given links, none of them with an explicit value. */
+/** The pinned example's topology with the given links, none of them with an explicit value. */
 function topologyWith(links: LinkSpec[]): any {
     const raw = exampleTopology();
     raw.links = links.map((l) => ({
@@ -256,7 +256,7 @@ describe("npm run allocate", () => {
     it("records the links, then --check passes until the links change", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-allocate-"));
         try {
-            const raw = topologyWith(["alpha", "bravo"].map(spec));
+            const raw = { ...topologyWith(["alpha", "bravo"].map(spec)), allocations: "plumr/allocations.json" };
             fs.writeFileSync(path.join(dir, "topology.yaml"), YAML.stringify(raw));
             assert.strictEqual(allocate(dir, "topology.yaml", "--check").status, 1, "no file yet");
             const written = allocate(dir, "topology.yaml");
@@ -322,7 +322,12 @@ describe("npm run allocate", () => {
     });
 
     it("finds the shipped allocations files current: the project's and the examples', environments included", () => {
-        const topologies = ["Pulumi.yaml", "examples/hub-and-spoke/topology.yaml", "examples/full-mesh/topology.yaml"];
+        const topologies = [
+            "Pulumi.yaml",
+            "examples/pinned/topology.yaml",
+            "examples/hub-and-spoke/topology.yaml",
+            "examples/full-mesh/topology.yaml",
+        ];
         for (const file of topologies) {
             const topology = parseTopology(readTopologyFile(path.join(ROOT, file)));
             const text = fs.readFileSync(path.join(ROOT, topology.allocations), "utf8");

@@ -133,11 +133,11 @@ describe("local files: directories are directories, files are files", () => {
 
     it("rejects an allocations path that is a directory", () => {
         const problem = problemFor(
-            problemsInProject({ ...complete(), "plumr/allocations.json": {} }),
+            problemsInProject({ ...complete(), "examples/pinned/allocations.json": {} }),
             `${T}.allocations`,
             /allocations\.json is a directory, not a file/,
         );
-        assert.strictEqual(problem.value, "plumr/allocations.json");
+        assert.strictEqual(problem.value, "examples/pinned/allocations.json");
         assert.match(problem.fix, /npm run allocate/);
     });
 });

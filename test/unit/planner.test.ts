@@ -11,12 +11,11 @@ import { endsAt, managedSites, peerOf, planTopology } from "../../planner/plan";
 import type { Plan } from "../../planner/types";
 import { PLACEHOLDERS, renderTemplate, TemplateValues, unknownPlaceholders } from "../../planner/files/template";
 import { parseTopology } from "../../planner/topology/schema";
-import { plannerFiles } from "../support/harness";
+import { exampleTopology, plannerFiles } from "../support/harness";
 import { Expected, expectProblem, problemsOf } from "../support/problems";
-import { shippedTopology } from "../../lib/topologyFile";
 
 const REPO = path.join(__dirname, "..", "..");
-const EXAMPLE = shippedTopology();
+const EXAMPLE = exampleTopology();
 const TEMPLATE = fs.readFileSync(path.join(REPO, "plumr", "config.template.json"), "utf8");
 
 const OHIO_NODE = "ip-10-0-154-10.us-east-2.compute.internal";

@@ -1,6 +1,7 @@
-// Every object the program renders for the shipped topology, the four-site examples and the
-// environments example, held against a record of them (test/fixtures/rendered/): a change of the
-// code's structure must leave them byte for byte as they were. After a deliberate change to what
+// Every object the program renders for the shipped topology (its sites pools, on the local clusters'
+// nodes), the pinned example (every node written), the four-site examples and the environments
+// example, held against a record of them (test/fixtures/rendered/): a change of the code's
+// structure must leave them byte for byte as they were. After a deliberate change to what
 // the program renders, rewrite the record with UPDATE_FIXTURES=1 and review its diff.
 import * as assert from "assert";
 import { createHash } from "crypto";
@@ -56,6 +57,7 @@ function holdAgainstRecord(name: string, actual: Record<string, unknown>): void 
 describe("the rendered objects stay as recorded", () => {
     for (const [name, file] of [
         ["shipped", SHIPPED_PROJECT],
+        ["pinned", exampleFile("pinned")],
         ["hub-and-spoke", exampleFile("hub-and-spoke")],
         ["full-mesh", exampleFile("full-mesh")],
     ]) {

@@ -172,6 +172,7 @@ describe("rolling out", () => {
 
         for (const [name, file] of [
             ["the shipped topology", SHIPPED_PROJECT],
+            ["the pinned example", exampleFile("pinned")],
             ["the hub-and-spoke example", exampleFile("hub-and-spoke")],
             ["the full-mesh example", exampleFile("full-mesh")],
         ]) {
