@@ -6,6 +6,9 @@
 //   address      one end's address changed (alternately 10.20.1.200 and .201) and `pulumi up` again:
 //                time from the start of the up until the tunnel passes traffic again, and how long
 //                traffic stopped (the longest gap between two replies);
+//   node rebooted
+//                the node that hosts Ohio's endpoint stopped and started again under its name, with no
+//                `pulumi up` (dev/local/nodeReplacement.ts): time from the stop to the first reply;
 //   node replaced
 //                the node that hosts Ohio's endpoint stopped for good, a new node started in its zone
 //                (dev/local/nodeReplacement.ts), and `pulumi up` again: time from the stop to the first
@@ -28,7 +31,7 @@ import { DeployedEnd, endpointPods } from "../dev/local/linkProbe";
 import { BIN, ClusterSpec, KubeApi, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../dev/local/localClusters";
 import { upLocal } from "../dev/local/localSlots";
 import { localPulumi, prepareLocalDeployment } from "../dev/local/localStacks";
-import { restoreNodes, startNewNode, stopNode } from "../dev/local/nodeReplacement";
+import { rebootNode, restoreNodes, startNewNode, stopNode } from "../dev/local/nodeReplacement";
 import { sleep, waitFor } from "../lib/processes";
 import { printTable } from "../lib/table";
 
@@ -66,11 +69,12 @@ class Probe {
             const pods = await endpointPods(this.end).catch(() => []);
             for (const pod of pods) {
                 const name = pod.metadata.name;
-                const started = pod.status?.containerStatuses?.some(
-                    (c: any) => c.name === "workload" && (c.state?.running || c.state?.terminated),
-                );
-                if (!started || this.followed.has(name)) continue;
-                this.followed.add(name);
+                const workload = pod.status?.containerStatuses?.find((c: any) => c.name === "workload");
+                const started = workload && (workload.state?.running || workload.state?.terminated);
+                // A pod's container starts again after its node reboots: follow each container once.
+                const container = `${name} ${workload?.containerID}`;
+                if (!started || this.followed.has(container)) continue;
+                this.followed.add(container);
                 this.streams.push(this.follow(name));
             }
             await sleep(100);
@@ -130,6 +134,12 @@ interface ChangeRun {
     trafficAgainS: number;
     stoppedS: number;
     upS: number;
+}
+interface RebootedRun {
+    /** From the node's stop to the first reply through the tunnel. */
+    linkDownS: number;
+    /** From the node's stop until it is Ready again. */
+    nodeBackS: number;
 }
 interface ReplacedRun {
     /** From the node's stop to the first reply through the tunnel. */
@@ -222,6 +232,26 @@ async function nodeReplaced(clusters: ClusterSpec[], ohio: DeployedEnd, address:
     }
 }
 
+/**
+ * The node that hosts Ohio's endpoint rebooted: everything on it stops and it starts again under the
+ * same name, with no pulumi up. The endpoint's pod waits for its node and starts again there.
+ */
+async function nodeRebooted(clusters: ClusterSpec[], ohio: DeployedEnd, address: string): Promise<RebootedRun> {
+    const probe = new Probe(ohio);
+    try {
+        await probe.replyAfter(Date.now(), 120_000);
+        const stack = await benchStack(clusters, address);
+        const node: string = (await stack.outputs()).sites.value.ohio.endpoints["ohio-mumbai"].node;
+        const start = Date.now();
+        await rebootNode(INSTANCE, "ohio", node);
+        const back = Date.now();
+        const first = await probe.replyAfter(start, 300_000);
+        return { linkDownS: seconds(first - start), nodeBackS: seconds(back - start) };
+    } finally {
+        await probe.stop();
+    }
+}
+
 /** Runs measurement `what` REPETITIONS times (run i of 1 to REPETITIONS), saying how each went. */
 async function repeat<T>(what: string, run: (i: number) => Promise<T>, describe: (result: T) => string): Promise<T[]> {
     const results: T[] = [];
@@ -262,6 +292,11 @@ async function main(): Promise<void> {
             (i) => addressChange(clusters, ohio, ADDRESSES[i % 2]),
             (r) => `traffic again after ${r.trafficAgainS} s, stopped for ${r.stoppedS} s, up ${r.upS} s`,
         );
+        const rebooted = await repeat(
+            "node rebooted",
+            () => nodeRebooted(clusters, ohio, ADDRESSES[REPETITIONS % 2]),
+            (r) => `traffic again after ${r.linkDownS} s (node Ready again after ${r.nodeBackS} s)`,
+        );
         const replaced = await repeat(
             "node replaced",
             () => nodeReplaced(clusters, ohio, ADDRESSES[REPETITIONS % 2]),
@@ -278,6 +313,7 @@ async function main(): Promise<void> {
             how:
                 "Ohio's workload runs ping -D to Mumbai's tunnel address every 0.2 s from its start, its log followed from pod to pod; " +
                 "times from the start of pulumi up; traffic stopped = the longest gap between two replies; " +
+                "node rebooted: times from the stop of the node that hosts Ohio's endpoint, which starts again at once; " +
                 "node replaced: times from the stop of the node that hosts Ohio's endpoint, its successor started in its zone, then pulumi up",
             fromEmpty: { runs: empty, firstPacketS: summary(empty.map((r) => r.firstPacketS)), upS: summary(empty.map((r) => r.upS)) },
             addressChange: {
@@ -285,6 +321,11 @@ async function main(): Promise<void> {
                 trafficAgainS: summary(changes.map((r) => r.trafficAgainS)),
                 stoppedS: summary(changes.map((r) => r.stoppedS)),
                 upS: summary(changes.map((r) => r.upS)),
+            },
+            nodeRebooted: {
+                runs: rebooted,
+                linkDownS: summary(rebooted.map((r) => r.linkDownS)),
+                nodeBackS: summary(rebooted.map((r) => r.nodeBackS)),
             },
             nodeReplaced: {
                 runs: replaced,
@@ -302,6 +343,8 @@ async function main(): Promise<void> {
             ["address changed: traffic again", cell(report.addressChange.trafficAgainS)],
             ["address changed: traffic stopped for", cell(report.addressChange.stoppedS)],
             ["address changed: pulumi up done", cell(report.addressChange.upS)],
+            ["node rebooted: stop to traffic again", cell(report.nodeRebooted.linkDownS)],
+            ["node rebooted: stop to the node Ready again", cell(report.nodeRebooted.nodeBackS)],
             ["node replaced: stop to traffic restored", cell(report.nodeReplaced.trafficRestoredS)],
             ["node replaced: stop to the new node in the pool", cell(report.nodeReplaced.newNodeS)],
             ["node replaced: pulumi up", cell(report.nodeReplaced.upS)],

@@ -1,11 +1,13 @@
 // Replacing a node of a local cluster as an EC2 node group does when an instance is gone: the node
 // stops for good (its kubelet, containerd, pods and namespaces; its Node object deleted, as the
 // cloud's node lifecycle controller deletes the node of a terminated instance), and a new instance
-// joins in the same zone with a new name and a new provider id, and is labelled into the pool.
+// joins in the same zone with a new name and a new provider id, and is labelled into the pool. A
+// node also reboots: it stops and starts again as itself.
 // Each instance records its nodes once they differ from the inventory (dev/local/clusterSpecs.ts),
 // so that stopping and starting the instance keeps them; restoreNodes gives it the inventory again.
 //
 //   ts-node dev/local/nodeReplacement.ts replace <instance> <site> <node>
+//   ts-node dev/local/nodeReplacement.ts reboot <instance> <site> <node>
 //   ts-node dev/local/nodeReplacement.ts restore <instance>
 import { randomBytes, randomInt } from "crypto";
 import {
@@ -48,6 +50,21 @@ export async function stopNode(instance: Instance, site: string, name: string): 
     if (deleted.status !== 200 && deleted.status !== 404)
         throw new Error(`DELETE node ${name} on ${site}: HTTP ${deleted.status} ${JSON.stringify(deleted.body)}`);
     log(`${site}: node ${name} stopped and deleted`);
+}
+
+/**
+ * Reboots real node `name` of `site`: everything on it stops (its kubelet, containerd, its pods'
+ * containers and namespaces, as at a power cycle) and it starts again under the same name and
+ * instance, its Node object kept. Resolves when it is Ready again, in the pool.
+ */
+export async function rebootNode(instance: Instance, site: string, name: string): Promise<void> {
+    const cluster = clusterOf(instance, site);
+    const node = cluster.realNodes.find((n) => n.name === name);
+    if (!node) throw new Error(`${name} is not a running real node of ${site} (${cluster.realNodes.map((n) => n.name).join(", ")})`);
+    removeNode(node);
+    log(`${site}: node ${name} stopped for a reboot`);
+    await startPoolNode(cluster, node);
+    log(`${site}: node ${name} Ready again`);
 }
 
 /** A new EC2 node of the site whose nodes are `siblings`: a free name in the site's VPC (ip-<address>.<region>.compute.internal) and a new instance. */
@@ -106,10 +123,12 @@ async function main(command: string | undefined, args: string[]): Promise<void> 
     if (command === "replace" && args.length === 3) {
         const node = await replaceNode(checkInstance(args[0]), args[1], args[2]);
         console.log(`${args[2]} replaced by ${node.name} (${node.instanceId}, ${node.zone})`);
+    } else if (command === "reboot" && args.length === 3) {
+        await rebootNode(checkInstance(args[0]), args[1], args[2]);
     } else if (command === "restore" && args.length === 1) {
         await restoreNodes(checkInstance(args[0]));
     } else {
-        console.error("usage: ts-node dev/local/nodeReplacement.ts replace <instance> <site> <node> | restore <instance>");
+        console.error("usage: ts-node dev/local/nodeReplacement.ts replace|reboot <instance> <site> <node> | restore <instance>");
         process.exit(2);
     }
 }
