@@ -4,13 +4,13 @@
 import * as assert from "assert";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
-import { EngineEvent } from "@pulumi/pulumi/automation/events";
 import { ClusterSpec, KubeApi, kubeconfigPath } from "../../dev/local/localClusters";
 import { ip } from "../../dev/local/localNodes";
 import { upLocal } from "../../dev/local/localSlots";
 import { routerNetns } from "../../dev/local/localUnderlay";
 import { LocalDeployment, localPulumi, prepareLocalDeployment, preview, siteStack } from "../../dev/local/localStacks";
 import { e2eClusters, E2E } from "../support/localClusters";
+import { previewChanges } from "../support/previews";
 
 const NAMESPACE = "plumr-e2e";
 const LINK = "ohio-mumbai";
@@ -23,18 +23,6 @@ const topology =
         for (const site of Object.values<any>(t.sites)) site.namespace = NAMESPACE;
         change(t);
     };
-
-/** What a preview would change: "op type name" for every resource that is not the same. */
-async function previewChanges(stack: Stack): Promise<string[]> {
-    const changes: string[] = [];
-    await preview(stack, {
-        onEvent: (event: EngineEvent) => {
-            const step = event.resourcePreEvent?.metadata;
-            if (step && step.op !== "same" && step.op !== "read") changes.push(`${step.op} ${step.type} ${step.urn.split("::").pop()}`);
-        },
-    });
-    return changes.sort();
-}
 
 async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;

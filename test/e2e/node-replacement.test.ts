@@ -3,18 +3,23 @@
 // that hosts Ohio's endpoint stops for good and a new node joins in its zone; `pulumi up` of Ohio's
 // stack alone moves the endpoint onto the new node, in the slot the old one held: the same address,
 // traffic through the tunnel both ways, npm run verify passing on both stacks, and nothing for
-// Mumbai's stack to change. The instance gets its original nodes back at the end.
+// Mumbai's stack to change. A node that joins the pool takes the next free slot, and one that leaves
+// unused frees it, each changing nothing but the node agent. The instance gets its original nodes
+// back at the end.
 import * as assert from "assert";
 import { Stack } from "@pulumi/pulumi/automation";
+import { spawnSync } from "child_process";
 import * as path from "path";
+import * as YAML from "yaml";
 import { verifyStack } from "../../commands/verify";
 import { BIN, ClusterSpec, KubeApi, LocalNode, POOL_LABEL } from "../../dev/local/localClusters";
 import { DeployedEnd, execIn, ping, readyPod } from "../../dev/local/linkProbe";
 import { upLocal } from "../../dev/local/localSlots";
 import { LocalDeployment, prepareLocalDeployment, preview, siteStack } from "../../dev/local/localStacks";
-import { replaceNode, restoreNodes } from "../../dev/local/nodeReplacement";
+import { replaceNode, restoreNodes, startNewNode, stopNode } from "../../dev/local/nodeReplacement";
 import { waitFor } from "../../lib/processes";
 import { E2E, e2eClusters } from "../support/localClusters";
+import { previewChanges } from "../support/previews";
 
 const NAMESPACE = "plumr-e2e";
 const LINK = "ohio-mumbai";
@@ -25,7 +30,7 @@ async function published(stack: Stack, site: string): Promise<{ nodes: Record<st
     return { nodes: Object.fromEntries(value.nodes.map((n: any) => [n.name, n.range])), end: value.endpoints[LINK] };
 }
 
-describe("end to end: the node of Ohio's endpoint replaced", function () {
+describe("end to end: the nodes of Ohio's pool replaced, added and removed", function () {
     this.timeout(30 * 60_000);
     let clusters: Record<string, ClusterSpec>;
     let deployment: LocalDeployment;
@@ -52,6 +57,30 @@ describe("end to end: the node of Ohio's endpoint replaced", function () {
         this.timeout(10 * 60_000);
         for (const site of ["mumbai", "ohio"]) await stacks[site]?.destroy({ color: "never" }).catch(() => {});
         await restoreNodes(E2E);
+    });
+
+    it("prints with npm run discover the pool's nodes as the cluster lists them, each with its slot, instance and zone", async () => {
+        const result = spawnSync("npx", ["ts-node", "--transpile-only", "commands/discover.ts", "ohio", "--cwd", deployment.projectDir], {
+            cwd: path.join(__dirname, "..", ".."),
+            env: { ...process.env, ...deployment.env },
+            encoding: "utf8",
+            timeout: 5 * 60_000,
+        });
+        assert.strictEqual(result.status, 0, result.stderr);
+        const printed = YAML.parse(result.stdout).sites.ohio.nodes as {
+            name: string;
+            range: string;
+            instanceId: string;
+            availabilityZone: string;
+        }[];
+        const listed = (await new KubeApi(clusters.ohio).get(`/api/v1/nodes?labelSelector=${encodeURIComponent(POOL_LABEL)}`))
+            .items as any[];
+        assert.deepStrictEqual(
+            printed.map((n) => `${n.name} aws:///${n.availabilityZone}/${n.instanceId}`).sort(),
+            listed.map((n) => `${n.metadata.name} ${n.spec.providerID}`).sort(),
+        );
+        const { nodes } = await published(stacks.ohio, "ohio");
+        assert.deepStrictEqual(Object.fromEntries(printed.map((n) => [n.name, n.range])), nodes, "each node in the slot the stack gave it");
     });
 
     it("moves the endpoint onto the new node, in the old node's slot: same address, traffic both ways, both stacks verified, Mumbai unchanged", async () => {
@@ -107,5 +136,39 @@ describe("end to end: the node of Ohio's endpoint replaced", function () {
         const mumbai = await preview(stacks.mumbai, { color: "never" });
         const changed = Object.entries(mumbai.changeSummary).filter(([op, n]) => op !== "same" && op !== "read" && (n ?? 0) > 0);
         assert.deepStrictEqual(changed, [], "Mumbai's stack has nothing to change");
+    });
+
+    it("gives a node that joins the pool the next free slot, and frees the slot of one that leaves unused, changing only the node agent", async () => {
+        const before = await published(stacks.ohio, "ohio");
+        const endpointPod = (await waitFor("Ohio's endpoint pod", 120_000, () => readyPod(ends.ohio))).metadata.uid;
+        const used = new Set(Object.values(before.nodes));
+        let slot = 1;
+        while (used.has(`10.10.${slot}.0/24`)) slot++;
+        const onlyTheNodeAgent = (changes: string[]) => {
+            assert.ok(changes.length > 0, "the node agent learns the pool's ranges");
+            for (const change of changes)
+                assert.match(change, /^update \S+ ohio-node-agent/, `only the node agent changes: ${changes.join(", ")}`);
+        };
+
+        const joined = await startNewNode(E2E, "ohio", clusters.ohio.nodes[0].zone);
+        onlyTheNodeAgent(await previewChanges(stacks.ohio));
+        await upLocal(stacks.ohio, E2E, { color: "never" });
+        const grown = await published(stacks.ohio, "ohio");
+        assert.deepStrictEqual(
+            grown.nodes,
+            { ...before.nodes, [joined.name]: `10.10.${slot}.0/24` },
+            "the new node takes the lowest free slot",
+        );
+        assert.deepStrictEqual(grown.end, before.end, "the endpoint stays where it is");
+
+        await stopNode(E2E, "ohio", joined.name);
+        onlyTheNodeAgent(await previewChanges(stacks.ohio));
+        await upLocal(stacks.ohio, E2E, { color: "never" });
+        const shrunk = await published(stacks.ohio, "ohio");
+        assert.deepStrictEqual(shrunk.nodes, before.nodes, "the node's slot is free again, the others keep theirs");
+        assert.deepStrictEqual(shrunk.end, before.end);
+
+        assert.strictEqual((await readyPod(ends.ohio))?.metadata.uid, endpointPod, "the endpoint's pod ran on through both");
+        assert.deepStrictEqual(await previewChanges(stacks.mumbai), [], "Mumbai's stack has nothing to change");
     });
 });
