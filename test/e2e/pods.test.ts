@@ -20,6 +20,7 @@ import { LocalDeployment, prepareLocalDeployment, preview, siteStack } from "../
 import { waitFor } from "../../lib/processes";
 import { EndReport } from "../../commands/verify";
 import { e2eClusters, E2E } from "../support/localClusters";
+import { previewChanges } from "../support/previews";
 import { restrictForwarding, securityGroup, snatLikeVpcCni } from "../support/platformRules";
 
 const LINK = "ohio-mumbai";
@@ -423,27 +424,14 @@ describe("end to end on running pods", function () {
         const hub = at("ohio", "hub", "hub-a");
         const hubPod = async () => (await waitFor("the hub's pod", 180_000, () => readyPod(hub))) as any;
         const reaches = async (end: DeployedEnd, pod: string, name: string) => (await ping(end, pod, name, 3)).received > 0;
-        /** What a preview of the stack would do, one `<op> <type> <name>` per resource. */
-        const previewed = async (site: string) => {
-            const steps: string[] = [];
-            await preview(stacks[site], {
-                color: "never",
-                onEvent: (event) => {
-                    const step = event.resourcePreEvent?.metadata;
-                    if (step && step.op !== "same" && step.op !== "read")
-                        steps.push(`${step.op} ${step.type} ${step.urn.split("::").pop()}`);
-                },
-            });
-            return steps.sort();
-        };
         try {
             await upBoth(hubTopology(2));
             prepareLocalDeployment(E2E, withWorkload(hubTopology(3)));
-            assert.deepStrictEqual(await previewed("ohio"), [
+            assert.deepStrictEqual(await previewChanges(stacks.ohio), [
                 "update kubernetes:apps/v1:Deployment ohio-hub",
                 "update kubernetes:core/v1:Secret ohio-hub-config",
             ]);
-            assert.deepStrictEqual(await previewed("mumbai"), [
+            assert.deepStrictEqual(await previewChanges(stacks.mumbai), [
                 "create kubernetes:apps/v1:Deployment mumbai-cam-c",
                 "create kubernetes:core/v1:Secret mumbai-cam-c-config",
                 "create kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition mumbai-cam-c-attachment",
