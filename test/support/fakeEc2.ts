@@ -161,10 +161,12 @@ export class FakeEc2 {
             const groups = Array.isArray(aws.securityGroupIds) ? aws.securityGroupIds : [awsId("sg", name)];
             const nodes: { instanceId?: unknown; availabilityZone?: unknown }[] = Array.isArray(site.nodes)
                 ? site.nodes
-                : (poolNodes?.(name) ?? []).flatMap((n) => {
-                      const [, availabilityZone, instanceId] = /^aws:\/\/\/([^/]+)\/(i-[0-9a-f]+)$/.exec(n.providerId ?? "") ?? [];
-                      return instanceId ? [{ instanceId, availabilityZone }] : [];
-                  });
+                : site.pool && typeof site.pool === "object" && site.nodes === undefined
+                  ? (poolNodes?.(name) ?? []).flatMap((n) => {
+                        const [, availabilityZone, instanceId] = /^aws:\/\/\/([^/]+)\/(i-[0-9a-f]+)$/.exec(n.providerId ?? "") ?? [];
+                        return instanceId ? [{ instanceId, availabilityZone }] : [];
+                    })
+                  : [];
             for (const node of nodes) {
                 if (typeof node?.instanceId !== "string" || !this.once(`instance ${node.instanceId}`)) continue;
                 const zone = text(node.availabilityZone, `${region}a`);
