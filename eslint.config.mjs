@@ -15,7 +15,7 @@ export default tseslint.config(
     },
     {
         // Plain CommonJS, run by Node.js as it is.
-        files: ["test/support/summary-reporter.js", "program/loader.js"],
+        files: ["test/support/summary-reporter.js", "test/support/fakeAwsCli.js", "program/loader.js"],
         languageOptions: { globals: { require: "readonly", module: "writable", process: "readonly", __dirname: "readonly" } },
     },
 );

@@ -3,22 +3,28 @@
 //
 // What the program finds of each site a stack deploys, read from the site's cluster now through the
 // stack's own access (as `pulumi up` reads it before any change): the nodes of the site (a pool's,
-// each with the slot it holds), with their instance ids and zones, printed as the topology's own
-// YAML, so that a team that pins every node can paste it. With --write it records them: the
-// allocations file gets the pools' slots and the links' values as they are now, and a site that
-// lists its nodes gets their instance ids and zones as its cluster says them (comments kept). It
-// says what changed. Exits 1 when a cluster cannot be read or does not fit the topology.
+// each with the slot it holds), with their instance ids and zones, and for a site routed through a
+// Transit Gateway the AWS ids the program finds from them (its VPC and CIDR block, route tables,
+// attachment subnets, security groups), looked up with the aws CLI and the user's credentials as
+// `pulumi up` looks them up through the AWS provider; printed as the topology's own YAML, so that a
+// team that pins everything can paste it. With --write it records the nodes: the allocations file
+// gets the pools' slots and the links' values as they are now, and a site that lists its nodes
+// gets their instance ids and zones as its cluster says them (comments kept). It says what changed;
+// the AWS ids it only prints. Exits 1 when a cluster cannot be read or does not fit the topology,
+// when a lookup in AWS fails or finds what a written id disagrees with, and without the aws CLI.
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { describeChanges, formatAllocations } from "../planner/addressing/allocations";
 import { parseProviderId } from "../planner/cluster/facts";
-import { ConfigError, formatProblems } from "../planner/problems/errors";
-import type { Plan } from "../planner/types";
+import { ConfigError, formatProblems, Problems } from "../planner/problems/errors";
+import type { AwsSiteIds, Plan } from "../planner/types";
 import { environmentFile } from "../planner/environments/environments";
 import { readClusters } from "../program/clusterReader";
+import { discoverAwsSites } from "../program/discoverAws";
 import type { Prepared } from "../program/prepare";
 import { checkClusters } from "../program/preflight";
+import { AWS_CLI_MISSING, awsCliLookups, hasAwsCli } from "../lib/awsCliLookups";
 import { parseStackArgs } from "../lib/stackArgs";
 import { prepareStack } from "../lib/stackPrepare";
 import { NodePin, pinnedSitesYaml, setNodePins } from "../lib/topologyFile";
@@ -70,6 +76,21 @@ function writeNodePins(workDir: string, prepared: Prepared, pins: Record<string,
     return lines;
 }
 
+/**
+ * The AWS ids of the stack's sites routed through a Transit Gateway, looked up with the aws CLI as
+ * each site's stack would look them up (the site's region, its awsProfile or the environment's
+ * credentials); the problems of a lookup that fails or of a written id that disagrees with what it
+ * finds go to `problems`. Undefined, said, on a machine without the aws CLI.
+ */
+async function awsIds(prepared: Prepared, plan: Plan, problems: Problems): Promise<Record<string, AwsSiteIds> | undefined> {
+    const routed = prepared.managed.filter((site) => plan.aws.sites[site]);
+    if (routed.length === 0) return {};
+    if (!hasAwsCli()) return undefined;
+    const lookupsOf = (site: string) => awsCliLookups(plan.aws.sites[site].region, prepared.access[site].awsProfile);
+    const resolved = await discoverAwsSites(plan, routed, lookupsOf, problems);
+    return Object.fromEntries(Object.entries(resolved).map(([site, { ids }]) => [site, ids]));
+}
+
 async function discover(stackName: string, workDir: string, write: boolean): Promise<boolean> {
     const { prepared } = await prepareStack(stackName, workDir);
     const clusters = await readClusters(prepared);
@@ -79,12 +100,27 @@ async function discover(stackName: string, workDir: string, write: boolean): Pro
         console.error(`${stackName}:\n${formatProblems(problems)}`);
         return false;
     }
-    console.log(`# Stack ${stackName}: the nodes of its sites as their clusters have them now.`);
-    console.log(pinnedSitesYaml(plan, prepared.managed).trimEnd());
-    if (!write) return true;
+    const awsProblems = new Problems();
+    const ids = await awsIds(prepared, plan, awsProblems);
+    const printsIds = Object.keys(ids ?? {}).length > 0;
+    console.log(
+        `# Stack ${stackName}: the nodes of its sites as their clusters have them now` +
+            (printsIds ? `, and the AWS ids found for them (aws CLI): written into the topology, each one pins it.` : "."),
+    );
+    console.log(pinnedSitesYaml(plan, prepared.managed, ids).trimEnd());
+    let ok = true;
+    if (!ids) {
+        console.error(`${stackName}: ${AWS_CLI_MISSING}`);
+        ok = false;
+    } else if (awsProblems.list.length > 0) {
+        console.error(`${stackName}:\n${formatProblems(awsProblems.list)}`);
+        ok = false;
+    }
+    if (!write) return ok;
     const lines = [writeAllocations(workDir, prepared, plan), ...writeNodePins(workDir, prepared, clusterPins(prepared, clusters))];
+    if (printsIds) lines.push("the AWS ids above are printed for pasting: --write does not write them into the topology");
     console.log(`\n${lines.join("\n")}\n`);
-    return true;
+    return ok;
 }
 
 async function main(): Promise<void> {

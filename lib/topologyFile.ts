@@ -6,7 +6,7 @@ import * as YAML from "yaml";
 import { mergeEnvironment, siteStack } from "../planner/environments/environments";
 import { listEnvironments, readEnvironmentFile } from "../program/environmentFiles";
 import { TOPOLOGY_KEY } from "../planner/topology/schema";
-import type { Plan } from "../planner/types";
+import type { AwsSiteIds, Plan } from "../planner/types";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -62,9 +62,16 @@ export interface NodePin {
 
 /**
  * The `sites` block that pins the nodes of `sites` as `plan` places them (each node with its range,
- * instance and zone), as YAML text: a pool's nodes carry the slot they hold as a comment.
+ * instance and zone), as YAML text: a pool's nodes carry the slot they hold as a comment. A site
+ * with AWS ids in `awsIds` (found in AWS, or as written) gets them in its `aws` block, after the
+ * settings the topology gives it, so that the block pasted whole keeps them.
  */
-export function pinnedSitesYaml(plan: Plan, sites: string[]): string {
+export function pinnedSitesYaml(plan: Plan, sites: string[], awsIds: Record<string, AwsSiteIds> = {}): string {
+    const awsBlock = (site: string) => {
+        const { region, routing, transitGatewayId, transitGatewayAsn } = plan.sites[site].config.aws!;
+        // The ASN is the one of a Transit Gateway the program creates: a site that names its gateway has none.
+        return { region, routing, ...(transitGatewayId ? { transitGatewayId } : { transitGatewayAsn }), ...awsIds[site] };
+    };
     const doc = new YAML.Document({
         sites: Object.fromEntries(
             sites.map((site) => [
@@ -76,6 +83,7 @@ export function pinnedSitesYaml(plan: Plan, sites: string[]): string {
                         ...(n.instanceId && { instanceId: n.instanceId }),
                         ...(n.availabilityZone && { availabilityZone: n.availabilityZone }),
                     })),
+                    ...(awsIds[site] && { aws: awsBlock(site) }),
                 },
             ]),
         ),
@@ -85,6 +93,11 @@ export function pinnedSitesYaml(plan: Plan, sites: string[]): string {
         plan.sites[site].config.nodes.forEach((node, i) => {
             if (node.slot !== undefined) nodes.items[i].commentBefore = ` slot ${node.slot} of the pool`;
         });
+        if (awsIds[site]) {
+            const block = doc.getIn(["sites", site]) as YAML.YAMLMap<YAML.Scalar, unknown>;
+            const key = block.items.find((pair) => pair.key.value === "aws")!.key;
+            key.commentBefore = " the AWS ids found in AWS now (or as written): each one written pins it";
+        }
     }
     return doc.toString({ lineWidth: 0 });
 }

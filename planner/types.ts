@@ -175,6 +175,14 @@ export interface AwsSitePlan extends Omit<AwsSiteIntent, "routedNodes" | "pins" 
     routedNodes: AwsRoutedNode[];
 }
 
+/**
+ * The AWS ids a site's plan uses, as its `aws` block writes them: each one found in AWS, or as
+ * written. Written into the block, they pin the site to what was found (npm run discover prints
+ * them). The route table of an existing Transit Gateway only where the site names one.
+ */
+export type AwsSiteIds = Required<Pick<AwsPins, "vpcId" | "vpcCidr" | "routeTableIds" | "attachmentSubnets" | "securityGroupIds">> &
+    Pick<AwsPins, "transitGatewayRouteTableId">;
+
 /** One side of a Transit Gateway peering. */
 export interface AwsPeeringSide {
     site: string;

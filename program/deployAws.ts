@@ -7,12 +7,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsPeering } from "../components/awsPeering";
 import { AwsRouting } from "../components/awsRouting";
 import { peeringStep } from "../planner/aws/aws";
-import { resolveAwsSite } from "../planner/aws/discovery";
 import { quotaWarnings } from "../planner/aws/quotas";
 import { Problems } from "../planner/problems/errors";
 import type { AwsFacts, AwsSitePlan, Plan } from "../planner/types";
 import type { SiteAccess } from "../planner/topology/stackSettings";
-import { discoverSite } from "./discoverAws";
+import { providerLookups } from "./awsProviderLookups";
+import { discoverAwsSites } from "./discoverAws";
 import type { PeerStacks } from "./peerStacks";
 
 /** A routed site, ready to deploy: its plan, with what was found in AWS, and its providers. */
@@ -43,14 +43,11 @@ export async function discoverAws(plan: Plan, routed: string[], access: Record<s
         const provider = new aws.Provider(`${name}-aws`, { region: region as aws.Region, profile }, formerly(name));
         return { name, provider, profile, commands: new command.Provider(`${name}-command`, {}, formerly(name)) };
     });
-    const found = await Promise.all(sides.map(({ name, provider }) => discoverSite(plan.aws.sites[name], provider)));
-    const bridgeRanges = Object.fromEntries(Object.entries(plan.sites).map(([name, site]) => [name, site.config.bridgeRange]));
     const problems = new Problems();
+    const providers = Object.fromEntries(sides.map(({ name, provider }) => [name, provider]));
+    const resolved = await discoverAwsSites(plan, routed, (name) => providerLookups(providers[name]), problems);
     const ready: Record<string, AwsSide> = {};
-    sides.forEach(({ name, ...side }, i) => {
-        const sitePlan = resolveAwsSite(plan.aws.sites[name], found[i], bridgeRanges, problems);
-        if (sitePlan) ready[name] = { plan: sitePlan, ...side };
-    });
+    for (const { name, ...side } of sides) if (resolved[name]) ready[name] = { plan: resolved[name].plan, ...side };
     problems.throwIfAny();
     for (const { plan: p } of Object.values(ready)) {
         pulumi.log.info(

@@ -22,7 +22,7 @@
 import * as a from "../addressing/addresses";
 import { Problems } from "../problems/errors";
 import { fieldPath } from "../topology/schema";
-import type { AwsRoutedNode, AwsSiteIntent, AwsSitePlan } from "../types";
+import type { AwsRoutedNode, AwsSiteIds, AwsSiteIntent, AwsSitePlan } from "../types";
 import { AwsFound, endSubnets, failed, FoundInstance, LookupFailure, made, nodeSubnets, value } from "./found";
 
 /** How each lookup is named in messages: what it looks for, and the AWS CLI call and filter that find it. */
@@ -329,16 +329,17 @@ function routeTablePins(intent: AwsSiteIntent, found: AwsFound): Map<string, Rou
 
 /**
  * Site `intent.site`'s AWS plan from what was found in AWS and the ids its topology pins, by the
- * rules at the top of this file; undefined, with problems that name the field (the pin), the value
- * and what was found, when a lookup found nothing or too much, or a pin disagrees with what was
- * found. `bridgeRanges`: every site's bridge range, none of which may overlap the VPC.
+ * rules at the top of this file, with the ids it uses as the site's aws block would write them;
+ * undefined, with problems that name the field (the pin), the value and what was found, when a
+ * lookup found nothing or too much, or a pin disagrees with what was found. `bridgeRanges`: every
+ * site's bridge range, none of which may overlap the VPC.
  */
 export function resolveAwsSite(
     intent: AwsSiteIntent,
     found: AwsFound,
     bridgeRanges: Record<string, string>,
     problems: Problems,
-): AwsSitePlan | undefined {
+): { plan: AwsSitePlan; ids: AwsSiteIds } | undefined {
     const before = problems.list.length;
     const s: Site = { intent, found, problems, field: (...path) => fieldPath(["sites", intent.site, ...path]) };
     const nodes = foundNodes(s);
@@ -358,7 +359,12 @@ export function resolveAwsSite(
     const existingTransitGateway = existingGateway(s);
     if (problems.list.length > before || vpcId === undefined) return undefined;
     const { site, region, asn, bridgeRange, peers } = intent;
-    return {
+    const attachmentSubnets = attachments.map(({ subnetId, availabilityZone, routeTableId }) => ({
+        subnetId,
+        availabilityZone,
+        routeTableId: routeTableId!,
+    }));
+    const plan: AwsSitePlan = {
         site,
         region,
         asn,
@@ -366,10 +372,20 @@ export function resolveAwsSite(
         bridgeRange,
         peers,
         vpcId,
-        attachmentSubnetIds: attachments.map((x) => x.subnetId),
-        nodeRouteTableIds: unique([...peerRouteTableIds, ...attachments.map((x) => x.routeTableId!)]),
+        attachmentSubnetIds: attachmentSubnets.map((x) => x.subnetId),
+        nodeRouteTableIds: unique([...peerRouteTableIds, ...attachmentSubnets.map((x) => x.routeTableId)]),
         peerRouteTableIds,
         securityGroupIds,
         routedNodes: nodes.map((n) => n.node),
     };
+    const ids: AwsSiteIds = {
+        vpcId,
+        // The VPC was found (a failed lookup is a problem): its primary block, unless another of its blocks is written.
+        vpcCidr: intent.pins.vpcCidr ?? value(found.vpcs[vpcId])!.cidrBlocks[0],
+        routeTableIds: peerRouteTableIds,
+        attachmentSubnets,
+        securityGroupIds,
+        ...(existingTransitGateway && { transitGatewayRouteTableId: existingTransitGateway.routeTableId }),
+    };
+    return { plan, ids };
 }

@@ -1,6 +1,7 @@
 // What the program finds in AWS for one site's routing, as plain data: program/discoverAws.ts asks
-// AWS through the site's own provider, in the rounds these functions say, and discovery.ts turns
-// what it found and the topology's pins into the site's plan.
+// AWS through a site's lookups (AwsLookups: the site's own provider under the engine, the aws CLI
+// in npm run discover), in the rounds these functions say, and discovery.ts turns what it found
+// and the topology's pins into the site's plan.
 import type { AwsSiteIntent } from "../types";
 
 /** A lookup that failed: what the provider said (it says "no matching ... found" when it finds nothing). */
@@ -47,6 +48,43 @@ export interface FoundGatewayRouteTable {
     transitGatewayId: string;
 }
 
+/** A filter of ec2 describe-route-tables: the route tables whose `name` is one of `values`. */
+export interface RouteTableFilter {
+    name: "vpc-id" | "association.subnet-id" | "association.main";
+    values: string[];
+}
+
+/**
+ * How one site's region and account are asked what its plan needs. A lookup of one thing finds
+ * exactly one, or throws in the provider's words, which discovery.ts reads: "no matching EC2
+ * Instance found" when there is none, "multiple EC2 Instances matched" when there are several;
+ * any other failure (a refusal, a credentials error) throws what AWS said.
+ */
+export interface AwsLookups {
+    /** ec2 describe-instances, instance-id. */
+    instance(id: string): Promise<FoundInstance>;
+    /** ec2 describe-subnets, subnet-id. */
+    subnet(id: string): Promise<FoundSubnet>;
+    /** ec2 describe-vpcs, vpc-id. */
+    vpc(id: string): Promise<FoundVpc>;
+    /** ec2 describe-route-tables: the ids of the route tables every filter lets through, none when none does. */
+    routeTables(filters: RouteTableFilter[]): Promise<string[]>;
+    /** ec2 describe-transit-gateways, transit-gateway-id. */
+    transitGateway(id: string): Promise<FoundTransitGateway>;
+    /** ec2 describe-transit-gateway-route-tables, transit-gateway-route-table-id. */
+    gatewayRouteTable(id: string): Promise<FoundGatewayRouteTable>;
+}
+
+const unique = (values: string[]) => [...new Set(values)];
+
+/** The states in which a CIDR block is the VPC's, or about to be. */
+const ASSOCIATED = new Set(["associated", "associating"]);
+
+/** A VPC's CIDR blocks, from its primary block and its blocks' associations: the primary first, then every associated or associating one, each once. */
+export function vpcCidrBlocks(primary: string, associations: { cidrBlock: string; state: string }[]): string[] {
+    return unique([primary, ...associations.filter((b) => ASSOCIATED.has(b.state)).map((b) => b.cidrBlock)]);
+}
+
 /** Everything found for one site, each lookup by the id it was made with. */
 export interface AwsFound {
     /** The existing Transit Gateway the site names, when it names one. */
@@ -80,8 +118,6 @@ export function made<T>(lookup: Lookup<T> | undefined, what: string): Lookup<T> 
     if (lookup === undefined) throw new Error(`${what} was not made: the program makes the lookups planner/aws/found.ts says`);
     return lookup;
 }
-
-const unique = (values: string[]) => [...new Set(values)];
 
 /** An attachment subnet found from the nodes: the subnet of the first end node (by name) of a zone. */
 export interface EndSubnet {
