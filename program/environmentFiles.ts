@@ -43,7 +43,7 @@ export function readEnvironmentFile(baseDir: string, env: string): Record<string
                 fix:
                     known.length > 0
                         ? `set it to one of ${known.join(", ")} (pulumi config set plumr:environment <name>), or create ${file}`
-                        : `create ${file} with what the environment changes of plumr:topology (the README's Environments section shows one), ` +
+                        : `create ${file} with what the environment changes of plumr:topology (docs/ENVIRONMENTS.md shows one), ` +
                           "or remove the key for a project with one environment: pulumi config rm plumr:environment",
             },
         ]);

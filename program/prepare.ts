@@ -142,7 +142,7 @@ export function prepare(baseDir = projectDirectory(), source: ConfigSource = eng
             TOPOLOGY_KEY,
             undefined,
             "required, but missing",
-            "add it under config: in Pulumi.yaml (the README's configuration reference shows an example)",
+            "add it under config: in Pulumi.yaml (docs/CONFIGURATION.md shows an example)",
         );
     } else if (env) {
         environment = collect(problems, () => readEnvironment(baseDir, env, parseJsonConfig(topologyText), environments));

@@ -16,7 +16,7 @@ export const PROMOTION_FILE = "environments/promotion.yaml";
 
 /**
  * The rounds of `pulumi up`, site by site, that bring every site of `topology` to converge. One
- * round when no site peers through a Transit Gateway. Otherwise three (README, AWS routing): every
+ * round when no site peers through a Transit Gateway. Otherwise three (docs/AWS.md): every
  * site, so each has its Transit Gateway; every site in name order, so that each peering's
  * requester (the site whose name sorts first) asks before its accepter accepts; then the
  * requesters again, to route through their accepted peerings.

@@ -62,7 +62,7 @@ function checkTemplate(files: LocalFiles, problems: Problems, topology: Topology
             pathKindProblem(kind, files.templatePath, "file") ?? `no such file: nothing is at ${files.templatePath}`,
             kind === "directory"
                 ? `point configTemplate at the template file itself, e.g. ${path.posix.join(topology.configTemplate, "config.template.json")}`
-                : "point configTemplate at your plumr config template (the README explains its placeholders)",
+                : "point configTemplate at your plumr config template (docs/CONFIGURATION.md explains its placeholders)",
         );
         return "";
     }

@@ -174,7 +174,7 @@ function unknownKeyFix(context: IssueContext, parent: Path, key: string): string
         const places = [...new Set(elsewhere.map((place) => placeFor(place, parent)))];
         return `${key} belongs at ${places.slice(0, 3).join(" or ")}: move it there`;
     }
-    return `remove it, or correct its spelling: the README's configuration reference lists every key${
+    return `remove it, or correct its spelling: docs/CONFIGURATION.md lists every key${
         siblings.length > 0 ? ` (here: ${siblings.join(", ")})` : ""
     }`;
 }
@@ -316,12 +316,12 @@ function complaintAbout(issue: z.core.$ZodIssue, place: IssuePlace): Complaint {
             return tooBig(issue, place);
         case "custom": {
             const params = (issue.params ?? {}) as { fix?: string; at?: number };
-            return { message: issue.message, fix: params.fix ?? "see the configuration reference in the README", at: params.at };
+            return { message: issue.message, fix: params.fix ?? "see docs/CONFIGURATION.md", at: params.at };
         }
         default:
             return {
                 message: `not valid here: expected ${place.description ?? kindOf(place.innerType ?? "")}`,
-                fix: "see the configuration reference in the README",
+                fix: "see docs/CONFIGURATION.md",
             };
     }
 }

@@ -7,7 +7,7 @@ import { formatPath, parseWithProblems } from "../problems/issues";
  * The node agent's image unless binaries.installerImage names another: Red Hat's UBI, pulled
  * anonymously. Pinned by the digest of its multi-architecture manifest list, since Red Hat rebuilds
  * the 9.6 tag: every node runs the same image, and a new one comes only with a new program. The
- * README says how to bump it.
+ * docs/OPERATIONS.md says how to bump it.
  */
 export const DEFAULT_AGENT_IMAGE =
     "registry.access.redhat.com/ubi9/ubi:9.6@sha256:dec374e05cc13ebbc0975c9f521f3db6942d27f8ccdf06b180160490eef8bdbc";
@@ -482,7 +482,7 @@ export const topologySchema = z
             .default({}),
         links: z.array(link).describe("a list of links, each {name: <name>, endpoints: [<endpoint>, <endpoint>]} or {name, ends}"),
     })
-    .describe("a map with tunnel, binaries, configTemplate, sites and links (see the README)");
+    .describe("a map with tunnel, binaries, configTemplate, sites and links (see docs/CONFIGURATION.md)");
 
 /** The topology as written: a link gives `ends` or `endpoints`. */
 export type WrittenTopology = z.infer<typeof topologySchema>;

@@ -34,7 +34,7 @@ function edited(edit: (raw: any) => void): any {
 }
 
 describe("the stack's own configuration", () => {
-    it("reads the keys as the README sets them", () => {
+    it("reads the keys as docs/CONFIGURATION.md sets them", () => {
         const read = settings({
             "plumr:sites": '["ohio"]',
             "plumr:access": JSON.stringify({
