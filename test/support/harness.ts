@@ -439,8 +439,8 @@ const awsState = (result: RunResult) =>
             .map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]),
     );
 
-/** What a run changed against the same stack's previous run: added, removed and changed resources. */
-function changes(before: RunResult | undefined, after: RunResult): string[] {
+/** What a run changed in AWS against the same stack's previous run: added, removed and changed resources. */
+export function changes(before: RunResult | undefined, after: RunResult): string[] {
     const [was, is] = [before ? awsState(before) : new Map<string, string>(), awsState(after)];
     return [
         ...[...is.keys()].filter((k) => !was.has(k)).map((k) => `+ ${k}`),

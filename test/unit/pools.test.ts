@@ -9,7 +9,7 @@ import { planAllocations, planTopology } from "../../planner/plan";
 import { assignSlots, poolsOf, PoolNode, SiteSlots } from "../../planner/pools/slots";
 import { parseTopology } from "../../planner/topology/schema";
 import type { Plan } from "../../planner/types";
-import { exampleTopology, find, plannerFiles, Registered, runProgram, upInOrder } from "../support/harness";
+import { changes, exampleTopology, find, plannerFiles, Registered, runProgram, upInOrder } from "../support/harness";
 import { rejection } from "../support/problems";
 
 const T = "plumr:topology";
@@ -313,6 +313,51 @@ describe("pools under mocks: a stack deploys its pool's endpoints on the nodes i
 });
 
 describe("pools on AWS", () => {
+    it("give a node that joins the pool its slot's routes and source/destination check, and change nothing else but the node agent", async () => {
+        const topology = () => {
+            const t = poolTopology();
+            for (const [name, site] of Object.entries<any>(t.sites)) site.aws = exampleTopology().sites[name].aws;
+            return t;
+        };
+        const clusters = CLUSTERS();
+        const parsed = parseTopology(topology());
+        const committed = formatAllocations(planAllocations(parsed, undefined, poolsOf(parsed, clusters)).record);
+        // Both stacks converged (the accepter, the requester, then both again), before and after the node joins.
+        const converged = async (nodes: Record<string, ClusterNode[]>) => {
+            const { runs } = await upInOrder(["ohio", "mumbai", "ohio", "mumbai"], {
+                topology: topology(),
+                clusters: nodes,
+                allocations: committed,
+            });
+            return { ohio: runs[2].result, mumbai: runs[3].result };
+        };
+        const kubernetes = (resources: Registered[], but: RegExp) =>
+            resources.filter((r) => r.type.startsWith("kubernetes:") && !but.test(r.name)).map((r) => [r.type, r.name, r.inputs]);
+        const before = await converged(clusters);
+        const after = await converged({ ...clusters, ohio: [...clusters.ohio, node("ohio-c", "us-east-2a")] });
+
+        assert.strictEqual(after.ohio.sites.ohio.nodes.find((n: any) => n.name === "ohio-c")?.range, "10.10.3.0/24", "the next free slot");
+        const added = changes(before.ohio, after.ohio);
+        assert.ok(
+            added.some((c) => c.startsWith("+ aws:ec2/route:Route::ohio-node-ohio-c-")),
+            added.join(", "),
+        );
+        assert.ok(added.includes("+ command:local:Command::ohio-source-dest-check-ohio-c"), added.join(", "));
+        assert.deepStrictEqual(
+            added.filter((c) => !c.startsWith("+ ") || !c.includes("ohio-c")),
+            [],
+            "in AWS, only the new node's own",
+        );
+        assert.deepStrictEqual(kubernetes(after.ohio.resources, /node-agent/), kubernetes(before.ohio.resources, /node-agent/));
+        assert.notDeepStrictEqual(
+            kubernetes(after.ohio.resources, /$^/),
+            kubernetes(before.ohio.resources, /$^/),
+            "the node agent learns the node",
+        );
+        assert.deepStrictEqual(changes(before.mumbai, after.mumbai), [], "the peer's AWS side is the same");
+        assert.deepStrictEqual(kubernetes(after.mumbai.resources, /$^/), kubernetes(before.mumbai.resources, /$^/));
+    });
+
     it("refuse a pool node that hosts an endpoint but does not say which instance it is, before any change", async () => {
         const topology = poolTopology();
         topology.sites.ohio.aws = exampleTopology().sites.ohio.aws;
