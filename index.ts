@@ -6,11 +6,6 @@ import { clusterProviders } from "./program/clusterProviders";
 import { readClusters } from "./program/clusterReader";
 import { prepare } from "./program/prepare";
 
-// The SDK's runner maps every stack trace through source maps (source-map-support), and the SDK
-// takes one for every resource it registers: about a quarter of a second of CPU a run. The
-// program's modules keep their lines (program/loader.js), so its traces need no mapping.
-Reflect.deleteProperty(Error, "prepareStackTrace");
-
 /**
  * An error as the Node.js runner should get it. A configuration problem is the user's to fix: a
  * RunError, which the runner shows without a stack trace. Every error also loses the stack frames

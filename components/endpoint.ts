@@ -1,4 +1,8 @@
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
+import { CustomResource } from "@pulumi/kubernetes/apiextensions/customResource";
+import { Deployment } from "@pulumi/kubernetes/apps/v1/deployment";
+import { Secret } from "@pulumi/kubernetes/core/v1/secret";
+import type { Provider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import stringify from "fast-json-stable-stringify";
 import { attachmentConfig, attachmentName, networksAnnotation } from "../planner/cluster/attachment";
@@ -11,7 +15,7 @@ import { EndFacts } from "../planner/published";
 /** What an endpoint takes of its site: where it deploys, and what its pods depend on there. */
 export interface SiteHandle {
     /** The site's cluster. */
-    provider: k8s.Provider;
+    provider: Provider;
     /** The site's namespace. */
     namespace: pulumi.Output<string>;
     /** The site's part of the plan (its config, nodes and sidecar image). */
@@ -305,7 +309,7 @@ export class Endpoint extends pulumi.ComponentResource {
         const peerFacts = pulumi.all(peers.map((peer) => peer.facts));
         this.renderedConfigs = renderConfigs(args, peerFacts);
         const secret = this.configSecret(name, args, objectName, endpointLabels);
-        const deployment = new k8s.apps.v1.Deployment(
+        const deployment = new Deployment(
             name,
             {
                 metadata: { name: objectName, namespace: site.namespace, labels: endpointLabels },
@@ -338,14 +342,9 @@ export class Endpoint extends pulumi.ComponentResource {
     }
 
     /** The NetworkAttachmentDefinition that gives the pod its underlay address. */
-    private attachment(
-        name: string,
-        args: EndpointArgs,
-        objectName: string,
-        endpointLabels: Record<string, string>,
-    ): k8s.apiextensions.CustomResource {
+    private attachment(name: string, args: EndpointArgs, objectName: string, endpointLabels: Record<string, string>): CustomResource {
         const { endpoint, site } = args;
-        return new k8s.apiextensions.CustomResource(
+        return new CustomResource(
             `${name}-attachment`,
             {
                 apiVersion: "k8s.cni.cncf.io/v1",
@@ -358,9 +357,9 @@ export class Endpoint extends pulumi.ComponentResource {
     }
 
     /** The Secret that holds the rendered configs, one key per link end. */
-    private configSecret(name: string, args: EndpointArgs, objectName: string, endpointLabels: Record<string, string>): k8s.core.v1.Secret {
+    private configSecret(name: string, args: EndpointArgs, objectName: string, endpointLabels: Record<string, string>): Secret {
         const { endpoint, site } = args;
-        return new k8s.core.v1.Secret(
+        return new Secret(
             `${name}-config`,
             {
                 metadata: { name: `${objectName}-config`, namespace: site.namespace, labels: endpointLabels },

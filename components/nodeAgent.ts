@@ -1,4 +1,7 @@
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
+import { DaemonSet } from "@pulumi/kubernetes/apps/v1/daemonSet";
+import { ConfigMap } from "@pulumi/kubernetes/core/v1/configMap";
+import type { Provider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import stringify from "fast-json-stable-stringify";
 import { BinaryPackage, chunkFileName, combinedSha256, installerManifest, sha256 } from "../planner/files/binaries";
@@ -23,7 +26,7 @@ export interface NodeAgentArgs {
     /** Service account of the agent's pods (privileged: it changes the node). */
     serviceAccountName: pulumi.Input<string>;
     /** The site's cluster. */
-    provider: k8s.Provider;
+    provider: Provider;
 }
 
 /**
@@ -99,7 +102,7 @@ export class NodeAgent extends pulumi.ComponentResource {
     public readonly binariesSha256: string;
     /** Name of the agent's DaemonSet. */
     public readonly daemonSetName: pulumi.Output<string>;
-    public readonly daemonSet: k8s.apps.v1.DaemonSet;
+    public readonly daemonSet: DaemonSet;
 
     constructor(name: string, args: NodeAgentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("plumr:site:NodeAgent", name, {}, opts);
@@ -113,7 +116,7 @@ export class NodeAgent extends pulumi.ComponentResource {
         for (const pkg of [...args.packages, ...args.cniPackages]) {
             pkg.chunks.forEach((chunk, index) => {
                 const file = chunkFileName(pkg.name, index);
-                const chunkMap = new k8s.core.v1.ConfigMap(
+                const chunkMap = new ConfigMap(
                     `${name}-${file}`,
                     {
                         metadata: meta(`plumr-bin-${pkg.sha256.slice(0, 10)}-${file.replace(/[._]/g, "-")}`),
@@ -132,7 +135,7 @@ export class NodeAgent extends pulumi.ComponentResource {
             "install-binaries.sh": script("install-binaries.sh"),
             "node-agent.sh": script("node-agent.sh"),
         };
-        const manifest = new k8s.core.v1.ConfigMap(
+        const manifest = new ConfigMap(
             `${name}-manifest`,
             {
                 metadata: meta(`plumr-node-agent-${sha256(stringify(manifestData)).slice(0, 10)}`),
@@ -143,7 +146,7 @@ export class NodeAgent extends pulumi.ComponentResource {
         );
 
         const selector = { "app.kubernetes.io/part-of": "plumr", "app.kubernetes.io/component": "node-agent" };
-        this.daemonSet = new k8s.apps.v1.DaemonSet(
+        this.daemonSet = new DaemonSet(
             name,
             {
                 metadata: meta("plumr-node-agent"),

@@ -1,4 +1,9 @@
-import * as k8s from "@pulumi/kubernetes";
+import { ConfigMap } from "@pulumi/kubernetes/core/v1/configMap";
+import { Namespace } from "@pulumi/kubernetes/core/v1/namespace";
+import { ServiceAccount } from "@pulumi/kubernetes/core/v1/serviceAccount";
+import { Role } from "@pulumi/kubernetes/rbac/v1/role";
+import { RoleBinding } from "@pulumi/kubernetes/rbac/v1/roleBinding";
+import type { Provider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan, SitePlan } from "../planner/types";
 import { NodeAgent } from "./nodeAgent";
@@ -12,7 +17,7 @@ export interface SiteArgs {
     /** The node agent's environment (planner/cluster/nodeAgent.ts). */
     nodeAgentEnv: Record<string, string>;
     /** The provider of the site's cluster (program/clusterProviders.ts). */
-    provider: k8s.Provider;
+    provider: Provider;
 }
 
 const SERVICE_ACCOUNTS = { nodeAgent: "plumr-node-agent", endpoint: "plumr-endpoint" } as const;
@@ -24,7 +29,7 @@ const ENTRYPOINT_CONFIGMAP = "plumr-entrypoint";
  */
 export class Site extends pulumi.ComponentResource {
     /** The provider of the site's cluster; every Kubernetes resource of the site uses it. */
-    public readonly provider: k8s.Provider;
+    public readonly provider: Provider;
     /** Namespace of the node agent and the endpoints. */
     public readonly namespace: pulumi.Output<string>;
     public readonly nodeAgent: NodeAgent;
@@ -57,7 +62,7 @@ export class Site extends pulumi.ComponentResource {
 
         const [agentAccount, endpointAccount] = [SERVICE_ACCOUNTS.nodeAgent, SERVICE_ACCOUNTS.endpoint].map(
             (account) =>
-                new k8s.core.v1.ServiceAccount(
+                new ServiceAccount(
                     `${name}-${account}`,
                     { metadata: { name: account, namespace: this.namespace, labels: labels("site") }, automountServiceAccountToken: false },
                     { provider, parent: this },
@@ -65,7 +70,7 @@ export class Site extends pulumi.ComponentResource {
         );
         const grants = config.platform === "openshift" ? this.grantPrivilegedScc(name, [agentAccount, endpointAccount]) : [];
 
-        const entrypoint = new k8s.core.v1.ConfigMap(
+        const entrypoint = new ConfigMap(
             `${name}-entrypoint`,
             {
                 metadata: { name: ENTRYPOINT_CONFIGMAP, namespace: this.namespace, labels: labels("endpoint") },
@@ -107,8 +112,8 @@ export class Site extends pulumi.ComponentResource {
      * The site's namespace. The node agent and plumr need privileged containers, so it enforces the
      * privileged Pod Security level; audit and warn still report anything beyond baseline.
      */
-    private createNamespace(name: string, namespace: string): k8s.core.v1.Namespace {
-        return new k8s.core.v1.Namespace(
+    private createNamespace(name: string, namespace: string): Namespace {
+        return new Namespace(
             `${name}-namespace`,
             {
                 metadata: {
@@ -126,9 +131,9 @@ export class Site extends pulumi.ComponentResource {
     }
 
     /** On OpenShift, pods run privileged only when their service account may use the privileged SCC. */
-    private grantPrivilegedScc(name: string, accounts: k8s.core.v1.ServiceAccount[]): pulumi.Resource[] {
+    private grantPrivilegedScc(name: string, accounts: ServiceAccount[]): pulumi.Resource[] {
         const provider = this.provider;
-        const role = new k8s.rbac.v1.Role(
+        const role = new Role(
             `${name}-scc-privileged`,
             {
                 metadata: { name: "plumr-scc-privileged", namespace: this.namespace, labels: labels("site") },
@@ -143,7 +148,7 @@ export class Site extends pulumi.ComponentResource {
             },
             { provider, parent: this },
         );
-        const binding = new k8s.rbac.v1.RoleBinding(
+        const binding = new RoleBinding(
             `${name}-scc-privileged`,
             {
                 metadata: { name: "plumr-scc-privileged", namespace: this.namespace, labels: labels("site") },

@@ -534,6 +534,51 @@ describe("what a run loads", () => {
         assert.strictEqual(loadsAws("transitGateway"), true);
     });
 
+    it("starts without the Kubernetes SDK's index, and puts off what the Pulumi SDK sets up for features the program does not use", () => {
+        // The program's modules loaded as the runner loads them; then each deferred piece asked for, as a user of it would.
+        const script = `
+            require("./program/loader.js");
+            const loaded = (re) => Object.keys(require.cache).some((file) => re.test(file));
+            const inspector = require("inspector");
+            let sessions = 0;
+            const connect = inspector.Session.prototype.connect;
+            inspector.Session.prototype.connect = function () { sessions++; return connect.call(this); };
+            const pulumi = require("@pulumi/pulumi");
+            require("./program/deploy");
+            require("source-map-support/register");
+            const v8Hooks = require("@pulumi/pulumi/runtime/closure/v8Hooks");
+            (async () => {
+                await v8Hooks.isInitializedAsync();
+                const atStart = {
+                    kubernetesIndex: loaded(/@pulumi\\/kubernetes\\/index\\.js$/),
+                    automation: loaded(/@pulumi\\/pulumi\\/automation\\/stack\\.js$/),
+                    typescript: loaded(/node_modules\\/typescript\\/lib\\/typescript\\.js$/),
+                    sourceMaps: loaded(/source-map-support\\/source-map-support\\.js$/),
+                    debuggerSessions: sessions,
+                };
+                const onUse = {
+                    automation: typeof pulumi.automation.LocalWorkspace,
+                    typescript: typeof require("@pulumi/pulumi/typescript-shim").createSourceFile,
+                    debuggerSession: typeof (await v8Hooks.getSessionAsync()).post,
+                };
+                console.log(JSON.stringify({ atStart, onUse }));
+            })();`;
+        const output = execFileSync(process.execPath, ["-e", script], {
+            cwd: path.join(__dirname, "..", ".."),
+            encoding: "utf8",
+            timeout: 60_000,
+        });
+        const { atStart, onUse } = JSON.parse(output.trim().split("\n").pop()!);
+        assert.deepStrictEqual(atStart, {
+            kubernetesIndex: false,
+            automation: false,
+            typescript: false,
+            sourceMaps: false,
+            debuggerSessions: 0,
+        });
+        assert.deepStrictEqual(onUse, { automation: "function", typescript: "function", debuggerSession: "function" });
+    });
+
     it("runs TypeScript without ts-node, keeps the JavaScript and the compiled code between runs, and never runs an edited module's old code", () => {
         const root = path.join(__dirname, "..", "..");
         for (const file of ["Pulumi.yaml", "examples/environments/Pulumi.yaml"]) {
