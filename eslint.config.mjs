@@ -15,7 +15,16 @@ export default tseslint.config(
     },
     {
         // Plain CommonJS, run by Node.js as it is.
-        files: ["test/support/summary-reporter.js", "test/support/fakeAwsCli.js", "program/loader.js"],
-        languageOptions: { globals: { require: "readonly", module: "writable", process: "readonly", __dirname: "readonly" } },
+        files: ["test/support/summary-reporter.js", "test/support/fakeAwsCli.js", "test/support/fakeKubectl.js", "program/loader.js"],
+        languageOptions: {
+            globals: {
+                require: "readonly",
+                module: "writable",
+                process: "readonly",
+                __dirname: "readonly",
+                setTimeout: "readonly",
+                clearTimeout: "readonly",
+            },
+        },
     },
 );

@@ -1,5 +1,5 @@
 // What the program knows of a site's cluster before any change: the API server's answers that
-// program/preflight.sh prints, parsed into the few facts the checks and the pools use.
+// program/clusterReader.ts gives, parsed into the few facts the checks and the pools use.
 import { parseReviews, RightAnswer } from "./rights";
 
 /** A node as its cluster reports it. */
@@ -30,7 +30,7 @@ export function parseProviderId(providerId: string): { zone?: string; instanceId
     return { instanceId: instanceId?.startsWith("i-") ? instanceId : undefined, zone: parts.pop() };
 }
 
-/** What program/preflight.sh reads from a cluster. */
+/** What program/clusterReader.ts reads from a cluster. */
 export interface ClusterFacts {
     /** The API server's version, e.g. v1.29.4; undefined when it did not say. */
     serverVersion?: string;
@@ -54,7 +54,7 @@ export interface ClusterFacts {
     kubernetesServiceIp?: string;
 }
 
-/** The sections of what program/preflight.sh prints, by name. */
+/** The sections of what program/clusterReader.ts gives, by name. */
 function sections(text: string): Map<string, string> {
     const result = new Map<string, string[]>();
     let current: string[] = [];
@@ -94,7 +94,7 @@ export function parseNode(item: any): ClusterNode {
     };
 }
 
-/** Parses what program/preflight.sh prints. */
+/** Parses what program/clusterReader.ts gives. */
 export function parseClusterFacts(text: string): ClusterFacts {
     const found = sections(text);
     const operator = json(found.get("network-operator"));

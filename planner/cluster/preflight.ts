@@ -1,6 +1,6 @@
 // What a site's cluster must be like for its links to work, read from the cluster before any
 // change: the Kubernetes version, the nodes, and the settings of OpenShift and EKS that break a
-// routed bridge. program/preflight.sh reads the facts with kubectl; checkCluster holds them against
+// routed bridge. program/clusterReader.ts reads the facts through kubectl; checkCluster holds them against
 // the plan, as pure functions.
 import * as a from "../addressing/addresses";
 import { Problem, Problems, SECRET } from "../problems/errors";

@@ -198,7 +198,7 @@ export function topologyNodes(topology: any, site: string): ClusterNode[] {
     }));
 }
 
-/** What the preflight script (program/preflight.sh) prints for these facts: the API server's answers, as fake clusters give them. */
+/** What the cluster reader (program/clusterReader.ts) gives for these facts: the API server's answers, as fake clusters give them. */
 export function preflightOutput(facts: ClusterFacts): string {
     const section = (name: string, body: unknown) => `### ${name}\n${typeof body === "string" ? body : JSON.stringify(body)}\n`;
     const nodes = {
@@ -248,7 +248,7 @@ export function preflightOutput(facts: ClusterFacts): string {
 }
 
 /**
- * What the preflight script prints for the cluster the kubeconfig names, or how it fails: a
+ * What the cluster reader gives for the cluster the kubeconfig names, or how it fails: a
  * Kubernetes 1.34 cluster of amd64 nodes, on the instances the topology names, with Multus, no
  * OpenShift network operator and no VPC CNI, whose deployer may do all the stack asks (the
  * privileged SCC included); `clusters` and `clusterFacts` change that.

@@ -121,14 +121,16 @@ describe("npm run discover on a site routed through a Transit Gateway, run again
             '    *) echo "the stand-in pulumi knows no such command: $*" >&2; exit 1 ;;',
             "esac",
         ]);
-        script(path.join(dir, "tools", "kubectl"), [
-            'case "$*" in',
-            "    *'get --raw /version') echo '{\"gitVersion\":\"v1.34.2\"}' ;;",
-            `    *'get --raw /api/v1/nodes') cat '${dir}/nodes.json' ;;`,
-            "    *'get --raw /apis/k8s.cni.cncf.io/v1') echo '{\"kind\":\"APIResourceList\"}' ;;",
-            "    *) echo 'Error from server (NotFound): the server could not find the requested resource' >&2; exit 1 ;;",
-            "esac",
-        ]);
+        // The cluster: a kubectl whose proxy answers like it (fakeKubectl.js, told by $PLUMR_FAKE_KUBECTL).
+        fs.mkdirSync(path.join(dir, "cluster"));
+        const ok = (body: unknown) => ({ status: 200, body });
+        const answers = {
+            "GET /version": ok({ gitVersion: "v1.34.2" }),
+            "GET /api/v1/nodes": ok(nodes),
+            "GET /apis/k8s.cni.cncf.io/v1": ok({ kind: "APIResourceList" }),
+        };
+        fs.writeFileSync(path.join(dir, "cluster", "answers.json"), JSON.stringify({ answers }));
+        fs.symlinkSync(path.join(ROOT, "test", "support", "fakeKubectl.js"), path.join(dir, "tools", "kubectl"));
         fs.symlinkSync(path.join(ROOT, "test", "support", "fakeAwsCli.js"), path.join(dir, "aws", "aws"));
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -197,7 +199,13 @@ describe("npm run discover on a site routed through a Transit Gateway, run again
             ],
             {
                 cwd: ROOT,
-                env: { ...process.env, PATH, FAKE_AWS_EC2: path.join(dir, "ec2.json"), FAKE_AWS_CALLS: calls },
+                env: {
+                    ...process.env,
+                    PATH,
+                    FAKE_AWS_EC2: path.join(dir, "ec2.json"),
+                    FAKE_AWS_CALLS: calls,
+                    PLUMR_FAKE_KUBECTL: path.join(dir, "cluster"),
+                },
                 encoding: "utf8",
                 timeout: 60_000,
             },

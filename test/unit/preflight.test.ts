@@ -1,7 +1,6 @@
 // The preflight: what the program reads from each site's cluster before any change, and how it
-// holds it against the plan. The script runs for real against a kubectl that answers like a cluster.
+// holds it against the plan. The reader runs for real against a kubectl that answers like a cluster.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -9,7 +8,7 @@ import { ConfigError } from "../../planner/problems/errors";
 import { planTopology } from "../../planner/plan";
 import { ClusterFacts, parseClusterFacts } from "../../planner/cluster/facts";
 import { checkCluster } from "../../planner/cluster/preflight";
-import { PREFLIGHT_SCRIPT } from "../../program/clusterReader";
+import { ClusterQuestions, readCluster } from "../../program/clusterReader";
 import { parseTopology } from "../../planner/topology/schema";
 import { exampleTopology, plannerFiles, preflightOutput, runProgram, topologyNodes } from "../support/harness";
 
@@ -250,43 +249,47 @@ describe("the preflight's checks of what the stack needs of a cluster", () => {
     });
 });
 
-describe("the preflight script", () => {
-    /** Runs the preflight script with a kubectl that answers like a cluster (or fails), recording its calls and kubeconfig. */
-    function run(kubeconfig: string, env: Record<string, string>, answers: Record<string, string>, fail = false) {
+describe("the cluster reader", () => {
+    const ok = (body: unknown) => ({ status: 200, body });
+    const allowedReview = (allowed: boolean) => ({ status: 201, body: { kind: "SelfSubjectAccessReview", status: { allowed } } });
+    const SSAR = "POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+    const NO_QUESTIONS: ClusterQuestions = { openshift: false, aws: false, rights: [] };
+
+    /**
+     * Reads a cluster through a kubectl that serves its proxy like a cluster would (test/support/fakeKubectl.js),
+     * recording its arguments, the kubeconfig it was given, and the requests.
+     */
+    async function read(
+        kubeconfig: string,
+        questions: ClusterQuestions,
+        config: { answers?: Record<string, { status: number; body: unknown }>; fail?: string; hold?: Record<string, string> },
+        context?: string,
+    ) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-kubectl-"));
+        const saved = { path: process.env.PATH, fake: process.env.PLUMR_FAKE_KUBECTL };
         try {
-            const kubectl = path.join(dir, "kubectl");
-            const cases = Object.entries(answers)
-                .map(([pattern, output]) => `    *"${pattern}"*) printf '%s\\n' '${output}' ;;`)
-                .join("\n");
-            fs.writeFileSync(
-                kubectl,
-                [
-                    "#!/bin/sh",
-                    `printf '%s\\n' "$*" >> ${dir}/calls`,
-                    `cat "$2" > ${dir}/kubeconfig; echo "$2" > ${dir}/path; stat -c %a "$2" > ${dir}/mode`,
-                    fail ? "echo 'error: You must be logged in to the server (Unauthorized)' >&2; exit 1" : "",
-                    'case "$*" in',
-                    cases,
-                    "    *) echo 'error: the server doesn'\\''t have a resource type' >&2; exit 1 ;;",
-                    "esac",
-                ].join("\n"),
-                { mode: 0o755 },
+            fs.copyFileSync(path.join(__dirname, "..", "support", "fakeKubectl.js"), path.join(dir, "kubectl"));
+            fs.chmodSync(path.join(dir, "kubectl"), 0o755);
+            fs.writeFileSync(path.join(dir, "answers.json"), JSON.stringify({ answers: {}, ...config }));
+            process.env.PATH = `${dir}:${process.env.PATH}`;
+            process.env.PLUMR_FAKE_KUBECTL = dir;
+            const result = await readCluster({ kubeconfig, context }, questions).then(
+                (text) => ({ text, error: undefined }),
+                (err: Error) => ({ text: undefined, error: err.message }),
             );
-            const result = spawnSync("/bin/sh", [PREFLIGHT_SCRIPT], {
-                input: kubeconfig,
-                env: { ...process.env, ...env, PATH: `${dir}:${process.env.PATH}` },
-                encoding: "utf8",
-            });
-            const read = (name: string) => fs.readFileSync(path.join(dir, name), "utf8");
+            const file = (name: string) => (fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name), "utf8") : "");
             return {
                 ...result,
-                calls: read("calls").trim().split("\n"),
-                kubeconfig: read("kubeconfig"),
-                path: read("path").trim(),
-                mode: read("mode").trim(),
+                args: JSON.parse(file("args")) as string[],
+                kubeconfig: file("kubeconfig"),
+                kubeconfigPath: file("kubeconfig-path"),
+                mode: file("mode"),
+                requests: file("requests").trim().split("\n").filter(Boolean),
             };
         } finally {
+            process.env.PATH = saved.path;
+            if (saved.fake === undefined) delete process.env.PLUMR_FAKE_KUBECTL;
+            else process.env.PLUMR_FAKE_KUBECTL = saved.fake;
             fs.rmSync(dir, { recursive: true, force: true });
         }
     }
@@ -297,29 +300,25 @@ describe("the preflight script", () => {
         status: { conditions: [{ type: "Ready", status: "True" }] },
     };
     const PLAIN = {
-        "get --raw /version": '{"major":"1","minor":"34","gitVersion":"v1.34.2"}',
-        "get --raw /api/v1/nodes": JSON.stringify({ kind: "NodeList", items: [NODE] }),
-        "get --raw /apis/k8s.cni.cncf.io/v1": '{"kind":"APIResourceList","groupVersion":"k8s.cni.cncf.io/v1"}',
+        "GET /version": ok({ major: "1", minor: "34", gitVersion: "v1.34.2" }),
+        "GET /api/v1/nodes": ok({ kind: "NodeList", items: [NODE] }),
+        "GET /apis/k8s.cni.cncf.io/v1": ok({ kind: "APIResourceList", groupVersion: "k8s.cni.cncf.io/v1" }),
     };
 
-    it("reads a plain cluster through a private kubeconfig that is gone afterwards, or the user's file, and the context", () => {
-        const plain = run("apiVersion: v1\nkind: Config\n", {}, PLAIN);
-        assert.strictEqual(plain.status, 0, plain.stderr);
+    it("reads a plain cluster through one kubectl, with a private kubeconfig that is gone afterwards, or the user's file, and the context", async () => {
+        const plain = await read("apiVersion: v1\nkind: Config\n", NO_QUESTIONS, { answers: PLAIN });
+        assert.strictEqual(plain.error, undefined);
         assert.strictEqual(plain.kubeconfig, "apiVersion: v1\nkind: Config\n");
         assert.strictEqual(plain.mode, "600", "only the user reads it");
-        assert.ok(!fs.existsSync(plain.path), "the kubeconfig is removed");
-        assert.ok(plain.calls.every((c) => c.includes("--request-timeout=60s")));
+        assert.ok(!fs.existsSync(plain.kubeconfigPath), "the kubeconfig is removed");
+        assert.deepStrictEqual(plain.args.slice(2), ["proxy", plain.args[3]]);
+        assert.match(plain.args[3], /^--unix-socket=/);
         assert.deepStrictEqual(
-            plain.calls.map((c) => c.split(" --request-timeout=60s ")[1]).sort(),
-            [
-                "get --raw /api/v1/namespaces/default/services/kubernetes",
-                "get --raw /api/v1/nodes",
-                "get --raw /apis/k8s.cni.cncf.io/v1",
-                "get --raw /version",
-            ],
+            [...plain.requests].sort(),
+            ["GET /api/v1/namespaces/default/services/kubernetes", "GET /api/v1/nodes", "GET /apis/k8s.cni.cncf.io/v1", "GET /version"],
             "a plain cluster is asked four questions, each a plain GET",
         );
-        assert.deepStrictEqual(parseClusterFacts(plain.stdout), {
+        assert.deepStrictEqual(parseClusterFacts(plain.text!), {
             serverVersion: "v1.34.2",
             nodes: [
                 {
@@ -335,20 +334,20 @@ describe("the preflight script", () => {
             vpcCni: null,
             multus: true,
         });
-        const withContext = run("x", { PLUMR_CONTEXT: "ohio admin" }, PLAIN);
-        assert.ok(withContext.calls.every((c) => c.includes("--context ohio admin")));
+        const withContext = await read("x", NO_QUESTIONS, { answers: PLAIN }, "ohio admin");
+        assert.deepStrictEqual(withContext.args.slice(0, 4), ["--kubeconfig", withContext.kubeconfigPath, "--context", "ohio admin"]);
         const file = path.join(os.tmpdir(), `plumr-kubeconfig-${process.pid}`);
         try {
             fs.writeFileSync(file, "from a file");
-            const fromFile = run("", { PLUMR_KUBECONFIG_FILE: file }, PLAIN);
-            assert.deepStrictEqual([fromFile.path, fromFile.kubeconfig], [file, "from a file"]);
+            const fromFile = await read(file, NO_QUESTIONS, { answers: PLAIN });
+            assert.deepStrictEqual([fromFile.kubeconfigPath, fromFile.kubeconfig], [file, "from a file"]);
             assert.ok(fs.existsSync(file), "a kubeconfig file of the user's stays");
         } finally {
             fs.rmSync(file, { force: true });
         }
     });
 
-    it("reads OpenShift's forwarding, the VPC CNI's SNAT settings and the SCC grant where the site needs them", () => {
+    it("reads OpenShift's forwarding, the VPC CNI's SNAT settings and the SCC grant where the site needs them", async () => {
         const operator = {
             spec: { defaultNetwork: { type: "OVNKubernetes", ovnKubernetesConfig: { gatewayConfig: { ipForwarding: "Restricted" } } } },
         };
@@ -358,72 +357,73 @@ describe("the preflight script", () => {
         ];
         const answers = {
             ...PLAIN,
-            "get --raw /apis/operator.openshift.io/v1/networks/cluster": JSON.stringify(operator),
-            "get --raw /apis/apps/v1/namespaces/kube-system/daemonsets/aws-node": JSON.stringify({
+            "GET /apis/operator.openshift.io/v1/networks/cluster": ok(operator),
+            "GET /apis/apps/v1/namespaces/kube-system/daemonsets/aws-node": ok({
                 spec: { template: { spec: { containers: [{ name: "aws-node", env }] } } },
             }),
-            "auth can-i use securitycontextconstraints.security.openshift.io/privileged": "no",
+            [SSAR]: allowedReview(false),
         };
-        const result = run("x", { PLUMR_OPENSHIFT: "true", PLUMR_AWS: "true" }, answers);
-        assert.strictEqual(result.status, 0, result.stderr);
-        const facts = parseClusterFacts(result.stdout);
+        const result = await read("x", { openshift: true, aws: true, rights: [] }, { answers });
+        assert.strictEqual(result.error, undefined);
+        const facts = parseClusterFacts(result.text!);
         assert.deepStrictEqual(facts.networkOperator, { networkType: "OVNKubernetes", ipForwarding: "Restricted" });
         assert.deepStrictEqual(facts.vpcCni, { externalSnat: "false", excludeSnatCidrs: "10.20.0.0/16" });
         assert.strictEqual(facts.canUsePrivilegedScc, false);
-        assert.deepStrictEqual(parseClusterFacts(preflightOutput(facts)), facts, "the tests' fake clusters print what the script prints");
-        const plain = run("x", {}, answers);
+        const review = result.requests.find((r) => r.startsWith(SSAR))!;
+        assert.deepStrictEqual(JSON.parse(review.slice(SSAR.length + 1)).spec.resourceAttributes, {
+            verb: "use",
+            group: "security.openshift.io",
+            resource: "securitycontextconstraints",
+            name: "privileged",
+        });
+        assert.deepStrictEqual(parseClusterFacts(preflightOutput(facts)), facts, "the tests' fake clusters give what the reader gives");
+        const plain = await read("x", NO_QUESTIONS, { answers });
         assert.deepStrictEqual(
-            [parseClusterFacts(plain.stdout).networkOperator, parseClusterFacts(plain.stdout).vpcCni, plain.calls.length],
+            [parseClusterFacts(plain.text!).networkOperator, parseClusterFacts(plain.text!).vpcCni, plain.requests.length],
             [null, null, 4],
             "neither asked of a site that is not on OpenShift or AWS",
         );
     });
 
-    it("asks the deployer's rights in one kubectl, and reads the API server's answers", () => {
-        const review = { verb: "create", group: "apps", resource: "daemonsets", namespace: "plumr" };
-        const result = run(
+    it("asks the deployer's rights, one review each, and reads the API server's answers", async () => {
+        const right = { verb: "create", group: "apps", resource: "daemonsets", namespace: "plumr" };
+        const result = await read(
             "x",
-            { PLUMR_ACCESS_REVIEWS: '{"kind":"List","items":[]}' },
-            { ...PLAIN, "create -f": "create\tapps\tdaemonsets\tplumr\tfalse" },
+            { ...NO_QUESTIONS, rights: [{ ...right, what: "create the node agent's DaemonSet" }] },
+            { answers: { ...PLAIN, [SSAR]: allowedReview(false) } },
         );
-        assert.strictEqual(result.status, 0, result.stderr);
-        assert.strictEqual(result.calls.filter((c) => c.includes("create -f")).length, 1, "one kubectl for every review");
-        assert.deepStrictEqual(parseClusterFacts(result.stdout).rights, [{ ...review, allowed: false }]);
+        assert.strictEqual(result.error, undefined);
+        const reviews = result.requests.filter((r) => r.startsWith(SSAR));
+        assert.deepStrictEqual(
+            reviews.map((r) => JSON.parse(r.slice(SSAR.length + 1)).spec.resourceAttributes),
+            [right],
+        );
+        assert.deepStrictEqual(parseClusterFacts(result.text!).rights, [{ ...right, allowed: false }]);
     });
 
-    it("asks its questions at once: a cluster far away costs one round trip, not one per question", () => {
-        // The version call answers only once the nodes call has started: asked one after the other, it would give up.
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-kubectl-"));
-        try {
-            fs.writeFileSync(
-                path.join(dir, "kubectl"),
-                [
-                    "#!/bin/sh",
-                    'case "$*" in',
-                    `    *"/api/v1/nodes"*) touch ${dir}/nodes-started; echo '{"items":[]}' ;;`,
-                    `    *"/version"*) i=0; while [ ! -e ${dir}/nodes-started ]; do i=$((i+1)); [ $i -lt 100 ] || { echo 'asked in turn' >&2; exit 1; }; sleep 0.1; done; echo '{"gitVersion":"v1.34.2"}' ;;`,
-                    "    *) exit 1 ;;",
-                    "esac",
-                ].join("\n"),
-                { mode: 0o755 },
-            );
-            const result = spawnSync("/bin/sh", [PREFLIGHT_SCRIPT], {
-                input: "x",
-                env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
-                encoding: "utf8",
-            });
-            assert.strictEqual(result.status, 0, result.stderr);
-            assert.strictEqual(parseClusterFacts(result.stdout).serverVersion, "v1.34.2");
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+    it("asks its questions at once: a cluster far away costs one round trip, not one per question", async () => {
+        // The version's answer waits for the nodes' question: asked one after the other, it would time out.
+        const result = await read("x", NO_QUESTIONS, { answers: PLAIN, hold: { "GET /version": "GET /api/v1/nodes" } });
+        assert.strictEqual(result.error, undefined);
+        assert.strictEqual(parseClusterFacts(result.text!).serverVersion, "v1.34.2");
     });
 
-    it("fails with kubectl's error when the cluster does not answer, and still removes the kubeconfig", () => {
-        const failed = run("x", {}, PLAIN, true);
-        assert.notStrictEqual(failed.status, 0);
-        assert.match(failed.stderr, /Unauthorized/);
-        assert.ok(!fs.existsSync(failed.path));
+    it("fails with kubectl's or the API server's words when the cluster cannot be read, and still removes the kubeconfig", async () => {
+        const unstarted = await read("x", NO_QUESTIONS, { fail: "error: context was not found for specified context: nope" });
+        assert.match(unstarted.error ?? "", /context was not found/);
+        assert.ok(!fs.existsSync(unstarted.kubeconfigPath));
+        const refused = await read("x", NO_QUESTIONS, {
+            answers: {
+                ...PLAIN,
+                "GET /api/v1/nodes": { status: 401, body: { kind: "Status", reason: "Unauthorized", message: "Unauthorized" } },
+            },
+        });
+        assert.match(refused.error ?? "", /GET \/api\/v1\/nodes.*401.*Unauthorized/);
+        assert.ok(!fs.existsSync(refused.kubeconfigPath));
+        const unreachable = await read("x", NO_QUESTIONS, {
+            answers: { ...PLAIN, "GET /version": { status: 500, body: "dial tcp 127.0.0.1:1: connect: connection refused" } },
+        });
+        assert.match(unreachable.error ?? "", /GET \/version: dial tcp 127\.0\.0\.1:1: connect: connection refused/);
     });
 });
 
