@@ -1,12 +1,10 @@
 // npm run demo: the shipped topology deployed onto two local clusters whose pools' nodes are real
-// (kubelet, containerd, runc, Multus), one stack per site, and the link proven by traffic.
-//   npm run demo                    start the clusters, pulumi up ohio then mumbai, ping and iperf3 through
-//                                   the tunnel, then npm run verify for each stack
-//   npm run demo -- --environments  the same for examples/environments: staging, then production, side by
-//                                   side on the same clusters, each on nodes and in a namespace of its own
-//   npm run demo -- --down          destroy every stack, stop the clusters and remove everything they made
+// (kubelet, containerd, runc, Multus), one stack per site, and the link proven by traffic. It
+// checks the machine first, then builds what it needs (the Debian packages, the toolchain, the
+// images; each kept for the next run), each step timed. `npm run demo -- --help` says more.
 import * as pulumi from "@pulumi/pulumi/automation";
 import * as path from "path";
+import { parseArgs } from "util";
 import {
     ClusterSpec,
     Instance,
@@ -34,19 +32,64 @@ import { BIN } from "../dev/local/nodeConfig";
 import { waitFor } from "../lib/processes";
 import { printTable } from "../lib/table";
 import { printReports, verifyStack } from "./verify";
+import { readMachine, unmetNeeds } from "../dev/setup/machine";
+import { Steps, Stopped } from "../dev/setup/steps";
+
+const ROOT = path.join(__dirname, "..");
+
+const USAGE = `usage: npm run demo [-- --environments | --down | --help]
+
+Deploys the shipped topology onto two local clusters on this machine, whose pools' nodes are real
+(kubelet, containerd, runc, Multus), one stack per site; sends traffic through the tunnel both ways
+(ping, iperf3) and runs npm run verify on each stack.
+
+  (no option)      the shipped topology: Ohio and Mumbai
+  --environments   the environments example instead: staging, then production, side by side
+  --down           destroy every demo stack, stop the clusters and remove everything they made
+  --help           this text
+
+Needs: Linux, root, Debian's apt-get, Go 1.26 or newer at /usr/local/go, a C compiler, 20 GiB free
+and 2 cores; it checks them first. A first run builds the toolchain from Go modules: about 45
+minutes on a 2-core machine. Later runs reuse it: about 4 minutes.
+
+Exit codes: 0 the demo passed, 1 it failed or the machine lacks a need, 2 usage, 130/143 stopped.`;
+
+/** The command line, strictly: an unknown option or an argument exits 2 with the usage, before anything else. */
+function options(): { down: boolean; environments: boolean } {
+    try {
+        const { values } = parseArgs({
+            args: process.argv.slice(2),
+            options: { down: { type: "boolean" }, environments: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+            strict: true,
+            allowPositionals: false,
+        });
+        if (values.help) {
+            console.log(USAGE);
+            process.exit(0);
+        }
+        if (values.down && values.environments) throw new Error("--down and --environments do not go together");
+        return { down: values.down === true, environments: values.environments === true };
+    } catch (err) {
+        console.error(`npm run demo: ${err instanceof Error ? err.message : err}\n\n${USAGE}`);
+        process.exit(2);
+    }
+}
+
+const steps = new Steps(path.join(ROOT, ".cache", "step-times.json"));
 
 // The end-to-end tests run the same commands on clusters of their own.
 const INSTANCE: Instance = (process.env.PLUMR_LOCAL_INSTANCE as Instance | undefined) ?? "demo";
-const say = (message: string) => console.log(`\n==> ${message}`);
+const say = (message: string) => steps.start(message);
 
 // Ctrl-C or SIGTERM cancels a running pulumi up or destroy cleanly (the CLI finishes its current
 // steps and releases the stack), rather than leaving it running on its own. The clusters stay up
 // for the next run; --down removes them. (While the clusters start, an interruption stops what
 // was started: see startLocalClusters.)
 const cancel = new AbortController();
+let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
-        console.error(`\n${signal}: cancelling`);
+        stoppedBy ??= signal;
         cancel.abort();
     });
 }
@@ -234,7 +277,41 @@ async function down(): Promise<void> {
     console.log("nothing of the demo is left: no process, network namespace, cgroup, mount or veth");
 }
 
-(process.argv.includes("--down") ? down() : process.argv.includes("--environments") ? upEnvironments() : up()).catch((err) => {
+/** Checks the machine, then builds or finds what the demo needs, each a timed step. */
+async function setUp(): Promise<void> {
+    const unmet = unmetNeeds(readMachine(ROOT));
+    if (unmet.length > 0) {
+        console.error(`npm run demo cannot run on this machine (${unmet.length} need${unmet.length > 1 ? "s" : ""} not met):`);
+        for (const u of unmet) console.error(`  - ${u.need}: found ${u.found}\n    fix: ${u.fix}`);
+        process.exit(1);
+    }
+    await steps.run("installing the Debian packages", "sh", ["dev/setup/ensure-system-packages.sh"], ROOT);
+    await steps.run("building the toolchain", "bash", ["dev/setup/toolchain.sh"], ROOT);
+    await steps.run("building the nodes' images", "bash", ["dev/setup/images.sh"], ROOT);
+}
+
+async function main(): Promise<void> {
+    const chosen = options();
+    await setUp();
+    if (chosen.down) await down();
+    else if (chosen.environments) await upEnvironments();
+    else await up();
+    steps.summary();
+}
+
+main().catch((err) => {
+    if (err instanceof Stopped) {
+        console.error(`\n${err.message}; what was built is kept: run npm run demo again to resume.`);
+        process.exit(err.signal === "SIGINT" ? 130 : 143);
+    }
+    if (stoppedBy) {
+        // pulumi was cancelled: it finished its current steps and released the stack.
+        console.error(
+            `\n${stoppedBy}: stopped while ${steps.running ?? "running"}; the clusters stay up: run npm run demo again to resume, or npm run demo -- --down to remove everything.`,
+        );
+        process.exit(stoppedBy === "SIGINT" ? 130 : 143);
+    }
+    steps.summary();
     console.error(`\ndemo failed: ${err instanceof Error ? err.message : err}`);
     process.exit(1);
 });
