@@ -26,7 +26,7 @@ new PolicyPack("plumr", {
         ),
         perResource(
             "host-path-only-node-agent-and-binaries",
-            "hostPath only for the node agent and the read-only binary mount.",
+            "hostPath only for the node agent, the read-only binary mount, and the tun device of the plumr sidecars.",
             rules.hostPathViolations,
         ),
         perResource(

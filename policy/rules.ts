@@ -19,10 +19,13 @@ const containersOf = (spec: any): any[] => [...(spec?.initContainers ?? []), ...
 
 const isNodeAgent = (r: Checked) => r.type === "kubernetes:apps/v1:DaemonSet" && component(r) === "node-agent";
 
+/** An endpoint's plumr sidecar: `plumr`, or `plumr-<link>` per link. */
+const isPlumr = (r: Checked, container: string) => component(r) === "endpoint" && (container === "plumr" || container.startsWith("plumr-"));
+
 /** The containers that may be privileged: the node agent's, and an endpoint's plumr sidecars (`plumr`, or `plumr-<link>` per link). */
 function mayBePrivileged(r: Checked, container: string): boolean {
     if (r.type === "kubernetes:apps/v1:DaemonSet") return isNodeAgent(r) && container === "agent";
-    return component(r) === "endpoint" && (container === "plumr" || container.startsWith("plumr-"));
+    return isPlumr(r, container);
 }
 
 /** Only the node agent and the plumr sidecar may be privileged or add capabilities; only the node agent runs on the node's network. */
@@ -37,13 +40,25 @@ export function privilegeViolations(r: Checked): string[] {
     return violations;
 }
 
-/** hostPath only for the node agent, and in endpoints only for the binaries, mounted read-only. */
+/** The node's tun device, as an endpoint's plumr sidecars may mount it. */
+const isTunDevice = (volume: any) => volume.hostPath.path === "/dev/net/tun" && volume.hostPath.type === "CharDevice";
+
+/**
+ * hostPath only for the node agent, and in endpoints only for the binaries, mounted read-only, and
+ * the tun device, mounted by the plumr sidecars alone.
+ */
 export function hostPathViolations(r: Checked): string[] {
     if (!WORKLOADS.includes(r.type)) return [];
     const spec = podSpec(r);
     if (isNodeAgent(r)) return [];
     const violations: string[] = [];
     for (const volume of (spec?.volumes ?? []).filter((v: any) => v.hostPath)) {
+        if (component(r) === "endpoint" && volume.name === "plumr-tun" && isTunDevice(volume)) {
+            for (const c of containersOf(spec).filter((c) => !isPlumr(r, c.name)))
+                if ((c.volumeMounts ?? []).some((m: any) => m.name === volume.name))
+                    violations.push(`container ${c.name} of ${r.name} mounts the tun device; only the plumr sidecars may`);
+            continue;
+        }
         if (component(r) !== "endpoint" || volume.name !== "plumr-bin") {
             violations.push(
                 `volume ${volume.name} of ${r.name} mounts the host path ${volume.hostPath.path}; only the node agent and the binaries may`,

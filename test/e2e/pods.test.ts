@@ -329,6 +329,7 @@ describe("end to end on running pods", function () {
                     "Multus",
                     "rights",
                     "node systems",
+                    "tun device",
                     "cluster networks",
                     "node forwarding",
                     "privileged SCC",

@@ -99,15 +99,32 @@ describe("policy pack rules", () => {
         assert.match(rules.plumrConfigViolations(hubConfig)[0], /holds a plumr config \(hub-a\.json\)/);
     });
 
-    it("let each of a hub's plumr sidecars be privileged, and no other of its containers", () => {
+    it("let each of a hub's plumr sidecars add NET_ADMIN, and no other of its containers", () => {
         const hub = one("kubernetes:apps/v1:Deployment", "ohio-hub");
         assert.deepStrictEqual(
-            hub.props.spec.template.spec.initContainers.map((c: any) => c.name),
-            ["plumr-hub-a", "plumr-hub-b"],
+            hub.props.spec.template.spec.initContainers.map((c: any) => [c.name, c.securityContext.capabilities.add]),
+            [
+                ["plumr-hub-a", ["NET_ADMIN"]],
+                ["plumr-hub-b", ["NET_ADMIN"]],
+            ],
         );
         assert.deepStrictEqual(rules.privilegeViolations(hub), []);
         hub.props.spec.template.spec.containers[0].securityContext.privileged = true;
         assert.match(rules.privilegeViolations(hub)[0], /container workload of ohio-hub is privileged/);
+    });
+
+    it("let the plumr sidecars alone mount the node's tun device, and no other device", () => {
+        const d = endpoint();
+        assert.deepStrictEqual(rules.hostPathViolations(d), []);
+        const spec = d.props.spec.template.spec;
+        assert.ok(spec.volumes.some((v: any) => v.name === "plumr-tun"));
+        spec.containers[0].volumeMounts = [{ name: "plumr-tun", mountPath: "/dev/net/tun", readOnly: true }];
+        assert.deepStrictEqual(rules.hostPathViolations(d), [
+            "container workload of ohio-ohio-mumbai mounts the tun device; only the plumr sidecars may",
+        ]);
+        const mem = endpoint();
+        mem.props.spec.template.spec.volumes.find((v: any) => v.name === "plumr-tun").hostPath = { path: "/dev/mem", type: "CharDevice" };
+        assert.match(rules.hostPathViolations(mem)[0], /volume plumr-tun of ohio-ohio-mumbai mounts the host path \/dev\/mem/);
     });
 
     it("refuse a resource without an explicit provider", () => {
