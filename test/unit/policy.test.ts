@@ -113,6 +113,27 @@ describe("policy pack rules", () => {
         assert.match(rules.privilegeViolations(hub)[0], /container workload of ohio-hub is privileged/);
     });
 
+    it("refuse a privileged plumr sidecar, or one adding a capability beyond NET_ADMIN, unless its site opts in", () => {
+        const privileged = endpoint();
+        privileged.props.spec.template.spec.initContainers[0].securityContext.privileged = true;
+        assert.deepStrictEqual(rules.privilegeViolations(privileged), [
+            "plumr sidecar plumr of ohio-ohio-mumbai is privileged; it may add NET_ADMIN alone, unless its site sets tunDevice: privileged",
+        ]);
+        const more = endpoint();
+        more.props.spec.template.spec.initContainers[0].securityContext.capabilities.add = ["NET_ADMIN", "SYS_ADMIN", "NET_RAW"];
+        assert.deepStrictEqual(rules.privilegeViolations(more), [
+            "plumr sidecar plumr of ohio-ohio-mumbai adds SYS_ADMIN, NET_RAW; it may add NET_ADMIN alone, unless its site sets tunDevice: privileged",
+        ]);
+        const hubLink = one("kubernetes:apps/v1:Deployment", "ohio-hub");
+        hubLink.props.spec.template.spec.initContainers[1].securityContext.privileged = true;
+        assert.match(rules.privilegeViolations(hubLink)[0], /plumr sidecar plumr-hub-b of ohio-hub is privileged/);
+        // The site's opt-in, as the program renders it.
+        for (const d of [privileged, more]) {
+            d.props.spec.template.metadata.annotations["plumr/tun-device"] = "privileged";
+            assert.deepStrictEqual(rules.privilegeViolations(d), []);
+        }
+    });
+
     it("let the plumr sidecars alone mount the node's tun device, and no other device", () => {
         const d = endpoint();
         assert.deepStrictEqual(rules.hostPathViolations(d), []);
