@@ -58,6 +58,12 @@ const CONFIG_MOUNT = "/etc/plumr";
 const CONFIG_FILE = "config.json";
 const PEERS_MOUNT = "/etc/plumr-peers";
 const PEERS_FILE = "peers.json";
+/** The tun character device (10:200) plumr opens to make its tunnel's device. */
+const TUN_DEVICE = "/dev/net/tun";
+/** CRI-O's pod annotation that adds host devices it allows (`allowed_devices`) to the pod's containers. */
+export const CRIO_DEVICES_ANNOTATION = "io.kubernetes.cri-o.Devices";
+/** The pod annotation that says how the pod's plumr sidecars get the tun device: the site's `tunDevice`. */
+export const TUN_DEVICE_ANNOTATION = `${PREFIX}/tun-device`;
 /**
  * The pod annotation that holds a named endpoint's peers file; a downward API volume shows it to
  * the workload as a file. Part of the pod template, so it changes with the pod and needs no object of its own.
@@ -94,6 +100,27 @@ const unprivileged = () => ({
     capabilities: { drop: ["ALL"] },
 });
 
+/**
+ * What a plumr sidecar may do. Making a tun device and giving it its address, MTU and routes in the
+ * pod's own network namespace takes CAP_NET_ADMIN and the tun device, and nothing else: every
+ * other capability is dropped, the runtime's default seccomp profile applies, no process gains
+ * privileges, and the root filesystem is read-only (a writable /tmp stands by). As root, whatever
+ * user the sidecar image names: a process of another user has no capability in effect, and cannot
+ * read its config, which the Secret mounts readable by root alone. `privileged` is the site's
+ * explicit choice for runtimes that give the device no other way.
+ */
+export function plumrSecurityContext(tunDevice: SitePlan["config"]["tunDevice"]): k8s.types.input.core.v1.SecurityContext {
+    if (tunDevice === "privileged") return { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } };
+    return {
+        privileged: false,
+        allowPrivilegeEscalation: false,
+        runAsUser: 0,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] },
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}
+
 /** The plumr of one link end, with `peer` at the link's other end. */
 function plumrContainer(args: EndpointPodArgs, end: EndPlan, peer: EndpointPodArgs["peers"][number]): Container {
     const { endpoint, site } = args;
@@ -113,11 +140,9 @@ function plumrContainer(args: EndpointPodArgs, end: EndPlan, peer: EndpointPodAr
             { name: "PLUMR_REMOTE_IP", value: peer.facts.address },
             { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
         ],
-        // plumr creates the tun device and its routes, which takes the host's /dev/net/tun and
-        // NET_ADMIN; nothing else in the pod gets either. As root, whatever user the sidecar
-        // image names: a process of another user has no capability in effect, and cannot read
-        // its config, which the Secret mounts readable by root alone.
-        securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
+        // plumr creates the tun device and its routes, which takes the tun device and NET_ADMIN;
+        // nothing else in the pod gets NET_ADMIN, nor the device through a volume.
+        securityContext: plumrSecurityContext(site.config.tunDevice),
         // Checked every second while it starts, so that the workload starts as soon as the
         // tunnel is up (it waits for this probe); two minutes to come up, as the entrypoint
         // may first wait for the node agent on this node.
@@ -127,6 +152,8 @@ function plumrContainer(args: EndpointPodArgs, end: EndPlan, peer: EndpointPodAr
             binMount(),
             { name: "plumr-config", mountPath: CONFIG_MOUNT, readOnly: true },
             { name: "plumr-entrypoint", mountPath: "/plumr-entrypoint", readOnly: true },
+            ...(site.config.tunDevice === "privileged" ? [] : [{ name: "plumr-tmp", mountPath: "/tmp" }]),
+            ...(site.config.tunDevice === "hostPath" ? [{ name: "plumr-tun", mountPath: TUN_DEVICE, readOnly: true }] : []),
         ],
     };
 }
@@ -179,6 +206,11 @@ function podVolumes(args: EndpointPodArgs): k8s.types.input.core.v1.Volume[] {
         { name: "plumr-bin", hostPath: { path: args.binaries.hostPath, type: "DirectoryOrCreate" } },
         { name: "plumr-config", secret: { secretName: args.configSecret, defaultMode: 0o400 } },
         { name: "plumr-entrypoint", configMap: { name: args.entrypointConfigMap, defaultMode: 0o555 } },
+        // plumr's root filesystem is read-only; this is where it may write.
+        ...(args.site.config.tunDevice === "privileged" ? [] : [{ name: "plumr-tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } }]),
+        // The node's tun device alone, for the plumr sidecars alone (a read-only mount of a device
+        // node still opens for writing: it is the device, not the file, that is written).
+        ...(args.site.config.tunDevice === "hostPath" ? [{ name: "plumr-tun", hostPath: { path: TUN_DEVICE, type: "CharDevice" } }] : []),
         // A named endpoint's peers file: the pod's own annotation.
         ...(args.endpoint.named
             ? [
@@ -195,7 +227,7 @@ function podVolumes(args: EndpointPodArgs): k8s.types.input.core.v1.Volume[] {
 
 /**
  * The pod of one endpoint: per link a plumr as a supervised sidecar (native, or a plain container in
- * legacy mode), the only privileged containers; the unprivileged workload, told its links and its
+ * legacy mode), the only containers with NET_ADMIN and the tun device; the unprivileged workload, told its links and its
  * peers (a named endpoint's workload reaches each peer by name); the metrics reader; the binaries
  * from the node read-only, the configs readable by root alone.
  */
@@ -219,6 +251,19 @@ export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.
         initContainers: native ? plumrs.map((plumr) => ({ ...plumr, restartPolicy: "Always" })) : [],
         containers: native ? [workload, metrics] : [...plumrs, workload, metrics],
         volumes: podVolumes(args),
+    };
+}
+
+/**
+ * The annotations that say how the pod's plumr sidecars get the tun device: always the site's
+ * choice (the policy pack lets a plumr sidecar be privileged only where it says `privileged`), and
+ * with `crioAnnotation` the device for CRI-O to add. CRI-O adds it to every container of the pod,
+ * but only the plumr sidecars have NET_ADMIN, without which the device makes no tunnel.
+ */
+export function tunDeviceAnnotations(tunDevice: SitePlan["config"]["tunDevice"]): Record<string, string> {
+    return {
+        [TUN_DEVICE_ANNOTATION]: tunDevice,
+        ...(tunDevice === "crioAnnotation" && { [CRIO_DEVICES_ANNOTATION]: `${TUN_DEVICE}:${TUN_DEVICE}:rw` }),
     };
 }
 
@@ -391,6 +436,7 @@ export class Endpoint extends pulumi.ComponentResource {
             // A new config or new binaries restart the endpoint.
             [`${PREFIX}/config-sha256`]: pulumi.unsecret(configSha256),
             [`${PREFIX}/binaries-sha256`]: site.binariesSha256,
+            ...tunDeviceAnnotations(site.plan.config.tunDevice),
             ...(endpoint.named && {
                 [PEERS_ANNOTATION]: peerFacts.apply((facts) =>
                     peersFile(

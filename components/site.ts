@@ -1,3 +1,4 @@
+import { CustomResource, CustomResourceArgs } from "@pulumi/kubernetes/apiextensions/customResource";
 import { ConfigMap } from "@pulumi/kubernetes/core/v1/configMap";
 import { Namespace } from "@pulumi/kubernetes/core/v1/namespace";
 import { ServiceAccount } from "@pulumi/kubernetes/core/v1/serviceAccount";
@@ -6,6 +7,7 @@ import { RoleBinding } from "@pulumi/kubernetes/rbac/v1/roleBinding";
 import type { Provider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan, SitePlan } from "../planner/types";
+import { endpointScc, endpointSccName, hasEndpointScc } from "../planner/cluster/scc";
 import { NodeAgent } from "./nodeAgent";
 import { labels, script } from "./meta";
 
@@ -25,7 +27,8 @@ const ENTRYPOINT_CONFIGMAP = "plumr-entrypoint";
 
 /**
  * One site's share of the deployment: the cluster's provider, the namespace, the privileges the
- * node agent and the endpoints need, and the node agent.
+ * node agent and the endpoints need (on OpenShift, the privileged SCC for the node agent and an SCC
+ * of the site's own for the endpoints), and the node agent.
  */
 export class Site extends pulumi.ComponentResource {
     /** The provider of the site's cluster; every Kubernetes resource of the site uses it. */
@@ -68,7 +71,7 @@ export class Site extends pulumi.ComponentResource {
                     { provider, parent: this },
                 ),
         );
-        const grants = config.platform === "openshift" ? this.grantPrivilegedScc(name, [agentAccount, endpointAccount]) : [];
+        const grants = config.platform === "openshift" ? this.grantSccs(name, plan, agentAccount, endpointAccount) : [];
 
         const entrypoint = new ConfigMap(
             `${name}-entrypoint`,
@@ -109,8 +112,9 @@ export class Site extends pulumi.ComponentResource {
     }
 
     /**
-     * The site's namespace. The node agent and plumr need privileged containers, so it enforces the
-     * privileged Pod Security level; audit and warn still report anything beyond baseline.
+     * The site's namespace. The node agent needs a privileged container and the endpoints hostPath
+     * volumes and NET_ADMIN, so it enforces the privileged Pod Security level; audit and warn still
+     * report anything beyond baseline.
      */
     private createNamespace(name: string, namespace: string): Namespace {
         return new Namespace(
@@ -130,28 +134,54 @@ export class Site extends pulumi.ComponentResource {
         );
     }
 
-    /** On OpenShift, pods run privileged only when their service account may use the privileged SCC. */
-    private grantPrivilegedScc(name: string, accounts: ServiceAccount[]): pulumi.Resource[] {
+    /**
+     * On OpenShift, a pod runs with what an SCC its service account may use allows. The node agent,
+     * which changes the node, may use the privileged SCC; the endpoints, the site's own SCC
+     * (endpointScc: NET_ADMIN and the tun device), or the privileged one where the site's
+     * `tunDevice` says `privileged`.
+     */
+    private grantSccs(name: string, plan: SitePlan, agentAccount: ServiceAccount, endpointAccount: ServiceAccount): pulumi.Resource[] {
+        if (!hasEndpointScc(plan.config)) return this.grantScc(name, "privileged", "privileged", [agentAccount, endpointAccount]);
+        const scc = new CustomResource(`${name}-scc-endpoint`, endpointScc(endpointSccName(plan.config.namespace)) as CustomResourceArgs, {
+            provider: this.provider,
+            parent: this,
+        });
+        return [
+            ...this.grantScc(name, "privileged", "privileged", [agentAccount]),
+            scc,
+            ...this.grantScc(name, "endpoint", scc.metadata.name, [endpointAccount], [scc]),
+        ];
+    }
+
+    /** A Role `plumr-scc-<grant>` that may use the SCC `scc`, bound to `accounts`. */
+    private grantScc(
+        name: string,
+        grant: string,
+        scc: pulumi.Input<string>,
+        accounts: ServiceAccount[],
+        dependsOn: pulumi.Resource[] = [],
+    ): pulumi.Resource[] {
         const provider = this.provider;
+        const objectName = `plumr-scc-${grant}`;
         const role = new Role(
-            `${name}-scc-privileged`,
+            `${name}-scc-${grant}`,
             {
-                metadata: { name: "plumr-scc-privileged", namespace: this.namespace, labels: labels("site") },
+                metadata: { name: objectName, namespace: this.namespace, labels: labels("site") },
                 rules: [
                     {
                         apiGroups: ["security.openshift.io"],
                         resources: ["securitycontextconstraints"],
-                        resourceNames: ["privileged"],
+                        resourceNames: [scc],
                         verbs: ["use"],
                     },
                 ],
             },
-            { provider, parent: this },
+            { provider, parent: this, dependsOn },
         );
         const binding = new RoleBinding(
-            `${name}-scc-privileged`,
+            `${name}-scc-${grant}`,
             {
-                metadata: { name: "plumr-scc-privileged", namespace: this.namespace, labels: labels("site") },
+                metadata: { name: objectName, namespace: this.namespace, labels: labels("site") },
                 roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
                 subjects: accounts.map((account) => ({ kind: "ServiceAccount", name: account.metadata.name, namespace: this.namespace })),
             },

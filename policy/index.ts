@@ -21,12 +21,12 @@ new PolicyPack("plumr", {
     policies: [
         perResource(
             "privileged-only-node-agent-and-plumr",
-            "Only the node agent and the plumr sidecar may be privileged or add capabilities, and only the node agent runs on the node's network.",
+            "Only the node agent may be privileged; the plumr sidecar may add NET_ADMIN alone, and be privileged only where its site says tunDevice: privileged; only the node agent runs on the node's network.",
             rules.privilegeViolations,
         ),
         perResource(
             "host-path-only-node-agent-and-binaries",
-            "hostPath only for the node agent and the read-only binary mount.",
+            "hostPath only for the node agent, the read-only binary mount, and the tun device of the plumr sidecars.",
             rules.hostPathViolations,
         ),
         perResource(

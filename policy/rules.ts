@@ -19,31 +19,65 @@ const containersOf = (spec: any): any[] => [...(spec?.initContainers ?? []), ...
 
 const isNodeAgent = (r: Checked) => r.type === "kubernetes:apps/v1:DaemonSet" && component(r) === "node-agent";
 
-/** The containers that may be privileged: the node agent's, and an endpoint's plumr sidecars (`plumr`, or `plumr-<link>` per link). */
-function mayBePrivileged(r: Checked, container: string): boolean {
-    if (r.type === "kubernetes:apps/v1:DaemonSet") return isNodeAgent(r) && container === "agent";
-    return component(r) === "endpoint" && (container === "plumr" || container.startsWith("plumr-"));
+/** An endpoint's plumr sidecar: `plumr`, or `plumr-<link>` per link. */
+const isPlumr = (r: Checked, container: string) => component(r) === "endpoint" && (container === "plumr" || container.startsWith("plumr-"));
+
+/** The capabilities a plumr sidecar may add: making its tun device and its routes takes NET_ADMIN alone. */
+export const PLUMR_CAPABILITIES = ["NET_ADMIN"];
+
+/** Whether the endpoint's site runs plumr privileged on purpose (`tunDevice: privileged`, which the pod template says). */
+const optsInToPrivilegedPlumr = (r: Checked) => r.props.spec?.template?.metadata?.annotations?.["plumr/tun-device"] === "privileged";
+
+/** What is wrong with one container's privileges, if anything. */
+function containerPrivilege(r: Checked, c: any): string | undefined {
+    const privileged = c.securityContext?.privileged === true;
+    const added: string[] = c.securityContext?.capabilities?.add ?? [];
+    if (!privileged && added.length === 0) return undefined;
+    if (r.type === "kubernetes:apps/v1:DaemonSet" && isNodeAgent(r) && c.name === "agent") return undefined;
+    if (!isPlumr(r, c.name))
+        return `container ${c.name} of ${r.name} is privileged or adds capabilities; only the node agent and the plumr sidecar may`;
+    if (optsInToPrivilegedPlumr(r)) return undefined;
+    const beyond = added.filter((cap) => !PLUMR_CAPABILITIES.includes(cap));
+    if (privileged || beyond.length > 0)
+        return (
+            `plumr sidecar ${c.name} of ${r.name} ${privileged ? "is privileged" : `adds ${beyond.join(", ")}`}; it may add ${PLUMR_CAPABILITIES.join(", ")} alone, ` +
+            "unless its site sets tunDevice: privileged"
+        );
+    return undefined;
 }
 
-/** Only the node agent and the plumr sidecar may be privileged or add capabilities; only the node agent runs on the node's network. */
+/**
+ * Only the node agent may be privileged; an endpoint's plumr sidecars may add NET_ADMIN, and be
+ * privileged only where their site says `tunDevice: privileged`; no other container adds a
+ * capability; only the node agent runs on the node's network.
+ */
 export function privilegeViolations(r: Checked): string[] {
     if (!WORKLOADS.includes(r.type)) return [];
-    const violations = containersOf(podSpec(r))
-        .filter((c) => c.securityContext?.privileged === true || (c.securityContext?.capabilities?.add ?? []).length > 0)
-        .filter((c) => !mayBePrivileged(r, c.name))
-        .map((c) => `container ${c.name} of ${r.name} is privileged or adds capabilities; only the node agent and the plumr sidecar may`);
+    const violations = containersOf(podSpec(r)).flatMap((c) => containerPrivilege(r, c) ?? []);
     if (podSpec(r)?.hostNetwork === true && !isNodeAgent(r))
         violations.push(`${r.name} runs on the node's network; only the node agent may`);
     return violations;
 }
 
-/** hostPath only for the node agent, and in endpoints only for the binaries, mounted read-only. */
+/** The node's tun device, as an endpoint's plumr sidecars may mount it. */
+const isTunDevice = (volume: any) => volume.hostPath.path === "/dev/net/tun" && volume.hostPath.type === "CharDevice";
+
+/**
+ * hostPath only for the node agent, and in endpoints only for the binaries, mounted read-only, and
+ * the tun device, mounted by the plumr sidecars alone.
+ */
 export function hostPathViolations(r: Checked): string[] {
     if (!WORKLOADS.includes(r.type)) return [];
     const spec = podSpec(r);
     if (isNodeAgent(r)) return [];
     const violations: string[] = [];
     for (const volume of (spec?.volumes ?? []).filter((v: any) => v.hostPath)) {
+        if (component(r) === "endpoint" && volume.name === "plumr-tun" && isTunDevice(volume)) {
+            for (const c of containersOf(spec).filter((c) => !isPlumr(r, c.name)))
+                if ((c.volumeMounts ?? []).some((m: any) => m.name === volume.name))
+                    violations.push(`container ${c.name} of ${r.name} mounts the tun device; only the plumr sidecars may`);
+            continue;
+        }
         if (component(r) !== "endpoint" || volume.name !== "plumr-bin") {
             violations.push(
                 `volume ${volume.name} of ${r.name} mounts the host path ${volume.hostPath.path}; only the node agent and the binaries may`,

@@ -190,8 +190,12 @@ export async function startControlPlane(c: ClusterSpec): Promise<KubeApi> {
             );
         }
     }
-    const crd = YAML.parse(fs.readFileSync(path.join(ROOT, "dev", "manifests", "network-attachment-definition-crd.yaml"), "utf8"));
-    await api.ensure("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+    // Multus's NetworkAttachmentDefinitions, and OpenShift's SecurityContextConstraints, which the
+    // program creates for the OpenShift sites the local clusters stand in for (nothing enforces them here).
+    for (const file of ["network-attachment-definition-crd.yaml", "security-context-constraints-crd.yaml"]) {
+        const crd = YAML.parse(fs.readFileSync(path.join(ROOT, "dev", "manifests", file), "utf8"));
+        await api.ensure("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+    }
     return api;
 }
 

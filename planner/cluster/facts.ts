@@ -18,6 +18,8 @@ export interface ClusterNode {
     /** Its operating system (`status.nodeInfo.operatingSystem`, e.g. linux) and image (`osImage`, e.g. Red Hat Enterprise Linux CoreOS 416...). */
     os?: string;
     osImage?: string;
+    /** Its container runtime (`status.nodeInfo.containerRuntimeVersion`, e.g. containerd://2.1.4 or cri-o://1.31.6). */
+    runtime?: string;
     /** The pod ranges the cluster gave it (`spec.podCIDRs`), where it gives nodes ranges of their own. */
     podCidrs?: string[];
 }
@@ -90,6 +92,7 @@ export function parseNode(item: any): ClusterNode {
         unschedulable: item?.spec?.unschedulable === true,
         ...(item?.status?.nodeInfo?.operatingSystem && { os: String(item.status.nodeInfo.operatingSystem) }),
         ...(item?.status?.nodeInfo?.osImage && { osImage: String(item.status.nodeInfo.osImage) }),
+        ...(item?.status?.nodeInfo?.containerRuntimeVersion && { runtime: String(item.status.nodeInfo.containerRuntimeVersion) }),
         ...(Array.isArray(item?.spec?.podCIDRs) && { podCidrs: item.spec.podCIDRs.map(String) }),
     };
 }

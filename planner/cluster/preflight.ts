@@ -137,7 +137,7 @@ function checkRights(site: SitePlan, siteName: string, answers: RightAnswer[] | 
                 `plumr:access.${siteName}.kubeconfig`,
                 SECRET,
                 `the identity that deploys site ${siteName} may not ${right.what}${where}, which the stack creates`,
-                `grant it ${right.verb} on ${right.resource}${right.group ? `.${right.group}` : ""}${where} (a Role or ClusterRole bound to it), or deploy site ${siteName} with a cluster-admin's kubeconfig`,
+                `grant it ${right.verb} on ${right.resource}${right.group ? `.${right.group}` : ""}${right.name ? `/${right.name}` : ""}${where} (a Role or ClusterRole bound to it), or deploy site ${siteName} with a cluster-admin's kubeconfig`,
             );
         }
     });
@@ -162,6 +162,27 @@ function checkNodeSystems(siteName: string, config: PlacedSite, nodes: ClusterFa
                 "give the links nodes of a general-purpose Linux (Amazon Linux, Red Hat CoreOS, Ubuntu, ...), e.g. a node group of their own",
             );
         }
+    });
+}
+
+/**
+ * `tunDevice: crioAnnotation` asks CRI-O for the tun device: a node of another runtime ignores the
+ * annotation, and plumr there finds no /dev/net/tun.
+ */
+function checkTunDevice(siteName: string, config: PlacedSite, nodes: ClusterFacts["nodes"]): PreflightCheck {
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const runtimes = config.nodes.map((node) => ({ node: node.name, runtime: byName.get(node.name)?.runtime }));
+    const others =
+        config.tunDevice === "crioAnnotation" ? runtimes.filter((r) => r.runtime !== undefined && !r.runtime.startsWith("cri-o://")) : [];
+    const said = [...new Set(runtimes.flatMap((r) => (r.runtime ? [r.runtime.split(":")[0]] : [])))];
+    return runCheck(siteName, "tun device", `${config.tunDevice} on ${said.join(", ") || "(runtime not said)"}`, (problems) => {
+        if (others.length === 0) return;
+        problems.add(
+            fieldPath(["sites", siteName, "tunDevice"]),
+            config.tunDevice,
+            `site ${siteName}'s nodes ${others.map((o) => `${o.node} (${o.runtime})`).join(", ")} do not run CRI-O, which alone adds the tun device that the io.kubernetes.cri-o.Devices annotation asks for`,
+            `set sites.${siteName}.tunDevice to hostPath (the node's /dev/net/tun as a volume; containerd with runc or crun allows it), or give the links nodes that run CRI-O`,
+        );
     });
 }
 
@@ -260,7 +281,7 @@ function checkNodeForwarding(siteName: string, config: PlacedSite, operator: Clu
     );
 }
 
-/** The deployer grants the privileged SCC to the node agent and the endpoints, so it must be allowed to use it. */
+/** The deployer grants the privileged SCC to the node agent (and to the endpoints where plumr runs privileged), so it must be allowed to use it. */
 function checkPrivilegedScc(siteName: string, config: PlacedSite, canUsePrivilegedScc: boolean | undefined): PreflightCheck {
     return runCheck(
         siteName,
@@ -271,7 +292,7 @@ function checkPrivilegedScc(siteName: string, config: PlacedSite, canUsePrivileg
             problems.add(
                 fieldPath(["sites", siteName, "platform"]),
                 config.platform,
-                `the identity that deploys site ${siteName} may not use the privileged SCC, so it cannot grant it to the node agent and the endpoints (on ROSA and OSD that takes cluster-admin)`,
+                `the identity that deploys site ${siteName} may not use the privileged SCC, so it cannot grant it to the node agent${config.tunDevice === "privileged" ? " and the endpoints" : ""} (on ROSA and OSD that takes cluster-admin)`,
                 `deploy site ${siteName} with a kubeconfig of a cluster-admin (oc auth can-i use securitycontextconstraints/privileged says yes)`,
             );
         },
@@ -309,8 +330,8 @@ function checkVpcCniSnat(plan: Plan, siteName: string, config: PlacedSite, cni: 
  * topology's nodes must be the cluster's (and, with AWS routing, run on the instances named),
  * built for `binaries.architecture`; the server must keep native sidecars when the site uses them;
  * OpenShift's OVN-Kubernetes must forward between interfaces for a bridge attachment, and the
- * deployer must be able to grant the privileged SCC; EKS's VPC CNI must not SNAT the traffic to the
- * peers' ranges.
+ * deployer must be able to grant the privileged SCC to the node agent and create and grant the
+ * endpoints' own (checkRights); EKS's VPC CNI must not SNAT the traffic to the peers' ranges.
  */
 export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts): PreflightCheck[] {
     const config = plan.sites[siteName].config;
@@ -323,6 +344,7 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
     checks.push(checkMultus(siteName, config, facts.multus));
     checks.push(checkRights(plan.sites[siteName], siteName, facts.rights));
     checks.push(checkNodeSystems(siteName, config, facts.nodes));
+    checks.push(checkTunDevice(siteName, config, facts.nodes));
     checks.push(checkClusterNetworks(plan, siteName, config, facts));
     if (config.platform === "openshift") {
         checks.push(checkNodeForwarding(siteName, config, facts.networkOperator));

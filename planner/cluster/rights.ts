@@ -2,6 +2,11 @@
 // stack creates. The preflight asks the API server (SelfSubjectAccessReviews, all created by one
 // kubectl) before any change, so that a missing right is named at once instead of failing
 // halfway through `pulumi up`.
+import { endpointSccName, hasEndpointScc } from "./scc";
+import type { PlacedSite } from "../topology/schema";
+
+/** OpenShift's SecurityContextConstraints, as RBAC names them. */
+const SCC = { group: "security.openshift.io", resource: "securitycontextconstraints" };
 
 /** One thing the deployer must be allowed: a verb on a kind, in the site's namespace unless it is cluster-wide. */
 export interface Right {
@@ -10,12 +15,18 @@ export interface Right {
     resource: string;
     /** Undefined for a cluster-wide kind (namespaces). */
     namespace?: string;
+    /** The one object the right is about, where it is about one. */
+    name?: string;
     /** What it is in a message: "create DaemonSets". */
     what: string;
 }
 
-/** The rights the stack of a site needs: it creates the namespace, and in it everything the node agent and the endpoints are made of. */
-export function rightsNeeded(site: { namespace: string; platform: "openshift" | "kubernetes" }): Right[] {
+/**
+ * The rights the stack of a site needs: it creates the namespace, and in it everything the node
+ * agent and the endpoints are made of; on OpenShift the endpoints' SCC too, and it may grant `use`
+ * of it only when it may use it itself (RBAC grants no more than its granter holds).
+ */
+export function rightsNeeded(site: Pick<PlacedSite, "namespace" | "platform" | "tunDevice">): Right[] {
     const namespace = site.namespace;
     const inNamespace = (group: string, resource: string, what: string): Right => ({ verb: "create", group, resource, namespace, what });
     return [
@@ -30,6 +41,18 @@ export function rightsNeeded(site: { namespace: string; platform: "openshift" | 
             ? [
                   inNamespace("rbac.authorization.k8s.io", "roles", "create Roles"),
                   inNamespace("rbac.authorization.k8s.io", "rolebindings", "create RoleBindings"),
+              ]
+            : []),
+        ...(hasEndpointScc(site)
+            ? [
+                  { verb: "create", group: SCC.group, resource: SCC.resource, what: "create SecurityContextConstraints" },
+                  {
+                      verb: "use",
+                      group: SCC.group,
+                      resource: SCC.resource,
+                      name: endpointSccName(site.namespace),
+                      what: `use the SCC ${endpointSccName(site.namespace)}, to grant it to the endpoints`,
+                  },
               ]
             : []),
     ];
@@ -49,6 +72,7 @@ export function accessReviews(rights: Right[]): object {
                     group: right.group,
                     resource: right.resource,
                     ...(right.namespace !== undefined && { namespace: right.namespace }),
+                    ...(right.name !== undefined && { name: right.name }),
                 },
             },
         })),

@@ -293,6 +293,14 @@ const site = z
         sidecar: z.enum(["native", "legacy"]).default("native"),
         /** Image the plumr sidecar and the metrics container run in (default: the workload image). */
         sidecarImage: image.optional(),
+        /**
+         * How each plumr sidecar gets the tun device, which it needs beside CAP_NET_ADMIN:
+         * `hostPath` (the node's /dev/net/tun as a CharDevice volume, for runtimes whose default
+         * device rules allow c 10:200: runc and crun but 1.2.0 to 1.2.3), `crioAnnotation` (CRI-O's
+         * io.kubernetes.cri-o.Devices annotation, where /dev/net/tun is in its allowed_devices), or
+         * `privileged` (a privileged sidecar, for runtimes that leave no other way).
+         */
+        tunDevice: z.enum(["hostPath", "crioAnnotation", "privileged"]).default("hostPath"),
         workload,
         /**
          * The nodes that may host endpoints, each pinned with its part of the bridge range. Give

@@ -11,7 +11,7 @@ import * as path from "path";
 import { sha256 } from "../../planner/files/binaries";
 import { PreflightCheck } from "../../planner/cluster/preflight";
 import { ClusterSpec, instanceLeftovers, KubeApi, kubectl } from "../../dev/local/localClusters";
-import { DeployedEnd, endpointPods, execIn, ping, readyPod } from "../../dev/local/linkProbe";
+import { DeployedEnd, endpointPods, execIn, execResult, ping, readyPod } from "../../dev/local/linkProbe";
 import { inNode, nodeCniBinDir, nodeCtr, RealNode } from "../../dev/local/localNodes";
 import { routerNetns } from "../../dev/local/localUnderlay";
 import { CNI_PLUGINS } from "../../dev/local/nodeConfig";
@@ -188,6 +188,51 @@ describe("end to end on running pods", function () {
         assert.ok(await tunnelPasses("ohio", "mumbai"));
     });
 
+    it("runs plumr unprivileged: NET_ADMIN alone in effect, the runtime's seccomp, no new privileges, and no host device but the tun", async () => {
+        const p = await pod("ohio");
+        const id = p.status.initContainerStatuses.find((c: any) => c.name === "plumr").containerID.replace("containerd://", "");
+        const pid = new RegExp(`^${id}\\s+(\\d+)`, "m").exec(nodeCtr(nodes.ohio, ["tasks", "ls"]))?.[1];
+        assert.ok(pid, "the plumr container's process is among the node's tasks");
+        // The container's first process (the stand-in) and its children (socat, which holds the tun device).
+        const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+        assert.ok(children.length > 0, "the stand-in runs socat");
+        const NET_ADMIN = (1n << 12n).toString(16).padStart(16, "0");
+        for (const each of [pid, ...children]) {
+            const status = Object.fromEntries(
+                fs
+                    .readFileSync(`/proc/${each}/status`, "utf8")
+                    .split("\n")
+                    .map((line) => line.split(/:\s*/, 2)),
+            );
+            assert.deepStrictEqual(
+                [status.CapEff, status.CapPrm, status.CapBnd, status.NoNewPrivs, status.Seccomp, status.Uid.split(/\s+/)[0]],
+                [NET_ADMIN, NET_ADMIN, NET_ADMIN, "1", "2", "0"],
+                `process ${each} (${status.Name}) of the plumr container`,
+            );
+        }
+        // The device cgroup grants read or write on the tun device (10:200) and the standard ones alone.
+        const devicesCgroup = fs
+            .readFileSync(`/proc/${pid}/cgroup`, "utf8")
+            .split("\n")
+            .find((line) => /^\d+:devices:/.test(line))!
+            .split(":")[2];
+        const rules = fs.readFileSync(`/sys/fs/cgroup/devices${devicesCgroup}/devices.list`, "utf8").trim().split("\n");
+        const readable = rules.filter((r) => /[rw]/.test(r.split(" ")[2])).map((r) => r.split(" ").slice(0, 2).join(" "));
+        const standard = ["c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0", "c 5:1", "c 5:2", "c 136:*"];
+        assert.deepStrictEqual(
+            readable.filter((r) => !standard.includes(r)),
+            ["c 10:200"],
+            `the plumr container's device rules:\n${rules.join("\n")}`,
+        );
+        // In the container: /dev/mem is not there, and no device can be made.
+        const tried = async (command: string[]) =>
+            execResult(ends.ohio, p.metadata.name, "plumr", command).then((r) => `${r.code} ${r.stdout}${r.stderr}`);
+        assert.match(await tried(["head", "-c", "1", "/dev/mem"]), /^[1-9]\d* .*No such file or directory/);
+        assert.match(await tried(["mknod", "/tmp/mem", "c", "1", "1"]), /^[1-9]\d* .*Operation not permitted/);
+        assert.match(await tried(["touch", "/plumr-was-here"]), /^[1-9]\d* .*Read-only file system/);
+        assert.ok(await tunnelPasses("ohio", "mumbai"), "and plumr's tunnel passes traffic");
+    });
+
     it("under real Multus, gives net1 its address; the original demo's misspelt attachment only through Multus's fallback", async () => {
         const p = await pod("ohio");
         const addresses = await execIn(ends.ohio, p.metadata.name, "workload", ["ip", "-4", "-o", "addr", "show", "dev", "net1"]);
@@ -329,6 +374,7 @@ describe("end to end on running pods", function () {
                     "Multus",
                     "rights",
                     "node systems",
+                    "tun device",
                     "cluster networks",
                     "node forwarding",
                     "privileged SCC",

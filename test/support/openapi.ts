@@ -34,6 +34,15 @@ function strict(definitions: Record<string, any>): void {
     definitions["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = { anyOf: [{ type: "string" }, { type: "integer" }] };
 }
 
+/** A CRD's schema made strict the same way: every object schema with properties, at any depth, accepts no other keys. */
+function closed(schema: any): any {
+    if (schema && typeof schema === "object") {
+        if (schema.properties && schema.additionalProperties === undefined) schema.additionalProperties = false;
+        for (const value of Object.values(schema)) closed(value);
+    }
+    return schema;
+}
+
 export class KubernetesSchemas {
     private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
     private readonly byKind = new Map<string, string>();
@@ -41,7 +50,9 @@ export class KubernetesSchemas {
 
     constructor(
         swaggerFile = swaggerPath(),
-        crdFiles = [path.join(__dirname, "..", "..", "dev", "manifests", "network-attachment-definition-crd.yaml")],
+        crdFiles = ["network-attachment-definition-crd.yaml", "security-context-constraints-crd.yaml"].map((file) =>
+            path.join(__dirname, "..", "..", "dev", "manifests", file),
+        ),
     ) {
         const swagger = JSON.parse(fs.readFileSync(swaggerFile, "utf8"));
         strict(swagger.definitions);
@@ -55,7 +66,7 @@ export class KubernetesSchemas {
             const crd = YAML.parse(fs.readFileSync(file, "utf8"));
             for (const version of crd.spec.versions) {
                 const id = `crd:${crd.spec.group}/${version.name}/${crd.spec.names.kind}`;
-                this.ajv.addSchema(version.schema.openAPIV3Schema, id);
+                this.ajv.addSchema(closed(structuredClone(version.schema.openAPIV3Schema)), id);
                 this.byKind.set(this.key(`${crd.spec.group}/${version.name}`, crd.spec.names.kind), id);
             }
         }

@@ -167,6 +167,15 @@ describe("the stack's own configuration", () => {
 });
 
 describe("names checked against where they end up", () => {
+    it("refuses a tunDevice it does not know, naming the field, the value and the ways it knows", () => {
+        const problem = expectPlanProblem(
+            edited((t) => (t.sites.ohio.tunDevice = "priviliged")),
+            "plumr:topology.sites.ohio.tunDevice",
+        );
+        assert.strictEqual(problem.value, "priviliged");
+        assert.match(`${problem.message} ${problem.fix}`, /hostPath.*crioAnnotation.*privileged/);
+    });
+
     it("refuses a namespace of the cluster itself, which the program would label privileged", () => {
         for (const namespace of ["kube-system", "default", "openshift-sdn"]) {
             expectProblem(() => parseTopology(edited((raw) => (raw.sites.ohio.namespace = namespace))), `${T}.sites.ohio.namespace`, {

@@ -207,15 +207,27 @@ describe("endpoints: the pod of a named endpoint", () => {
         entrypointConfigMap: "plumr-entrypoint",
     });
 
-    it("runs one privileged plumr per link, each with its own config and probing its own device", () => {
+    it("runs one plumr per link, none privileged, each with its own config and probing its own device", () => {
         assert.deepStrictEqual(
-            spec.initContainers.map((c: any) => [c.name, c.restartPolicy, c.securityContext.privileged]),
+            spec.initContainers.map((c: any) => [
+                c.name,
+                c.restartPolicy,
+                c.securityContext.privileged,
+                c.securityContext.capabilities.add,
+            ]),
             [
-                ["plumr-hub-a", "Always", true],
-                ["plumr-hub-b", "Always", true],
-                ["plumr-hub-c", "Always", true],
+                ["plumr-hub-a", "Always", false, ["NET_ADMIN"]],
+                ["plumr-hub-b", "Always", false, ["NET_ADMIN"]],
+                ["plumr-hub-c", "Always", false, ["NET_ADMIN"]],
             ],
         );
+        // Each plumr mounts the tun device, and nothing else of the pod does.
+        for (const c of [...spec.initContainers, ...spec.containers])
+            assert.strictEqual(
+                (c.volumeMounts ?? []).some((m: any) => m.name === "plumr-tun"),
+                c.name.startsWith("plumr-"),
+                c.name,
+            );
         spec.initContainers.forEach((c: any, i: number) => {
             const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
             assert.strictEqual(env.PLUMR_CONFIG, `/etc/plumr/${hub.ends[i].link}.json`);

@@ -1,7 +1,7 @@
 // The pod specs, built by pure functions from the plan: checked here directly, without the engine
 // or its mocks.
 import * as assert from "assert";
-import { EndpointPodArgs, endpointPodSpec } from "../../components/endpoint";
+import { EndpointPodArgs, endpointPodSpec, tunDeviceAnnotations } from "../../components/endpoint";
 import { nodeAgentPodSpec } from "../../components/nodeAgent";
 import { nodeAgentEnv } from "../../planner/cluster/nodeAgent";
 import { DEFAULT_AGENT_IMAGE, parseTopology } from "../../planner/topology/schema";
@@ -20,7 +20,65 @@ const containers = (spec: any): any[] => [...(spec.initContainers ?? []), ...spe
 const named = (spec: any, name: string) => containers(spec).find((c) => c.name === name);
 
 describe("the endpoint's pod spec", () => {
-    it("runs plumr as a native sidecar, the only privileged container, ahead of the workload", () => {
+    const mounting = (spec: any, volume: string) =>
+        containers(spec)
+            .filter((c) => (c.volumeMounts ?? []).some((m: any) => m.name === volume))
+            .map((c) => c.name);
+
+    it("gives plumr NET_ADMIN alone, as root, with the runtime's seccomp profile, a read-only root and no escalation", () => {
+        const spec: any = endpointPodSpec(endpointArgs());
+        assert.deepStrictEqual(named(spec, "plumr").securityContext, {
+            privileged: false,
+            allowPrivilegeEscalation: false,
+            runAsUser: 0,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] },
+            seccompProfile: { type: "RuntimeDefault" },
+        });
+    });
+
+    it("gives the node's tun device, and no other host device, to the plumr sidecars alone (tunDevice: hostPath, the default)", () => {
+        const spec: any = endpointPodSpec(endpointArgs());
+        const hostPaths = spec.volumes.filter((v: any) => v.hostPath).map((v: any) => [v.name, v.hostPath]);
+        assert.deepStrictEqual(hostPaths, [
+            ["plumr-bin", { path: "/var/lib/plumr/bin", type: "DirectoryOrCreate" }],
+            ["plumr-tun", { path: "/dev/net/tun", type: "CharDevice" }],
+        ]);
+        assert.deepStrictEqual(mounting(spec, "plumr-tun"), ["plumr"]);
+        assert.deepStrictEqual(
+            named(spec, "plumr").volumeMounts.find((m: any) => m.name === "plumr-tun"),
+            { name: "plumr-tun", mountPath: "/dev/net/tun", readOnly: true },
+        );
+        assert.deepStrictEqual(tunDeviceAnnotations("hostPath"), { "plumr/tun-device": "hostPath" });
+    });
+
+    it("asks CRI-O for the tun device by annotation instead, with no volume of it (tunDevice: crioAnnotation)", () => {
+        const spec: any = endpointPodSpec(endpointArgs((t) => (t.sites.ohio.tunDevice = "crioAnnotation")));
+        assert.deepStrictEqual(mounting(spec, "plumr-tun"), []);
+        assert.strictEqual(
+            spec.volumes.some((v: any) => v.hostPath?.path === "/dev/net/tun"),
+            false,
+        );
+        assert.deepStrictEqual(named(spec, "plumr").securityContext.capabilities, { drop: ["ALL"], add: ["NET_ADMIN"] });
+        assert.deepStrictEqual(tunDeviceAnnotations("crioAnnotation"), {
+            "plumr/tun-device": "crioAnnotation",
+            "io.kubernetes.cri-o.Devices": "/dev/net/tun:/dev/net/tun:rw",
+        });
+    });
+
+    it("runs plumr privileged only where its site says so (tunDevice: privileged), and nothing else with it", () => {
+        const spec: any = endpointPodSpec(endpointArgs((t) => (t.sites.ohio.tunDevice = "privileged")));
+        assert.deepStrictEqual(
+            containers(spec)
+                .filter((c) => c.securityContext.privileged)
+                .map((c) => c.name),
+            ["plumr"],
+        );
+        assert.deepStrictEqual(mounting(spec, "plumr-tun"), []);
+        assert.deepStrictEqual(tunDeviceAnnotations("privileged"), { "plumr/tun-device": "privileged" });
+    });
+
+    it("runs plumr as a native sidecar ahead of the workload, and no container privileged", () => {
         const spec: any = endpointPodSpec(endpointArgs());
         assert.deepStrictEqual(
             spec.initContainers.map((c: any) => [c.name, c.restartPolicy]),
@@ -32,9 +90,9 @@ describe("the endpoint's pod spec", () => {
         );
         assert.deepStrictEqual(
             containers(spec)
-                .filter((c) => c.securityContext.privileged)
+                .filter((c) => c.securityContext.privileged !== false)
                 .map((c) => c.name),
-            ["plumr"],
+            [],
         );
         for (const name of ["workload", "metrics"]) {
             assert.deepStrictEqual(named(spec, name).securityContext, {
@@ -76,8 +134,14 @@ describe("the endpoint's pod spec", () => {
         assert.deepStrictEqual(config, { secretName: "plumr-ohio-mumbai-config", defaultMode: 0o400 });
         const bin = spec.volumes.find((v: any) => v.name === "plumr-bin").hostPath;
         assert.deepStrictEqual(bin, { path: "/var/lib/plumr/bin", type: "DirectoryOrCreate" });
+        // Every mount read-only, but the memory-backed /tmp of plumr's read-only root.
         for (const c of containers(spec))
-            for (const mount of c.volumeMounts ?? []) assert.strictEqual(mount.readOnly, true, `${c.name} mounts ${mount.name} read-only`);
+            for (const mount of c.volumeMounts ?? [])
+                if (mount.name !== "plumr-tmp") assert.strictEqual(mount.readOnly, true, `${c.name} mounts ${mount.name} read-only`);
+        assert.deepStrictEqual(
+            spec.volumes.find((v: any) => v.name === "plumr-tmp"),
+            { name: "plumr-tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+        );
         assert.deepStrictEqual(spec.nodeSelector, { "kubernetes.io/hostname": args.endpoint.node });
     });
 });

@@ -99,15 +99,53 @@ describe("policy pack rules", () => {
         assert.match(rules.plumrConfigViolations(hubConfig)[0], /holds a plumr config \(hub-a\.json\)/);
     });
 
-    it("let each of a hub's plumr sidecars be privileged, and no other of its containers", () => {
+    it("let each of a hub's plumr sidecars add NET_ADMIN, and no other of its containers", () => {
         const hub = one("kubernetes:apps/v1:Deployment", "ohio-hub");
         assert.deepStrictEqual(
-            hub.props.spec.template.spec.initContainers.map((c: any) => c.name),
-            ["plumr-hub-a", "plumr-hub-b"],
+            hub.props.spec.template.spec.initContainers.map((c: any) => [c.name, c.securityContext.capabilities.add]),
+            [
+                ["plumr-hub-a", ["NET_ADMIN"]],
+                ["plumr-hub-b", ["NET_ADMIN"]],
+            ],
         );
         assert.deepStrictEqual(rules.privilegeViolations(hub), []);
         hub.props.spec.template.spec.containers[0].securityContext.privileged = true;
         assert.match(rules.privilegeViolations(hub)[0], /container workload of ohio-hub is privileged/);
+    });
+
+    it("refuse a privileged plumr sidecar, or one adding a capability beyond NET_ADMIN, unless its site opts in", () => {
+        const privileged = endpoint();
+        privileged.props.spec.template.spec.initContainers[0].securityContext.privileged = true;
+        assert.deepStrictEqual(rules.privilegeViolations(privileged), [
+            "plumr sidecar plumr of ohio-ohio-mumbai is privileged; it may add NET_ADMIN alone, unless its site sets tunDevice: privileged",
+        ]);
+        const more = endpoint();
+        more.props.spec.template.spec.initContainers[0].securityContext.capabilities.add = ["NET_ADMIN", "SYS_ADMIN", "NET_RAW"];
+        assert.deepStrictEqual(rules.privilegeViolations(more), [
+            "plumr sidecar plumr of ohio-ohio-mumbai adds SYS_ADMIN, NET_RAW; it may add NET_ADMIN alone, unless its site sets tunDevice: privileged",
+        ]);
+        const hubLink = one("kubernetes:apps/v1:Deployment", "ohio-hub");
+        hubLink.props.spec.template.spec.initContainers[1].securityContext.privileged = true;
+        assert.match(rules.privilegeViolations(hubLink)[0], /plumr sidecar plumr-hub-b of ohio-hub is privileged/);
+        // The site's opt-in, as the program renders it.
+        for (const d of [privileged, more]) {
+            d.props.spec.template.metadata.annotations["plumr/tun-device"] = "privileged";
+            assert.deepStrictEqual(rules.privilegeViolations(d), []);
+        }
+    });
+
+    it("let the plumr sidecars alone mount the node's tun device, and no other device", () => {
+        const d = endpoint();
+        assert.deepStrictEqual(rules.hostPathViolations(d), []);
+        const spec = d.props.spec.template.spec;
+        assert.ok(spec.volumes.some((v: any) => v.name === "plumr-tun"));
+        spec.containers[0].volumeMounts = [{ name: "plumr-tun", mountPath: "/dev/net/tun", readOnly: true }];
+        assert.deepStrictEqual(rules.hostPathViolations(d), [
+            "container workload of ohio-ohio-mumbai mounts the tun device; only the plumr sidecars may",
+        ]);
+        const mem = endpoint();
+        mem.props.spec.template.spec.volumes.find((v: any) => v.name === "plumr-tun").hostPath = { path: "/dev/mem", type: "CharDevice" };
+        assert.match(rules.hostPathViolations(mem)[0], /volume plumr-tun of ohio-ohio-mumbai mounts the host path \/dev\/mem/);
     });
 
     it("refuse a resource without an explicit provider", () => {

@@ -6,7 +6,8 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigError } from "../../planner/problems/errors";
 import { planTopology } from "../../planner/plan";
-import { ClusterFacts, parseClusterFacts } from "../../planner/cluster/facts";
+import { ClusterFacts, parseClusterFacts, parseNode } from "../../planner/cluster/facts";
+import { accessReviews, rightsNeeded } from "../../planner/cluster/rights";
 import { checkCluster } from "../../planner/cluster/preflight";
 import { ClusterQuestions, readCluster } from "../../program/clusterReader";
 import { parseTopology } from "../../planner/topology/schema";
@@ -48,6 +49,7 @@ describe("the preflight's checks", () => {
                 ["Multus", true],
                 ["rights", true],
                 ["node systems", true],
+                ["tun device", true],
                 ["cluster networks", true],
                 ["node forwarding", true],
                 ["privileged SCC", true],
@@ -184,6 +186,67 @@ describe("the preflight's checks of what the stack needs of a cluster", () => {
             ],
         );
         assert.match(problems[1].fix, /grant it create on daemonsets\.apps in namespace plumr/);
+    });
+
+    it("asks whether the deployer may create the endpoints' SCC and use it (to grant it) on OpenShift, and names what it may not", () => {
+        const scc = "plumr-endpoint-plumr";
+        const rights = (t: any) => rightsNeeded(parseTopology(t).sites.ohio);
+        const openshift = rights(exampleTopology());
+        assert.deepStrictEqual(
+            openshift.filter((r) => r.resource === "securitycontextconstraints").map((r) => [r.verb, r.name, r.namespace]),
+            [
+                ["create", undefined, undefined],
+                ["use", scc, undefined],
+            ],
+        );
+        const review: any = accessReviews(openshift);
+        assert.deepStrictEqual(review.items.at(-1).spec.resourceAttributes, {
+            verb: "use",
+            group: "security.openshift.io",
+            resource: "securitycontextconstraints",
+            name: scc,
+        });
+        const problems = problemsAt("ohio", (f) => {
+            f.rights = [
+                { verb: "create", group: "security.openshift.io", resource: "securitycontextconstraints", allowed: false },
+                { verb: "use", group: "security.openshift.io", resource: "securitycontextconstraints", allowed: false },
+            ];
+        });
+        assert.deepStrictEqual(
+            problems.map((p) => p.message),
+            [
+                "the identity that deploys site ohio may not create SecurityContextConstraints, which the stack creates",
+                `the identity that deploys site ohio may not use the SCC ${scc}, to grant it to the endpoints, which the stack creates`,
+            ],
+        );
+        assert.match(problems[1].fix, new RegExp(`grant it use on securitycontextconstraints\\.security\\.openshift\\.io/${scc}`));
+        // Neither asked where there is no SCC of the endpoints: on plain Kubernetes, or with plumr privileged.
+        for (const edit of [(t: any) => (t.sites.ohio.platform = "kubernetes"), (t: any) => (t.sites.ohio.tunDevice = "privileged")]) {
+            const t = exampleTopology();
+            edit(t);
+            assert.deepStrictEqual(
+                rights(t).filter((r) => r.resource === "securitycontextconstraints"),
+                [],
+            );
+        }
+    });
+
+    it("refuses tunDevice: crioAnnotation on nodes that do not run CRI-O, naming them", () => {
+        const crio = (t: any) => (t.sites.ohio.tunDevice = "crioAnnotation");
+        const onRuntime = (runtime: string) => (f: ClusterFacts) => (f.nodes = f.nodes.map((n) => ({ ...n, runtime })));
+        const [problem, ...more] = problemsAt("ohio", onRuntime("containerd://2.4.2"), crio);
+        assert.deepStrictEqual(more, []);
+        assert.strictEqual(problem.field, `${T}.sites.ohio.tunDevice`);
+        assert.strictEqual(problem.value, "crioAnnotation");
+        assert.match(problem.message, /\(containerd:\/\/2\.4\.2\) do not run CRI-O/);
+        assert.match(problem.fix, /set sites\.ohio\.tunDevice to hostPath/);
+        assert.deepStrictEqual(problemsAt("ohio", onRuntime("cri-o://1.31.6"), crio), []);
+        assert.deepStrictEqual(problemsAt("ohio", onRuntime("containerd://2.4.2")), [], "hostPath needs no CRI-O");
+    });
+
+    it("reads each node's container runtime", () => {
+        const node = parseNode({ metadata: { name: "n" }, status: { nodeInfo: { containerRuntimeVersion: "cri-o://1.31.6" } } });
+        assert.strictEqual(node.runtime, "cri-o://1.31.6");
     });
 
     it("refuses nodes whose system the node agent cannot run on", () => {

@@ -18,6 +18,8 @@ const secretConfig = (resources: Registered[], site: string) =>
     find(resources, "kubernetes:core/v1:Secret", `${site}-ohio-mumbai-config`).inputs.stringData["config.json"];
 const deployment = (resources: Registered[], site: string) => find(resources, "kubernetes:apps/v1:Deployment", `${site}-ohio-mumbai`);
 const podSpec = (resources: Registered[], site: string) => deployment(resources, site).inputs.spec.template.spec;
+const agentPodSpec = (resources: Registered[], site: string) =>
+    find(resources, "kubernetes:apps/v1:DaemonSet", `${site}-node-agent`).inputs.spec.template.spec;
 
 /** What a deployed stack publishes for its site, as a peer's StackReference reads it. */
 /** A peer stack's outputs with its end of ohio-mumbai, as the program publishes them. */
@@ -260,10 +262,20 @@ describe("a stack that manages both sites", () => {
         assert.deepStrictEqual(spec.containers[1].command, ["/opt/plumr/shm_printer", "--name", "plumr_metrics"]);
     });
 
-    it("gives network privileges to plumr alone", () => {
+    it("gives network privileges to plumr alone, and no container of an endpoint privileged", () => {
         const spec = podSpec(resources, "ohio");
         const [plumr] = spec.initContainers;
-        assert.deepStrictEqual(plumr.securityContext.capabilities.add, ["NET_ADMIN", "NET_RAW"]);
+        assert.deepStrictEqual(plumr.securityContext.capabilities, { drop: ["ALL"], add: ["NET_ADMIN"] });
+        // Of every pod the stack runs, only the node agent's container is privileged.
+        const privileged = resources
+            .filter((r) => r.type === "kubernetes:apps/v1:Deployment" || r.type === "kubernetes:apps/v1:DaemonSet")
+            .flatMap((r) => {
+                const pod = r.inputs.spec.template.spec;
+                return [...(pod.initContainers ?? []), ...pod.containers]
+                    .filter((c: any) => c.securityContext?.privileged !== false)
+                    .map((c: any) => `${r.name}/${c.name}`);
+            });
+        assert.deepStrictEqual(privileged.sort(), ["mumbai-node-agent/agent", "ohio-node-agent/agent"]);
         // Root whatever the image's user: only root has the capabilities in effect and reads the 0400 config.
         assert.strictEqual(plumr.securityContext.runAsUser, 0);
         assert.strictEqual(spec.volumes.find((v: any) => v.name === "plumr-config").secret.defaultMode, 0o400);
@@ -281,7 +293,7 @@ describe("a stack that manages both sites", () => {
         }
     });
 
-    it("labels the namespace for Pod Security and grants the privileged SCC on OpenShift", () => {
+    it("labels the namespace for Pod Security, and on OpenShift grants the privileged SCC to the node agent alone and the endpoints an SCC of their own", () => {
         const ns = find(resources, "kubernetes:core/v1:Namespace", "ohio-namespace").inputs;
         assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
         const role = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:Role", "ohio-scc-privileged").inputs;
@@ -294,8 +306,40 @@ describe("a stack that manages both sites", () => {
             },
         ]);
         const binding = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ohio-scc-privileged").inputs;
-        assert.deepStrictEqual(binding.subjects.map((s: any) => s.name).sort(), ["plumr-endpoint", "plumr-node-agent"]);
+        assert.deepStrictEqual(
+            binding.subjects.map((s: any) => s.name),
+            ["plumr-node-agent"],
+        );
+        const scc = find(resources, "kubernetes:security.openshift.io/v1:SecurityContextConstraints", "ohio-scc-endpoint").inputs;
+        assert.strictEqual(scc.metadata.name, "plumr-endpoint-plumr");
+        assert.strictEqual(scc.allowPrivilegedContainer, false);
+        assert.strictEqual(scc.allowPrivilegeEscalation, false);
+        assert.deepStrictEqual(scc.allowedCapabilities, ["NET_ADMIN"]);
+        assert.deepStrictEqual(scc.seccompProfiles, ["runtime/default"]);
+        assert.strictEqual(scc.allowHostNetwork, false);
+        assert.strictEqual(scc.allowHostDirVolumePlugin, true, "the binaries and the tun device are host paths");
+        const endpointRole = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:Role", "ohio-scc-endpoint").inputs;
+        assert.deepStrictEqual(endpointRole.rules[0].resourceNames, ["plumr-endpoint-plumr"]);
+        const endpointBinding = find(resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ohio-scc-endpoint").inputs;
+        assert.deepStrictEqual(
+            endpointBinding.subjects.map((s: any) => s.name),
+            ["plumr-endpoint"],
+        );
         assert.strictEqual(podSpec(resources, "ohio").serviceAccountName, "plumr-endpoint");
+        assert.strictEqual(agentPodSpec(resources, "ohio").serviceAccountName, "plumr-node-agent");
+    });
+
+    it("grants the endpoints the privileged SCC, and makes no SCC of their own, where the site runs plumr privileged", async () => {
+        const topology = exampleTopology();
+        topology.sites.ohio.tunDevice = "privileged";
+        const { resources: privileged } = await runProgram({ stack: "ohio", topology });
+        const binding = find(privileged, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ohio-scc-privileged").inputs;
+        assert.deepStrictEqual(binding.subjects.map((s: any) => s.name).sort(), ["plumr-endpoint", "plumr-node-agent"]);
+        assert.strictEqual(
+            privileged.some((r) => r.type.includes("SecurityContextConstraints")),
+            false,
+        );
+        assert.strictEqual(podSpec(privileged, "ohio").initContainers[0].securityContext.privileged, true);
     });
 
     it("runs the node agent on exactly the site's nodes, privileged on the node's network, told the site's bridge and ranges", () => {
@@ -442,6 +486,9 @@ describe("binary distribution", () => {
             "ohio-namespace",
             "ohio-plumr-endpoint",
             "ohio-plumr-node-agent",
+            "ohio-scc-endpoint",
+            "ohio-scc-endpoint",
+            "ohio-scc-endpoint",
             "ohio-scc-privileged",
             "ohio-scc-privileged",
         ]);
