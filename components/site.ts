@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Plan, SitePlan } from "../planner/types";
 import { NodeAgent } from "./nodeAgent";
 import { labels, script } from "./meta";
+import { EXPORTER_SCRIPT } from "./endpoint";
+import { sha256 } from "../planner/files/binaries";
 
 export interface SiteArgs {
     /** The site's part of the plan: its config, nodes and CNI plugins. */
@@ -17,6 +19,7 @@ export interface SiteArgs {
 
 const SERVICE_ACCOUNTS = { nodeAgent: "plumr-node-agent", endpoint: "plumr-endpoint" } as const;
 const ENTRYPOINT_CONFIGMAP = "plumr-entrypoint";
+const EXPORTER_CONFIGMAP = "plumr-exporter";
 
 /**
  * One site's share of the deployment: the cluster's provider, the namespace, the privileges the
@@ -34,6 +37,9 @@ export class Site extends pulumi.ComponentResource {
     public readonly endpointServiceAccount: pulumi.Output<string>;
     /** The ConfigMap with plumr's entrypoint script. */
     public readonly entrypointConfigMap: pulumi.Output<string>;
+    /** The ConfigMap with the links' metrics exporter, and the sha256 of its script. */
+    public readonly exporterConfigMap: pulumi.Output<string>;
+    public readonly exporterSha256: string;
     /**
      * What the site's endpoints need before they are created: the namespace, the service
      * accounts and their privileges, the entrypoint. Not the node agent's rollout: an endpoint's
@@ -74,6 +80,17 @@ export class Site extends pulumi.ComponentResource {
             { provider, parent: this },
         );
 
+        // The exporter is a script the sidecar image runs, shipped as reviewed text: no image or binary of its own.
+        const exporterScript = script(EXPORTER_SCRIPT);
+        const exporter = new k8s.core.v1.ConfigMap(
+            `${name}-exporter`,
+            {
+                metadata: { name: EXPORTER_CONFIGMAP, namespace: this.namespace, labels: labels("endpoint") },
+                data: { [EXPORTER_SCRIPT]: exporterScript },
+            },
+            { provider, parent: this },
+        );
+
         this.nodeAgent = new NodeAgent(
             `${name}-node-agent`,
             {
@@ -98,7 +115,9 @@ export class Site extends pulumi.ComponentResource {
         this.binariesSha256 = this.nodeAgent.binariesSha256;
         this.endpointServiceAccount = endpointAccount.metadata.name;
         this.entrypointConfigMap = entrypoint.metadata.name;
-        this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, ...grants];
+        this.exporterConfigMap = exporter.metadata.name;
+        this.exporterSha256 = sha256(exporterScript);
+        this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, exporter, ...grants];
 
         this.registerOutputs({ namespace: this.namespace });
     }

@@ -506,5 +506,6 @@ export function ohioEndpointPodArgs(plan: Plan): EndpointPodArgs {
         configSecret: "plumr-ohio-mumbai-config",
         serviceAccount: "plumr-endpoint",
         entrypointConfigMap: "plumr-entrypoint",
+        exporterConfigMap: "plumr-exporter",
     };
 }
