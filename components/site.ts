@@ -2,6 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan, SitePlan } from "../planner/types";
 import { NodeAgent } from "./nodeAgent";
+import { Monitoring } from "./monitoring";
+import type { AlertSettings } from "../planner/cluster/alerts";
 import { labels, script } from "./meta";
 import { EXPORTER_SCRIPT } from "./endpoint";
 import { sha256 } from "../planner/files/binaries";
@@ -15,6 +17,8 @@ export interface SiteArgs {
     nodeAgentEnv: Record<string, string>;
     /** The provider of the site's cluster (program/clusterProviders.ts). */
     provider: k8s.Provider;
+    /** The links' alerts, where the site creates the Prometheus operator's objects; none elsewhere. */
+    monitoring?: AlertSettings;
 }
 
 const SERVICE_ACCOUNTS = { nodeAgent: "plumr-node-agent", endpoint: "plumr-endpoint" } as const;
@@ -23,7 +27,8 @@ const EXPORTER_CONFIGMAP = "plumr-exporter";
 
 /**
  * One site's share of the deployment: the cluster's provider, the namespace, the privileges the
- * node agent and the endpoints need, and the node agent.
+ * node agent and the endpoints need, the node agent, and where the cluster has the Prometheus
+ * operator, the links' PodMonitor and alerts.
  */
 export class Site extends pulumi.ComponentResource {
     /** The provider of the site's cluster; every Kubernetes resource of the site uses it. */
@@ -111,6 +116,9 @@ export class Site extends pulumi.ComponentResource {
                 aliases: [{ name: `${name}-installer`, type: "plumr:site:BinaryInstaller" }],
             },
         );
+
+        if (args.monitoring)
+            new Monitoring(`${name}-monitoring`, { provider, namespace: this.namespace, alerts: args.monitoring }, { parent: this });
 
         this.binariesSha256 = this.nodeAgent.binariesSha256;
         this.endpointServiceAccount = endpointAccount.metadata.name;

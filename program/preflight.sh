@@ -9,7 +9,8 @@
 # Every question is a plain GET of one object or list (`kubectl get --raw`: no discovery of the
 # API's groups first), and all are asked at once, so that a cluster far away costs about one round
 # trip. The server's version, the nodes, whether the cluster serves NetworkAttachmentDefinitions
-# (Multus), the `kubernetes` Service's address and, when PLUMR_ACCESS_REVIEWS holds them, the
+# (Multus), whether it serves the Prometheus operator's PodMonitors and PrometheusRules, the
+# `kubernetes` Service's address and, when PLUMR_ACCESS_REVIEWS holds them, the
 # deployer's rights (SelfSubjectAccessReviews, all created by one kubectl) are always asked;
 # OpenShift's network operator and network configuration and its SCC grant only with
 # PLUMR_OPENSHIFT=true, the VPC CNI's settings only with PLUMR_AWS=true. What a cluster does not
@@ -41,6 +42,7 @@ version=$!
 k get --raw /api/v1/nodes >"$out/nodes" 2>"$out/nodes.err" &
 nodes=$!
 optional multus /apis/k8s.cni.cncf.io/v1 &
+optional monitoring /apis/monitoring.coreos.com/v1 &
 optional kubernetes-service /api/v1/namespaces/default/services/kubernetes &
 if [ -n "${PLUMR_ACCESS_REVIEWS:-}" ]; then
     printf '%s' "$PLUMR_ACCESS_REVIEWS" >"$out/reviews.json"
@@ -61,7 +63,7 @@ wait "$nodes" && nodes=0 || nodes=$?
 wait
 if [ "$version" != 0 ]; then cat "$out/version.err" >&2; exit "$version"; fi
 if [ "$nodes" != 0 ]; then cat "$out/nodes.err" >&2; exit "$nodes"; fi
-for section in version nodes multus kubernetes-service rights network-operator network-config aws-node privileged-scc; do
+for section in version nodes multus monitoring kubernetes-service rights network-operator network-config aws-node privileged-scc; do
     [ -f "$out/$section" ] || continue
     echo "### $section"
     cat "$out/$section"

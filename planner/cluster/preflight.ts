@@ -120,6 +120,31 @@ function checkMultus(siteName: string, config: PlacedSite, multus: boolean | und
     });
 }
 
+/**
+ * The Prometheus operator's objects are created only where the cluster serves them; the preflight
+ * says so, and fails where the site requires them.
+ */
+function checkMonitoring(siteName: string, config: PlacedSite, monitoring: boolean | undefined): PreflightCheck {
+    const setting = config.monitoring.prometheus;
+    const found =
+        setting === "off"
+            ? "not asked: monitoring.prometheus is off"
+            : monitoring === undefined
+              ? "(not asked)"
+              : monitoring
+                ? "monitoring.coreos.com/v1 served: the stack creates a PodMonitor and a PrometheusRule"
+                : "no monitoring.coreos.com/v1 PodMonitors and PrometheusRules: the stack creates neither; the endpoints still serve their metrics";
+    return runCheck(siteName, "Prometheus operator", found, (problems) => {
+        if (setting !== "required" || monitoring !== false) return;
+        problems.add(
+            fieldPath(["sites", siteName, "monitoring", "prometheus"]),
+            setting,
+            `site ${siteName}'s cluster serves no PodMonitors and PrometheusRules (monitoring.coreos.com/v1), so its links would have no scrape and no alerts`,
+            "install the Prometheus operator (on OpenShift, enable user-workload monitoring: docs/MONITORING.md), or set it to auto to deploy without them",
+        );
+    });
+}
+
 /** The deployer may create everything the stack creates, each missing right named. */
 function checkRights(site: SitePlan, siteName: string, answers: RightAnswer[] | undefined): PreflightCheck {
     const rights = rightsNeeded(site.config);
@@ -321,6 +346,7 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
     ];
     if (config.pool && config.aws?.routing === "transitGateway") checks.push(checkPoolInstances(plan, siteName, config));
     checks.push(checkMultus(siteName, config, facts.multus));
+    checks.push(checkMonitoring(siteName, config, facts.monitoring));
     checks.push(checkRights(plan.sites[siteName], siteName, facts.rights));
     checks.push(checkNodeSystems(siteName, config, facts.nodes));
     checks.push(checkClusterNetworks(plan, siteName, config, facts));

@@ -47,6 +47,7 @@ describe("the preflight's checks", () => {
                 ["nodes", true],
                 ["architecture", true],
                 ["Multus", true],
+                ["Prometheus operator", true],
                 ["rights", true],
                 ["node systems", true],
                 ["cluster networks", true],
@@ -164,6 +165,21 @@ describe("the preflight's checks of what the stack needs of a cluster", () => {
             [],
             "not asked: not checked",
         );
+    });
+
+    it("says where the cluster serves no PodMonitors and PrometheusRules, and fails only a site that requires them", () => {
+        const missing = (f: any) => (f.monitoring = false);
+        assert.deepStrictEqual(problemsAt("ohio", missing), [], "auto: the stack creates neither, and says so");
+        const topology = exampleTopology();
+        const check = checkCluster(planTopology(parseTopology(topology), plannerFiles()), "ohio", {
+            ...healthy(topology, "ohio"),
+            monitoring: false,
+        }).find((c) => c.check === "Prometheus operator")!;
+        assert.match(check.found, /the stack creates neither; the endpoints still serve their metrics/);
+        const [problem] = problemsAt("ohio", missing, (t) => (t.sites.ohio.monitoring = { prometheus: "required" }));
+        assert.strictEqual(problem.field, `${T}.sites.ohio.monitoring.prometheus`);
+        assert.strictEqual(problem.value, "required");
+        assert.match(problem.fix, /enable user-workload monitoring/);
     });
 
     it("names every right the deployer lacks", () => {
@@ -300,6 +316,11 @@ describe("the preflight script", () => {
         "get --raw /version": '{"major":"1","minor":"34","gitVersion":"v1.34.2"}',
         "get --raw /api/v1/nodes": JSON.stringify({ kind: "NodeList", items: [NODE] }),
         "get --raw /apis/k8s.cni.cncf.io/v1": '{"kind":"APIResourceList","groupVersion":"k8s.cni.cncf.io/v1"}',
+        "get --raw /apis/monitoring.coreos.com/v1": JSON.stringify({
+            kind: "APIResourceList",
+            groupVersion: "monitoring.coreos.com/v1",
+            resources: [{ name: "podmonitors" }, { name: "prometheusrules" }, { name: "servicemonitors" }],
+        }),
     };
 
     it("reads a plain cluster through a private kubeconfig that is gone afterwards, or the user's file, and the context", () => {
@@ -315,9 +336,10 @@ describe("the preflight script", () => {
                 "get --raw /api/v1/namespaces/default/services/kubernetes",
                 "get --raw /api/v1/nodes",
                 "get --raw /apis/k8s.cni.cncf.io/v1",
+                "get --raw /apis/monitoring.coreos.com/v1",
                 "get --raw /version",
             ],
-            "a plain cluster is asked four questions, each a plain GET",
+            "a plain cluster is asked five questions, each a plain GET",
         );
         assert.deepStrictEqual(parseClusterFacts(plain.stdout), {
             serverVersion: "v1.34.2",
@@ -334,6 +356,7 @@ describe("the preflight script", () => {
             networkOperator: null,
             vpcCni: null,
             multus: true,
+            monitoring: true,
         });
         const withContext = run("x", { PLUMR_CONTEXT: "ohio admin" }, PLAIN);
         assert.ok(withContext.calls.every((c) => c.includes("--context ohio admin")));
@@ -374,7 +397,7 @@ describe("the preflight script", () => {
         const plain = run("x", {}, answers);
         assert.deepStrictEqual(
             [parseClusterFacts(plain.stdout).networkOperator, parseClusterFacts(plain.stdout).vpcCni, plain.calls.length],
-            [null, null, 4],
+            [null, null, 5],
             "neither asked of a site that is not on OpenShift or AWS",
         );
     });
