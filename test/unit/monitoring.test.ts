@@ -2,7 +2,10 @@
 // under mocks, only where its cluster serves the Prometheus operator's objects, and the settings
 // that decide it.
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { alertGroup } from "../../planner/cluster/alerts";
+import { linkMetrics, metricsProxyPath, parseMetrics } from "../../planner/cluster/metrics";
 import { ConfigError } from "../../planner/problems/errors";
 import { parseTopology } from "../../planner/topology/schema";
 import { exampleTopology, find, KUBERNETES_PROVIDER, Registered, runProblems, runProgram } from "../support/harness";
@@ -118,5 +121,79 @@ describe("the Prometheus operator's objects", () => {
             linkDownFor: "5m",
             lossRatioAbove: 0.2,
         });
+    });
+});
+
+describe("reading an endpoint's metrics, as npm run verify does", () => {
+    const PAGE = [
+        "# HELP plumr_link_up 1 when the last probe round through the link's tunnel got a reply, else 0.",
+        "# TYPE plumr_link_up gauge",
+        'plumr_link_up{link="hub-a",site="ohio",peer_site="mumbai",endpoint="hub",peer_endpoint="cam-a"} 1',
+        'plumr_link_up{link="hub-b",site="ohio",peer_site="mumbai",endpoint="hub",peer_endpoint="cam-b"} 0',
+        'plumr_link_rtt_seconds{link="hub-a",site="ohio",peer_site="mumbai",endpoint="hub",peer_endpoint="cam-a"} 0.442e-3',
+        'plumr_link_probe_loss_ratio{link="hub-b",site="ohio",peer_site="mumbai",endpoint="hub",peer_endpoint="cam-b"} 1.000000',
+        'plumr_link_tun_transmit_bytes_total{link="hub-a",site="ohio",peer_site="mumbai",endpoint="hub",peer_endpoint="cam-a"} 10788477338',
+        'plumr_link_probe_timestamp_seconds{link="hub-a",site="ohio",peer_site="mumbai",endpoint="hub",peer_endpoint="cam-a"} 1796684368',
+    ].join("\n");
+
+    it("takes each link's own numbers from a page of several links", () => {
+        const samples = parseMetrics(PAGE);
+        assert.strictEqual(samples.length, 6, "comments are not samples");
+        assert.deepStrictEqual(samples[0].labels, {
+            link: "hub-a",
+            site: "ohio",
+            peer_site: "mumbai",
+            endpoint: "hub",
+            peer_endpoint: "cam-a",
+        });
+        assert.deepStrictEqual(linkMetrics(samples, "hub-a"), {
+            up: 1,
+            rttSeconds: 0.000442,
+            lossRatio: undefined,
+            probedAt: 1796684368,
+            receiveBytes: undefined,
+            transmitBytes: 10788477338,
+        });
+        assert.strictEqual(linkMetrics(samples, "hub-b").up, 0);
+        assert.strictEqual(linkMetrics(samples, "hub-b").lossRatio, 1);
+        assert.strictEqual(linkMetrics(samples, "hub-c").up, undefined);
+    });
+
+    it("asks the API server's pod proxy for the pod's metrics port", () => {
+        assert.strictEqual(metricsProxyPath("plumr", "plumr-hub-1"), "/api/v1/namespaces/plumr/pods/plumr-hub-1:9464/proxy/metrics");
+    });
+});
+
+describe("the Grafana dashboard (docs/grafana-dashboard.json)", () => {
+    const ROOT = path.join(__dirname, "..", "..");
+    const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, "docs", "grafana-dashboard.json"), "utf8"));
+    const exporter = fs.readFileSync(path.join(ROOT, "components", "scripts", "plumr-exporter.sh"), "utf8");
+
+    it("has a row per link, with up, round trip, loss, throughput both ways and sidecar restarts", () => {
+        const [row, ...panels] = dashboard.panels;
+        assert.deepStrictEqual([row.type, row.repeat], ["row", "link"]);
+        assert.deepStrictEqual(
+            panels.map((p: any) => p.title),
+            ["Up", "Round trip", "Probe loss", "Throughput", "Sidecar restarts"],
+        );
+        const throughput = panels.find((p: any) => p.title === "Throughput").targets.map((t: any) => t.expr);
+        assert.ok(throughput.some((e: string) => e.includes("plumr_link_tun_transmit_bytes_total")));
+        assert.ok(throughput.some((e: string) => e.includes("plumr_link_tun_receive_bytes_total")));
+    });
+
+    it("reads only metrics the exporter serves, and the link variable from them", () => {
+        const exprs: string[] = dashboard.panels.flatMap((p: any) => (p.targets ?? []).map((t: any) => t.expr));
+        const used = new Set(exprs.flatMap((e) => e.match(/plumr_[a-z_]+/g) ?? []));
+        assert.strictEqual(used.size, 5, [...used].join(" "));
+        // The exporter writes its families as `family <name> ...`, the tun counters from their parts.
+        const served = new Set([
+            ...[...exporter.matchAll(/^\s*family (plumr_[a-z_]+) /gm)].map((m) => m[1]),
+            ...["receive", "transmit"].flatMap((d) =>
+                ["bytes", "packets", "errors", "dropped"].map((c) => `plumr_link_tun_${d}_${c}_total`),
+            ),
+        ]);
+        for (const metric of used) assert.ok(served.has(metric), `${metric} is served`);
+        const link = dashboard.templating.list.find((v: any) => v.name === "link");
+        assert.strictEqual(link.definition, "label_values(plumr_link_up, link)");
     });
 });
