@@ -4,7 +4,7 @@
 // the plan, as pure functions.
 import * as a from "../addressing/addresses";
 import { Problem, Problems, SECRET } from "../problems/errors";
-import { answerTo, RightAnswer, rightsNeeded } from "./rights";
+import { answerTo, MONITORING_GROUP, RightAnswer, rightsNeeded } from "./rights";
 import { checkClusterNodes } from "../aws/nodes";
 import type { ClusterFacts } from "./facts";
 import { fieldPath, PlacedSite } from "../topology/schema";
@@ -146,8 +146,14 @@ function checkMonitoring(siteName: string, config: PlacedSite, monitoring: boole
 }
 
 /** The deployer may create everything the stack creates, each missing right named. */
-function checkRights(site: SitePlan, siteName: string, answers: RightAnswer[] | undefined): PreflightCheck {
-    const rights = rightsNeeded(site.config);
+function checkRights(
+    site: SitePlan,
+    siteName: string,
+    answers: RightAnswer[] | undefined,
+    monitoring: boolean | undefined,
+): PreflightCheck {
+    // The Prometheus operator's objects are created only where the cluster serves them.
+    const rights = rightsNeeded(site.config).filter((right) => monitoring === true || right.group !== MONITORING_GROUP);
     const denied = answers ? rights.filter((right) => answerTo(right, answers)?.allowed === false) : [];
     const found =
         answers === undefined
@@ -347,7 +353,7 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
     if (config.pool && config.aws?.routing === "transitGateway") checks.push(checkPoolInstances(plan, siteName, config));
     checks.push(checkMultus(siteName, config, facts.multus));
     checks.push(checkMonitoring(siteName, config, facts.monitoring));
-    checks.push(checkRights(plan.sites[siteName], siteName, facts.rights));
+    checks.push(checkRights(plan.sites[siteName], siteName, facts.rights, facts.monitoring));
     checks.push(checkNodeSystems(siteName, config, facts.nodes));
     checks.push(checkClusterNetworks(plan, siteName, config, facts));
     if (config.platform === "openshift") {

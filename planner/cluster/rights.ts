@@ -14,8 +14,15 @@ export interface Right {
     what: string;
 }
 
+/** The Prometheus operator's API group. */
+export const MONITORING_GROUP = "monitoring.coreos.com";
+
 /** The rights the stack of a site needs: it creates the namespace, and in it everything the node agent and the endpoints are made of. */
-export function rightsNeeded(site: { namespace: string; platform: "openshift" | "kubernetes" }): Right[] {
+export function rightsNeeded(site: {
+    namespace: string;
+    platform: "openshift" | "kubernetes";
+    monitoring?: { prometheus: "auto" | "required" | "off" };
+}): Right[] {
     const namespace = site.namespace;
     const inNamespace = (group: string, resource: string, what: string): Right => ({ verb: "create", group, resource, namespace, what });
     return [
@@ -30,6 +37,13 @@ export function rightsNeeded(site: { namespace: string; platform: "openshift" | 
             ? [
                   inNamespace("rbac.authorization.k8s.io", "roles", "create Roles"),
                   inNamespace("rbac.authorization.k8s.io", "rolebindings", "create RoleBindings"),
+              ]
+            : []),
+        // Asked unless the site turns them off; needed only where the cluster serves them (checkRights).
+        ...(site.monitoring && site.monitoring.prometheus !== "off"
+            ? [
+                  inNamespace(MONITORING_GROUP, "podmonitors", "create PodMonitors"),
+                  inNamespace(MONITORING_GROUP, "prometheusrules", "create PrometheusRules"),
               ]
             : []),
     ];

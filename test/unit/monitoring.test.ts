@@ -76,6 +76,30 @@ describe("the Prometheus operator's objects", () => {
         );
     });
 
+    it("need the rights to create them only where the cluster serves them, each missing one named", async () => {
+        const denied = (monitoring: boolean) => ({
+            ohio: {
+                monitoring,
+                rights: ["podmonitors", "prometheusrules"].map((resource) => ({
+                    verb: "create",
+                    group: "monitoring.coreos.com",
+                    resource,
+                    namespace: "plumr",
+                    allowed: false,
+                })),
+            },
+        });
+        const { problems } = await runProblems({ stack: "ohio", clusterFacts: denied(true) }, "a deployer who may not create them");
+        assert.deepStrictEqual(
+            problems.map((p) => p.message),
+            [
+                "the identity that deploys site ohio may not create PodMonitors in namespace plumr, which the stack creates",
+                "the identity that deploys site ohio may not create PrometheusRules in namespace plumr, which the stack creates",
+            ],
+        );
+        await runProgram({ stack: "ohio", clusterFacts: denied(false) });
+    });
+
     it("fire PlumrLinkDown after the site's linkDownFor, and say the link, both sites and the first command", async () => {
         const { resources } = await runProgram({
             stack: "ohio",
