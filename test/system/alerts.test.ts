@@ -1,6 +1,6 @@
 // The links' alerts, as the site's PrometheusRule holds them, evaluated by Prometheus's own rule
 // engine through promtool's rule unit tests (promtool from Debian's prometheus package,
-// dev/setup/ensure-promtool.sh): when each fires, and that it resolves.
+// dev/setup/ensure-prometheus.sh): when each fires, and that it resolves.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { alertGroup, AlertRule, STALE_AFTER_SECONDS } from "../../planner/cluster/alerts";
 
-const PROMTOOL = path.join(__dirname, "..", "..", ".cache", "promtool", "bin", "promtool");
+const PROMTOOL = path.join(__dirname, "..", "..", ".cache", "prometheus", "bin", "promtool");
 
 /** One link end's labels, as the PodMonitor's scrape gives them. */
 const END = { link: "ohio-mumbai", site: "ohio", peer_site: "mumbai", namespace: "plumr", pod: "plumr-ohio-mumbai-abc" };
@@ -48,7 +48,7 @@ describe("the links' alerts, in Prometheus's rule engine (promtool)", function (
     this.timeout(120_000);
     before(function () {
         if (!fs.existsSync(PROMTOOL)) {
-            console.log(`    skipped: no promtool at ${PROMTOOL} (sh dev/setup/ensure-promtool.sh puts it there)`);
+            console.log(`    skipped: no promtool at ${PROMTOOL} (sh dev/setup/ensure-prometheus.sh puts it there)`);
             this.skip();
         }
     });
