@@ -11,6 +11,9 @@ export interface MonitoringArgs {
     alerts: AlertSettings;
 }
 
+/** The labels of the pods the PodMonitor scrapes: the site's endpoint pods. */
+export const podMonitorSelector = () => ({ "app.kubernetes.io/part-of": "plumr", "app.kubernetes.io/component": "endpoint" });
+
 /** How often Prometheus scrapes each endpoint pod: the exporter probes every 10 s. */
 const SCRAPE_INTERVAL = "30s";
 
@@ -30,7 +33,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 kind: "PodMonitor",
                 metadata: { name: "plumr-endpoints", namespace, labels: labels("monitoring") },
                 spec: {
-                    selector: { matchLabels: { "app.kubernetes.io/part-of": "plumr", "app.kubernetes.io/component": "endpoint" } },
+                    selector: { matchLabels: podMonitorSelector() },
                     podMetricsEndpoints: [{ port: "metrics", path: "/metrics", interval: SCRAPE_INTERVAL }],
                 },
             },

@@ -1,12 +1,19 @@
 // End to end on running pods: each endpoint pod's metrics, scraped through the API server's pod
 // proxy, on the tests' own local clusters (instance e2e): each end sees its link up with a round
 // trip, and npm run verify shows the same numbers; then down while the peer's plumr is stopped,
-// then up again.
+// then up again. A local Prometheus (Debian's, dev/setup/ensure-prometheus.sh) scraping the pods as
+// the PodMonitor has it and evaluating the site's rules fires PlumrLinkDown while the link is
+// broken, and resolves it once it is back.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { KubeApi } from "../../dev/local/localClusters";
+import { alertGroup } from "../../planner/cluster/alerts";
+import { podMonitorSelector } from "../../components/monitoring";
 import { DeployedEnd, execIn, readyPod } from "../../dev/local/linkProbe";
 import { upLocal } from "../../dev/local/localSlots";
 import { LocalDeployment, prepareLocalDeployment, siteStack } from "../../dev/local/localStacks";
@@ -18,6 +25,27 @@ import { e2eClusters, E2E } from "../support/localClusters";
 const LINK = "ohio-mumbai";
 const NAMESPACE = "plumr";
 const SITES = ["ohio", "mumbai"] as const;
+
+const PROMETHEUS = path.join(__dirname, "..", "..", ".cache", "prometheus", "bin", "prometheus");
+
+/** A JSON answer of a local HTTP API. */
+function getJson(url: string): Promise<any> {
+    return new Promise((resolve, reject) => {
+        const req = http.get(url, { timeout: 10_000 }, (res) => {
+            let body = "";
+            res.on("data", (d) => (body += d));
+            res.on("end", () => {
+                try {
+                    resolve(JSON.parse(body));
+                } catch (err) {
+                    reject(err);
+                }
+            });
+        });
+        req.on("timeout", () => req.destroy(new Error(`${url} timed out`)));
+        req.on("error", reject);
+    });
+}
 
 describe("end to end: each link end's metrics", function () {
     this.timeout(20 * 60_000);
@@ -127,6 +155,110 @@ describe("end to end: each link end's metrics", function () {
         const second = await roundAfter("ohio", first.probedAt!);
         assert.strictEqual(second.up, 1, "ohio's probes get replies again");
         assert.ok(second.rttSeconds! > 0);
+    });
+
+    it("has a local Prometheus, scraping as the PodMonitor does, fire PlumrLinkDown while the peer's plumr is stopped and resolve it after", async function () {
+        if (!fs.existsSync(PROMETHEUS)) {
+            console.log(`    skipped: no prometheus at ${PROMETHEUS} (sh dev/setup/ensure-prometheus.sh puts it there)`);
+            this.skip();
+        }
+        const cluster = ends.ohio.cluster;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-prometheus-"));
+        // The site's rules as its PrometheusRule holds them, with a short linkDownFor for the test.
+        fs.writeFileSync(
+            path.join(dir, "rules.yaml"),
+            JSON.stringify({ groups: [alertGroup({ site: "ohio", stack: "ohio", linkDownFor: "20s", lossRatioAbove: 0.2 })] }),
+        );
+        // What the operator makes of the PodMonitor: the port named metrics of each pod its selector
+        // picks, with the pod's namespace and name. Found here through the API server, since Debian's
+        // Prometheus is built without Kubernetes service discovery.
+        const selector = encodeURIComponent(
+            Object.entries(podMonitorSelector())
+                .map(([k, v]) => `${k}=${v}`)
+                .join(","),
+        );
+        const pods = (await new KubeApi(cluster).get(`/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=${selector}`)).items as any[];
+        const targets = pods.flatMap((pod) =>
+            pod.spec.containers.flatMap((c: any) =>
+                (c.ports ?? [])
+                    .filter((p: any) => p.name === "metrics")
+                    .map((p: any) => ({
+                        targets: [`${pod.status.podIP}:${p.containerPort}`],
+                        labels: { namespace: pod.metadata.namespace, pod: pod.metadata.name },
+                    })),
+            ),
+        );
+        assert.strictEqual(targets.length, 1, "ohio's endpoint pod, once");
+        const config = {
+            global: { scrape_interval: "5s", evaluation_interval: "5s" },
+            rule_files: ["rules.yaml"],
+            scrape_configs: [{ job_name: "plumr/plumr-endpoints", metrics_path: "/metrics", static_configs: targets }],
+        };
+        fs.writeFileSync(path.join(dir, "prometheus.yaml"), JSON.stringify(config));
+        const port = 20000 + (process.pid % 10000);
+        const prometheus = spawn(
+            PROMETHEUS,
+            [
+                "--config.file=prometheus.yaml",
+                `--storage.tsdb.path=${path.join(dir, "data")}`,
+                `--web.listen-address=127.0.0.1:${port}`,
+                "--log.level=warn",
+            ],
+            { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+        );
+        let log = "";
+        prometheus.stderr!.on("data", (d) => (log += d));
+        const api = (query: string) => getJson(`http://127.0.0.1:${port}${query}`);
+        const downAlerts = async () =>
+            ((await api("/api/v1/alerts")).data.alerts as any[]).filter(
+                (a) => a.labels.alertname === "PlumrLinkDown" && a.labels.link === LINK,
+            );
+        try {
+            await waitFor(
+                "Prometheus to scrape ohio's end, up",
+                120_000,
+                async () => {
+                    const result = (
+                        await api(`/api/v1/query?query=${encodeURIComponent('plumr_link_up{site="ohio"}')}`).catch(() => undefined)
+                    )?.data?.result;
+                    return result?.length === 1 && result[0].value[1] === "1" ? true : undefined;
+                },
+                2000,
+            );
+            assert.deepStrictEqual(await downAlerts(), [], "no alert while the link is up");
+            await signalPlumr("mumbai", "STOP");
+            let firing: any;
+            try {
+                firing = await waitFor(
+                    "PlumrLinkDown to fire",
+                    180_000,
+                    async () => {
+                        const alert = (await downAlerts()).find((a) => a.state === "firing");
+                        return alert;
+                    },
+                    2000,
+                );
+            } finally {
+                await signalPlumr("mumbai", "CONT");
+            }
+            assert.deepStrictEqual(
+                [firing.labels.site, firing.labels.peer_site, firing.labels.namespace, firing.labels.severity],
+                ["ohio", "mumbai", NAMESPACE, "critical"],
+            );
+            assert.match(
+                firing.annotations.description,
+                /of link ohio-mumbai from site ohio to site mumbai \(pod plumr\/plumr-ohio-mumbai-/,
+            );
+            assert.match(firing.annotations.description, /First run: npm run verify -- ohio/);
+            await waitFor("PlumrLinkDown to resolve", 180_000, async () => ((await downAlerts()).length === 0 ? true : undefined), 2000);
+        } catch (err) {
+            console.log(`prometheus's log:\n${log}`);
+            throw err;
+        } finally {
+            prometheus.kill("SIGTERM");
+            await new Promise((resolve) => (prometheus.exitCode !== null ? resolve(undefined) : prometheus.once("exit", resolve)));
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     after(async () => {
