@@ -3,7 +3,8 @@
 //
 // Checks every link end a deployed stack runs, the way a person would with kubectl: the endpoint
 // pod and its containers, the node agent on the pod's node, plumr's tun device, a ping from the
-// workload container to the other end's tunnel address, and the metrics container's last line.
+// workload container to the other end's tunnel address, and the end's metrics as Prometheus scrapes
+// them (through the API server's pod proxy).
 // It reads the stack's outputs and its own access (plumr:access) through the Pulumi CLI, and runs
 // the kubectl on PATH. Prints one table (or JSON with --json); exits 1 when any end fails a check.
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
@@ -14,6 +15,7 @@ import * as path from "path";
 import { EndFacts, publishedSiteSchema } from "../planner/published";
 import { kubeconfigFile } from "../program/clusterReader";
 import { parsePing } from "../lib/ping";
+import { linkMetrics, LinkMetrics, METRICS_PORT, metricsProxyPath, parseMetrics } from "../planner/cluster/metrics";
 import { parseStackArgs } from "../lib/stackArgs";
 import { printTable } from "../lib/table";
 
@@ -35,7 +37,8 @@ export interface EndReport {
         nodeAgent: Check;
         tunnel: Check;
         ping: Check & { rttMs?: number };
-        metrics: Check;
+        /** The end's metrics, as Prometheus scrapes them. */
+        metrics: Check & { values?: LinkMetrics };
     };
     ok: boolean;
 }
@@ -174,12 +177,21 @@ async function pingCheck(cluster: Cluster, namespace: string, pod: string, targe
     return received > 0 ? { ...passed(detail), rttMs } : failed(detail);
 }
 
-/** The metrics container's last line. */
-async function metricsCheck(cluster: Cluster, namespace: string, pod: string): Promise<Check> {
-    const result = await kubectl(cluster, ["-n", namespace, "logs", pod, "-c", "metrics", "--tail", "1"]);
-    if (result.code !== 0) return failed(`no metrics: ${result.stderr}`);
-    const line = result.stdout.trim();
-    return line ? passed(line) : failed("the metrics container printed nothing yet");
+/**
+ * The end's metrics as Prometheus scrapes them (through the API server's pod proxy): the link up in
+ * the exporter's last probe round, with its round trip and loss, so that verify and the dashboard
+ * read the same numbers.
+ */
+async function metricsCheck(cluster: Cluster, namespace: string, pod: string, link: string): Promise<Check & { values?: LinkMetrics }> {
+    const result = await kubectl(cluster, ["get", "--raw", metricsProxyPath(namespace, pod)]);
+    if (result.code !== 0) return failed(`no metrics on port ${METRICS_PORT} of ${pod}: ${result.stderr}`);
+    const values = linkMetrics(parseMetrics(result.stdout), link);
+    if (values.up === undefined) return failed(`the metrics of ${pod} have no plumr_link_up for link ${link}`);
+    const age = values.probedAt !== undefined ? `, probed ${Math.max(0, Math.round(Date.now() / 1000 - values.probedAt))} s ago` : "";
+    const rtt = values.rttSeconds !== undefined ? `, rtt ${(values.rttSeconds * 1000).toFixed(3)} ms` : "";
+    const loss = values.lossRatio !== undefined ? `, loss ${Math.round(values.lossRatio * 100)}%` : "";
+    const detail = `up ${values.up}${rtt}${loss}${age}`;
+    return values.up === 1 ? { ...passed(detail), values } : { ...failed(detail), values };
 }
 
 /**
@@ -230,7 +242,7 @@ async function verifyEnd(
     const [tunnel, ping, metrics] = await Promise.all([
         tunnelCheck(cluster, namespace, name, end.endpoint !== undefined ? `plumr-${link}` : "plumr", device),
         pingCheck(cluster, namespace, name, peer),
-        metricsCheck(cluster, namespace, name),
+        metricsCheck(cluster, namespace, name, link),
     ]);
     return report(name, { pod: podCheck, containers: containerCheck(pod), nodeAgent, tunnel, ping, metrics });
 }
@@ -292,7 +304,9 @@ const mark = (check: Check) => (check.ok ? check.detail : `FAIL: ${check.detail}
 
 /** Prints the reports as one table, a row per end. */
 export function printReports(reports: EndReport[]): void {
-    const rows = [["link", "site", "node", "pod", "phase", "containers", "node agent", "tun", "ping the other end", "metrics (last line)"]];
+    const rows = [
+        ["link", "site", "node", "pod", "phase", "containers", "node agent", "tun", "ping the other end", "metrics (as scraped)"],
+    ];
     for (const r of reports) {
         const c = r.checks;
         rows.push([

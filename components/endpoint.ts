@@ -11,6 +11,7 @@ import type { EndPlan, EndpointPlan, Plan, SitePlan } from "../planner/types";
 import { renderTemplate } from "../planner/files/template";
 import { labels, PREFIX } from "./meta";
 import { EndFacts } from "../planner/published";
+import { METRICS_PORT, metricLabels, PROBE_COUNT, PROBE_INTERVAL_SECONDS, PROBE_WINDOW } from "../planner/cluster/metrics";
 
 /** What an endpoint takes of its site: where it deploys, and what its pods depend on there. */
 export interface SiteHandle {
@@ -22,9 +23,12 @@ export interface SiteHandle {
     plan: SitePlan;
     /** sha256 over the binaries the site's node agent installs: a new one restarts the endpoint. */
     binariesSha256: string;
-    /** The endpoints' service account and the ConfigMap of plumr's entrypoint, as the site created them. */
+    /** The endpoints' service account and the ConfigMaps of plumr's entrypoint and of the metrics exporter, as the site created them. */
     endpointServiceAccount: pulumi.Input<string>;
     entrypointConfigMap: pulumi.Input<string>;
+    exporterConfigMap: pulumi.Input<string>;
+    /** sha256 of the exporter's script: a new one restarts the endpoint. */
+    exporterSha256: string;
 }
 
 /**
@@ -64,6 +68,9 @@ const TUN_DEVICE = "/dev/net/tun";
 export const CRIO_DEVICES_ANNOTATION = "io.kubernetes.cri-o.Devices";
 /** The pod annotation that says how the pod's plumr sidecars get the tun device: the site's `tunDevice`. */
 export const TUN_DEVICE_ANNOTATION = `${PREFIX}/tun-device`;
+const EXPORTER_MOUNT = "/plumr-exporter";
+/** The exporter's script, by its key in the site's ConfigMap. */
+export const EXPORTER_SCRIPT = "plumr-exporter.sh";
 /**
  * The pod annotation that holds a named endpoint's peers file; a downward API volume shows it to
  * the workload as a file. Part of the pod template, so it changes with the pod and needs no object of its own.
@@ -83,17 +90,18 @@ export interface EndpointPodArgs {
     peers: Peer<{ tunnelIp: pulumi.Input<string>; address: pulumi.Input<string> }>[];
     /** The Secret that holds the rendered plumr configs. */
     configSecret: pulumi.Input<string>;
-    /** The site's service account for endpoints, and its entrypoint ConfigMap. */
+    /** The site's service account for endpoints, its entrypoint ConfigMap and its exporter's. */
     serviceAccount: pulumi.Input<string>;
     entrypointConfigMap: pulumi.Input<string>;
+    exporterConfigMap: pulumi.Input<string>;
 }
 
 type Container = k8s.types.input.core.v1.Container;
 
-/** The binaries from the node, read-only: plumr's and the metrics reader's. */
+/** The binaries from the node, read-only: plumr's and shm_printer, which the metrics exporter runs. */
 const binMount = () => ({ name: "plumr-bin", mountPath: BIN_MOUNT, readOnly: true });
 
-/** The workload and the metrics reader need no privilege, and get none. */
+/** The workload and the metrics exporter need no privilege, and get none. */
 const unprivileged = () => ({
     privileged: false,
     allowPrivilegeEscalation: false,
@@ -189,14 +197,31 @@ function workloadContainer(endpoint: EndpointPlan, peers: EndpointPodArgs["peers
     };
 }
 
-/** The reader of the tunnels' metrics. */
-function metricsContainer(site: SitePlan, tunnel: Plan["tunnel"]): Container {
+/**
+ * The links' metrics exporter (components/scripts/plumr-exporter.sh), unprivileged: it probes each
+ * link through its tun device, serves the metrics on the `metrics` port, and keeps shm_printer
+ * printing plumr's own metrics to its log.
+ */
+function metricsContainer(args: EndpointPodArgs): Container {
+    const { endpoint, site, tunnel, peers } = args;
     return {
         name: "metrics",
         image: site.sidecarImage,
-        command: [`${BIN_MOUNT}/shm_printer`, "--name", tunnel.metricsName],
+        command: ["/bin/sh", `${EXPORTER_MOUNT}/${EXPORTER_SCRIPT}`],
+        // Four per link end: its tun device, its tunnel address, the peer's, and the metrics' labels.
+        args: endpoint.ends.flatMap((end, i) => [end.device, end.tunnelIp, peers[i].facts.tunnelIp, metricLabels(endpoint, end, peers[i])]),
+        env: [
+            { name: "PLUMR_METRICS_ADDRESS", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            { name: "PLUMR_METRICS_PORT", value: String(METRICS_PORT) },
+            { name: "PLUMR_PROBE_INTERVAL_SECONDS", value: String(PROBE_INTERVAL_SECONDS) },
+            { name: "PLUMR_PROBE_COUNT", value: String(PROBE_COUNT) },
+            { name: "PLUMR_PROBE_WINDOW", value: String(PROBE_WINDOW) },
+            { name: "PLUMR_BIN_DIR", value: BIN_MOUNT },
+            { name: "PLUMR_METRICS_NAME", value: tunnel.metricsName },
+        ],
+        ports: [{ name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" }],
         securityContext: unprivileged(),
-        volumeMounts: [binMount()],
+        volumeMounts: [binMount(), { name: "plumr-exporter", mountPath: EXPORTER_MOUNT, readOnly: true }],
     };
 }
 
@@ -211,6 +236,7 @@ function podVolumes(args: EndpointPodArgs): k8s.types.input.core.v1.Volume[] {
         // The node's tun device alone, for the plumr sidecars alone (a read-only mount of a device
         // node still opens for writing: it is the device, not the file, that is written).
         ...(args.site.config.tunDevice === "hostPath" ? [{ name: "plumr-tun", hostPath: { path: TUN_DEVICE, type: "CharDevice" } }] : []),
+        { name: "plumr-exporter", configMap: { name: args.exporterConfigMap, defaultMode: 0o555 } },
         // A named endpoint's peers file: the pod's own annotation.
         ...(args.endpoint.named
             ? [
@@ -228,14 +254,14 @@ function podVolumes(args: EndpointPodArgs): k8s.types.input.core.v1.Volume[] {
 /**
  * The pod of one endpoint: per link a plumr as a supervised sidecar (native, or a plain container in
  * legacy mode), the only containers with NET_ADMIN and the tun device; the unprivileged workload, told its links and its
- * peers (a named endpoint's workload reaches each peer by name); the metrics reader; the binaries
+ * peers (a named endpoint's workload reaches each peer by name); the links' metrics exporter; the binaries
  * from the node read-only, the configs readable by root alone.
  */
 export function endpointPodSpec(args: EndpointPodArgs): k8s.types.input.core.v1.PodSpec {
-    const { endpoint, site, tunnel, peers } = args;
+    const { endpoint, site, peers } = args;
     const plumrs = endpoint.ends.map((end, i) => plumrContainer(args, end, peers[i]));
     const workload = workloadContainer(endpoint, peers);
-    const metrics = metricsContainer(site, tunnel);
+    const metrics = metricsContainer(args);
     const native = site.config.sidecar === "native";
     return {
         serviceAccountName: args.serviceAccount,
@@ -330,7 +356,7 @@ function renderConfigs(args: EndpointArgs, peerFacts: pulumi.Output<EndFacts[]>)
 /**
  * One endpoint: the NetworkAttachmentDefinition that gives the pod its underlay address, the
  * rendered plumr configs (a Secret), and a one-replica Deployment pinned to its node in which each
- * link's plumr is a supervised sidecar next to an unprivileged workload and a metrics reader; a
+ * link's plumr is a supervised sidecar next to an unprivileged workload and the links' metrics exporter; a
  * named endpoint's pod carries its peers file as an annotation.
  */
 export class Endpoint extends pulumi.ComponentResource {
@@ -374,6 +400,7 @@ export class Endpoint extends pulumi.ComponentResource {
                             configSecret: secret.metadata.name,
                             serviceAccount: site.endpointServiceAccount,
                             entrypointConfigMap: site.entrypointConfigMap,
+                            exporterConfigMap: site.exporterConfigMap,
                         }),
                     },
                 },
@@ -433,10 +460,11 @@ export class Endpoint extends pulumi.ComponentResource {
         );
         return {
             "k8s.v1.cni.cncf.io/networks": networksAnnotation(endpoint, site.plan.config.namespace),
-            // A new config or new binaries restart the endpoint.
+            // A new config, new binaries or a new exporter restart the endpoint.
             [`${PREFIX}/config-sha256`]: pulumi.unsecret(configSha256),
             [`${PREFIX}/binaries-sha256`]: site.binariesSha256,
             ...tunDeviceAnnotations(site.plan.config.tunDevice),
+            [`${PREFIX}/exporter-sha256`]: site.exporterSha256,
             ...(endpoint.named && {
                 [PEERS_ANNOTATION]: peerFacts.apply((facts) =>
                     peersFile(

@@ -9,7 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Plan, SitePlan } from "../planner/types";
 import { endpointScc, endpointSccName, hasEndpointScc } from "../planner/cluster/scc";
 import { NodeAgent } from "./nodeAgent";
+import { Monitoring } from "./monitoring";
+import type { AlertSettings } from "../planner/cluster/alerts";
 import { labels, script } from "./meta";
+import { EXPORTER_SCRIPT } from "./endpoint";
+import { sha256 } from "../planner/files/binaries";
 
 export interface SiteArgs {
     /** The site's part of the plan: its config, nodes and CNI plugins. */
@@ -20,15 +24,19 @@ export interface SiteArgs {
     nodeAgentEnv: Record<string, string>;
     /** The provider of the site's cluster (program/clusterProviders.ts). */
     provider: Provider;
+    /** The links' alerts, where the site creates the Prometheus operator's objects; none elsewhere. */
+    monitoring?: AlertSettings;
 }
 
 const SERVICE_ACCOUNTS = { nodeAgent: "plumr-node-agent", endpoint: "plumr-endpoint" } as const;
 const ENTRYPOINT_CONFIGMAP = "plumr-entrypoint";
+const EXPORTER_CONFIGMAP = "plumr-exporter";
 
 /**
  * One site's share of the deployment: the cluster's provider, the namespace, the privileges the
  * node agent and the endpoints need (on OpenShift, the privileged SCC for the node agent and an SCC
- * of the site's own for the endpoints), and the node agent.
+ * of the site's own for the endpoints), the node agent, and where the cluster has the Prometheus
+ * operator, the links' PodMonitor and alerts.
  */
 export class Site extends pulumi.ComponentResource {
     /** The provider of the site's cluster; every Kubernetes resource of the site uses it. */
@@ -42,6 +50,9 @@ export class Site extends pulumi.ComponentResource {
     public readonly endpointServiceAccount: pulumi.Output<string>;
     /** The ConfigMap with plumr's entrypoint script. */
     public readonly entrypointConfigMap: pulumi.Output<string>;
+    /** The ConfigMap with the links' metrics exporter, and the sha256 of its script. */
+    public readonly exporterConfigMap: pulumi.Output<string>;
+    public readonly exporterSha256: string;
     /**
      * What the site's endpoints need before they are created: the namespace, the service
      * accounts and their privileges, the entrypoint. Not the node agent's rollout: an endpoint's
@@ -82,6 +93,17 @@ export class Site extends pulumi.ComponentResource {
             { provider, parent: this },
         );
 
+        // The exporter is a script the sidecar image runs, shipped as reviewed text: no image or binary of its own.
+        const exporterScript = script(EXPORTER_SCRIPT);
+        const exporter = new ConfigMap(
+            `${name}-exporter`,
+            {
+                metadata: { name: EXPORTER_CONFIGMAP, namespace: this.namespace, labels: labels("endpoint") },
+                data: { [EXPORTER_SCRIPT]: exporterScript },
+            },
+            { provider, parent: this },
+        );
+
         this.nodeAgent = new NodeAgent(
             `${name}-node-agent`,
             {
@@ -103,10 +125,15 @@ export class Site extends pulumi.ComponentResource {
             },
         );
 
+        if (args.monitoring)
+            new Monitoring(`${name}-monitoring`, { provider, namespace: this.namespace, alerts: args.monitoring }, { parent: this });
+
         this.binariesSha256 = this.nodeAgent.binariesSha256;
         this.endpointServiceAccount = endpointAccount.metadata.name;
         this.entrypointConfigMap = entrypoint.metadata.name;
-        this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, ...grants];
+        this.exporterConfigMap = exporter.metadata.name;
+        this.exporterSha256 = sha256(exporterScript);
+        this.prerequisites = [namespace, agentAccount, endpointAccount, entrypoint, exporter, ...grants];
 
         this.registerOutputs({ namespace: this.namespace });
     }

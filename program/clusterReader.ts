@@ -45,6 +45,7 @@ export function readsFor(questions: ClusterQuestions): Read[] {
         { section: "version", path: "/version", required: true },
         { section: "nodes", path: "/api/v1/nodes", required: true },
         { section: "multus", path: "/apis/k8s.cni.cncf.io/v1" },
+        { section: "monitoring", path: "/apis/monitoring.coreos.com/v1" },
         { section: "kubernetes-service", path: "/api/v1/namespaces/default/services/kubernetes" },
         ...(questions.openshift
             ? [

@@ -11,6 +11,19 @@ import type { ClusterRead } from "./clusterReader";
 import { PeerStacks } from "./peerStacks";
 import { Prepared, warnIfStale } from "./prepare";
 import { preflight } from "./preflight";
+import type { AlertSettings } from "../planner/cluster/alerts";
+import type { PlacedSite } from "../planner/topology/schema";
+
+/**
+ * The site's alerts where it creates the Prometheus operator's objects: not where its monitoring is
+ * off, nor where its cluster serves no PodMonitors and PrometheusRules (the preflight says so).
+ */
+function monitoringOf(site: string, config: PlacedSite, cluster: ClusterRead | undefined): AlertSettings | undefined {
+    const served = cluster !== undefined && "facts" in cluster && cluster.facts.monitoring === true;
+    if (config.monitoring.prometheus === "off" || !served) return undefined;
+    const { linkDownFor, lossRatioAbove } = config.monitoring;
+    return { site, stack: pulumi.getStack(), linkDownFor, lossRatioAbove };
+}
 
 /** Everything a stack exports: per site (the contract with its peers' stacks) and per link. */
 export interface Deployment {
@@ -55,6 +68,7 @@ export async function deploy(
             binaries: plan.binaries,
             nodeAgentEnv: nodeAgentEnv(plan, name),
             provider: providers[name],
+            monitoring: monitoringOf(name, plan.sites[name].config, clusters[name]),
         });
     }
     const awsFacts = aws ? await aws.deployAws(plan, awsSides, peers) : {};

@@ -129,7 +129,9 @@ function realNode(instance: Instance, i: number, site: string, s: number, node: 
         address: `198.18.${i * 16 + s}.${4 * k + 2}`,
         hostVeth: `plk-${i}-${s}-${k}`,
         underlay: { address: siteSubnet(s).node(k), router: siteSubnet(s).router, prefixLength: siteSubnet(s).prefixLength },
-        podSubnet: `100.64.${s * 16 + Math.floor(k / 4)}.${(k % 4) * 64}/26`,
+        // The machine routes each node's pod range to the node (the API server's pod proxy): a /16 of
+        // 100.64.0.0/10 per instance, so that instances running side by side never share a route.
+        podSubnet: `100.${72 + i}.${s * 16 + Math.floor(k / 4)}.${(k % 4) * 64}/26`,
     };
 }
 

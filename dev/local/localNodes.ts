@@ -9,7 +9,8 @@
 // insists on, so that the machine's own values are never changed. It reaches its cluster's API
 // server on 127.0.0.1:6443 of its own namespace, relayed through a Unix socket to the server on this
 // machine's loopback; the API server reaches its kubelet through a veth with a /30 from 198.18.0.0/15
-// (reserved for lab networks), the only route this machine's namespace gets.
+// (reserved for lab networks), and the node's pods (its pod proxy) through the same veth: the only
+// routes this machine's namespace gets.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -157,6 +158,9 @@ function createNodeNetwork(node: RealNode, routerNetns: string, routerInterface:
     ip("link", "set", node.hostVeth, "up");
     inNs("addr", "add", `${node.address}/30`, "dev", "kapi");
     inNs("link", "set", "kapi", "up");
+    // The API server's pod proxy (as a scrape of the pods' metrics goes through it) reaches the
+    // node's pods through the node; the route goes with the veth.
+    ip("route", "replace", node.podSubnet, "via", node.address, "dev", node.hostVeth);
     ip("-n", node.netns, "link", "add", "eth0", "type", "veth", "peer", "name", routerInterface, "netns", routerNetns);
     inNs("addr", "add", `${node.underlay.address}/${node.underlay.prefixLength}`, "dev", "eth0");
     inNs("link", "set", "eth0", "up");

@@ -4,6 +4,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 
+/** Where the nodes' veths to this machine take their /30s from: 198.18.0.0/15, reserved for lab networks. */
+const LAB_NETWORK = "198.18.0.0/15";
+
 const ROOT = path.join(__dirname, "..", "..");
 const TOOLCHAIN = process.env.PLUMR_TOOLCHAIN_DIR ?? path.join(ROOT, ".cache", "toolchain");
 export const BIN = path.join(TOOLCHAIN, "bin");
@@ -176,8 +179,10 @@ export function multusConfig(node: RealNode): string {
             cniDir: "/var/lib/cni/multus",
             logFile: "/var/log/multus.log",
             logLevel: "verbose",
-            // Every pod's eth0: a bridge in the node's namespace, with no route beyond it. Not cni0,
-            // the bridge plugin's default name, which an attachment that names no bridge takes.
+            // Every pod's eth0: a bridge in the node's namespace, with no route beyond it but to the
+            // machine's side of the nodes' veths (198.18.0.0/15), where the API server's pod proxy
+            // comes from. Not cni0, the bridge plugin's default name, which an attachment that names
+            // no bridge takes.
             delegates: [
                 {
                     cniVersion: "0.3.1",
@@ -186,7 +191,7 @@ export function multusConfig(node: RealNode): string {
                     bridge: "plumr-pods",
                     isGateway: true,
                     ipMasq: false,
-                    ipam: { type: "host-local", ranges: [[{ subnet: node.podSubnet }]] },
+                    ipam: { type: "host-local", ranges: [[{ subnet: node.podSubnet }]], routes: [{ dst: LAB_NETWORK }] },
                 },
             ],
         },

@@ -7,6 +7,7 @@ import type { ParsedRanges } from "./ranges";
 import { Problems, Unique } from "../problems/errors";
 import { fieldPath, PlacedTopology } from "../topology/schema";
 import type { EndPlan, EndpointPlan, LinkPlan } from "../types";
+import { METRICS_PORT } from "../cluster/metrics";
 
 /** Checks an endpoint's site and node; returns the node's range when both are known. */
 function resolveEndpoint(topology: PlacedTopology, parsed: ParsedRanges, endpoint: PlacedEndpoint, problems: Problems): a.Cidr | undefined {
@@ -250,6 +251,37 @@ export function planEndpoints(topology: PlacedTopology, links: LinkPlan[], probl
 }
 
 /**
+ * The pod's metrics exporter listens on TCP METRICS_PORT and names its port `metrics`, which the
+ * PodMonitor scrapes by name: a workload port may take neither.
+ */
+function checkMetricsPort(
+    port: { containerPort: number; protocol?: string; name?: string },
+    where: (string | number)[],
+    reported: Set<string>,
+    problems: Problems,
+): void {
+    const key = `${where.join(".")}/metrics`;
+    if (reported.has(key)) return;
+    if (port.containerPort === METRICS_PORT && (port.protocol ?? "TCP") === "TCP") {
+        reported.add(key);
+        problems.add(
+            fieldPath([...where, "containerPort"]),
+            port.containerPort,
+            `TCP ${METRICS_PORT} is the endpoint pod's metrics port, on which its links' exporter listens in the same pod`,
+            "use another port for the workload",
+        );
+    } else if (port.name === "metrics") {
+        reported.add(key);
+        problems.add(
+            fieldPath([...where, "name"]),
+            port.name,
+            "the port name metrics is the links' exporter's, whose port Prometheus scrapes by this name",
+            "give the workload's port another name",
+        );
+    }
+}
+
+/**
  * The workload shares its pod's network namespace with the plumr sidecars, which listen on their
  * links' UDP ports there: a workload port of the same number and protocol could never be bound.
  * Reported once per workload setting and port, on the workload that sets it.
@@ -260,6 +292,7 @@ function checkWorkloadPorts(topology: PlacedTopology, endpoints: EndpointPlan[],
         const own = endpoint.named && topology.endpoints[endpoint.name].workload !== undefined;
         const where = own ? ["endpoints", endpoint.name, "workload"] : ["sites", endpoint.site, "workload"];
         (endpoint.workload.ports ?? []).forEach((port, i) => {
+            checkMetricsPort(port, [...where, "ports", i], reported, problems);
             const end = endpoint.ends.find((e) => e.port === port.containerPort);
             if (!end || (port.protocol ?? "TCP") !== "UDP" || reported.has(`${where.join(".")}/${i}`)) return;
             reported.add(`${where.join(".")}/${i}`);

@@ -48,12 +48,20 @@ export interface ClusterFacts {
     canUsePrivilegedScc?: boolean;
     /** Whether the cluster serves NetworkAttachmentDefinitions (k8s.cni.cncf.io/v1: Multus); undefined where not asked. */
     multus?: boolean;
+    /** Whether the cluster serves the Prometheus operator's PodMonitors and PrometheusRules (monitoring.coreos.com/v1); undefined where not asked. */
+    monitoring?: boolean;
     /** What the API server answered about each right the stack needs; undefined where not asked. */
     rights?: RightAnswer[];
     /** OpenShift's cluster (pod) and service networks (config.openshift.io networks/cluster); undefined elsewhere. */
     networks?: { cluster: string[]; service: string[] };
     /** The `kubernetes` Service's address: the first of the service network's, where the API says nothing else of it. */
     kubernetesServiceIp?: string;
+}
+
+/** Whether an APIResourceList of monitoring.coreos.com/v1 has both kinds the stack would create. */
+function servesMonitoring(list: any): boolean {
+    const served = new Set<string>((list?.resources ?? []).map((r: any) => String(r?.name)));
+    return served.has("podmonitors") && served.has("prometheusrules");
 }
 
 /** The sections of what program/clusterReader.ts gives, by name. */
@@ -123,6 +131,7 @@ export function parseClusterFacts(text: string): ClusterFacts {
             : null,
         ...(scc && { canUsePrivilegedScc: scc === "yes" }),
         ...(found.has("multus") && { multus: json(found.get("multus")) !== undefined }),
+        ...(found.has("monitoring") && { monitoring: servesMonitoring(json(found.get("monitoring"))) }),
         ...(found.has("rights") && { rights: parseReviews(found.get("rights") ?? "") }),
         ...(network && {
             networks: {

@@ -4,7 +4,7 @@
 // the plan, as pure functions.
 import * as a from "../addressing/addresses";
 import { Problem, Problems, SECRET } from "../problems/errors";
-import { answerTo, RightAnswer, rightsNeeded } from "./rights";
+import { answerTo, MONITORING_GROUP, RightAnswer, rightsNeeded } from "./rights";
 import { checkClusterNodes } from "../aws/nodes";
 import type { ClusterFacts } from "./facts";
 import { fieldPath, PlacedSite } from "../topology/schema";
@@ -120,9 +120,40 @@ function checkMultus(siteName: string, config: PlacedSite, multus: boolean | und
     });
 }
 
+/**
+ * The Prometheus operator's objects are created only where the cluster serves them; the preflight
+ * says so, and fails where the site requires them.
+ */
+function checkMonitoring(siteName: string, config: PlacedSite, monitoring: boolean | undefined): PreflightCheck {
+    const setting = config.monitoring.prometheus;
+    const found =
+        setting === "off"
+            ? "not asked: monitoring.prometheus is off"
+            : monitoring === undefined
+              ? "(not asked)"
+              : monitoring
+                ? "monitoring.coreos.com/v1 served: the stack creates a PodMonitor and a PrometheusRule"
+                : "no monitoring.coreos.com/v1 PodMonitors and PrometheusRules: the stack creates neither; the endpoints still serve their metrics";
+    return runCheck(siteName, "Prometheus operator", found, (problems) => {
+        if (setting !== "required" || monitoring !== false) return;
+        problems.add(
+            fieldPath(["sites", siteName, "monitoring", "prometheus"]),
+            setting,
+            `site ${siteName}'s cluster serves no PodMonitors and PrometheusRules (monitoring.coreos.com/v1), so its links would have no scrape and no alerts`,
+            "install the Prometheus operator (on OpenShift, enable user-workload monitoring: docs/MONITORING.md), or set it to auto to deploy without them",
+        );
+    });
+}
+
 /** The deployer may create everything the stack creates, each missing right named. */
-function checkRights(site: SitePlan, siteName: string, answers: RightAnswer[] | undefined): PreflightCheck {
-    const rights = rightsNeeded(site.config);
+function checkRights(
+    site: SitePlan,
+    siteName: string,
+    answers: RightAnswer[] | undefined,
+    monitoring: boolean | undefined,
+): PreflightCheck {
+    // The Prometheus operator's objects are created only where the cluster serves them.
+    const rights = rightsNeeded(site.config).filter((right) => monitoring === true || right.group !== MONITORING_GROUP);
     const denied = answers ? rights.filter((right) => answerTo(right, answers)?.allowed === false) : [];
     const found =
         answers === undefined
@@ -342,7 +373,8 @@ export function checkCluster(plan: Plan, siteName: string, facts: ClusterFacts):
     ];
     if (config.pool && config.aws?.routing === "transitGateway") checks.push(checkPoolInstances(plan, siteName, config));
     checks.push(checkMultus(siteName, config, facts.multus));
-    checks.push(checkRights(plan.sites[siteName], siteName, facts.rights));
+    checks.push(checkMonitoring(siteName, config, facts.monitoring));
+    checks.push(checkRights(plan.sites[siteName], siteName, facts.rights, facts.monitoring));
     checks.push(checkNodeSystems(siteName, config, facts.nodes));
     checks.push(checkTunDevice(siteName, config, facts.nodes));
     checks.push(checkClusterNetworks(plan, siteName, config, facts));

@@ -1,6 +1,6 @@
 // What the identity that deploys a site must be allowed to do in its cluster: create what the
-// stack creates. The preflight asks the API server (SelfSubjectAccessReviews, all created by one
-// kubectl) before any change, so that a missing right is named at once instead of failing
+// stack creates. The preflight asks the API server (a SelfSubjectAccessReview each, through the
+// cluster reader's one kubectl) before any change, so that a missing right is named at once instead of failing
 // halfway through `pulumi up`.
 import { endpointSccName, hasEndpointScc } from "./scc";
 import type { PlacedSite } from "../topology/schema";
@@ -21,12 +21,18 @@ export interface Right {
     what: string;
 }
 
+/** The Prometheus operator's API group. */
+export const MONITORING_GROUP = "monitoring.coreos.com";
+
 /**
  * The rights the stack of a site needs: it creates the namespace, and in it everything the node
  * agent and the endpoints are made of; on OpenShift the endpoints' SCC too, and it may grant `use`
- * of it only when it may use it itself (RBAC grants no more than its granter holds).
+ * of it only when it may use it itself (RBAC grants no more than its granter holds); the Prometheus
+ * operator's objects unless the site turns monitoring off.
  */
-export function rightsNeeded(site: Pick<PlacedSite, "namespace" | "platform" | "tunDevice">): Right[] {
+export function rightsNeeded(
+    site: Pick<PlacedSite, "namespace" | "platform" | "tunDevice"> & { monitoring?: { prometheus: "auto" | "required" | "off" } },
+): Right[] {
     const namespace = site.namespace;
     const inNamespace = (group: string, resource: string, what: string): Right => ({ verb: "create", group, resource, namespace, what });
     return [
@@ -55,10 +61,17 @@ export function rightsNeeded(site: Pick<PlacedSite, "namespace" | "platform" | "
                   },
               ]
             : []),
+        // Asked unless the site turns them off; needed only where the cluster serves them (checkRights).
+        ...(site.monitoring && site.monitoring.prometheus !== "off"
+            ? [
+                  inNamespace(MONITORING_GROUP, "podmonitors", "create PodMonitors"),
+                  inNamespace(MONITORING_GROUP, "prometheusrules", "create PrometheusRules"),
+              ]
+            : []),
     ];
 }
 
-/** The SelfSubjectAccessReviews that ask the API server about `rights`, as one list for kubectl create. */
+/** The SelfSubjectAccessReviews that ask the API server about `rights`, as a List (the cluster reader sends each item). */
 export function accessReviews(rights: Right[]): object {
     return {
         apiVersion: "v1",

@@ -446,3 +446,12 @@ export function awsProfileName(value: string): Finding | undefined {
     }
     return undefined;
 }
+
+/** A duration as Prometheus writes one (a rule's `for`): units from the largest down, e.g. 5m, 1h30m, 90s. */
+export function prometheusDuration(value: string): Finding | undefined {
+    if (/^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/.test(value) && /[1-9]/.test(value)) return undefined;
+    return {
+        message: "a duration is whole numbers of units, the largest first (y, w, d, h, m, s, ms), and not zero",
+        fix: "write it as Prometheus does, e.g. 5m, 90s or 1h30m",
+    };
+}

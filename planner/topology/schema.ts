@@ -262,6 +262,23 @@ const aws = z
     })
     .describe("the site's AWS settings: {region: <region>, ...}");
 
+/** Where the site's links are watched: the Prometheus operator's objects, and the alerts' thresholds. */
+const monitoring = z
+    .strictObject({
+        /**
+         * Whether the stack creates a PodMonitor for its endpoints and a PrometheusRule with the links'
+         * alerts: `auto` where the cluster serves the Prometheus operator's monitoring.coreos.com/v1,
+         * `required` the same but the preflight fails where it does not, `off` never.
+         */
+        prometheus: z.enum(["auto", "required", "off"]).default("auto"),
+        /** How long a link stays down before PlumrLinkDown fires, as Prometheus writes durations. */
+        linkDownFor: checked(id.prometheusDuration).default("5m"),
+        /** The share of lost probes (over the exporter's window) above which PlumrLinkLossHigh fires. */
+        lossRatioAbove: z.number().gt(0).lt(1).default(0.2),
+    })
+    .describe("the site's monitoring: {prometheus: auto|required|off, linkDownFor: 5m, lossRatioAbove: 0.2}")
+    .prefault({});
+
 const site = z
     .strictObject({
         /** `openshift` adds the SecurityContextConstraints grants; `kubernetes` does not. */
@@ -291,7 +308,7 @@ const site = z
         cniBinDir: checked(id.absoluteDirectory).optional(),
         /** `native`: plumr is a Kubernetes native sidecar (≥ 1.29, OpenShift ≥ 4.16); `legacy`: a plain container. */
         sidecar: z.enum(["native", "legacy"]).default("native"),
-        /** Image the plumr sidecar and the metrics container run in (default: the workload image). */
+        /** Image the plumr sidecar and the metrics exporter run in (default: the workload image). */
         sidecarImage: image.optional(),
         /**
          * How each plumr sidecar gets the tun device, which it needs beside CAP_NET_ADMIN:
@@ -301,6 +318,7 @@ const site = z
          * `privileged` (a privileged sidecar, for runtimes that leave no other way).
          */
         tunDevice: z.enum(["hostPath", "crioAnnotation", "privileged"]).default("hostPath"),
+        monitoring,
         workload,
         /**
          * The nodes that may host endpoints, each pinned with its part of the bridge range. Give

@@ -422,7 +422,7 @@ describe("end to end on running pods", function () {
                 end.checks.ping.detail,
                 new RegExp(`^3/3 from ${ends[site === "ohio" ? "mumbai" : "ohio"].tunnelIp.replace(/\./g, "\\.")}, rtt`),
             );
-            assert.match(end.checks.metrics.detail, /tun: rx \d+ packets/);
+            assert.match(end.checks.metrics.detail, /^up 1, rtt \d+\.\d{3} ms, loss \d+%, probed \d+ s ago$/);
             assert.strictEqual(status, 0);
         }
     });

@@ -238,6 +238,16 @@ export function preflightOutput(facts: ClusterFacts): string {
         section("version", facts.serverVersion ? { gitVersion: facts.serverVersion } : {}),
         section("nodes", nodes),
         ...(facts.multus !== undefined ? [section("multus", facts.multus ? { kind: "APIResourceList" } : "")] : []),
+        ...(facts.monitoring !== undefined
+            ? [
+                  section(
+                      "monitoring",
+                      facts.monitoring
+                          ? { kind: "APIResourceList", resources: [{ name: "podmonitors" }, { name: "prometheusrules" }] }
+                          : "",
+                  ),
+              ]
+            : []),
         ...(facts.kubernetesServiceIp ? [section("kubernetes-service", { spec: { clusterIP: facts.kubernetesServiceIp } })] : []),
         ...(reviews ? [section("rights", reviews)] : []),
         section("network-operator", operator ?? ""),
@@ -506,5 +516,6 @@ export function ohioEndpointPodArgs(plan: Plan): EndpointPodArgs {
         configSecret: "plumr-ohio-mumbai-config",
         serviceAccount: "plumr-endpoint",
         entrypointConfigMap: "plumr-entrypoint",
+        exporterConfigMap: "plumr-exporter",
     };
 }

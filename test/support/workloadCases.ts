@@ -100,6 +100,16 @@ export const STRICTER_BY_DESIGN: { field: RegExp; message: RegExp; why: string }
         why: "Kubernetes 1.29 takes only these names; 1.34 takes any printable character but '='",
     },
     { field: /\.ports\[\d+\]\.containerPort$/, message: /is the port of link/, why: "the pod's plumr sidecar listens on it" },
+    {
+        field: /\.ports\[\d+\]\.containerPort$/,
+        message: /is the endpoint pod's metrics port/,
+        why: "the pod's metrics exporter listens on it",
+    },
+    {
+        field: /\.ports\[\d+\]\.name$/,
+        message: /the port name metrics is the links' exporter's/,
+        why: "the PodMonitor scrapes the port of this name",
+    },
 ];
 
 /**

@@ -205,6 +205,7 @@ describe("endpoints: the pod of a named endpoint", () => {
         configSecret: "plumr-hub-config",
         serviceAccount: "plumr-endpoint",
         entrypointConfigMap: "plumr-entrypoint",
+        exporterConfigMap: "plumr-exporter",
     });
 
     it("runs one plumr per link, none privileged, each with its own config and probing its own device", () => {
@@ -240,6 +241,20 @@ describe("endpoints: the pod of a named endpoint", () => {
                 ["metrics", false],
             ],
         );
+    });
+
+    it("probes every link in its one metrics container, each labelled with both endpoints", () => {
+        const metrics = spec.containers.find((c: any) => c.name === "metrics");
+        const groups = [0, 1, 2].map((i) => metrics.args.slice(4 * i, 4 * i + 4));
+        assert.strictEqual(metrics.args.length, 12);
+        groups.forEach((group: string[], i: number) => {
+            assert.deepStrictEqual(group, [
+                hub.ends[i].device,
+                hub.ends[i].tunnelIp,
+                peers[i].facts.tunnelIp,
+                `link="${hub.ends[i].link}",site="ohio",peer_site="mumbai",endpoint="${hub.name}",peer_endpoint="${peers[i].endpoint}"`,
+            ]);
+        });
     });
 
     it("resolves every peer by <endpoint> and <endpoint>.<site> to its tunnel address", () => {
@@ -307,6 +322,7 @@ describe("endpoints: the pod of a named endpoint", () => {
             configSecret: "c",
             serviceAccount: "s",
             entrypointConfigMap: "e",
+            exporterConfigMap: "x",
         });
         const workload = own.containers[0];
         assert.strictEqual(workload.image, "quay.io/example/aggregator:1");

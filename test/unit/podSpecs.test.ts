@@ -144,6 +144,30 @@ describe("the endpoint's pod spec", () => {
         );
         assert.deepStrictEqual(spec.nodeSelector, { "kubernetes.io/hostname": args.endpoint.node });
     });
+
+    it("serves the link's metrics on a port named metrics, from an exporter that probes the peer through the link's device", () => {
+        const args = endpointArgs((t) => (t.tunnel.device = "tun9"));
+        const spec: any = endpointPodSpec(args);
+        const metrics = named(spec, "metrics");
+        assert.deepStrictEqual(metrics.ports, [{ name: "metrics", containerPort: 9464, protocol: "TCP" }]);
+        assert.deepStrictEqual(metrics.command, ["/bin/sh", "/plumr-exporter/plumr-exporter.sh"]);
+        // The device, this end's tunnel address, the peer's, and the labels.
+        assert.deepStrictEqual(metrics.args, ["tun9", "10.4.0.1", "10.4.0.2", 'link="ohio-mumbai",site="ohio",peer_site="mumbai"']);
+        const env = Object.fromEntries(metrics.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+        // Bound to the pod's own address: not served on the underlay nor through the tunnel.
+        assert.deepStrictEqual(env.PLUMR_METRICS_ADDRESS, { fieldRef: { fieldPath: "status.podIP" } });
+        assert.strictEqual(env.PLUMR_METRICS_PORT, "9464");
+        assert.strictEqual(env.PLUMR_METRICS_NAME, "plumr_metrics", "shm_printer still prints plumr's own metrics to its log");
+        const exporter = spec.volumes.find((v: any) => v.name === "plumr-exporter").configMap;
+        assert.deepStrictEqual(exporter, { name: "plumr-exporter", defaultMode: 0o555 });
+        assert.deepStrictEqual(
+            containers(spec)
+                .filter((c) => (c.ports ?? []).some((p: any) => p.name === "metrics"))
+                .map((c) => c.name),
+            ["metrics"],
+            "one container serves the metrics",
+        );
+    });
 });
 
 describe("the node agent's pod spec", () => {

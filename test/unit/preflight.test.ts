@@ -47,6 +47,7 @@ describe("the preflight's checks", () => {
                 ["nodes", true],
                 ["architecture", true],
                 ["Multus", true],
+                ["Prometheus operator", true],
                 ["rights", true],
                 ["node systems", true],
                 ["tun device", true],
@@ -165,6 +166,21 @@ describe("the preflight's checks of what the stack needs of a cluster", () => {
             [],
             "not asked: not checked",
         );
+    });
+
+    it("says where the cluster serves no PodMonitors and PrometheusRules, and fails only a site that requires them", () => {
+        const missing = (f: any) => (f.monitoring = false);
+        assert.deepStrictEqual(problemsAt("ohio", missing), [], "auto: the stack creates neither, and says so");
+        const topology = exampleTopology();
+        const check = checkCluster(planTopology(parseTopology(topology), plannerFiles()), "ohio", {
+            ...healthy(topology, "ohio"),
+            monitoring: false,
+        }).find((c) => c.check === "Prometheus operator")!;
+        assert.match(check.found, /the stack creates neither; the endpoints still serve their metrics/);
+        const [problem] = problemsAt("ohio", missing, (t) => (t.sites.ohio.monitoring = { prometheus: "required" }));
+        assert.strictEqual(problem.field, `${T}.sites.ohio.monitoring.prometheus`);
+        assert.strictEqual(problem.value, "required");
+        assert.match(problem.fix, /enable user-workload monitoring/);
     });
 
     it("names every right the deployer lacks", () => {
@@ -366,6 +382,11 @@ describe("the cluster reader", () => {
         "GET /version": ok({ major: "1", minor: "34", gitVersion: "v1.34.2" }),
         "GET /api/v1/nodes": ok({ kind: "NodeList", items: [NODE] }),
         "GET /apis/k8s.cni.cncf.io/v1": ok({ kind: "APIResourceList", groupVersion: "k8s.cni.cncf.io/v1" }),
+        "GET /apis/monitoring.coreos.com/v1": ok({
+            kind: "APIResourceList",
+            groupVersion: "monitoring.coreos.com/v1",
+            resources: [{ name: "podmonitors" }, { name: "prometheusrules" }, { name: "servicemonitors" }],
+        }),
     };
 
     it("reads a plain cluster through one kubectl, with a private kubeconfig that is gone afterwards, or the user's file, and the context", async () => {
@@ -378,8 +399,14 @@ describe("the cluster reader", () => {
         assert.match(plain.args[3], /^--unix-socket=/);
         assert.deepStrictEqual(
             [...plain.requests].sort(),
-            ["GET /api/v1/namespaces/default/services/kubernetes", "GET /api/v1/nodes", "GET /apis/k8s.cni.cncf.io/v1", "GET /version"],
-            "a plain cluster is asked four questions, each a plain GET",
+            [
+                "GET /api/v1/namespaces/default/services/kubernetes",
+                "GET /api/v1/nodes",
+                "GET /apis/k8s.cni.cncf.io/v1",
+                "GET /apis/monitoring.coreos.com/v1",
+                "GET /version",
+            ],
+            "a plain cluster is asked five questions, each a plain GET",
         );
         assert.deepStrictEqual(parseClusterFacts(plain.text!), {
             serverVersion: "v1.34.2",
@@ -396,6 +423,7 @@ describe("the cluster reader", () => {
             networkOperator: null,
             vpcCni: null,
             multus: true,
+            monitoring: true,
         });
         const withContext = await read("x", NO_QUESTIONS, { answers: PLAIN }, "ohio admin");
         assert.deepStrictEqual(withContext.args.slice(0, 4), ["--kubeconfig", withContext.kubeconfigPath, "--context", "ohio admin"]);
@@ -443,7 +471,7 @@ describe("the cluster reader", () => {
         const plain = await read("x", NO_QUESTIONS, { answers });
         assert.deepStrictEqual(
             [parseClusterFacts(plain.text!).networkOperator, parseClusterFacts(plain.text!).vpcCni, plain.requests.length],
-            [null, null, 4],
+            [null, null, 5],
             "neither asked of a site that is not on OpenShift or AWS",
         );
     });

@@ -259,7 +259,13 @@ describe("a stack that manages both sites", () => {
             spec.containers.map((c: any) => c.name),
             ["workload", "metrics"],
         );
-        assert.deepStrictEqual(spec.containers[1].command, ["/opt/plumr/shm_printer", "--name", "plumr_metrics"]);
+        assert.deepStrictEqual(spec.containers[1].command, ["/bin/sh", "/plumr-exporter/plumr-exporter.sh"]);
+        assert.deepStrictEqual(spec.containers[1].args, [
+            "tun",
+            "10.4.0.1",
+            "10.4.0.2",
+            'link="ohio-mumbai",site="ohio",peer_site="mumbai"',
+        ]);
     });
 
     it("gives network privileges to plumr alone, and no container of an endpoint privileged", () => {
@@ -483,6 +489,7 @@ describe("binary distribution", () => {
         const endpoint = find(resources, "plumr:link:Endpoint", "ohio-ohio-mumbai");
         assert.deepStrictEqual([...endpoint.dependsOn].sort(), [
             "ohio-entrypoint",
+            "ohio-exporter",
             "ohio-namespace",
             "ohio-plumr-endpoint",
             "ohio-plumr-node-agent",

@@ -144,6 +144,24 @@ describe("the workload's settings", () => {
         assert.doesNotThrow(planWith((w) => (w.ports = [{ containerPort: 5000, protocol: "TCP" }])));
     });
 
+    it("keep off the metrics exporter's TCP port and its port's name", () => {
+        expectProblem(
+            planWith((w) => (w.ports = [{ containerPort: 9464 }])),
+            `${W}.ports[0].containerPort`,
+            {
+                message: /TCP 9464 is the endpoint pod's metrics port/,
+            },
+        );
+        expectProblem(
+            planWith((w) => (w.ports = [{ containerPort: 8080, name: "metrics" }])),
+            `${W}.ports[0].name`,
+            {
+                message: /the port name metrics is the links' exporter's/,
+            },
+        );
+        assert.doesNotThrow(planWith((w) => (w.ports = [{ containerPort: 9464, protocol: "UDP", name: "stats" }])));
+    });
+
     it("read quantities as Kubernetes does, in thousandths rounded up", () => {
         const cases: [string, bigint][] = [
             ["500m", 500n],
