@@ -216,7 +216,8 @@ describe("the preflight's checks of what the stack needs of a cluster", () => {
             ],
         );
         const review: any = accessReviews(openshift);
-        assert.deepStrictEqual(review.items.at(-1).spec.resourceAttributes, {
+        const useScc = review.items.find((item: any) => item.spec.resourceAttributes.verb === "use");
+        assert.deepStrictEqual(useScc.spec.resourceAttributes, {
             verb: "use",
             group: "security.openshift.io",
             resource: "securitycontextconstraints",
