@@ -50,7 +50,7 @@ Deploys the shipped topology onto two local clusters on this machine, whose pool
 
 Needs: Linux, root, Debian's apt-get, Go 1.26 or newer at /usr/local/go, a C compiler, 20 GiB free
 and 2 cores; it checks them first. A first run builds the toolchain from Go modules: about 45
-minutes on a 2-core machine. Later runs reuse it: about 4 minutes.
+minutes on a 2-core machine. Later runs reuse it: one to two minutes.
 
 Exit codes: 0 the demo passed, 1 it failed or the machine lacks a need, 2 usage, 130/143 stopped.`;
 
