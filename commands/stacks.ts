@@ -4,7 +4,8 @@
 //
 //   npm run stacks                                  every stack, and the stages of a deployment on main, as JSON
 //   npm run stacks -- --changed-since <git ref>     preview only the stacks a change since <ref> can affect
-//   npm run stacks -- --github-output <file>        also write them as a step's outputs: preview, stage1…stage3
+//   npm run stacks -- --github-output <file>        also write them as a step's outputs: preview (each stack with
+//                                                   its environment), stage1…stage3
 //   npm run stacks -- --cwd <project directory>     another project than the one npm runs in
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -13,6 +14,7 @@ import * as YAML from "yaml";
 import { ConfigError, Problems } from "../planner/problems/errors";
 import {
     affectedStacks,
+    DEFAULT_GITHUB_ENVIRONMENT,
     EnvironmentStacks,
     MAX_STAGES,
     PROMOTION_FILE,
@@ -23,9 +25,11 @@ import {
 import { parseTopology } from "../planner/topology/schema";
 import { environmentTopology, projectEnvironments, readTopologyFile } from "../lib/topologyFile";
 
-/** What the workflow reads: the stacks to preview, and the stages of a deployment on main. */
+/** What the workflow reads: the stacks to preview, the GitHub environment of each, and the stages of a deployment on main. */
 export interface WorkflowStacks {
     preview: string[];
+    /** Each stack's environment: a preview runs in it, with its credentials and behind its protection rules. */
+    environments: Record<string, string>;
     stages: ReturnType<typeof stages>;
 }
 
@@ -45,8 +49,12 @@ export function projectStacks(dir: string): EnvironmentStacks[] {
 /** The workflow's stacks for the project in `dir`; with `changed`, previews only the stacks those files can affect. */
 export function workflowStacks(dir: string, changed?: string[]): WorkflowStacks {
     const environments = projectStacks(dir);
+    const environmentOf = Object.fromEntries(
+        environments.flatMap((env) => stacksOf(env).map((stack) => [stack, env.name ?? DEFAULT_GITHUB_ENVIRONMENT])),
+    );
     return {
         preview: changed ? affectedStacks(changed, environments) : environments.flatMap(stacksOf),
+        environments: environmentOf,
         stages: stages(environments),
     };
 }
@@ -71,7 +79,9 @@ function main(): void {
     const stacks = workflowStacks(dir, ref ? changedSince(ref, dir) : undefined);
     console.log(JSON.stringify(stacks, null, 2));
     if (output) {
-        const lines = [`preview=${JSON.stringify(stacks.preview)}`];
+        // The preview job's matrix: each stack with the GitHub environment it runs in.
+        const preview = stacks.preview.map((stack) => ({ stack, environment: stacks.environments[stack] }));
+        const lines = [`preview=${JSON.stringify(preview)}`];
         for (let i = 0; i < MAX_STAGES; i++) {
             const stage = stacks.stages[i];
             lines.push(`stage${i + 1}=${stage ? JSON.stringify({ environment: stage.environment, order: stage.order.join(" ") }) : ""}`);

@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { MAX_STAGES } from "../../planner/environments/rollout";
+import versions from "../../dev/toolchain/versions.json";
 
 const ROOT = path.join(__dirname, "..", "..");
 const ACTIONLINT = path.join(process.env.PLUMR_TOOLCHAIN_DIR ?? path.join(ROOT, ".cache", "toolchain"), "bin", "actionlint");
@@ -39,7 +40,7 @@ describe("the GitHub Actions workflow", () => {
             jobs.stacks.steps.at(-1).run,
             /npm run stacks -- --github-output "\$GITHUB_OUTPUT" \$\{BASE:\+--changed-since "\$BASE"\}/,
         );
-        assert.strictEqual(jobs.preview.strategy.matrix.stack, "${{ fromJSON(needs.stacks.outputs.preview) }}");
+        assert.strictEqual(jobs.preview.strategy.matrix.include, "${{ fromJSON(needs.stacks.outputs.preview) }}");
         const preview = jobs.preview.steps.find((s: any) => s.with?.command === "preview");
         assert.deepStrictEqual(
             [preview.with["stack-name"], preview.with["comment-on-pr"], preview.with.policyPacks],
@@ -64,7 +65,68 @@ describe("the GitHub Actions workflow", () => {
         assert.strictEqual(deploy.environment, "${{ inputs.environment }}", "the GitHub environment's approval gates the stage");
         const up = deploy.steps.at(-1);
         assert.strictEqual(up.env.ORDER, "${{ inputs.order }}");
-        assert.match(up.run, /for stack in \$ORDER; do[\s\S]*pulumi up --yes --non-interactive --stack "\$stack"/);
+        assert.match(up.run, /for stack in \$ORDER; do[\s\S]*pulumi up --yes --non-interactive --policy-pack policy --stack "\$stack"/);
+    });
+
+    const workflowFiles = () => fs.readdirSync(path.join(ROOT, ".github", "workflows"));
+    const steps = (file: string) => Object.values<any>(read(file).jobs).flatMap((job) => job.steps ?? []);
+
+    it("previews after the unit tier alone, each stack in its own GitHub environment, and runs the whole suite beside it", () => {
+        const { jobs } = read("pulumi.yml");
+        assert.ok(jobs.unit.steps.some((s: any) => s.run === "npm run test:unit"));
+        assert.deepStrictEqual(jobs.preview.needs, ["unit", "stacks"]);
+        assert.strictEqual(jobs.preview.strategy.matrix.include, "${{ fromJSON(needs.stacks.outputs.preview) }}");
+        assert.strictEqual(jobs.preview.environment, "${{ matrix.environment }}", "production's preview waits for its approval");
+        assert.ok(jobs.test.steps.some((s: any) => /npm test/.test(s.run ?? "")));
+    });
+
+    it("runs pulumi/actions v7 with the toolchain's Pulumi CLI everywhere", () => {
+        const uses = workflowFiles().flatMap((file) => steps(file).filter((s: any) => /^pulumi\/actions@/.test(s.uses ?? "")));
+        assert.ok(uses.length >= 3);
+        for (const step of uses) {
+            assert.strictEqual(step.uses, "pulumi/actions@v7");
+            assert.strictEqual(step.with?.["pulumi-version"], versions.pulumi);
+        }
+    });
+
+    it("applies the policy pack to every preview and up", () => {
+        const runs = workflowFiles().flatMap((file) => steps(file).map((s: any) => s.run ?? ""));
+        const commands = runs.flatMap((run) => run.split("\n")).filter((line) => /^\s*pulumi (up|preview)\b/.test(line));
+        assert.ok(commands.length >= 2);
+        for (const command of commands) assert.match(command, /--policy-pack policy/, command);
+        const actions = workflowFiles().flatMap((file) => steps(file).filter((s: any) => s.with?.command));
+        for (const step of actions) assert.strictEqual(step.with.policyPacks, "policy", step.with.command);
+    });
+
+    it("gives credentials only to jobs that run in a GitHub environment", () => {
+        for (const file of workflowFiles()) {
+            for (const [name, job] of Object.entries<any>(read(file).jobs)) {
+                const text = JSON.stringify(job.steps ?? []);
+                if (/secrets\.(PULUMI_ACCESS_TOKEN|AWS_ROLE_ARN)/.test(text))
+                    assert.ok(job.environment, `${file}: job ${name} has no environment`);
+            }
+        }
+    });
+
+    it("checks every environment for drift every day, read-only, and opens or updates an issue when a stack drifted", () => {
+        const drift = read("drift.yml");
+        assert.ok(drift.on.schedule?.[0]?.cron, "on a schedule");
+        const checks = Object.keys(drift.jobs).filter((name) => name.startsWith("drift-"));
+        assert.deepStrictEqual(
+            checks,
+            Array.from({ length: MAX_STAGES }, (_, i) => `drift-${i + 1}`),
+        );
+        checks.forEach((name, i) => {
+            assert.strictEqual(drift.jobs[name].uses, "./.github/workflows/drift-check.yml");
+            assert.strictEqual(drift.jobs[name].with.environment, `\${{ fromJSON(needs.stacks.outputs.stage${i + 1}).environment }}`);
+        });
+        const check = read("drift-check.yml").jobs.check;
+        assert.strictEqual(check.environment, "${{ inputs.environment }}-drift", "read-only credentials, no approval to wait for");
+        const preview = check.steps.find((s: any) => /pulumi preview/.test(s.run ?? ""));
+        assert.match(preview.run, /pulumi preview --refresh --expect-no-changes --policy-pack policy/);
+        const issue = check.steps.at(-1);
+        assert.strictEqual(issue.if, "failure()");
+        assert.match(issue.run, /gh issue comment[\s\S]*gh issue create/);
     });
 
     it("checks the allocations files, and previews without checkpoints but never ups without them", () => {

@@ -57,8 +57,9 @@ describe("rolling out", () => {
         });
 
         it("covers the stacks of a project without environments: one per site, in one stage", () => {
-            const { preview, stages: stagesFound } = workflowStacks(ROOT);
+            const { preview, environments, stages: stagesFound } = workflowStacks(ROOT);
             assert.deepStrictEqual(preview, ["mumbai", "ohio"]);
+            assert.deepStrictEqual(environments, { mumbai: "production", ohio: "production" });
             assert.deepStrictEqual(
                 stagesFound.map((s) => s.environment),
                 ["production"],
@@ -78,7 +79,10 @@ describe("rolling out", () => {
                         .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
                 );
                 assert.deepStrictEqual(Object.keys(outputs), ["preview", ...Array.from({ length: MAX_STAGES }, (_, i) => `stage${i + 1}`)]);
-                assert.deepStrictEqual(JSON.parse(outputs.preview).sort(), stackFiles(EXAMPLE));
+                const previews: { stack: string; environment: string }[] = JSON.parse(outputs.preview);
+                assert.deepStrictEqual(previews.map((p) => p.stack).sort(), stackFiles(EXAMPLE));
+                for (const { stack, environment } of previews)
+                    assert.ok(stack.startsWith(`${environment}-`), `${stack} previews in its own environment, not ${environment}`);
                 assert.strictEqual(JSON.parse(outputs.stage1).environment, "staging");
                 assert.match(JSON.parse(outputs.stage1).order, /^staging-mumbai staging-ohio /);
                 assert.strictEqual(JSON.parse(outputs.stage2).environment, "production");
