@@ -372,6 +372,7 @@ describe("end to end on running pods", function () {
                     "nodes",
                     "architecture",
                     "Multus",
+                    "Prometheus operator",
                     "rights",
                     "node systems",
                     "tun device",
