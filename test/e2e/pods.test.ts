@@ -436,14 +436,16 @@ describe("end to end on running pods", function () {
             assert.strictEqual(mumbai.status, 1);
             assert.strictEqual(mumbai.reports[0].checks.pod.ok, false);
             assert.match(mumbai.reports[0].checks.pod.detail, /no endpoint pod with label plumr\/link=ohio-mumbai/);
-            // Ohio's own pod is fine, but nothing answers at the other end.
+            // Ohio's own pod is fine, but nothing answers at the other end: its ping fails at once, and
+            // its metrics once the exporter's next probe round has found the link down.
+            await eventually("ohio's metrics say the link is down", async () => verify("ohio").reports[0].checks.metrics.ok === false);
             const ohio = verify("ohio");
             assert.strictEqual(ohio.status, 1);
             assert.deepStrictEqual(
                 Object.entries(ohio.reports[0].checks)
                     .filter(([, c]) => !c.ok)
                     .map(([name]) => name),
-                ["ping"],
+                ["ping", "metrics"],
             );
         } finally {
             await kubectl(clusters.mumbai, ["-n", NAMESPACE, "scale", "deployment", `plumr-${LINK}`, "--replicas=1"]);
