@@ -29,6 +29,8 @@ export interface SiteHandle {
     exporterConfigMap: pulumi.Input<string>;
     /** sha256 of the exporter's script: a new one restarts the endpoint. */
     exporterSha256: string;
+    /** What the endpoint's pod needs before it is created (see Site.prerequisites); only the Deployment waits for it. */
+    prerequisites: pulumi.Resource[];
 }
 
 /**
@@ -405,7 +407,7 @@ export class Endpoint extends pulumi.ComponentResource {
                     },
                 },
             },
-            { provider: site.provider, parent: this, dependsOn: [nad] },
+            { provider: site.provider, parent: this, dependsOn: [nad, ...site.prerequisites] },
         );
         this.deploymentName = deployment.metadata.name;
         // The rendered configs stay out of the component's outputs: the Secret holds them, and every

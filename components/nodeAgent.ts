@@ -25,6 +25,11 @@ export interface NodeAgentArgs {
     image: string;
     /** Service account of the agent's pods (privileged: it changes the node). */
     serviceAccountName: pulumi.Input<string>;
+    /**
+     * What must exist before the agent's pods are created: on OpenShift, the grant of the SCC its
+     * service account uses. Only the DaemonSet waits for it; the ConfigMaps go at once.
+     */
+    grants: pulumi.Resource[];
     /** The site's cluster. */
     provider: Provider;
 }
@@ -169,7 +174,7 @@ export class NodeAgent extends pulumi.ComponentResource {
                     },
                 },
             },
-            { provider, parent: this },
+            { provider, parent: this, dependsOn: args.grants },
         );
         this.daemonSetName = this.daemonSet.metadata.name;
         this.registerOutputs({ binariesSha256: this.binariesSha256, daemonSetName: this.daemonSetName });

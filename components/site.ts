@@ -114,11 +114,11 @@ export class Site extends pulumi.ComponentResource {
                 env: args.nodeAgentEnv,
                 image: args.binaries.installerImage,
                 serviceAccountName: agentAccount.metadata.name,
+                grants,
                 provider,
             },
             {
                 parent: this,
-                dependsOn: grants,
                 // Once the binary installer: its content-addressed chunk ConfigMaps keep their
                 // names, so they must stay the same resources (the children inherit the alias).
                 aliases: [{ name: `${name}-installer`, type: "plumr:site:BinaryInstaller" }],

@@ -85,11 +85,14 @@ export async function deploy(
                     facts: managed.includes(peerEnd.site) ? factsOf(peerEnd) : peers.facts(peerEnd, factsOf(peerEnd)),
                 };
             });
-            new Endpoint(
-                `${name}-${endpoint.name}`,
-                { endpoint, site, tunnel: plan.tunnel, template: plan.template, binaries, peers: endPeers },
-                { dependsOn: site.prerequisites },
-            );
+            new Endpoint(`${name}-${endpoint.name}`, {
+                endpoint,
+                site,
+                tunnel: plan.tunnel,
+                template: plan.template,
+                binaries,
+                peers: endPeers,
+            });
         }
     }
 
