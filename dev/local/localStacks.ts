@@ -45,7 +45,7 @@ function deploymentDirs(name: string, project: string) {
  * The local changes to a topology's sites: they are not on AWS here (routing: none), and their
  * images are the ones built from Debian packages and imported into the real nodes (dev/setup/images.sh).
  */
-function localizeSites(topology: any): void {
+export function localizeSites(topology: any): void {
     const images = localImages();
     for (const site of Object.values<any>(topology.sites)) {
         if (site.aws) site.aws = { region: site.aws.region, routing: "none" };
@@ -86,7 +86,7 @@ function writeProject(projectDir: string, project: any, header: string): void {
 }
 
 /** The environment every Pulumi command of a local deployment runs with; installs the provider plugin on first use. */
-function deploymentEnv(dirs: { stateDir: string; home: string }): Record<string, string> {
+export function deploymentEnv(dirs: { stateDir: string; home: string }): Record<string, string> {
     const env: Record<string, string> = {
         PATH: `${path.join(TOOLCHAIN, "bin")}:${process.env.PATH}`,
         PULUMI_HOME: dirs.home,
