@@ -73,12 +73,19 @@ probe() {
     received="${received:-0}"
     rtt_ms="$(sed -n 's|^.* = [0-9.]*/\([0-9.]*\)/.*$|\1|p' "$out")"
     history="$dir/$n.history"
-    echo "$count $received" >>"$history"
-    tail -n "$window" "$history" >"$history.tmp" && mv "$history.tmp" "$history"
-    sent_sum=0 received_sum=0
-    while read -r s r; do
-        sent_sum=$((sent_sum + s)) received_sum=$((received_sum + r))
-    done <"$history"
+    # The window starts at the link's first reply: the rounds before it are the tunnel being set
+    # up (plumr starting, the peer not deployed yet), which plumr_link_up says, not probes lost.
+    if [ "$received" -gt 0 ] || [ -e "$history" ]; then
+        echo "$count $received" >>"$history"
+        tail -n "$window" "$history" >"$history.tmp" && mv "$history.tmp" "$history"
+    fi
+    sent_sum=$count received_sum=$received
+    if [ -e "$history" ]; then
+        sent_sum=0 received_sum=0
+        while read -r s r; do
+            sent_sum=$((sent_sum + s)) received_sum=$((received_sum + r))
+        done <"$history"
+    fi
     lost=$((sent_sum - received_sum))
     {
         if [ "$received" -gt 0 ]; then

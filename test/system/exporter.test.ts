@@ -50,6 +50,8 @@ describe("plumr-exporter.sh, the endpoint pod's metrics (root)", function () {
             ["tun-answers", "10.4.0.1", "10.4.0.1", 'link="answers",site="ohio",peer_site="mumbai"'],
             ["tun-silent", "10.4.0.5", "10.4.0.6", 'link="silent",site="ohio",peer_site="mumbai",endpoint="hub",peer_endpoint="spoke"'],
             ["tun-gone", "10.4.0.9", "10.4.0.10", 'link="gone",site="ohio",peer_site="delhi"'],
+            // `later` answers once its address is given to its device, as a link whose peer comes up after it.
+            ["tun-later", "10.4.0.13", "10.4.0.13", 'link="later",site="ohio",peer_site="tokyo"'],
         ];
         // ping without its file capability, as the endpoint's image has it (unpacked without them).
         fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
@@ -62,6 +64,7 @@ describe("plumr-exporter.sh, the endpoint pod's metrics (root)", function () {
             // tun devices that no plumr reads: what is sent through them is dropped.
             "ip tuntap add tun-answers mode tun && ip addr add 10.4.0.1/30 dev tun-answers && ip link set tun-answers up",
             "ip tuntap add tun-silent mode tun && ip addr add 10.4.0.5/30 dev tun-silent && ip link set tun-silent up",
+            "ip tuntap add tun-later mode tun && ip link set tun-later up",
             // What the endpoint pod's sysctl allows its users: ping without privilege.
             "sysctl -qw net.ipv4.ping_group_range='0 2147483647'",
             `exec setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all --bounding-set=-all sh ${EXPORTER} ${links
@@ -136,6 +139,19 @@ describe("plumr-exporter.sh, the endpoint pod's metrics (root)", function () {
         const now = Date.now() / 1000;
         const stamp = value(page, "plumr_link_probe_timestamp_seconds", "gone")!;
         assert.ok(stamp > now - 10 && stamp <= now + 1, `${stamp} is a recent time`);
+    });
+
+    it("counts no loss before the link's first reply: once its peer answers, its loss ratio starts at 0", async () => {
+        assert.strictEqual(value(page, "plumr_link_up", "later"), 0);
+        assert.strictEqual(value(page, "plumr_link_probe_loss_ratio", "later"), 1, "before any reply, the round's own loss");
+        const added = spawnSync("nsenter", ["--target", String(pid), "--net", "ip", "addr", "add", "10.4.0.13/30", "dev", "tun-later"]);
+        assert.strictEqual(added.status, 0, String(added.stderr));
+        const up = await eventually(
+            "link later up",
+            () => (value(scrape(pid), "plumr_link_up", "later") === 1 ? scrape(pid) : undefined),
+            20_000,
+        );
+        assert.strictEqual(value(up, "plumr_link_probe_loss_ratio", "later"), 0);
     });
 
     it("stops at once on SIGTERM, as a container's first process", async () => {
