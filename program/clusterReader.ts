@@ -121,15 +121,19 @@ function startProxy(kubeconfig: string, context: string | undefined, socket: str
     const proxy = spawn("kubectl", args, { stdio: ["ignore", "pipe", "pipe"] });
     return new Promise((resolve, reject) => {
         let said = "";
+        // Once serving, the proxy's end is its reader's business (stopProxy), not a failure to start.
+        let serving = false;
         const timer = setTimeout(() => fail(`kubectl proxy did not start serving within ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
         const fail = (why: string) => {
+            if (serving) return;
             clearTimeout(timer);
             stopProxy(proxy);
             reject(new Error(why));
         };
         proxy.stderr!.on("data", (chunk: Buffer) => (said += chunk.toString("utf8")));
         proxy.stdout!.on("data", (chunk: Buffer) => {
-            if (!chunk.toString("utf8").includes("Starting to serve")) return;
+            if (serving || !chunk.toString("utf8").includes("Starting to serve")) return;
+            serving = true;
             clearTimeout(timer);
             resolve(proxy);
         });
