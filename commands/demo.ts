@@ -3,6 +3,7 @@
 // checks the machine first, then builds what it needs (the Debian packages, the toolchain, the
 // images; each kept for the next run), each step timed. `plumr demo --help` says more.
 import * as pulumi from "@pulumi/pulumi/automation";
+import { constants } from "os";
 import * as path from "path";
 import {
     ClusterSpec,
@@ -34,6 +35,7 @@ import { printReports, verifyStack } from "./verify";
 import { readMachine, unmetNeeds } from "../dev/setup/machine";
 import { Steps, Stopped } from "../dev/setup/steps";
 import { Command, Parsed, runCommand, UsageError } from "../lib/commandLine";
+import type { StopSignal } from "../lib/interrupts";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -61,15 +63,15 @@ let steps: Steps;
 const INSTANCE: Instance = (process.env.PLUMR_LOCAL_INSTANCE as Instance | undefined) ?? "demo";
 const say = (message: string) => steps.start(message);
 
-// Ctrl-C or SIGTERM cancels a running pulumi up or destroy cleanly (the CLI finishes its current
+// Ctrl-C, SIGTERM or SIGHUP cancels a running pulumi up or destroy cleanly (the CLI finishes its current
 // steps and releases the stack), rather than leaving it running on its own. The clusters stay up
 // for the next run; --down removes them. (While the clusters start, an interruption stops what
 // was started: see startLocalClusters.)
 const cancel = new AbortController();
-let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
+let stoppedBy: StopSignal | undefined;
 
 function cancelOnSignals(): void {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
         process.on(signal, () => {
             stoppedBy ??= signal;
             cancel.abort();
@@ -294,14 +296,14 @@ async function demo(parsed: Parsed): Promise<number> {
 function failed(err: unknown): number {
     if (err instanceof Stopped) {
         console.error(`\n${err.message}; what was built is kept: run npm run demo again to resume.`);
-        return err.signal === "SIGINT" ? 130 : 143;
+        return 128 + (constants.signals[err.signal as StopSignal] ?? constants.signals.SIGTERM);
     }
     if (stoppedBy) {
         // pulumi was cancelled: it finished its current steps and released the stack.
         console.error(
             `\n${stoppedBy}: stopped while ${steps.running ?? "running"}; the clusters stay up: run npm run demo again to resume, or npm run demo -- --down to remove everything.`,
         );
-        return stoppedBy === "SIGINT" ? 130 : 143;
+        return 128 + constants.signals[stoppedBy];
     }
     steps.summary();
     console.error(`\ndemo failed: ${err instanceof Error ? err.message : err}`);
