@@ -197,6 +197,21 @@ describe("plumr, the commands' entry point", function () {
             assert.deepStrictEqual(leftIn(tmp), [], "its temporary kubeconfig directory removed");
         });
 
+        it("prints preflight --json's checks alone on stdout too: a configuration the stand-in pulumi lacks fails, no cluster read", () => {
+            const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+            const pids = path.join(state, "kubectl.pids");
+            fs.rmSync(pids, { force: true });
+            const result = plumr(["preflight", "ohio", "--json", "--cwd", project], project, env(tmp));
+            assert.strictEqual(result.status, 1, result.stderr);
+            const checks = JSON.parse(result.stdout);
+            assert.strictEqual(result.stdout, `${JSON.stringify(checks, null, 2)}\n`, "nothing but the document");
+            assert.deepStrictEqual(
+                checks.map((c: any) => [c.stack, c.check, c.ok]),
+                [["ohio", "configuration", false]],
+            );
+            assert.ok(!fs.existsSync(pids), "no kubectl run");
+        });
+
         /**
          * Starts `plumr <args>`, waits until `pidFile` names the stand-in it waits for, sends SIGTERM;
          * resolves with its exit code, what it said on stderr, how long it took to stop, and that stand-in's pid.
@@ -219,6 +234,44 @@ describe("plumr, the commands' entry point", function () {
             if (code === "timeout") child.kill("SIGKILL");
             return { code, stderr, ms: Date.now() - sent, pid };
         }
+
+        it("stops the preflight's read of a cluster on SIGTERM: kubectl proxy ended, the kubeconfig's copy removed", async () => {
+            const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+            const cluster = fs.mkdtempSync(path.join(dir, "cluster-"));
+            const kubectl = fs.mkdtempSync(path.join(dir, "kubectl-"));
+            fs.copyFileSync(path.join(ROOT, "test", "support", "fakeKubectl.js"), path.join(kubectl, "kubectl"));
+            fs.chmodSync(path.join(kubectl, "kubectl"), 0o755);
+            // The cluster answers /version only once a request that never comes has arrived.
+            fs.writeFileSync(path.join(cluster, "answers.json"), JSON.stringify({ answers: {}, hold: { "GET /version": "GET /never" } }));
+            const read = [
+                'const { stopOnSignal } = require("./lib/interrupts");',
+                "stopOnSignal((signal) => `${signal}: stopped`);",
+                'require("./program/clusterReader").readCluster({ kubeconfig: "apiVersion: v1\\nkind: Config\\n" }, { openshift: false, aws: false, rights: [] });',
+            ].join("\n");
+            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", read], {
+                cwd: ROOT,
+                env: { ...process.env, PATH: `${kubectl}${path.delimiter}${process.env.PATH}`, TMPDIR: tmp, PLUMR_FAKE_KUBECTL: cluster },
+                stdio: ["ignore", "ignore", "pipe"],
+            });
+            let stderr = "";
+            child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+            const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+            for (const deadline = Date.now() + 30_000; !fs.existsSync(path.join(cluster, "requests"));) {
+                if (Date.now() > deadline) throw new Error(`the cluster was never asked: ${stderr}`);
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            const copy = path.dirname(fs.readFileSync(path.join(cluster, "kubeconfig-path"), "utf8"));
+            assert.ok(fs.existsSync(copy) && copy.startsWith(tmp), copy);
+            child.kill("SIGTERM");
+            assert.strictEqual(await exited, 143, stderr);
+            assert.strictEqual(stderr, "SIGTERM: stopped\n");
+            await new Promise((r) => setTimeout(r, 300));
+            const proxy = Number(fs.readFileSync(path.join(cluster, "pid"), "utf8"));
+            const proxyRuns = running(proxy);
+            if (proxyRuns) process.kill(proxy, "SIGKILL");
+            assert.ok(!proxyRuns, "kubectl proxy ended");
+            assert.deepStrictEqual(leftIn(tmp), [], "the kubeconfig's copy removed");
+        });
 
         for (const ignores of [false, true]) {
             it(`stops promptly on SIGTERM while waiting for a synchronous child${ignores ? " that ignores SIGTERM" : ""}: exit 143, one line, nothing left`, async () => {
