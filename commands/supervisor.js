@@ -36,7 +36,9 @@ command.stdio[3].on("data", (chunk) => (answers += chunk.length));
 /** The processes of the command's group but the command itself: the children it started and did not place elsewhere. */
 function children() {
     const pids = [];
-    for (const entry of fs.readdirSync("/proc")) {
+    // Linux's /proc; elsewhere the command's children are left to its own handling.
+    const entries = fs.existsSync("/proc") ? fs.readdirSync("/proc") : [];
+    for (const entry of entries) {
         if (!/^\d+$/.test(entry) || Number(entry) === command.pid) continue;
         try {
             const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
