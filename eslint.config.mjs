@@ -15,7 +15,13 @@ export default tseslint.config(
     },
     {
         // Plain CommonJS, run by Node.js as it is.
-        files: ["test/support/summary-reporter.js", "test/support/fakeAwsCli.js", "test/support/fakeKubectl.js", "program/loader.js"],
+        files: [
+            "test/support/summary-reporter.js",
+            "test/support/fakeAwsCli.js",
+            "test/support/fakeKubectl.js",
+            "program/loader.js",
+            "commands/supervisor.js",
+        ],
         languageOptions: {
             globals: {
                 require: "readonly",
@@ -24,6 +30,9 @@ export default tseslint.config(
                 __dirname: "readonly",
                 setTimeout: "readonly",
                 clearTimeout: "readonly",
+                setInterval: "readonly",
+                clearInterval: "readonly",
+                console: "readonly",
             },
         },
     },

@@ -1,17 +1,13 @@
-// npm run allocate: records the tunnel subnet, UDP port and end addresses of every link in the
-// allocations file (topology key `allocations`), so that later changes never renumber a link.
-//   npm run allocate                                      every environment's topology, or without environments Pulumi.yaml's
-//   npm run allocate -- --environment staging             environment staging's alone (environments/staging/)
-//   npm run allocate -- examples/full-mesh/topology.yaml  a topology file of its own
-//   npm run allocate -- --check                           change nothing; exit 1 when a file is not current
-//   npm run allocate -- --cwd examples/environments       the project in that directory
-// Paths in the topology are relative to the project's directory: where npm runs, or --cwd.
+// plumr allocate (npm run allocate): records the tunnel subnet, UDP port and end addresses of every
+// link in the allocations file (topology key `allocations`), so that later changes never renumber a
+// link. `plumr allocate --help` shows its usage. Paths in the topology are relative to the
+// project's directory: where it runs, or --cwd.
 import * as fs from "fs";
 import * as path from "path";
 import { describeChanges, formatAllocations } from "../planner/addressing/allocations";
-import { ConfigError } from "../planner/problems/errors";
 import { planAllocations } from "../planner/plan";
 import { parseTopology } from "../planner/topology/schema";
+import { Command, Parsed, stringOf, UsageError, runCommand } from "../lib/commandLine";
 import { printTable } from "../lib/table";
 import { environmentTopology, projectEnvironments, readTopologyFile } from "../lib/topologyFile";
 
@@ -69,14 +65,21 @@ function allocate(target: Target, check: boolean): boolean {
     return true;
 }
 
-/** What the arguments ask for: a topology file of its own, one environment, every environment, or (without any) Pulumi.yaml's topology. */
-function targets(args: string[]): Target[] {
-    const at = args.indexOf("--environment");
-    const env = at >= 0 ? args[at + 1] : undefined;
-    if (at >= 0 && (!env || env.startsWith("--")))
-        throw new Error(`--environment needs a name: one of ${projectEnvironments(PROJECT).join(", ") || "(none yet)"}`);
-    const taken = new Set([at, args.indexOf("--cwd")].filter((i) => i >= 0).map((i) => i + 1));
-    const file = args.find((arg, i) => !arg.startsWith("--") && !taken.has(i));
+const USAGE = `usage: plumr allocate [<topology file>] [--environment <environment>] [--check] [--cwd <project directory>]
+       npm run allocate -- [the same]
+
+Records the tunnel subnet, UDP port and end addresses of every link in the allocations file, so that
+later changes never renumber a link.
+
+  (no argument)                  every environment's topology, or without environments Pulumi.yaml's
+  <topology file>                a topology file of its own (examples/full-mesh/topology.yaml)
+  --environment <environment>    that environment's alone (environments/<environment>/)
+  --check                        change nothing; exit 1 when a file is not current
+  --cwd <project directory>      the project in that directory (default: the current one)
+  --help, -h                     this text`;
+
+/** What the command line asks for: a topology file of its own, one environment, every environment, or (without any) Pulumi.yaml's topology. */
+function targets(env: string | undefined, file: string | undefined): Target[] {
     const ofEnvironment = (name: string): Target => ({
         label: `environment ${name}`,
         written: environmentTopology(name, PROJECT),
@@ -90,18 +93,28 @@ function targets(args: string[]): Target[] {
     return [{ label: "Pulumi.yaml", written: readTopologyFile(PROJECT), command: "npm run allocate" }];
 }
 
-function main(): number {
-    const args = process.argv.slice(2);
+function allocateAll(parsed: Parsed): number {
+    const env = stringOf(parsed, "environment");
+    const cwd = stringOf(parsed, "cwd");
+    const [file] = parsed.positionals;
+    if (env === "") throw new UsageError("--environment needs the name of an environment");
+    if (env !== undefined && file !== undefined) throw new UsageError(`give a topology file (${file}) or --environment ${env}, not both`);
     // Paths in a topology are relative to the project's directory: work from there.
-    if (args.includes("--cwd")) process.chdir(args[args.indexOf("--cwd") + 1] ?? "");
-    const check = args.includes("--check");
-    const results = targets(args).map((target) => allocate(target, check));
+    if (cwd !== undefined) process.chdir(cwd);
+    const check = parsed.values.check === true;
+    const results = targets(env, file).map((target) => allocate(target, check));
     return results.every(Boolean) ? 0 : 1;
 }
 
-try {
-    process.exitCode = main();
-} catch (err) {
-    console.error(err instanceof ConfigError ? err.message : `allocate failed: ${err instanceof Error ? err.message : err}`);
-    process.exitCode = 1;
-}
+export const command: Command = {
+    line: {
+        name: "allocate",
+        usage: USAGE,
+        options: { environment: { type: "string" }, check: { type: "boolean" }, cwd: { type: "string" } },
+        positionals: 1,
+    },
+    run: allocateAll,
+    stopped: "each allocations file it wrote is whole, and a second run writes what is left: run it again",
+};
+
+if (require.main === module) void runCommand(command, process.argv.slice(2));

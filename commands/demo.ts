@@ -1,10 +1,10 @@
-// npm run demo: the shipped topology deployed onto two local clusters whose pools' nodes are real
+// plumr demo (npm run demo): the shipped topology deployed onto two local clusters whose pools' nodes are real
 // (kubelet, containerd, runc, Multus), one stack per site, and the link proven by traffic. It
 // checks the machine first, then builds what it needs (the Debian packages, the toolchain, the
-// images; each kept for the next run), each step timed. `npm run demo -- --help` says more.
+// images; each kept for the next run), each step timed. `plumr demo --help` says more.
 import * as pulumi from "@pulumi/pulumi/automation";
+import { constants } from "os";
 import * as path from "path";
-import { parseArgs } from "util";
 import {
     ClusterSpec,
     Instance,
@@ -34,64 +34,49 @@ import { printTable } from "../lib/table";
 import { printReports, verifyStack } from "./verify";
 import { readMachine, unmetNeeds } from "../dev/setup/machine";
 import { Steps, Stopped } from "../dev/setup/steps";
+import { Command, Parsed, runCommand, UsageError } from "../lib/commandLine";
+import type { StopSignal } from "../lib/interrupts";
 
 const ROOT = path.join(__dirname, "..");
 
-const USAGE = `usage: npm run demo [-- --environments | --down | --help]
+const USAGE = `usage: plumr demo [--environments | --down]
+       npm run demo [-- --environments | --down | --help]
 
 Deploys the shipped topology onto two local clusters on this machine, whose pools' nodes are real
 (kubelet, containerd, runc, Multus), one stack per site; sends traffic through the tunnel both ways
-(ping, iperf3) and runs npm run verify on each stack.
+(ping, iperf3) and runs plumr verify on each stack.
 
   (no option)      the shipped topology: Ohio and Mumbai
   --environments   the environments example instead: staging, then production, side by side
   --down           destroy every demo stack, stop the clusters and remove everything they made
-  --help           this text
+  --help, -h       this text
 
 Needs: Linux, root, Debian's apt-get, Go 1.26 or newer at /usr/local/go, a C compiler, 20 GiB free
 and 2 cores; it checks them first. A first run builds the toolchain from Go modules: about 45
-minutes on a 2-core machine. Later runs reuse it: one to two minutes.
+minutes on a 2-core machine. Later runs reuse it: one to two minutes. Ctrl-C or SIGTERM stops it
+cleanly (a running pulumi up finishes its current steps); running it again resumes.`;
 
-Exit codes: 0 the demo passed, 1 it failed or the machine lacks a need, 2 usage, 130/143 stopped.`;
-
-/** The command line, strictly: an unknown option or an argument exits 2 with the usage, before anything else. */
-function options(): { down: boolean; environments: boolean } {
-    try {
-        const { values } = parseArgs({
-            args: process.argv.slice(2),
-            options: { down: { type: "boolean" }, environments: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-            strict: true,
-            allowPositionals: false,
-        });
-        if (values.help) {
-            console.log(USAGE);
-            process.exit(0);
-        }
-        if (values.down && values.environments) throw new Error("--down and --environments do not go together");
-        return { down: values.down === true, environments: values.environments === true };
-    } catch (err) {
-        console.error(`npm run demo: ${err instanceof Error ? err.message : err}\n\n${USAGE}`);
-        process.exit(2);
-    }
-}
-
-const steps = new Steps(path.join(ROOT, ".cache", "step-times.json"));
+/** The demo's steps, timed: made when the demo runs (it reads the last run's times). */
+let steps: Steps;
 
 // The end-to-end tests run the same commands on clusters of their own.
 const INSTANCE: Instance = (process.env.PLUMR_LOCAL_INSTANCE as Instance | undefined) ?? "demo";
 const say = (message: string) => steps.start(message);
 
-// Ctrl-C or SIGTERM cancels a running pulumi up or destroy cleanly (the CLI finishes its current
+// Ctrl-C, SIGTERM or SIGHUP cancels a running pulumi up or destroy cleanly (the CLI finishes its current
 // steps and releases the stack), rather than leaving it running on its own. The clusters stay up
 // for the next run; --down removes them. (While the clusters start, an interruption stops what
 // was started: see startLocalClusters.)
 const cancel = new AbortController();
-let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-        stoppedBy ??= signal;
-        cancel.abort();
-    });
+let stoppedBy: StopSignal | undefined;
+
+function cancelOnSignals(): void {
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.on(signal, () => {
+            stoppedBy ??= signal;
+            cancel.abort();
+        });
+    }
 }
 
 function changes(summary: pulumi.UpdateSummary): string {
@@ -252,7 +237,7 @@ async function proveLinks(clusters: ReturnType<typeof localClusterSpecs>, output
     if (failed > 0) throw new Error(`${failed} direction(s) of the links passed no traffic: see the table above`);
 }
 
-async function down(): Promise<void> {
+async function tearDown(): Promise<void> {
     const { clusters } = await startLocalClusters(INSTANCE);
     const deployments = [
         { deployment: await prepareLocalEnvironments(INSTANCE), environments: [...LOCAL_ENVIRONMENTS].reverse() as (string | undefined)[] },
@@ -290,28 +275,45 @@ async function setUp(): Promise<void> {
     await steps.run("building the nodes' images", "bash", ["dev/setup/images.sh"], ROOT);
 }
 
-async function main(): Promise<void> {
-    const chosen = options();
-    await setUp();
-    if (chosen.down) await down();
-    else if (chosen.environments) await upEnvironments();
-    else await up();
-    steps.summary();
+async function demo(parsed: Parsed): Promise<number> {
+    const { down, environments } = parsed.values;
+    if (down && environments) throw new UsageError("--down and --environments do not go together");
+    steps = new Steps(path.join(ROOT, ".cache", "step-times.json"));
+    cancelOnSignals();
+    try {
+        await setUp();
+        if (down) await tearDown();
+        else if (environments) await upEnvironments();
+        else await up();
+        steps.summary();
+        return 0;
+    } catch (err) {
+        return failed(err);
+    }
 }
 
-main().catch((err) => {
+/** How the demo ends when a step fails or a signal stops it: its exit code, said in one line. */
+function failed(err: unknown): number {
     if (err instanceof Stopped) {
         console.error(`\n${err.message}; what was built is kept: run npm run demo again to resume.`);
-        process.exit(err.signal === "SIGINT" ? 130 : 143);
+        return 128 + (constants.signals[err.signal as StopSignal] ?? constants.signals.SIGTERM);
     }
     if (stoppedBy) {
         // pulumi was cancelled: it finished its current steps and released the stack.
         console.error(
             `\n${stoppedBy}: stopped while ${steps.running ?? "running"}; the clusters stay up: run npm run demo again to resume, or npm run demo -- --down to remove everything.`,
         );
-        process.exit(stoppedBy === "SIGINT" ? 130 : 143);
+        return 128 + constants.signals[stoppedBy];
     }
     steps.summary();
     console.error(`\ndemo failed: ${err instanceof Error ? err.message : err}`);
-    process.exit(1);
-});
+    return 1;
+}
+
+export const command: Command = {
+    line: { name: "demo", usage: USAGE, options: { down: { type: "boolean" }, environments: { type: "boolean" } } },
+    run: demo,
+    // stopped: undefined, the demo stops on signals itself (above, and dev/setup/steps.ts).
+};
+
+if (require.main === module) void runCommand(command, process.argv.slice(2));

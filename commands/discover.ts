@@ -1,5 +1,4 @@
-// npm run discover -- <stack> [--write] [--cwd <project directory>]
-// npm run discover -- --environment <env> [--write] [--cwd <project directory>]   every stack of the environment
+// plumr discover (npm run discover; `plumr discover --help` shows its usage).
 //
 // What the program finds of each site a stack deploys, read from the site's cluster now through the
 // stack's own access (as `pulumi up` reads it before any change): the nodes of the site (a pool's,
@@ -17,7 +16,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { describeChanges, formatAllocations } from "../planner/addressing/allocations";
 import { parseProviderId } from "../planner/cluster/facts";
-import { ConfigError, formatProblems, Problems } from "../planner/problems/errors";
+import { formatProblems, Problems } from "../planner/problems/errors";
 import type { AwsSiteIds, Plan } from "../planner/types";
 import { environmentFile } from "../planner/environments/environments";
 import { readClusters } from "../program/clusterReader";
@@ -25,11 +24,23 @@ import { discoverAwsSites } from "../program/discoverAws";
 import type { Prepared } from "../program/prepare";
 import { checkClusters } from "../program/preflight";
 import { AWS_CLI_MISSING, awsCliLookups, hasAwsCli } from "../lib/awsCliLookups";
-import { parseStackArgs } from "../lib/stackArgs";
+import { Command, Parsed, runCommand } from "../lib/commandLine";
+import { STACK_ARGS, STACK_OPTIONS, stackArgs } from "../lib/stackArgs";
 import { prepareStack } from "../lib/stackPrepare";
 import { NodePin, pinnedSitesYaml, setNodePins } from "../lib/topologyFile";
 
-const USAGE = "usage: npm run discover -- <stack> | --environment <environment> [--write] [--cwd <project directory>]";
+const USAGE = `usage: plumr discover ${STACK_ARGS} [--write] [--cwd <project directory>]
+       npm run discover -- [the same]
+
+Reads each site a stack deploys from its cluster (and, for a site routed through a Transit Gateway,
+its AWS ids with the aws CLI) and prints them as the topology's own YAML, for pasting.
+
+  <stack>                        the stack whose sites to read
+  --environment <environment>    every stack of that environment instead
+  --write                        also record the nodes: the pools' slots and the links' values in the
+                                 allocations file, the instance ids and zones of the nodes a site lists
+  --cwd <project directory>      the project in that directory (default: the current one)
+  --help, -h                     this text`;
 
 /** Each site's nodes as the cluster has them now, keyed by site and node name: what a pinned node's fields must say. */
 function clusterPins(prepared: Prepared, clusters: Awaited<ReturnType<typeof readClusters>>): Record<string, Map<string, NodePin>> {
@@ -123,20 +134,23 @@ async function discover(stackName: string, workDir: string, write: boolean): Pro
     return ok;
 }
 
-async function main(): Promise<void> {
-    const args = process.argv.slice(2);
-    const stacks = parseStackArgs(args.filter((a) => a !== "--write"));
-    if (!stacks) {
-        console.error(USAGE);
-        process.exit(2);
-    }
+async function discoverAll(parsed: Parsed): Promise<number> {
+    const stacks = stackArgs(parsed);
     process.chdir(stacks.workDir);
     let ok = true;
-    for (const stack of stacks.stacks) ok = (await discover(stack, stacks.workDir, args.includes("--write"))) && ok;
-    process.exitCode = ok ? 0 : 1;
+    for (const stack of stacks.stacks) ok = (await discover(stack, stacks.workDir, parsed.values.write === true)) && ok;
+    return ok ? 0 : 1;
 }
 
-main().catch((err) => {
-    console.error(err instanceof ConfigError ? err.message : `discover: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-});
+export const command: Command = {
+    line: {
+        name: "discover",
+        usage: USAGE,
+        options: { environment: STACK_OPTIONS.environment, cwd: STACK_OPTIONS.cwd, write: { type: "boolean" } },
+        positionals: 1,
+    },
+    run: discoverAll,
+    stopped: "each file it wrote is whole, and a second run writes what is left: run it again",
+};
+
+if (require.main === module) void runCommand(command, process.argv.slice(2));

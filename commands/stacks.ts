@@ -1,17 +1,12 @@
-// npm run stacks: the stacks the workflow previews and deploys, read from the repository's
-// environments (environments/<env>/topology.yaml, in the order of environments/promotion.yaml), or
-// for a project without environments, one stack per site of Pulumi.yaml's topology.
-//
-//   npm run stacks                                  every stack, and the stages of a deployment on main, as JSON
-//   npm run stacks -- --changed-since <git ref>     preview only the stacks a change since <ref> can affect
-//   npm run stacks -- --github-output <file>        also write them as a step's outputs: preview (each stack with
-//                                                   its environment), stage1…stage3
-//   npm run stacks -- --cwd <project directory>     another project than the one npm runs in
+// plumr stacks (npm run stacks): the stacks the workflow previews and deploys, read from the
+// repository's environments (environments/<env>/topology.yaml, in the order of
+// environments/promotion.yaml), or for a project without environments, one stack per site of
+// Pulumi.yaml's topology. `plumr stacks --help` shows its usage.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ConfigError, Problems } from "../planner/problems/errors";
+import { Problems } from "../planner/problems/errors";
 import {
     affectedStacks,
     DEFAULT_GITHUB_ENVIRONMENT,
@@ -23,7 +18,20 @@ import {
     stages,
 } from "../planner/environments/rollout";
 import { parseTopology } from "../planner/topology/schema";
+import { Command, Parsed, runCommand, stringOf } from "../lib/commandLine";
 import { environmentTopology, projectEnvironments, readTopologyFile } from "../lib/topologyFile";
+
+const USAGE = `usage: plumr stacks [--changed-since <git ref>] [--github-output <file>] [--cwd <project directory>]
+       npm run stacks -- [the same]
+
+Prints, as JSON, the stacks the workflow previews (each with its environment) and the stages of a
+deployment on main.
+
+  --changed-since <git ref>    preview only the stacks a change since <git ref> can affect (git diff <ref>...HEAD)
+  --github-output <file>       also append them to <file> as a step's outputs: preview (each stack with its
+                               environment), stage1…stage3
+  --cwd <project directory>    another project than the one in the current directory
+  --help, -h                   this text`;
 
 /** What the workflow reads: the stacks to preview, the GitHub environment of each, and the stages of a deployment on main. */
 export interface WorkflowStacks {
@@ -70,12 +78,10 @@ function changedSince(ref: string, dir: string): string[] {
         .map((file) => (prefix ? path.relative(prefix, file) : file));
 }
 
-function main(): void {
-    const args = process.argv.slice(2);
-    const valueOf = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
-    const ref = valueOf("--changed-since");
-    const output = valueOf("--github-output");
-    const dir = path.resolve(valueOf("--cwd") ?? process.cwd());
+function printStacks(parsed: Parsed): number {
+    const ref = stringOf(parsed, "changed-since");
+    const output = stringOf(parsed, "github-output");
+    const dir = path.resolve(stringOf(parsed, "cwd") ?? process.cwd());
     const stacks = workflowStacks(dir, ref ? changedSince(ref, dir) : undefined);
     console.log(JSON.stringify(stacks, null, 2));
     if (output) {
@@ -88,13 +94,17 @@ function main(): void {
         }
         fs.appendFileSync(output, lines.join("\n") + "\n");
     }
+    return 0;
 }
 
-if (require.main === module) {
-    try {
-        main();
-    } catch (err) {
-        console.error(err instanceof ConfigError ? err.message : `stacks: ${err instanceof Error ? err.message : err}`);
-        process.exitCode = 1;
-    }
-}
+export const command: Command = {
+    line: {
+        name: "stacks",
+        usage: USAGE,
+        options: { "changed-since": { type: "string" }, "github-output": { type: "string" }, cwd: { type: "string" } },
+    },
+    run: printStacks,
+    stopped: "it changed nothing: run it again",
+};
+
+if (require.main === module) void runCommand(command, process.argv.slice(2));

@@ -1,5 +1,4 @@
-// npm run verify -- <stack> [--json] [--cwd <project directory>]
-// npm run verify -- --environment <env> [--json] [--cwd <project directory>]   every stack of the environment
+// plumr verify (npm run verify; `plumr verify --help` shows its usage).
 //
 // Checks every link end a deployed stack runs, the way a person would with kubectl: the endpoint
 // pod and its containers, the node agent on the pod's node, plumr's tun device, a ping from the
@@ -16,7 +15,9 @@ import { EndFacts, publishedSiteSchema } from "../planner/published";
 import { kubeconfigFile } from "../program/clusterReader";
 import { parsePing } from "../lib/ping";
 import { linkMetrics, LinkMetrics, METRICS_PORT, metricsProxyPath, parseMetrics } from "../planner/cluster/metrics";
-import { parseStackArgs } from "../lib/stackArgs";
+import { Command, Parsed, runCommand } from "../lib/commandLine";
+import { onInterrupt } from "../lib/interrupts";
+import { STACK_ARGS, STACK_OPTIONS, stackArgs } from "../lib/stackArgs";
 import { printTable } from "../lib/table";
 
 /** How one check of one end went: `ok`, and what was seen (or what is wrong). */
@@ -275,6 +276,8 @@ export async function verifyStack(stack: Stack, kubectl = "kubectl"): Promise<En
     const accessText = config["plumr:access"]?.value;
     const access = accessText ? JSON.parse(accessText) : {};
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-verify-"));
+    const removeTmp = () => fs.rmSync(tmp, { recursive: true, force: true });
+    const unregister = onInterrupt(removeTmp);
     try {
         const reports: EndReport[] = [];
         for (const [site, published] of Object.entries<unknown>(sites)) {
@@ -296,7 +299,8 @@ export async function verifyStack(stack: Stack, kubectl = "kubectl"): Promise<En
         }
         return reports;
     } finally {
-        fs.rmSync(tmp, { recursive: true, force: true });
+        unregister();
+        removeTmp();
     }
 }
 
@@ -329,24 +333,34 @@ export function printReports(reports: EndReport[]): void {
     );
 }
 
-async function main(): Promise<void> {
-    const args = parseStackArgs(process.argv.slice(2));
-    if (!args) {
-        console.error("usage: npm run verify -- <stack> | --environment <environment> [--json] [--cwd <project directory>]");
-        process.exit(2);
-    }
+const USAGE = `usage: plumr verify ${STACK_ARGS} [--json] [--cwd <project directory>]
+       npm run verify -- [the same]
+
+Checks every link end a deployed stack runs, with the kubectl on PATH through the stack's own
+access: the endpoint pod and its containers, the node agent on its node, plumr's tun device, a ping
+to the other end, and the end's metrics as Prometheus scrapes them. Prints one table, a row per end.
+
+  <stack>                        the stack to check
+  --environment <environment>    every stack of that environment instead
+  --json                         the reports as JSON on stdout, nothing else there
+  --cwd <project directory>      the project in that directory (default: the current one)
+  --help, -h                     this text`;
+
+async function verify(parsed: Parsed): Promise<number> {
+    const args = stackArgs(parsed);
     const reports: EndReport[] = [];
     for (const stackName of args.stacks) {
         reports.push(...(await verifyStack(await LocalWorkspace.selectStack({ stackName, workDir: args.workDir }))));
     }
     if (args.json) console.log(JSON.stringify(reports, null, 2));
     else printReports(reports);
-    process.exitCode = reports.every((r) => r.ok) ? 0 : 1;
+    return reports.every((r) => r.ok) ? 0 : 1;
 }
 
-if (require.main === module) {
-    main().catch((err) => {
-        console.error(`verify: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(2);
-    });
-}
+export const command: Command = {
+    line: { name: "verify", usage: USAGE, options: STACK_OPTIONS, positionals: 1 },
+    run: verify,
+    stopped: "it changed nothing: run it again",
+};
+
+if (require.main === module) void runCommand(command, process.argv.slice(2));

@@ -1,12 +1,20 @@
-// Commands that create network namespaces, mounts, cgroups or processes register here how to
-// remove them, so that a run stopped by Ctrl-C or SIGTERM leaves nothing behind for the next one.
+// Commands that create network namespaces, mounts, cgroups, processes or temporary files register
+// here how to remove them, so that a run stopped by Ctrl-C, SIGTERM or SIGHUP leaves nothing behind
+// for the next one. A user command (lib/commandLine.ts) also says, in one line, what was stopped
+// and how to resume.
 import { constants } from "os";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-const cleanups: (() => void)[] = [];
 
-function onSignal(signal: (typeof SIGNALS)[number]): void {
-    console.error(`\n${signal}: cleaning up before exiting`);
+/** A signal that stops a command. */
+export type StopSignal = (typeof SIGNALS)[number];
+
+const cleanups: (() => void)[] = [];
+/** The one line a stopped command says, once stopOnSignal has set it. */
+let stopLine: ((signal: StopSignal) => string) | undefined;
+
+function onSignal(signal: StopSignal): void {
+    if (!stopLine) console.error(`\n${signal}: cleaning up before exiting`);
     // Newest first: what was made last may depend on what was made before it.
     for (const cleanup of cleanups.splice(0).reverse()) {
         try {
@@ -15,10 +23,18 @@ function onSignal(signal: (typeof SIGNALS)[number]): void {
             console.error(`cleanup after ${signal} failed: ${err instanceof Error ? err.message : err}`);
         }
     }
+    if (stopLine) console.error(stopLine(signal));
     process.exit(128 + constants.signals[signal]);
 }
 
 const listeners = Object.fromEntries(SIGNALS.map((s) => [s, () => onSignal(s)]));
+let listening = false;
+
+function listen(on: boolean): void {
+    if (on === listening) return;
+    for (const s of SIGNALS) (on ? process.on : process.off).call(process, s, listeners[s]);
+    listening = on;
+}
 
 /**
  * Runs `cleanup` (synchronously) if the process is interrupted by SIGINT, SIGTERM or SIGHUP, then
@@ -26,11 +42,21 @@ const listeners = Object.fromEntries(SIGNALS.map((s) => [s, () => onSignal(s)]))
  * the normal way. While nothing is registered, signals are left to the process's own handling.
  */
 export function onInterrupt(cleanup: () => void): () => void {
-    if (cleanups.length === 0) for (const s of SIGNALS) process.on(s, listeners[s]);
     cleanups.push(cleanup);
+    listen(true);
     return () => {
         const i = cleanups.indexOf(cleanup);
         if (i >= 0) cleanups.splice(i, 1);
-        if (cleanups.length === 0) for (const s of SIGNALS) process.off(s, listeners[s]);
+        listen(cleanups.length > 0 || stopLine !== undefined);
     };
+}
+
+/**
+ * From now on, SIGINT, SIGTERM and SIGHUP stop the process: the registered cleanups run, then it
+ * says `line(signal)` (one line: what was stopped, how to resume) on stderr and exits 128 + the
+ * signal's number (130 for SIGINT, 143 for SIGTERM).
+ */
+export function stopOnSignal(line: (signal: StopSignal) => string): void {
+    stopLine = line;
+    listen(true);
 }

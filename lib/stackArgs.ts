@@ -1,6 +1,7 @@
-// The arguments `npm run preflight` and `npm run verify` share: the stacks to check (one stack, or
-// every stack of an environment), --json, and the project's directory.
+// The arguments preflight, verify and discover share: the stacks to check (one stack, or every
+// stack of an environment), --json, and the project's directory.
 import * as path from "path";
+import { Options, Parsed, stringOf, UsageError } from "./commandLine";
 import { environmentStacks } from "./topologyFile";
 
 export interface StackArgs {
@@ -11,27 +12,29 @@ export interface StackArgs {
     workDir: string;
 }
 
+/** The options of `<stack> | --environment <env> [--json] [--cwd <dir>]`, as parseArgs takes them; one positional, the stack. */
+export const STACK_OPTIONS = {
+    environment: { type: "string" },
+    json: { type: "boolean" },
+    cwd: { type: "string" },
+} satisfies Options;
+
+/** How the usages write those arguments. */
+export const STACK_ARGS = "<stack> | --environment <environment>";
+
 /**
- * Reads `<stack> | --environment <env>`, `--json` and `--cwd <dir>`; undefined when they do not
- * say which stacks (the caller prints its usage). `--environment` stands for the stacks
- * `<env>-<site>` of every site of the environment's topology.
+ * The stacks a command line names: its `<stack>`, or with `--environment <env>` the stacks
+ * `<env>-<site>` of every site of the environment's topology, in the project of `--cwd` (default:
+ * the current directory). Throws UsageError when it names neither or both.
  */
-export function parseStackArgs(args: string[]): StackArgs | undefined {
-    const valueOf = (flag: string) => {
-        const at = args.indexOf(flag);
-        return at < 0 ? undefined : (args[at + 1] ?? "");
-    };
-    const taken = new Set(
-        ["--cwd", "--environment"]
-            .map((flag) => args.indexOf(flag))
-            .filter((at) => at >= 0)
-            .map((at) => at + 1),
-    );
-    const workDir = path.resolve(valueOf("--cwd") ?? process.cwd());
-    const env = valueOf("--environment");
-    const stack = args.find((a, i) => !a.startsWith("--") && !taken.has(i));
-    if ([valueOf("--cwd"), env].some((v) => v !== undefined && (v === "" || v.startsWith("--")))) return undefined;
-    if ((env === undefined) === (stack === undefined)) return undefined;
+export function stackArgs(parsed: Parsed): StackArgs {
+    const workDir = path.resolve(stringOf(parsed, "cwd") ?? process.cwd());
+    const env = stringOf(parsed, "environment");
+    const [stack] = parsed.positionals;
+    if (env === "") throw new UsageError("--environment needs the name of an environment");
+    if (stringOf(parsed, "cwd") === "") throw new UsageError("--cwd needs a directory");
+    if (env !== undefined && stack !== undefined) throw new UsageError(`give a stack (${stack}) or --environment ${env}, not both`);
+    if (env === undefined && stack === undefined) throw new UsageError("which stack? give a stack, or --environment <environment>");
     const stacks = env !== undefined ? environmentStacks(env, path.join(workDir, "Pulumi.yaml")) : [stack!];
-    return { stacks, json: args.includes("--json"), workDir };
+    return { stacks, json: parsed.values.json === true, workDir };
 }

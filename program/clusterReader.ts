@@ -115,10 +115,19 @@ function allowed(answer: Answer): boolean | undefined {
     }
 }
 
-/** Starts `kubectl proxy` on a Unix socket in `dir`, and resolves once it serves; rejects with kubectl's error if it stops first. */
-function startProxy(kubeconfig: string, context: string | undefined, socket: string): Promise<ChildProcess> {
+/**
+ * Starts `kubectl proxy` on a Unix socket in `dir` (`started` gets it at once), and resolves once it
+ * serves; rejects with kubectl's error if it stops first.
+ */
+function startProxy(
+    kubeconfig: string,
+    context: string | undefined,
+    socket: string,
+    started: (proxy: ChildProcess) => void,
+): Promise<ChildProcess> {
     const args = ["--kubeconfig", kubeconfig, ...(context ? ["--context", context] : []), "proxy", `--unix-socket=${socket}`];
     const proxy = spawn("kubectl", args, { stdio: ["ignore", "pipe", "pipe"] });
+    started(proxy);
     return new Promise((resolve, reject) => {
         let said = "";
         // Once serving, the proxy's end is its reader's business (stopProxy), not a failure to start.
@@ -159,6 +168,13 @@ function stopProxy(proxy: ChildProcess): void {
 export const readCluster: ClusterReader = async (access, questions) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-preflight-"));
     let proxy: ChildProcess | undefined;
+    // A command stopped by a signal exits from its handler (lib/interrupts.ts): the proxy and the
+    // kubeconfig's copy go then too.
+    const leave = () => {
+        if (proxy) stopProxy(proxy);
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+    process.on("exit", leave);
     try {
         let kubeconfig = kubeconfigFile(access.kubeconfig);
         if (!kubeconfig) {
@@ -166,7 +182,7 @@ export const readCluster: ClusterReader = async (access, questions) => {
             fs.writeFileSync(kubeconfig, access.kubeconfig, { mode: 0o600 });
         }
         const socket = path.join(dir, "api.sock");
-        proxy = await startProxy(kubeconfig, access.context, socket);
+        await startProxy(kubeconfig, access.context, socket, (started) => (proxy = started));
         const reads = readsFor(questions);
         const reviews = (accessReviews(questions.rights) as { items: object[] }).items;
         // An answer for every question: a request that failed is an answer too (status 0, and why).
@@ -216,8 +232,8 @@ export const readCluster: ClusterReader = async (access, questions) => {
         }
         return sections.map(([section, text]) => `### ${section}\n${text}\n`).join("");
     } finally {
-        if (proxy) stopProxy(proxy);
-        fs.rmSync(dir, { recursive: true, force: true });
+        process.off("exit", leave);
+        leave();
     }
 };
 

@@ -76,7 +76,7 @@ export class Steps {
 
     /**
      * Runs `command` as step `name`, its output passed through, with a heartbeat every 30 s. A
-     * SIGINT or SIGTERM of this process goes to the command; the step then ends with Stopped.
+     * SIGINT, SIGTERM or SIGHUP of this process goes to the command; the step then ends with Stopped.
      */
     run(name: string, command: string, args: string[], cwd: string): Promise<void> {
         this.start(name);
@@ -87,7 +87,7 @@ export class Steps {
                 stoppedBy = signal;
                 child.kill(signal);
             };
-            const handlers = { SIGINT: forward("SIGINT"), SIGTERM: forward("SIGTERM") };
+            const handlers = { SIGINT: forward("SIGINT"), SIGTERM: forward("SIGTERM"), SIGHUP: forward("SIGHUP") };
             for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
             const started = Date.now();
             const heartbeat = setInterval(() => {

@@ -2,7 +2,7 @@
 // A kubectl that serves `kubectl proxy --unix-socket=<path>` like a cluster would, for the cluster
 // reader's tests. $PLUMR_FAKE_KUBECTL is a directory: answers.json holds, by "<METHOD> <path>", the
 // status and body to give (anything else: 404), and "fail" (if set) is the error kubectl gives
-// instead of serving. It records its arguments (args), the kubeconfig it was given and that file's
+// instead of serving. It records its pid (pid), its arguments (args), the kubeconfig it was given and that file's
 // mode (kubeconfig, mode), and every request (requests, one line each). "hold" maps a request to
 // another: its answer waits until that other request has arrived (504 after 10 s).
 const fs = require("fs");
@@ -11,6 +11,7 @@ const path = require("path");
 
 const dir = process.env.PLUMR_FAKE_KUBECTL;
 const args = process.argv.slice(2);
+fs.writeFileSync(path.join(dir, "pid"), String(process.pid));
 fs.writeFileSync(path.join(dir, "args"), JSON.stringify(args));
 const kubeconfig = args[args.indexOf("--kubeconfig") + 1];
 fs.writeFileSync(path.join(dir, "kubeconfig"), fs.readFileSync(kubeconfig));

@@ -33,7 +33,15 @@ describe("npm run demo's command line", function () {
         const before = footprint();
         const help = demo(["--help"]);
         assert.strictEqual(help.status, 0, help.stderr);
-        for (const said of ["usage: npm run demo", "--environments", "--down", "Needs: Linux, root", "about 45", "Exit codes"])
+        for (const said of [
+            "usage: plumr demo",
+            "npm run demo",
+            "--environments",
+            "--down",
+            "Needs: Linux, root",
+            "about 45",
+            "Exit codes",
+        ])
             assert.ok(help.stdout.includes(said), said);
         assert.doesNotMatch(help.stdout, /==>/, "no step started");
         assert.deepStrictEqual(footprint(), before);
@@ -44,7 +52,7 @@ describe("npm run demo's command line", function () {
         for (const args of [["--chek"], ["ohio"], ["--down", "--environments"]]) {
             const bad = demo(args);
             assert.strictEqual(bad.status, 2, args.join(" "));
-            assert.match(bad.stderr, /usage: npm run demo/);
+            assert.match(bad.stderr, /usage: plumr demo/);
             assert.doesNotMatch(bad.stdout, /==>/);
         }
         assert.deepStrictEqual(footprint(), before);

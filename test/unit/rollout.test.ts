@@ -8,7 +8,6 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { projectStacks, workflowStacks } from "../../commands/stacks";
-import { parseStackArgs } from "../../lib/stackArgs";
 import { Problems } from "../../planner/problems/errors";
 import { affectedStacks, deployRounds, MAX_STAGES, promotionOrder, stages } from "../../planner/environments/rollout";
 import { parseTopology } from "../../planner/topology/schema";
@@ -112,22 +111,6 @@ describe("rolling out", () => {
                 fs.rmSync(dir, { recursive: true, force: true });
             }
         });
-    });
-
-    it("npm run preflight and verify take one stack, or every stack of an environment", () => {
-        assert.deepStrictEqual(parseStackArgs(["--environment", "staging", "--cwd", EXAMPLE, "--json"]), {
-            stacks: ["staging-ohio", "staging-mumbai"],
-            json: true,
-            workDir: EXAMPLE,
-        });
-        assert.deepStrictEqual(parseStackArgs(["production-ohio", "--cwd", EXAMPLE]), {
-            stacks: ["production-ohio"],
-            json: false,
-            workDir: EXAMPLE,
-        });
-        assert.strictEqual(parseStackArgs(["--cwd", EXAMPLE]), undefined, "neither a stack nor an environment");
-        assert.strictEqual(parseStackArgs(["staging-ohio", "--environment", "staging", "--cwd", EXAMPLE]), undefined, "both");
-        assert.strictEqual(parseStackArgs(["--environment"]), undefined, "an environment without its name");
     });
 
     it("previews the stacks a change's files can affect", () => {
