@@ -2,6 +2,7 @@ import { CustomResource } from "@pulumi/kubernetes/apiextensions/customResource"
 import type { Provider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import { alertGroup, AlertSettings } from "../planner/cluster/alerts";
+import { podMonitorSelector } from "../planner/cluster/metrics";
 import { labels } from "./meta";
 
 export interface MonitoringArgs {
@@ -11,9 +12,6 @@ export interface MonitoringArgs {
     /** The site's alerts: its name, its stack and its thresholds. */
     alerts: AlertSettings;
 }
-
-/** The labels of the pods the PodMonitor scrapes: the site's endpoint pods. */
-export const podMonitorSelector = () => ({ "app.kubernetes.io/part-of": "plumr", "app.kubernetes.io/component": "endpoint" });
 
 /** How often Prometheus scrapes each endpoint pod: the exporter probes every 10 s. */
 const SCRAPE_INTERVAL = "30s";

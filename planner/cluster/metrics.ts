@@ -4,6 +4,10 @@ import type { EndPlan, EndpointPlan } from "../types";
 
 /** The port, named `metrics`, on which each endpoint pod serves its links' metrics. */
 export const METRICS_PORT = 9464;
+
+/** The labels of the pods the PodMonitor scrapes: the site's endpoint pods. */
+export const podMonitorSelector = () => ({ "app.kubernetes.io/part-of": "plumr", "app.kubernetes.io/component": "endpoint" });
+
 /** How often the exporter probes each link: `plumr_link_up` follows a broken link within two of these. */
 export const PROBE_INTERVAL_SECONDS = 10;
 /** Echo requests per probe round, 0.2 s apart. */

@@ -5,16 +5,13 @@
 // the PodMonitor has it and evaluating the site's rules fires PlumrLinkDown while the link is
 // broken, and resolves it once it is back.
 import * as assert from "assert";
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
-import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { KubeApi } from "../../dev/local/localClusters";
-import { alertGroup } from "../../planner/cluster/alerts";
-import { podMonitorSelector } from "../../components/monitoring";
 import { DeployedEnd, execIn, readyPod } from "../../dev/local/linkProbe";
+import { endpointTargets, PROMETHEUS, startLocalPrometheus } from "../../dev/local/localPrometheus";
 import { upLocal } from "../../dev/local/localSlots";
 import { LocalDeployment, prepareLocalDeployment, siteStack } from "../../dev/local/localStacks";
 import { EndReport } from "../../commands/verify";
@@ -25,27 +22,6 @@ import { e2eClusters, E2E } from "../support/localClusters";
 const LINK = "ohio-mumbai";
 const NAMESPACE = "plumr";
 const SITES = ["ohio", "mumbai"] as const;
-
-const PROMETHEUS = path.join(__dirname, "..", "..", ".cache", "prometheus", "bin", "prometheus");
-
-/** A JSON answer of a local HTTP API. */
-function getJson(url: string): Promise<any> {
-    return new Promise((resolve, reject) => {
-        const req = http.get(url, { timeout: 10_000 }, (res) => {
-            let body = "";
-            res.on("data", (d) => (body += d));
-            res.on("end", () => {
-                try {
-                    resolve(JSON.parse(body));
-                } catch (err) {
-                    reject(err);
-                }
-            });
-        });
-        req.on("timeout", () => req.destroy(new Error(`${url} timed out`)));
-        req.on("error", reject);
-    });
-}
 
 describe("end to end: each link end's metrics", function () {
     this.timeout(20 * 60_000);
@@ -162,55 +138,12 @@ describe("end to end: each link end's metrics", function () {
             console.log(`    skipped: no prometheus at ${PROMETHEUS} (sh dev/setup/ensure-prometheus.sh puts it there)`);
             this.skip();
         }
-        const cluster = ends.ohio.cluster;
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-prometheus-"));
         // The site's rules as its PrometheusRule holds them, with a short linkDownFor for the test.
-        fs.writeFileSync(
-            path.join(dir, "rules.yaml"),
-            JSON.stringify({ groups: [alertGroup({ site: "ohio", stack: "ohio", linkDownFor: "20s", lossRatioAbove: 0.2 })] }),
-        );
-        // What the operator makes of the PodMonitor: the port named metrics of each pod its selector
-        // picks, with the pod's namespace and name. Found here through the API server, since Debian's
-        // Prometheus is built without Kubernetes service discovery.
-        const selector = encodeURIComponent(
-            Object.entries(podMonitorSelector())
-                .map(([k, v]) => `${k}=${v}`)
-                .join(","),
-        );
-        const pods = (await new KubeApi(cluster).get(`/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=${selector}`)).items as any[];
-        const targets = pods.flatMap((pod) =>
-            pod.spec.containers.flatMap((c: any) =>
-                (c.ports ?? [])
-                    .filter((p: any) => p.name === "metrics")
-                    .map((p: any) => ({
-                        targets: [`${pod.status.podIP}:${p.containerPort}`],
-                        labels: { namespace: pod.metadata.namespace, pod: pod.metadata.name },
-                    })),
-            ),
-        );
+        const targets = await endpointTargets([ends.ohio.cluster], NAMESPACE);
         assert.strictEqual(targets.length, 1, "ohio's endpoint pod, once");
-        const config = {
-            global: { scrape_interval: "5s", evaluation_interval: "5s" },
-            rule_files: ["rules.yaml"],
-            scrape_configs: [{ job_name: "plumr/plumr-endpoints", metrics_path: "/metrics", static_configs: targets }],
-        };
-        fs.writeFileSync(path.join(dir, "prometheus.yaml"), JSON.stringify(config));
-        const port = 20000 + (process.pid % 10000);
-        const prometheus = spawn(
-            PROMETHEUS,
-            [
-                "--config.file=prometheus.yaml",
-                `--storage.tsdb.path=${path.join(dir, "data")}`,
-                `--web.listen-address=127.0.0.1:${port}`,
-                "--log.level=warn",
-            ],
-            { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
-        );
-        let log = "";
-        prometheus.stderr!.on("data", (d) => (log += d));
-        const api = (query: string) => getJson(`http://127.0.0.1:${port}${query}`);
+        const prometheus = startLocalPrometheus(targets, [{ site: "ohio", stack: "ohio", linkDownFor: "20s", lossRatioAbove: 0.2 }]);
         const downAlerts = async () =>
-            ((await api("/api/v1/alerts")).data.alerts as any[]).filter(
+            ((await prometheus.api("/api/v1/alerts")).data.alerts as any[]).filter(
                 (a) => a.labels.alertname === "PlumrLinkDown" && a.labels.link === LINK,
             );
         try {
@@ -218,9 +151,7 @@ describe("end to end: each link end's metrics", function () {
                 "Prometheus to scrape ohio's end, up",
                 120_000,
                 async () => {
-                    const result = (
-                        await api(`/api/v1/query?query=${encodeURIComponent('plumr_link_up{site="ohio"}')}`).catch(() => undefined)
-                    )?.data?.result;
+                    const result = await prometheus.query('plumr_link_up{site="ohio"}').catch(() => undefined);
                     return result?.length === 1 && result[0].value[1] === "1" ? true : undefined;
                 },
                 2000,
@@ -252,12 +183,10 @@ describe("end to end: each link end's metrics", function () {
             assert.match(firing.annotations.description, /First run: npm run verify -- ohio/);
             await waitFor("PlumrLinkDown to resolve", 180_000, async () => ((await downAlerts()).length === 0 ? true : undefined), 2000);
         } catch (err) {
-            console.log(`prometheus's log:\n${log}`);
+            console.log(`prometheus's log:\n${prometheus.log()}`);
             throw err;
         } finally {
-            prometheus.kill("SIGTERM");
-            await new Promise((resolve) => (prometheus.exitCode !== null ? resolve(undefined) : prometheus.once("exit", resolve)));
-            fs.rmSync(dir, { recursive: true, force: true });
+            await prometheus.stop();
         }
     });
 
