@@ -171,14 +171,14 @@ describe("plumr, the commands' entry point", function () {
             // A cluster with no pods at all; it answers after a while when told to.
             script(path.join(tools, "kubectl"), [
                 `echo $$ >> '${state}/kubectl.pids'`,
-                `[ -f '${state}/slow' ] && exec sleep 30`,
+                `[ -f '${state}/slow' ] && exec sleep 120`,
                 'echo \'{"kind":"List","items":[]}\'',
             ]);
             // A git that hangs: git diff of stacks --changed-since, a synchronous step.
             script(path.join(tools, "git"), [
                 `echo $$ > '${state}/git.pid'`,
                 `[ -f '${state}/git-ignores-sigterm' ] && trap '' TERM`,
-                "exec sleep 30",
+                "exec sleep 120",
             ]);
         });
 
@@ -229,7 +229,7 @@ describe("plumr, the commands' entry point", function () {
             await new Promise((r) => setTimeout(r, 200));
             const sent = Date.now();
             child.kill("SIGTERM");
-            const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 15_000).unref());
+            const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000).unref());
             const code = await Promise.race([exited, timeout]);
             if (code === "timeout") child.kill("SIGKILL");
             return { code, stderr, ms: Date.now() - sent, pid };
@@ -282,7 +282,8 @@ describe("plumr, the commands' entry point", function () {
                 try {
                     const stop = await stopWithSigterm(["stacks", "--changed-since", "HEAD"], pidFile, tmp);
                     assert.strictEqual(stop.code, 143, stop.stderr);
-                    assert.ok(stop.ms < (ignores ? 6_000 : 2_000), `stopped after ${stop.ms} ms`);
+                    // Well before the child's own end (it sleeps 120 s), however busy the machine.
+                    assert.ok(stop.ms < 20_000, `stopped after ${stop.ms} ms`);
                     assert.strictEqual(stop.stderr, "SIGTERM: plumr stacks stopped; it changed nothing: run it again\n");
                     await new Promise((r) => setTimeout(r, 100));
                     assert.ok(!running(stop.pid), "the synchronous child ended");
@@ -301,7 +302,7 @@ describe("plumr, the commands' entry point", function () {
             try {
                 const stop = await stopWithSigterm(["verify", "ohio", "--cwd", project], pidFile, tmp);
                 assert.strictEqual(stop.code, 143, stop.stderr);
-                assert.ok(stop.ms < 2_000, `stopped after ${stop.ms} ms`);
+                assert.ok(stop.ms < 20_000, `stopped after ${stop.ms} ms`);
                 assert.strictEqual(stop.stderr, "SIGTERM: plumr verify stopped; it changed nothing: run it again\n");
                 await new Promise((r) => setTimeout(r, 300));
                 const kubectls = fs.readFileSync(pidFile, "utf8").trim().split("\n").map(Number);
