@@ -19,6 +19,7 @@ import { parseProviderId } from "../planner/cluster/facts";
 import { formatProblems, Problems } from "../planner/problems/errors";
 import type { AwsSiteIds, Plan } from "../planner/types";
 import { environmentFile } from "../planner/environments/environments";
+import { awsSessionName } from "../planner/topology/stackSettings";
 import { readClusters } from "../program/clusterReader";
 import { discoverAwsSites } from "../program/discoverAws";
 import type { Prepared } from "../program/prepare";
@@ -90,14 +91,20 @@ function writeNodePins(workDir: string, prepared: Prepared, pins: Record<string,
 /**
  * The AWS ids of the stack's sites routed through a Transit Gateway, looked up with the aws CLI as
  * each site's stack would look them up (the site's region, its awsProfile or the environment's
- * credentials); the problems of a lookup that fails or of a written id that disagrees with what it
+ * credentials, and its awsRoleArn assumed from them); the problems of a lookup that fails or of a written id that disagrees with what it
  * finds go to `problems`. Undefined, said, on a machine without the aws CLI.
  */
 async function awsIds(prepared: Prepared, plan: Plan, problems: Problems): Promise<Record<string, AwsSiteIds> | undefined> {
     const routed = prepared.managed.filter((site) => plan.aws.sites[site]);
     if (routed.length === 0) return {};
     if (!hasAwsCli()) return undefined;
-    const lookupsOf = (site: string) => awsCliLookups(plan.aws.sites[site].region, prepared.access[site].awsProfile);
+    const lookupsOf = (site: string) => {
+        const { awsProfile: profile, awsRoleArn: roleArn } = prepared.access[site];
+        return awsCliLookups(plan.aws.sites[site].region, {
+            profile,
+            role: roleArn ? { roleArn, sessionName: awsSessionName(site) } : undefined,
+        });
+    };
     const resolved = await discoverAwsSites(plan, routed, lookupsOf, problems);
     return Object.fromEntries(Object.entries(resolved).map(([site, { ids }]) => [site, ids]));
 }

@@ -13,6 +13,8 @@ export interface AwsRoutingArgs {
     provider: aws.Provider;
     /** AWS profile for the site's account (default: the environment's credentials). */
     profile?: string;
+    /** An IAM role the AWS CLI commands assume first, as the provider does, and its session's name. */
+    role?: { roleArn: string; sessionName: string };
     /** Runs the AWS CLI commands that turn the nodes' source/destination checks off and back on. */
     commands: command.Provider;
 }
@@ -120,7 +122,7 @@ export class AwsRouting extends pulumi.ComponentResource {
 
     /** Sends a routed node's range to its primary network interface, and lets that interface forward. */
     private routeToNode(name: string, node: AwsRoutedNode, args: AwsRoutingArgs): void {
-        const { plan, profile } = args;
+        const { plan, profile, role } = args;
         const provider = this.provider;
         // The instance's primary interface (device 0): the node's own traffic, the bridge's included, uses it.
         const networkInterfaceId = node.networkInterfaceId;
@@ -131,8 +133,8 @@ export class AwsRouting extends pulumi.ComponentResource {
         const forwarding = new command.local.Command(
             `${name}-source-dest-check-${node.node}`,
             {
-                create: sourceDestCheck(plan.region, networkInterfaceId, false),
-                delete: sourceDestCheck(plan.region, networkInterfaceId, true),
+                create: asRole(role, sourceDestCheck(plan.region, networkInterfaceId, false)),
+                delete: asRole(role, sourceDestCheck(plan.region, networkInterfaceId, true)),
                 environment: profile ? { AWS_PROFILE: profile } : undefined,
             },
             { provider: args.commands, parent: this },
@@ -190,6 +192,28 @@ export class AwsRouting extends pulumi.ComponentResource {
             );
         }
     }
+}
+
+/**
+ * `script`, run with the credentials of `role` when there is one: `aws sts assume-role` once, from
+ * the profile's or the shell's credentials, then the script with the role's temporary credentials
+ * in the environment (and no profile, which the AWS CLI would prefer to them). A role that cannot
+ * be assumed fails the command with STS's words and the setting to check, never a run under other
+ * credentials.
+ */
+export function asRole(role: { roleArn: string; sessionName: string } | undefined, script: string): string {
+    if (!role) return script;
+    const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+    const [arn, session] = [quote(role.roleArn), quote(role.sessionName)];
+    const query = "[Credentials.AccessKeyId,Credentials.SecretAccessKey,Credentials.SessionToken]";
+    return [
+        `credentials=$(aws sts assume-role --role-arn ${arn} --role-session-name ${session} --query '${query}' --output text 2>&1) || {`,
+        `  printf 'could not assume role %s (awsRoleArn of the site in plumr:access): %s\\n' ${arn} "$credentials" >&2; exit 1; }`,
+        `set -- $credentials`,
+        `export AWS_ACCESS_KEY_ID="$1" AWS_SECRET_ACCESS_KEY="$2" AWS_SESSION_TOKEN="$3"`,
+        `unset AWS_PROFILE`,
+        script,
+    ].join("\n");
 }
 
 /**

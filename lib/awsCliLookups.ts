@@ -1,6 +1,7 @@
 // A site's AWS lookups (planner/aws/found.ts) outside the Pulumi engine, for npm run discover: the
 // aws CLI on PATH, in the site's region, with the credentials the user's environment gives it (the
-// profile plumr:access.<site>.awsProfile names, when it names one). Its answers take the shapes the
+// profile plumr:access.<site>.awsProfile names, when it names one, and the role
+// plumr:access.<site>.awsRoleArn names assumed from them, when it names one). Its answers take the shapes the
 // provider's data sources give; "not found" errors and empty answers become the provider's words,
 // which discovery.ts reads, and any other error keeps the CLI's own words.
 import { execFile } from "child_process";
@@ -63,19 +64,96 @@ function foundInstance(id: string, instance: CliInstance): FoundInstance {
     };
 }
 
+/** The credentials a site's lookups run with, as its stack's provider has them. */
+export interface AwsCliCredentials {
+    /** The profile of ~/.aws/config (else the environment's credentials). */
+    profile?: string;
+    /** A role assumed from those credentials, and the name of its session. */
+    role?: { roleArn: string; sessionName: string };
+}
+
+/** `aws <argv>`'s JSON answer, run with `env`; the CLI's own words (on one line) when it fails. */
+function awsJson(argv: string[], env: NodeJS.ProcessEnv): Promise<any> {
+    return new Promise((resolve, reject) => {
+        execFile(
+            "aws",
+            [...argv, "--output", "json"],
+            { env: { ...env, AWS_PAGER: "" }, encoding: "utf8", timeout: 2 * 60_000, maxBuffer: 64 << 20 },
+            (err, stdout, stderr) => {
+                if (err) {
+                    if ((err as NodeJS.ErrnoException).code === "ENOENT") return reject(new Error(AWS_CLI_MISSING));
+                    return reject(new Error(stderr.replace(/\s+/g, " ").trim() || err.message));
+                }
+                try {
+                    resolve(JSON.parse(stdout));
+                } catch {
+                    reject(new Error(`aws ${argv.slice(0, 2).join(" ")} printed no JSON: ${stdout.slice(0, 200)}`));
+                }
+            },
+        );
+    });
+}
+
 /**
- * The lookups of a site in `region`, through the aws CLI (`aws ec2 describe-...`), as the
- * profile `profile` (else the environment's credentials), run with `env` (its PATH finds `aws`).
+ * The environment the lookups run in: `env`, or, with a role, `aws sts
+ * assume-role` once (as the profile, or the environment's credentials) and the role's temporary
+ * credentials without any profile, which the CLI would prefer. A role that cannot be assumed
+ * rejects every lookup with STS's words and the setting to check, never a lookup as someone else.
  */
-export function awsCliLookups(region: string, profile?: string, env: NodeJS.ProcessEnv = process.env): AwsLookups {
+async function lookupEnvironment(region: string, credentials: AwsCliCredentials, env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+    const { profile, role } = credentials;
+    if (!role) return env;
+    const argv = ["sts", "assume-role", "--role-arn", role.roleArn, "--role-session-name", role.sessionName, "--region", region];
+    let answer: any;
+    try {
+        answer = await awsJson([...argv, ...(profile ? ["--profile", profile] : [])], env);
+    } catch (err) {
+        if ((err as Error).message === AWS_CLI_MISSING) throw err;
+        throw new Error(
+            `could not assume role ${role.roleArn} (plumr:access.<site>.awsRoleArn): ${(err as Error).message}; check that the ` +
+                `credentials of this shell${profile ? ` (profile ${profile})` : ""} may assume it (aws sts get-caller-identity shows whose they are)`,
+            { cause: err },
+        );
+    }
+    const { AccessKeyId, SecretAccessKey, SessionToken } = answer?.Credentials ?? {};
+    if (!AccessKeyId || !SecretAccessKey || !SessionToken)
+        throw new Error(`aws sts assume-role gave no credentials for role ${role.roleArn}`);
+    const assumed: NodeJS.ProcessEnv = {
+        ...env,
+        AWS_ACCESS_KEY_ID: AccessKeyId,
+        AWS_SECRET_ACCESS_KEY: SecretAccessKey,
+        AWS_SESSION_TOKEN: SessionToken,
+    };
+    delete assumed.AWS_PROFILE;
+    delete assumed.AWS_DEFAULT_PROFILE;
+    return assumed;
+}
+
+/**
+ * The lookups of a site in `region`, through the aws CLI (`aws ec2 describe-...`), with
+ * `credentials` (else the environment's), run with `env` (its PATH finds `aws`).
+ */
+export function awsCliLookups(region: string, credentials: AwsCliCredentials = {}, env: NodeJS.ProcessEnv = process.env): AwsLookups {
+    let environment: Promise<NodeJS.ProcessEnv> | undefined;
     /** `aws ec2 <call> <args>`'s JSON answer; a "not found" error throws the provider's words for `what`, any other the CLI's. */
-    const ec2 = (call: string, args: string[], what: string): Promise<any> =>
-        new Promise((resolve, reject) => {
-            const argv = ["ec2", call, ...args, "--region", region, ...(profile ? ["--profile", profile] : []), "--output", "json"];
+    const ec2 = async (call: string, args: string[], what: string): Promise<any> => {
+        environment ??= lookupEnvironment(region, credentials, env);
+        const callEnv = await environment;
+        return new Promise((resolve, reject) => {
+            const argv = [
+                "ec2",
+                call,
+                ...args,
+                "--region",
+                region,
+                ...(credentials.profile && !credentials.role ? ["--profile", credentials.profile] : []),
+                "--output",
+                "json",
+            ];
             execFile(
                 "aws",
                 argv,
-                { env: { ...env, AWS_PAGER: "" }, encoding: "utf8", timeout: 2 * 60_000, maxBuffer: 64 << 20 },
+                { env: { ...callEnv, AWS_PAGER: "" }, encoding: "utf8", timeout: 2 * 60_000, maxBuffer: 64 << 20 },
                 (err, stdout, stderr) => {
                     if (err) {
                         if ((err as NodeJS.ErrnoException).code === "ENOENT") return reject(new Error(AWS_CLI_MISSING));
@@ -91,6 +169,7 @@ export function awsCliLookups(region: string, profile?: string, env: NodeJS.Proc
                 },
             );
         });
+    };
     /** What still exists of what a describe call listed: a deleted Transit Gateway or route table stays listed for a while. */
     const live = <T extends { State?: string }>(items: T[] | undefined) => (items ?? []).filter((x) => x.State !== "deleted");
     return {

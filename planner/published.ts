@@ -35,8 +35,28 @@ export const awsFactsSchema = z.object({
     acceptedPeerings: z.record(z.string(), z.string()),
 }) satisfies z.ZodType<AwsFacts>;
 
+/**
+ * The version of the contract: what this program publishes, and the newest it reads. It changes
+ * only when a field's meaning changes or a field the readers need goes; a field added for new
+ * readers leaves it as it is. Stacks published before versions existed read as version 0.
+ */
+export const CONTRACT_VERSION = 1;
+
+/** The contracts a program reads: the one it publishes, the newest it reads, and the oldest. */
+export interface ContractRange {
+    version: number;
+    oldestRead: number;
+}
+
+/** This program's: it reads version 0 too, since version 1 publishes what version 0 did, and more. */
+export const CONTRACT: ContractRange = { version: CONTRACT_VERSION, oldestRead: 0 };
+
 /** Everything a stack publishes about one of its sites (`sites.<site>`). */
 export const publishedSiteSchema = z.object({
+    /** The version of the program that published it (package.json's). */
+    programVersion: z.string(),
+    /** The version of this contract it was published in (CONTRACT_VERSION). */
+    contractVersion: z.int().min(1),
     namespace: z.string(),
     platform: z.enum(["openshift", "kubernetes"]),
     bridgeRange: z.string(),
@@ -50,11 +70,27 @@ export const publishedSiteSchema = z.object({
 export type PublishedSite = z.infer<typeof publishedSiteSchema>;
 
 /**
- * What a stack reads of a peer's published site: the ends and the AWS side. Only these, so that a
- * peer deployed by an earlier version of the program, which published other fields, still reads.
+ * What a stack reads of a peer's published site: the ends and the AWS side, and the versions it was
+ * published with. Only these, so that a peer deployed by an earlier version of the program, which
+ * published other fields, still reads.
  */
-const peerSiteSchema = publishedSiteSchema.pick({ endpoints: true, aws: true }).partial({ endpoints: true });
+const peerSiteSchema = publishedSiteSchema
+    .pick({ endpoints: true, aws: true, programVersion: true, contractVersion: true })
+    .partial({ endpoints: true, programVersion: true, contractVersion: true });
 export type PeerSite = z.infer<typeof peerSiteSchema>;
+
+/** The stack that reads a peer's outputs: its name and its program's version. */
+export interface Reader {
+    stack: string;
+    programVersion: string;
+}
+
+/** A peer's published site, and what to say about its version, when there is something to say. */
+export interface ReadPeer {
+    site: PeerSite;
+    /** The peer publishes an older contract, which this program still reads: which stack to upgrade. */
+    warning?: string;
+}
 
 /** What an end publishes, from the plan: a peer stack that has not been deployed yet reads the same. */
 export function endFacts(plan: Plan, end: EndPlan): EndFacts {
@@ -63,17 +99,90 @@ export function endFacts(plan: Plan, end: EndPlan): EndFacts {
     return endpoint === undefined ? facts : { ...facts, endpoint, device };
 }
 
+/** The contract's and the program's versions, as a message names them. */
+function versions(contract: number, program: unknown): string {
+    const by = typeof program === "string" ? `program ${program}` : "a program from before contract versions";
+    return `contract version ${contract} (${by})`;
+}
+
 /**
- * The site `site` as stack `stack` publishes it in `sites` (its `sites` output); undefined when it
- * publishes none yet. Anything else than the contract fails with the output's field, what is
- * there, and the fix: deploy that stack with this version first.
+ * Which stack to upgrade first when `raw`, published by stack `stack`, is in a contract other than
+ * this program's: an error for one it cannot read (newer than it knows, or older than it reads:
+ * the ends' addresses could be misread, and a link built from them would not come up), a warning
+ * for an older one it still reads (nothing breaks today, but the next contract may not read it).
  */
-export function readPeerSite(sites: unknown, site: string, stack: string): PeerSite | undefined {
+function checkContract(
+    raw: Record<string, unknown>,
+    site: string,
+    stack: string,
+    reader: Reader,
+    contract: ContractRange,
+): string | undefined {
+    const field = `stack ${stack}: output sites.${site}.contractVersion`;
+    const published = raw.contractVersion ?? 0;
+    const ours = `this stack (${reader.stack}) runs ${versions(contract.version, reader.programVersion)}`;
+    if (typeof published !== "number" || !Number.isInteger(published) || published < 0) {
+        throw new ConfigError([
+            {
+                field,
+                value: published,
+                message: "not a contract version",
+                fix: `run pulumi up on stack ${stack} with this version of the program (${reader.programVersion}), then on this stack again`,
+            },
+        ]);
+    }
+    const theirs = `stack ${stack} publishes ${versions(published, raw.programVersion)}`;
+    if (published > contract.version) {
+        throw new ConfigError([
+            {
+                field,
+                value: published,
+                message: `${theirs}, newer than ${ours} reads`,
+                fix:
+                    `upgrade this stack first: run pulumi up on stack ${reader.stack} with program ` +
+                    `${typeof raw.programVersion === "string" ? raw.programVersion : `of stack ${stack}`} or newer, which reads contract version ${published}`,
+            },
+        ]);
+    }
+    if (published < contract.oldestRead) {
+        throw new ConfigError([
+            {
+                field,
+                value: published,
+                message: `${theirs}, older than the oldest ${ours} reads (contract version ${contract.oldestRead})`,
+                fix: `upgrade stack ${stack} first: run pulumi up on it with program ${reader.programVersion}, then on this stack again`,
+            },
+        ]);
+    }
+    if (published < contract.version) {
+        return (
+            `${theirs}, older than ${ours}; this stack still reads it. Upgrade stack ${stack} next: run pulumi up on it ` +
+            `with program ${reader.programVersion} or newer, before a later program stops reading contract version ${published}`
+        );
+    }
+    return undefined;
+}
+
+/**
+ * The site `site` as stack `stack` publishes it in `sites` (its `sites` output), read by `reader`;
+ * undefined when it publishes none yet. A contract this program cannot read fails, naming which
+ * stack to upgrade first and both versions; an older one it reads gives a warning that says the
+ * same. Anything else than the contract fails with the output's field, what is there, and the fix:
+ * deploy that stack with this version first. `contract`: the contracts the reader reads.
+ */
+export function readPeerSite(
+    sites: unknown,
+    site: string,
+    stack: string,
+    reader: Reader,
+    contract: ContractRange = CONTRACT,
+): ReadPeer | undefined {
     const raw = sites !== null && typeof sites === "object" ? (sites as Record<string, unknown>)[site] : undefined;
     if (raw === undefined || raw === null) return undefined;
+    const warning = typeof raw === "object" ? checkContract(raw as Record<string, unknown>, site, stack, reader, contract) : undefined;
     const problems = new Problems();
     const parsed = parseWithProblems(peerSiteSchema, { root: `stack ${stack}: output sites.${site}`, raw }, problems);
-    if (parsed) return parsed;
+    if (parsed) return { site: parsed, ...(warning && { warning }) };
     throw new ConfigError(
         problems.list.map((problem) => ({
             ...problem,

@@ -6,11 +6,12 @@ import { sha256sums } from "../planner/files/binaries";
 import { endpointsAt, endsAt, peerOf } from "../planner/plan";
 import type { EndPlan } from "../planner/types";
 import { nodeAgentEnv } from "../planner/cluster/nodeAgent";
-import { EndFacts, endFacts, PublishedSite } from "../planner/published";
+import { CONTRACT_VERSION, EndFacts, endFacts, PublishedSite } from "../planner/published";
 import type { ClusterRead } from "./clusterReader";
 import { PeerStacks } from "./peerStacks";
 import { Prepared, warnIfStale } from "./prepare";
 import { preflight } from "./preflight";
+import { PROGRAM_VERSION } from "./version";
 import type { AlertSettings } from "../planner/cluster/alerts";
 import type { PlacedSite } from "../planner/topology/schema";
 
@@ -100,6 +101,8 @@ export async function deploy(
     for (const name of managed) {
         const site = sites[name];
         siteOutputs[name] = pulumi.output({
+            programVersion: PROGRAM_VERSION,
+            contractVersion: CONTRACT_VERSION,
             namespace: site.namespace,
             platform: site.plan.config.platform,
             bridgeRange: site.plan.config.bridgeRange,

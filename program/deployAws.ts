@@ -10,7 +10,7 @@ import { peeringStep } from "../planner/aws/aws";
 import { quotaWarnings } from "../planner/aws/quotas";
 import { Problems } from "../planner/problems/errors";
 import type { AwsFacts, AwsSitePlan, Plan } from "../planner/types";
-import type { SiteAccess } from "../planner/topology/stackSettings";
+import { awsSessionName, type SiteAccess } from "../planner/topology/stackSettings";
 import { providerLookups } from "./awsProviderLookups";
 import { discoverAwsSites } from "./discoverAws";
 import type { PeerStacks } from "./peerStacks";
@@ -24,6 +24,8 @@ export interface AwsSide {
     commands: command.Provider;
     /** AWS profile for the site's account (default: the environment's credentials). */
     profile?: string;
+    /** The IAM role the site's provider and commands assume (plumr:access.<site>.awsRoleArn), and its session's name. */
+    role?: { roleArn: string; sessionName: string };
 }
 
 /**
@@ -39,9 +41,14 @@ export async function discoverAws(plan: Plan, routed: string[], access: Record<s
     const formerly = (name: string) => ({ aliases: [{ parent: pulumi.createUrn(name, "plumr:site:AwsRouting") }] });
     const sides = routed.map((name) => {
         const { region } = plan.aws.sites[name];
-        const profile = access[name].awsProfile;
-        const provider = new aws.Provider(`${name}-aws`, { region: region as aws.Region, profile }, formerly(name));
-        return { name, provider, profile, commands: new command.Provider(`${name}-command`, {}, formerly(name)) };
+        const { awsProfile: profile, awsRoleArn: roleArn } = access[name];
+        const role = roleArn ? { roleArn, sessionName: awsSessionName(name) } : undefined;
+        const provider = new aws.Provider(
+            `${name}-aws`,
+            { region: region as aws.Region, profile, ...(role && { assumeRoles: [role] }) },
+            formerly(name),
+        );
+        return { name, provider, profile, role, commands: new command.Provider(`${name}-command`, {}, formerly(name)) };
     });
     const problems = new Problems();
     const providers = Object.fromEntries(sides.map(({ name, provider }) => [name, provider]));

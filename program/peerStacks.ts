@@ -2,12 +2,15 @@
 // they publish of their link ends and of their AWS side.
 import * as pulumi from "@pulumi/pulumi";
 import { siteStack } from "../planner/environments/environments";
-import { EndFacts, readPeerSite } from "../planner/published";
+import { EndFacts, PeerSite, readPeerSite } from "../planner/published";
 import type { AwsFacts, EndPlan } from "../planner/types";
+import { PROGRAM_VERSION } from "./version";
 
 /** Reads another stack's published sites, one StackReference per peer site. */
 export class PeerStacks {
     private readonly refs = new Map<string, pulumi.StackReference>();
+    /** The stacks whose version this run has warned of: once each. */
+    private readonly warned = new Set<string>();
 
     /** `names`: plumr:peerStacks; `environment`: the stack's environment, whose stacks are named `<environment>-<site>`. */
     constructor(
@@ -30,10 +33,24 @@ export class PeerStacks {
         return ref;
     }
 
+    /**
+     * `site` as its stack publishes it in `sites`; undefined until it is deployed. A contract this
+     * program cannot read fails, and an older one it reads is warned of once, naming the stack to upgrade.
+     */
+    private read(sites: unknown, site: string): PeerSite | undefined {
+        const name = this.stackName(site);
+        const read = readPeerSite(sites, site, name, { stack: pulumi.getStack(), programVersion: PROGRAM_VERSION });
+        if (read?.warning && !this.warned.has(name)) {
+            this.warned.add(name);
+            pulumi.log.warn(read.warning);
+        }
+        return read?.site;
+    }
+
     /** What the peer's stack publishes about its AWS side, if it has been deployed. */
     async awsFacts(site: string): Promise<AwsFacts | undefined> {
         const details = await this.ref(site).getOutputDetails("sites");
-        return readPeerSite(details.value ?? details.secretValue, site, this.stackName(site))?.aws;
+        return this.read(details.value ?? details.secretValue, site)?.aws;
     }
 
     /**
@@ -44,7 +61,7 @@ export class PeerStacks {
         const name = this.stackName(end.site);
         const ref = this.ref(end.site);
         return ref.getOutput("sites").apply((sites: unknown) => {
-            const published = readPeerSite(sites, end.site, name)?.endpoints?.[end.link];
+            const published = this.read(sites, end.site)?.endpoints?.[end.link];
             if (!published) {
                 pulumi.log.info(`stack ${name} publishes no end of link ${end.link} yet; using the topology's values until it is deployed`);
                 return bootstrap;

@@ -36,7 +36,7 @@ function siteAccess(plan: Plan, managed: string[], settings: StackSettings, prob
             );
             continue;
         }
-        result[site] = { kubeconfig: entry.kubeconfig, context: entry.context, awsProfile: entry.awsProfile };
+        result[site] = { kubeconfig: entry.kubeconfig, context: entry.context, awsProfile: entry.awsProfile, awsRoleArn: entry.awsRoleArn };
     }
     // Two sites of one stack in the same namespace of the same cluster would fight over its objects.
     const places = new Unique(

@@ -447,6 +447,51 @@ export function awsProfileName(value: string): Finding | undefined {
     return undefined;
 }
 
+/** The partitions of AWS an IAM role's ARN may name. */
+const AWS_PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+
+/** An IAM role's ARN, as the AWS provider assumes it: `arn:<partition>:iam::<account>:role/<path/><name>`. */
+export function awsRoleArn(value: string): Finding | undefined {
+    const stray = strayCharacter(value);
+    if (stray) return stray;
+    const example = "arn:aws:iam::123456789012:role/plumr-deployer";
+    const parts = value.split(":");
+    if (parts.length < 6 || parts[0] !== "arn") {
+        return {
+            message: "not an ARN: arn:<partition>:iam::<account>:role/<name>",
+            fix: `write the role's ARN (aws iam get-role --role-name <name>), e.g. ${example}`,
+        };
+    }
+    const [, partition, service, region, account] = parts;
+    const resource = parts.slice(5).join(":");
+    if (!AWS_PARTITIONS.includes(partition)) {
+        return {
+            message: `unknown partition ${JSON.stringify(partition)}: AWS has ${AWS_PARTITIONS.join(", ")}`,
+            fix: `write the role's ARN as IAM shows it, e.g. ${example}`,
+        };
+    }
+    if (service !== "iam" || region !== "") {
+        return {
+            message: "not an IAM ARN: a role's ARN is arn:<partition>:iam::<account>:role/<name>, with no region",
+            fix: `write the role's ARN as IAM shows it, e.g. ${example}`,
+        };
+    }
+    if (!/^\d{12}$/.test(account)) {
+        return {
+            message: `the account ${JSON.stringify(account)} is not 12 digits`,
+            fix: `write the account id of the role, 12 digits, e.g. ${example}`,
+        };
+    }
+    const match = /^role(\/(?:[\x21-\x7e]*\/)?)?([\w+=,.@-]{1,64})?$/.exec(resource);
+    if (!resource.startsWith("role/") || !match?.[2] || resource.length > 5 + 512 + 64) {
+        return {
+            message: "not a role: the ARN's resource is role/<name> (or role/<path>/<name>), the name letters, digits and + = , . @ _ -",
+            fix: `write the ARN of an IAM role, not of a user or policy, e.g. ${example}`,
+        };
+    }
+    return undefined;
+}
+
 /** A duration as Prometheus writes one (a rule's `for`): units from the largest down, e.g. 5m, 1h30m, 90s. */
 export function prometheusDuration(value: string): Finding | undefined {
     if (/^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/.test(value) && /[1-9]/.test(value)) return undefined;

@@ -23,6 +23,19 @@ export interface SiteAccess {
     context?: string;
     /** The AWS profile of the site's account (default: the credentials the shell provides). */
     awsProfile?: string;
+    /**
+     * An IAM role the site's AWS provider and the AWS CLI commands assume, from the profile's
+     * credentials or the shell's (for a runner with a role to assume rather than a profile).
+     */
+    awsRoleArn?: string;
+}
+
+/**
+ * The session name under which a site's role is assumed, so that CloudTrail shows which site's
+ * deployment acted: `plumr-<site>`, cut to the 64 characters STS takes.
+ */
+export function awsSessionName(site: string): string {
+    return `plumr-${site}`.slice(0, 64);
 }
 
 /** The stack's own settings, as written (checked for their shape only). */
@@ -59,10 +72,11 @@ const accessSchema = z
                     .optional(),
                 context: singleLine("context name").optional(),
                 awsProfile: checked(id.awsProfileName).optional(),
+                awsRoleArn: checked(id.awsRoleArn).optional(),
             })
-            .describe("a map with kubeconfig, and optionally context and awsProfile"),
+            .describe("a map with kubeconfig, and optionally context, awsProfile and awsRoleArn"),
     )
-    .describe("a map of sites, each {kubeconfig, context, awsProfile}");
+    .describe("a map of sites, each {kubeconfig, context, awsProfile, awsRoleArn}");
 
 const peerStacksSchema = z
     .record(z.string(), checked(id.stackName).describe("a stack name, e.g. acme/plumr/mumbai"))
@@ -92,7 +106,15 @@ function parseJson(key: string, text: string, shown: unknown, fix: string, probl
 /** Advice for an unknown key of a site's access, by what it looks like it means. */
 function accessKeyFix(parent: readonly PropertyKey[], key: string): string | undefined {
     const site = String(parent[0]);
-    const meant = /profile/i.test(key) ? "awsProfile" : /kube/i.test(key) ? "kubeconfig" : /context/i.test(key) ? "context" : undefined;
+    const meant = /profile/i.test(key)
+        ? "awsProfile"
+        : /role|arn/i.test(key)
+          ? "awsRoleArn"
+          : /kube/i.test(key)
+            ? "kubeconfig"
+            : /context/i.test(key)
+              ? "context"
+              : undefined;
     if (!meant || meant === key) return undefined;
     return `did you mean ${meant}? pulumi config rm --path 'plumr:access.${site}.${key}' && pulumi config set --secret --path 'plumr:access.${site}.${meant}' <value>`;
 }
@@ -112,7 +134,7 @@ function unknownKeyFix(name: string, secret: boolean): string {
             `pulumi config set ${secret || known === "access" ? "--secret " : ""}--path '${NAMESPACE}:${name}' <value>`
         );
     }
-    if (["kubeconfig", "context", "awsProfile"].includes(name)) {
+    if (["kubeconfig", "context", "awsProfile", "awsRoleArn"].includes(name)) {
         return `it belongs to a site: pulumi config rm ${NAMESPACE}:${name} && pulumi config set --secret --path '${NAMESPACE}:access.<site>.${name}' <value>`;
     }
     const near = closest(name, KEYS);
@@ -173,7 +195,7 @@ function readSites(text: string, sites: string[], problems: Problems): string[] 
 }
 
 /**
- * `plumr:access`: empty when it is not a map of sites. Every value is a secret, so none is shown;
+ * `plumr:access`: empty when it is not a map of sites. Every value but a role's ARN is a secret, so none is shown;
  * a site whose entry is not a map is reported once, and left out of the rest of the checks.
  */
 function readAccess(text: string, sites: string[], problems: Problems): Record<string, Partial<SiteAccess>> {
@@ -192,13 +214,15 @@ function readAccess(text: string, sites: string[], problems: Problems): Record<s
             problems.add(
                 formatPath([site], "plumr:access"),
                 SECRET,
-                `expected a map with kubeconfig, and optionally context and awsProfile; found ${describeValue(entry)}`,
+                `expected a map with kubeconfig, and optionally context, awsProfile and awsRoleArn; found ${describeValue(entry)}`,
                 `set it with --path: pulumi config rm --path 'plumr:access.${site}' && ${setKubeconfigCommand(site)}`,
             );
             delete (raw as Record<string, unknown>)[site];
         }
     }
-    return parseWithProblems(accessSchema, { root: "plumr:access", raw, secret: () => true, unknownKey: accessKeyFix }, problems) ?? {};
+    // Every value is shown hidden but a role's ARN, which is no secret and is the value to fix.
+    const secret = (at: readonly PropertyKey[]) => at[1] !== "awsRoleArn";
+    return parseWithProblems(accessSchema, { root: "plumr:access", raw, secret, unknownKey: accessKeyFix }, problems) ?? {};
 }
 
 /** `plumr:peerStacks`: empty when it is not a map of sites to stack names. */

@@ -915,7 +915,7 @@ export function stackRejections(stack: StackCase, config: Record<string, string 
     if (isObject(access)) {
         for (const [site, entry] of Object.entries(access)) {
             for (const key of isObject(entry) ? Object.keys(entry) : []) {
-                if (!["kubeconfig", "context", "awsProfile"].includes(key)) {
+                if (!["kubeconfig", "context", "awsProfile", "awsRoleArn"].includes(key)) {
                     rejections.push({ why: `unknown key ${key} in the access of ${site}`, field: formatPath([site, key], "plumr:access") });
                 }
             }

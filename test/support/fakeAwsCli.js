@@ -4,13 +4,16 @@
 // tables, with transitGateways, gatewayRouteTables and the operations the credentials may not
 // call, `denied`), in the shapes and with the errors the real CLI gives: JSON on stdout, or on
 // stderr "An error occurred (<code>) when calling the <operation> operation: ..." and exit 254.
-// Each call's arguments are appended to the file $FAKE_AWS_CALLS, when set. Every instance has a
+// `sts assume-role` answers temporary credentials named after the role's session, unless the
+// model's `denied` holds AssumeRole. Each call's arguments are appended to the file
+// $FAKE_AWS_CALLS, when set, with the access key it ran with (`[as <key>]`) when there is one. Every instance has a
 // second network interface, listed before its primary one (device index 0), as an EKS node with
 // the VPC CNI has.
 const fs = require("fs");
 
 const args = process.argv.slice(2);
-if (process.env.FAKE_AWS_CALLS) fs.appendFileSync(process.env.FAKE_AWS_CALLS, `${args.join(" ")}\n`);
+const as = process.env.AWS_ACCESS_KEY_ID ? ` [as ${process.env.AWS_ACCESS_KEY_ID}]` : "";
+if (process.env.FAKE_AWS_CALLS) fs.appendFileSync(process.env.FAKE_AWS_CALLS, `${args.join(" ")}${as}\n`);
 const model = JSON.parse(fs.readFileSync(process.env.FAKE_AWS_EC2, "utf8"));
 
 /** The values after `name`, up to the next flag. */
@@ -131,6 +134,31 @@ function routeTables() {
         found = found.filter((t) => tests[name](t, values.split(",")));
     }
     return found;
+}
+
+if (args[0] === "sts" && args[1] === "assume-role") {
+    const [roleArn] = flag("--role-arn");
+    const [session] = flag("--role-session-name");
+    if ((model.denied ?? []).includes("AssumeRole")) {
+        fail(
+            "AccessDenied",
+            "AssumeRole",
+            `User: arn:aws:iam::111111111111:user/runner is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+        );
+    }
+    const Credentials = {
+        AccessKeyId: `ASIA-${session}`,
+        SecretAccessKey: "secret",
+        SessionToken: "token",
+        Expiration: "2026-01-01T00:00:00Z",
+    };
+    const query = flag("--query")[0];
+    if (flag("--output")[0] === "text" && query) {
+        process.stdout.write(`${Credentials.AccessKeyId}\t${Credentials.SecretAccessKey}\t${Credentials.SessionToken}\n`);
+    } else {
+        process.stdout.write(JSON.stringify({ Credentials, AssumedRoleUser: { Arn: `${roleArn}/${session}` } }, null, 4));
+    }
+    process.exit(0);
 }
 
 const call = CALLS[args[1]];

@@ -5,7 +5,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { sourceDestCheck } from "../../components/awsRouting";
+import { spawnSync } from "child_process";
+import { asRole, sourceDestCheck } from "../../components/awsRouting";
 import { peeringStep } from "../../planner/aws/aws";
 import { ConfigError } from "../../planner/problems/errors";
 import { parseProviderId } from "../../planner/cluster/facts";
@@ -382,6 +383,83 @@ describe("AWS routing in a stack that manages both sites", () => {
         });
         assert.deepStrictEqual(sites.ohio.aws.peeringAttachments, {});
         assert.deepStrictEqual(sites.ohio.aws.acceptedPeerings, { mumbai: "mumbai-peering-ohio-id" });
+    });
+});
+
+describe("a site whose stack assumes an IAM role (plumr:access.<site>.awsRoleArn)", () => {
+    const ROLE = "arn:aws:iam::123456789012:role/ci/plumr-deployer";
+    /** A provider's input as the engine gets it: @pulumi/aws hands objects to its provider as JSON. */
+    const input = (value: unknown) => (typeof value === "string" ? JSON.parse(value) : value);
+
+    it("gives that site's AWS provider the role, and its AWS CLI commands assume it first; the other site's neither", async () => {
+        const access = {
+            ohio: { kubeconfig: "kubeconfig-of-ohio", awsRoleArn: ROLE },
+            mumbai: { kubeconfig: "kubeconfig-of-mumbai", awsProfile: "mumbai" },
+        };
+        const { resources } = await runProgram({ stack: "demo", sites: ["ohio", "mumbai"], access, aws: new FakeAws() });
+        const ohio = find(resources, "pulumi:providers:aws", "ohio-aws").inputs;
+        assert.deepStrictEqual(input(ohio.assumeRoles), [{ roleArn: ROLE, sessionName: "plumr-ohio" }]);
+        const mumbai = find(resources, "pulumi:providers:aws", "mumbai-aws").inputs;
+        assert.strictEqual(mumbai.assumeRoles, undefined);
+        assert.strictEqual(mumbai.profile, "mumbai");
+        const check = find(resources, COMMAND, `ohio-source-dest-check-${OHIO_NODE}`).inputs;
+        const eni = "eni-of-i-0a10000000000001a";
+        assert.strictEqual(check.create, asRole({ roleArn: ROLE, sessionName: "plumr-ohio" }, sourceDestCheck("us-east-2", eni, false)));
+        assert.match(check.create, /^credentials=\$\(aws sts assume-role --role-arn 'arn:aws:iam::123456789012:role\/ci\/plumr-deployer'/);
+        assert.match(check.delete, /aws sts assume-role/);
+        const other = ofType(resources, COMMAND).find((c) => c.name.startsWith("mumbai-"))!;
+        assert.ok(!other.inputs.create.includes("sts"), other.inputs.create);
+    });
+
+    it("rejects an awsRoleArn that is not a role's ARN before any resource, naming the field, the value and the form", async () => {
+        const access = { ohio: { kubeconfig: "kubeconfig-of-ohio", awsRoleArn: "arn:aws:iam::123456789012:user/ci" } };
+        await assert.rejects(
+            runProgram({ stack: "ohio", access, aws: new FakeAws() }),
+            (err: unknown) =>
+                err instanceof ConfigError &&
+                err.message.includes('plumr:access.ohio.awsRoleArn = "arn:aws:iam::123456789012:user/ci": not a role') &&
+                err.message.includes("arn:aws:iam::123456789012:role/plumr-deployer"),
+        );
+    });
+
+    describe("the commands' script, run by sh against a stand-in aws CLI", () => {
+        let dir: string;
+        before(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-role-"));
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.symlinkSync(path.join(__dirname, "..", "support", "fakeAwsCli.js"), path.join(dir, "bin", "aws"));
+        });
+        after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        /** Runs `script` as the role, with the shell's profile set; what it printed. */
+        const run = (denied: string[], script: string) => {
+            fs.writeFileSync(path.join(dir, "ec2.json"), JSON.stringify({ denied }));
+            const PATH = [path.join(dir, "bin"), path.dirname(process.execPath), "/usr/bin", "/bin"].join(path.delimiter);
+            const env = { PATH, FAKE_AWS_EC2: path.join(dir, "ec2.json"), AWS_PROFILE: "runner" };
+            return spawnSync("sh", ["-c", asRole({ roleArn: ROLE, sessionName: "plumr-ohio" }, script)], {
+                env,
+                encoding: "utf8",
+                timeout: 30_000,
+            });
+        };
+
+        it("runs the command with the role's temporary credentials and no profile", () => {
+            const result = run([], 'echo "$AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN ${AWS_PROFILE:-no profile}"');
+            assert.strictEqual(result.status, 0, result.stderr);
+            assert.strictEqual(result.stdout, "ASIA-plumr-ohio secret token no profile\n");
+        });
+
+        it("fails, without running the command, when the role cannot be assumed, with the role and STS's words", () => {
+            const result = run(["AssumeRole"], "echo ran");
+            assert.strictEqual(result.status, 1);
+            assert.strictEqual(result.stdout, "");
+            assert.match(
+                result.stderr,
+                new RegExp(
+                    `could not assume role ${ROLE} \\(awsRoleArn of the site in plumr:access\\): \\s*An error occurred \\(AccessDenied\\)`,
+                ),
+            );
+        });
     });
 });
 

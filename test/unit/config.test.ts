@@ -111,6 +111,43 @@ describe("the stack's own configuration", () => {
         );
     });
 
+    it("reads a site's awsRoleArn, and rejects one that is not an IAM role's ARN, showing it, with the form to write", () => {
+        const access = (awsRoleArn: string) => ({
+            "plumr:access": JSON.stringify({ ohio: { kubeconfig: "x", awsProfile: "ohio", awsRoleArn } }),
+        });
+        for (const good of [
+            "arn:aws:iam::123456789012:role/plumr-deployer",
+            "arn:aws-us-gov:iam::123456789012:role/ci/github/plumr-deployer",
+            "arn:aws-cn:iam::123456789012:role/a+b=c,d.e@f_g-h",
+        ]) {
+            assert.strictEqual(settings(access(good)).access.ohio.awsRoleArn, good);
+        }
+        const cases: [string, RegExp, RegExp][] = [
+            ["plumr-deployer", /not an ARN/, /aws iam get-role/],
+            ["arn:aws:iam::123456789012:user/ci", /not a role/, /not of a user or policy/],
+            ["arn:aws:sts::123456789012:assumed-role/ci/session", /not an IAM ARN/, /arn:aws:iam::123456789012:role\//],
+            ["arn:aws:iam:us-east-2:123456789012:role/ci", /not an IAM ARN.*no region/, /e\.g\./],
+            ["arn:aws:iam::12345678901:role/ci", /the account "12345678901" is not 12 digits/, /12 digits/],
+            ["arn:amazon:iam::123456789012:role/ci", /unknown partition "amazon"/, /as IAM shows it/],
+            ["arn:aws:iam::123456789012:role/", /not a role/, /e\.g\. arn:aws:iam::123456789012:role\/plumr-deployer/],
+            [" arn:aws:iam::123456789012:role/ci", /has a space at its start/, /remove it/],
+        ];
+        for (const [bad, message, fix] of cases) {
+            expectProblem(() => settings(access(bad)), "plumr:access.ohio.awsRoleArn", { value: bad, message, fix });
+        }
+    });
+
+    it("suggests awsRoleArn for a misspelt role key of a site's access", () => {
+        expectProblem(
+            () => settings({ "plumr:access": '{"ohio":{"kubeconfig":"x","roleArn":"arn:aws:iam::123456789012:role/ci"}}' }),
+            "plumr:access.ohio.roleArn",
+            {
+                message: /unknown key/,
+                fix: /did you mean awsRoleArn\?/,
+            },
+        );
+    });
+
     it("rejects a peer stack name that is not one", () => {
         expectProblem(() => settings({ "plumr:peerStacks": '{"mumbai":"acme/plumr/mumbai/prod"}' }), "plumr:peerStacks.mumbai", {
             message: /not a stack name/,

@@ -152,6 +152,8 @@ describe("npm run discover on a site routed through a Transit Gateway, run again
         gatewayRouteTables?: { id: string; region: string; transitGatewayId: string }[];
         /** The Ohio site's aws block (default: the shipped one's). */
         aws?: Record<string, unknown>;
+        /** Ohio's awsRoleArn in plumr:access (default: none). */
+        roleArn?: string;
         args?: string[];
     }
 
@@ -173,7 +175,12 @@ describe("npm run discover on a site routed through a Transit Gateway, run again
         // The stack's configuration, as `pulumi config --json` prints it.
         const config = {
             "plumr:topology": { value: JSON.stringify({ ...topology, sites: { ...topology.sites, ohio: site } }), secret: false },
-            "plumr:access": { value: JSON.stringify({ ohio: { kubeconfig: "kubeconfig-of-ohio", awsProfile: PROFILE } }), secret: true },
+            "plumr:access": {
+                value: JSON.stringify({
+                    ohio: { kubeconfig: "kubeconfig-of-ohio", awsProfile: PROFILE, ...(run.roleArn && { awsRoleArn: run.roleArn }) },
+                }),
+                secret: true,
+            },
         };
         fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
         writeEc2(run.ec2 ?? ec2(), run);
@@ -252,7 +259,7 @@ describe("npm run discover on a site routed through a Transit Gateway, run again
             PATH: [path.join(dir, "aws"), path.dirname(process.execPath)].join(path.delimiter),
             FAKE_AWS_EC2: path.join(dir, "ec2.json"),
         };
-        const lookups = awsCliLookups("us-east-2", undefined, env);
+        const lookups = awsCliLookups("us-east-2", {}, env);
         const [instance] = model.instances;
         // The stand-in lists each instance's second interface (device 1) first.
         assert.deepStrictEqual(await lookups.instance(instance.id), {
@@ -355,6 +362,37 @@ describe("npm run discover on a site routed through a Transit Gateway, run again
         result = discover({ ec2: gone });
         assert.strictEqual(result.status, 1, result.stdout);
         assert.match(result.stderr, /the instance i-\w+ \(ec2 describe-instances, instance-id\) in us-east-2 finds nothing/);
+    });
+
+    it("with an awsRoleArn, assumes the role once from the site's profile and looks everything up as the role, with no profile", () => {
+        const role = "arn:aws:iam::123456789012:role/ci/plumr-deployer";
+        const result = discover({ roleArn: role });
+        assert.strictEqual(result.status, 0, result.stderr);
+        assert.deepStrictEqual(YAML.parse(result.stdout).sites.ohio.aws, YAML.parse(discover().stdout).sites.ohio.aws);
+        const [first, ...rest] = result.calls;
+        assert.strictEqual(
+            first,
+            `sts assume-role --role-arn ${role} --role-session-name plumr-ohio --region us-east-2 --profile ${PROFILE} --output json`,
+        );
+        assert.ok(rest.length > 0, result.calls.join("\n"));
+        for (const call of rest) {
+            assert.match(call, /^ec2 describe-.* \[as ASIA-plumr-ohio\]$/);
+            assert.ok(!call.includes("--profile"), call);
+        }
+    });
+
+    it("with an awsRoleArn it may not assume, looks nothing up and says which role, from which profile, and STS's words", () => {
+        const role = "arn:aws:iam::123456789012:role/plumr-deployer";
+        const result = discover({ roleArn: role, denied: ["AssumeRole"] });
+        assert.strictEqual(result.status, 1, result.stdout);
+        assert.match(
+            result.stderr,
+            new RegExp(
+                `could not assume role ${role} \\(plumr:access\\.<site>\\.awsRoleArn\\): An error occurred \\(AccessDenied\\) when calling the AssumeRole operation: .* \\(profile ${PROFILE}\\)`,
+            ),
+        );
+        assert.ok(result.calls.length > 0 && result.calls.every((c) => c.startsWith("sts assume-role")), result.calls.join("\n"));
+        assert.strictEqual(YAML.parse(result.stdout).sites.ohio.aws, undefined);
     });
 
     it("says that the aws CLI is missing, what to install, and that the AWS ids are not printed; prints the nodes and exits 1", () => {

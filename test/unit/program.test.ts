@@ -5,7 +5,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { publishedSiteSchema } from "../../planner/published";
+import * as pulumi from "@pulumi/pulumi";
+import { CONTRACT_VERSION, publishedSiteSchema, readPeerSite } from "../../planner/published";
 import { exampleTopology, find, KUBERNETES_PROVIDER, Registered, runProgram, standInBinary } from "../support/harness";
 import { readProjectFile, SHIPPED_PROJECT } from "../../lib/topologyFile";
 import { rejection } from "../support/problems";
@@ -21,16 +22,43 @@ const podSpec = (resources: Registered[], site: string) => deployment(resources,
 const agentPodSpec = (resources: Registered[], site: string) =>
     find(resources, "kubernetes:apps/v1:DaemonSet", `${site}-node-agent`).inputs.spec.template.spec;
 
-/** What a deployed stack publishes for its site, as a peer's StackReference reads it. */
-/** A peer stack's outputs with its end of ohio-mumbai, as the program publishes them. */
-function published(site: string, end: Record<string, unknown>) {
+/** The program's version, as package.json says it. */
+const PROGRAM_VERSION: string = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")).version;
+
+/**
+ * A peer stack's outputs with its end of ohio-mumbai, as this program publishes them: in this
+ * contract, unless `versions` says otherwise (an undefined version is left out, as a program from
+ * before contract versions left it).
+ */
+function published(
+    site: string,
+    end: Record<string, unknown>,
+    versions: { contractVersion?: unknown; programVersion?: unknown } = {
+        contractVersion: CONTRACT_VERSION,
+        programVersion: PROGRAM_VERSION,
+    },
+) {
     const facts = {
         site,
         node: site === "ohio" ? OHIO_NODE : MUMBAI_NODE,
         range: site === "ohio" ? "10.10.0.0/16" : "10.20.0.0/16",
         ...end,
     };
-    return { sites: { [site]: { endpoints: { "ohio-mumbai": facts } } } };
+    const stated = Object.fromEntries(Object.entries(versions).filter(([, v]) => v !== undefined));
+    return { sites: { [site]: { ...stated, endpoints: { "ohio-mumbai": facts } } } };
+}
+
+/** What `run` warned of, and what it gave. */
+async function warnings<T>(run: () => Promise<T>): Promise<{ warned: string[]; result: T }> {
+    const log = pulumi.log as { warn: (msg: string) => void };
+    const { warn } = log;
+    const warned: string[] = [];
+    log.warn = (msg) => void warned.push(msg);
+    try {
+        return { warned, result: await run() };
+    } finally {
+        log.warn = warn;
+    }
 }
 
 describe("a stack that manages Ohio only", () => {
@@ -134,6 +162,110 @@ describe("what a stack reads of its peers' stacks", () => {
     it("publishes its own sites in the form it reads", async () => {
         const { sites } = await runProgram({ stack: "ohio" });
         assert.strictEqual(publishedSiteSchema.safeParse(sites.ohio).success, true, JSON.stringify(sites.ohio));
+    });
+});
+
+describe("the versions a stack publishes, and what it says of a peer's", () => {
+    const ohioEnd = { address: "10.10.1.200", tunnelIp: "10.4.0.1", port: 5000 };
+    const OHIO = "organization/plumr/ohio";
+    const reader = { stack: "mumbai", programVersion: "0.1.0" };
+    const peer = (versions: Record<string, unknown>) => published("ohio", ohioEnd, versions).sites;
+
+    it("publishes with each site the program's version, package.json's, and the contract's", async () => {
+        const { sites } = await runProgram({ stack: "ohio" });
+        assert.strictEqual(sites.ohio.programVersion, PROGRAM_VERSION);
+        assert.match(PROGRAM_VERSION, /^\d+\.\d+\.\d+/);
+        assert.strictEqual(sites.ohio.contractVersion, CONTRACT_VERSION);
+        assert.ok(CONTRACT_VERSION >= 1);
+    });
+
+    it("reads a peer of the same contract and says nothing", async () => {
+        assert.strictEqual(
+            readPeerSite(peer({ contractVersion: CONTRACT_VERSION, programVersion: "0.1.0" }), "ohio", OHIO, reader)?.warning,
+            undefined,
+        );
+        const { warned, result } = await warnings(() =>
+            runProgram({ stack: "mumbai", stackOutputs: { [OHIO]: published("ohio", ohioEnd) } }),
+        );
+        assert.deepStrictEqual(
+            warned.filter((w) => /contract/.test(w)),
+            [],
+        );
+        assert.strictEqual(JSON.parse(secretConfig(result.resources, "mumbai")).udp.remote_address, "10.10.1.200");
+    });
+
+    it("reads a peer published before contract versions, and warns once to upgrade that stack next, naming both versions", async () => {
+        const outputs = published("ohio", ohioEnd, {});
+        const { warned, result } = await warnings(() => runProgram({ stack: "mumbai", stackOutputs: { [OHIO]: outputs } }));
+        assert.strictEqual(JSON.parse(secretConfig(result.resources, "mumbai")).udp.remote_address, "10.10.1.200");
+        const said = warned.filter((w) => /contract/.test(w));
+        assert.deepStrictEqual(said, [
+            `stack ${OHIO} publishes contract version 0 (a program from before contract versions), older than this stack (mumbai) runs ` +
+                `contract version ${CONTRACT_VERSION} (program ${PROGRAM_VERSION}); this stack still reads it. Upgrade stack ${OHIO} next: ` +
+                `run pulumi up on it with program ${PROGRAM_VERSION} or newer, before a later program stops reading contract version 0`,
+        ]);
+    });
+
+    it("reads an older contract it still reads with a warning, and refuses one older than it reads, naming the peer to upgrade", () => {
+        const range = { version: 3, oldestRead: 2 };
+        const older = readPeerSite(peer({ contractVersion: 2, programVersion: "0.2.0" }), "ohio", OHIO, reader, range)!;
+        assert.deepStrictEqual(older.site.endpoints?.["ohio-mumbai"].address, "10.10.1.200");
+        assert.match(
+            older.warning!,
+            /^stack organization\/plumr\/ohio publishes contract version 2 \(program 0\.2\.0\), older than this stack \(mumbai\) runs contract version 3 \(program 0\.1\.0\)/,
+        );
+        const err = (() => {
+            try {
+                readPeerSite(peer({ contractVersion: 1, programVersion: "0.1.0" }), "ohio", OHIO, reader, range);
+            } catch (e) {
+                return e as any;
+            }
+            assert.fail("an older contract than the reader reads was read");
+        })();
+        assert.deepStrictEqual(
+            err.problems.map((p: any) => [p.field, p.value]),
+            [[`stack ${OHIO}: output sites.ohio.contractVersion`, 1]],
+        );
+        assert.match(
+            err.problems[0].message,
+            /contract version 1 \(program 0\.1\.0\), older than the oldest this stack \(mumbai\) runs contract version 3 .* reads \(contract version 2\)/,
+        );
+        assert.strictEqual(
+            err.problems[0].fix,
+            `upgrade stack ${OHIO} first: run pulumi up on it with program 0.1.0, then on this stack again`,
+        );
+    });
+
+    it("refuses a peer of a newer contract before reading its ends, and says to upgrade this stack first, naming both versions", async () => {
+        const outputs = published(
+            "ohio",
+            { ...ohioEnd, port: "not what this program knows" },
+            { contractVersion: CONTRACT_VERSION + 1, programVersion: "9.0.0" },
+        );
+        const err = await rejection(runProgram({ stack: "mumbai", stackOutputs: { [OHIO]: outputs } }));
+        assert.deepStrictEqual(
+            err.problems.map((p) => [p.field, p.value, p.message]),
+            [
+                [
+                    `stack ${OHIO}: output sites.ohio.contractVersion`,
+                    CONTRACT_VERSION + 1,
+                    `stack ${OHIO} publishes contract version ${CONTRACT_VERSION + 1} (program 9.0.0), newer than this stack (mumbai) runs contract version ${CONTRACT_VERSION} (program ${PROGRAM_VERSION}) reads`,
+                ],
+            ],
+        );
+        assert.strictEqual(
+            err.problems[0].fix,
+            `upgrade this stack first: run pulumi up on stack mumbai with program 9.0.0 or newer, which reads contract version ${CONTRACT_VERSION + 1}`,
+        );
+    });
+
+    it("refuses a contract version that is not one, with the fix to deploy the peer again", () => {
+        assert.throws(
+            () => readPeerSite(peer({ contractVersion: "1" }), "ohio", OHIO, reader),
+            (err: any) =>
+                err.problems[0].message === "not a contract version" &&
+                /^run pulumi up on stack organization\/plumr\/ohio/.test(err.problems[0].fix),
+        );
     });
 });
 
