@@ -203,7 +203,7 @@ export class AwsRouting extends pulumi.ComponentResource {
  */
 export function asRole(role: { roleArn: string; sessionName: string } | undefined, script: string): string {
     if (!role) return script;
-    const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+    const quote = (text: string) => "'" + text.replace(/'/g, "'\\''") + "'";
     const [arn, session] = [quote(role.roleArn), quote(role.sessionName)];
     const query = "[Credentials.AccessKeyId,Credentials.SecretAccessKey,Credentials.SessionToken]";
     return [
