@@ -2,10 +2,14 @@
 //
 //   from empty   `pulumi up` of a stack that deploys both sites, onto clusters where nothing of
 //                the project runs: time from the start of the up to the first ping reply through
-//                the tunnel (and to the end of the up);
+//                the tunnel (and to the end of the up); each run just after one with plumr
+//                privileged (tunDevice: privileged), as it ran before its sidecar was unprivileged;
 //   address      one end's address changed (alternately 10.20.1.200 and .201) and `pulumi up` again:
 //                time from the start of the up until the tunnel passes traffic again, and how long
 //                traffic stopped (the longest gap between two replies);
+//   exporter     the link up: CPU and memory of each container of both endpoint pods over 60 s
+//                (the kubelet's stats), and UDP at a fixed rate through the tunnel, with both ends'
+//                metrics exporters probing and with them stopped, in turn: what the probes cost;
 //   node rebooted
 //                the node that hosts Ohio's endpoint stopped and started again under its name, with no
 //                `pulumi up` (dev/local/nodeReplacement.ts): time from the stop to the first reply;
@@ -27,7 +31,7 @@ import * as os from "os";
 import * as path from "path";
 import { onInterrupt } from "../lib/interrupts";
 import { median } from "./stats";
-import { DeployedEnd, endpointPods } from "../dev/local/linkProbe";
+import { DeployedEnd, endpointPods, iperfUdp, readyPod, UdpLoss } from "../dev/local/linkProbe";
 import { BIN, ClusterSpec, KubeApi, kubeconfigPath, startLocalClusters, stopLocalClusters } from "../dev/local/localClusters";
 import { upLocal } from "../dev/local/localSlots";
 import { localPulumi, prepareLocalDeployment } from "../dev/local/localStacks";
@@ -150,10 +154,14 @@ interface ReplacedRun {
     upS: number;
 }
 
-async function benchStack(clusters: ClusterSpec[], address: string): Promise<Stack> {
+/** How the plumr sidecars get their tun device: the default (unprivileged, the device mounted), or the privileged fallback. */
+type TunDevice = "hostPath" | "privileged";
+
+async function benchStack(clusters: ClusterSpec[], address: string, tunDevice: TunDevice = "hostPath"): Promise<Stack> {
     const deployment = prepareLocalDeployment(DEPLOYMENT, (t) => {
         t.links[0].ends[1].address = address;
         t.sites.ohio.workload.command = PINGING_WORKLOAD;
+        for (const site of Object.values<any>(t.sites)) site.tunDevice = tunDevice;
     });
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: "linkup", workDir: deployment.projectDir },
@@ -169,8 +177,8 @@ async function benchStack(clusters: ClusterSpec[], address: string): Promise<Sta
 
 const seconds = (ms: number) => Number((ms / 1000).toFixed(2));
 
-async function fromEmpty(clusters: ClusterSpec[], ohio: DeployedEnd): Promise<EmptyRun> {
-    const stack = await benchStack(clusters, ADDRESSES[0]);
+async function fromEmpty(clusters: ClusterSpec[], ohio: DeployedEnd, tunDevice: TunDevice = "hostPath"): Promise<EmptyRun> {
+    const stack = await benchStack(clusters, ADDRESSES[0], tunDevice);
     await stack.destroy({ color: "never" });
     const probe = new Probe(ohio);
     try {
@@ -252,6 +260,111 @@ async function nodeRebooted(clusters: ClusterSpec[], ohio: DeployedEnd, address:
     }
 }
 
+/** The metrics exporter's share: CPU and memory of each container of an end's pod, over a window of probe rounds. */
+interface ContainerCost {
+    site: string;
+    container: string;
+    /** CPU over the window, in thousandths of a core. */
+    cpuMillicores: number;
+    /** Working set at the window's end, MiB. */
+    memoryMiB: number;
+}
+
+/** What the kubelet says an end's pod's containers have used: CPU time (ns) and working set (bytes), by container. */
+async function containerUsage(end: DeployedEnd): Promise<Map<string, { cpuNs: number; memoryBytes: number }>> {
+    const pod = await waitFor("the end's Ready endpoint pod", 120_000, () => readyPod(end));
+    const summary = await new KubeApi(end.cluster).get(`/api/v1/nodes/${pod.spec.nodeName}/proxy/stats/summary`);
+    const stats = (summary.pods as any[]).find((p) => p.podRef.name === pod.metadata.name);
+    if (!stats) throw new Error(`the kubelet of ${pod.spec.nodeName} has no stats of ${pod.metadata.name} yet`);
+    return new Map(
+        (stats.containers as any[]).map((c) => [c.name, { cpuNs: c.cpu.usageCoreNanoSeconds, memoryBytes: c.memory.workingSetBytes }]),
+    );
+}
+
+/** CPU and memory of every container of both ends' pods over `windowS` seconds (several probe rounds). */
+async function containerCosts(ends: Record<string, DeployedEnd>, windowS: number): Promise<ContainerCost[]> {
+    const sites = Object.keys(ends);
+    const before = await Promise.all(sites.map((site) => containerUsage(ends[site])));
+    await sleep(windowS * 1000);
+    const after = await Promise.all(sites.map((site) => containerUsage(ends[site])));
+    return sites.flatMap((site, i) =>
+        [...after[i]].map(([container, usage]) => ({
+            site,
+            container,
+            cpuMillicores: Number(((usage.cpuNs - (before[i].get(container)?.cpuNs ?? usage.cpuNs)) / 1e6 / windowS).toFixed(2)),
+            memoryMiB: Number((usage.memoryBytes / 2 ** 20).toFixed(2)),
+        })),
+    );
+}
+
+/** The processes of one of a pod's containers: the local nodes run them on this machine, in a cgroup named by the container's id. */
+function containerProcesses(containerId: string): number[] {
+    const id = containerId.replace(/^[a-z]+:\/\//, "");
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            if (fs.readFileSync(`/proc/${entry}/cgroup`, "utf8").includes(id)) pids.push(Number(entry));
+        } catch {
+            // ended meanwhile
+        }
+    }
+    return pids;
+}
+
+/** The processes of the metrics container of each end's pod. */
+async function exporterProcesses(ends: DeployedEnd[]): Promise<number[]> {
+    const pids: number[] = [];
+    for (const end of ends) {
+        const pod = await waitFor("the end's Ready endpoint pod", 120_000, () => readyPod(end));
+        const id = pod.status.containerStatuses.find((c: any) => c.name === "metrics").containerID;
+        const found = containerProcesses(id);
+        if (found.length === 0) throw new Error(`no process of the metrics container ${id} on this machine`);
+        pids.push(...found);
+    }
+    return pids;
+}
+
+/** Sends `signal` to each of `pids` that is still there. */
+function signalAll(pids: number[], signal: "SIGSTOP" | "SIGCONT"): void {
+    for (const pid of pids) {
+        try {
+            process.kill(pid, signal);
+        } catch {
+            // ended meanwhile
+        }
+    }
+}
+
+/** The window over which the containers' CPU is taken: six of the exporter's probe rounds. */
+const COST_WINDOW_S = 60;
+/** How long each UDP run lasts: at least one of the exporter's probe rounds (every 10 s) falls in it. */
+const UDP_SECONDS = 12;
+/** The UDP stream's rate: well under what the tunnel carries here, so that what is lost is not the tunnel's limit. */
+const UDP_MBITS = 50;
+
+/**
+ * Whether the exporter's probes cost a stream through the tunnel anything: UDP at a fixed rate from
+ * Ohio's workload to Mumbai's, with the exporters probing, then with both exporters paused, in turn.
+ */
+async function probeLoss(ohio: DeployedEnd, mumbai: DeployedEnd): Promise<{ probing: UdpLoss; paused: UdpLoss }> {
+    const [ohioPod, mumbaiPod] = await Promise.all(
+        [ohio, mumbai].map((end) => waitFor("a Ready endpoint pod", 120_000, () => readyPod(end))),
+    );
+    const udp = () => iperfUdp(ohio, ohioPod.metadata.name, mumbai, mumbaiPod.metadata.name, UDP_SECONDS, UDP_MBITS);
+    const probing = await udp();
+    // Every process of both metrics containers stopped: no probe goes through the tunnel during the second stream.
+    const pids = await exporterProcesses([ohio, mumbai]);
+    const unregister = onInterrupt(() => signalAll(pids, "SIGCONT"));
+    signalAll(pids, "SIGSTOP");
+    try {
+        return { probing, paused: await udp() };
+    } finally {
+        signalAll(pids, "SIGCONT");
+        unregister();
+    }
+}
+
 /** Runs measurement `what` REPETITIONS times (run i of 1 to REPETITIONS), saying how each went. */
 async function repeat<T>(what: string, run: (i: number) => Promise<T>, describe: (result: T) => string): Promise<T[]> {
     const results: T[] = [];
@@ -282,15 +395,40 @@ async function main(): Promise<void> {
             tunnelIp: "10.4.0.1",
             address: "10.10.1.200",
         };
+        // From empty, in turn with plumr privileged (as it ran before its sidecar was unprivileged, and as
+        // the site setting tunDevice: privileged still runs it) and as it runs by default, so that the two
+        // are measured on the same machine at the same time; the default last, for what follows.
+        const privileged: EmptyRun[] = [];
         const empty = await repeat(
             "from empty",
-            () => fromEmpty(clusters, ohio),
-            (r) => `first packet after ${r.firstPacketS} s, up done after ${r.upS} s`,
+            async () => {
+                privileged.push(await fromEmpty(clusters, ohio, "privileged"));
+                return fromEmpty(clusters, ohio);
+            },
+            (r) =>
+                `first packet after ${r.firstPacketS} s, up done after ${r.upS} s ` +
+                `(plumr privileged: ${privileged.at(-1)!.firstPacketS} s, ${privileged.at(-1)!.upS} s)`,
         );
         const changes = await repeat(
             "address change",
             (i) => addressChange(clusters, ohio, ADDRESSES[i % 2]),
             (r) => `traffic again after ${r.trafficAgainS} s, stopped for ${r.stoppedS} s, up ${r.upS} s`,
+        );
+        const mumbai: DeployedEnd = {
+            cluster: clusters[1],
+            namespace: "plumr",
+            link: "ohio-mumbai",
+            tunnelIp: "10.4.0.2",
+            address: ADDRESSES[REPETITIONS % 2],
+        };
+        log(`the metrics exporter's cost: each container's CPU and memory over ${COST_WINDOW_S} s`);
+        const costs = await containerCosts({ ohio, mumbai }, COST_WINDOW_S);
+        for (const c of costs) log(`  ${c.site} ${c.container}: ${c.cpuMillicores} millicores, ${c.memoryMiB} MiB`);
+        const losses = await repeat(
+            `UDP at ${UDP_MBITS} Mbit/s through the tunnel for ${UDP_SECONDS} s`,
+            () => probeLoss(ohio, mumbai),
+            (r) =>
+                `lost ${r.probing.lostPercent.toFixed(3)}% with the exporters probing, ${r.paused.lostPercent.toFixed(3)}% with them paused`,
         );
         const rebooted = await repeat(
             "node rebooted",
@@ -316,11 +454,28 @@ async function main(): Promise<void> {
                 "node rebooted: times from the stop of the node that hosts Ohio's endpoint, which starts again at once; " +
                 "node replaced: times from the stop of the node that hosts Ohio's endpoint, its successor started in its zone, then pulumi up",
             fromEmpty: { runs: empty, firstPacketS: summary(empty.map((r) => r.firstPacketS)), upS: summary(empty.map((r) => r.upS)) },
+            fromEmptyPrivileged: {
+                how: "from empty as above, each run just before the default one, with every site's tunDevice: privileged (plumr as privileged as before its sidecar had only NET_ADMIN and the tun device)",
+                runs: privileged,
+                firstPacketS: summary(privileged.map((r) => r.firstPacketS)),
+                upS: summary(privileged.map((r) => r.upS)),
+            },
             addressChange: {
                 runs: changes,
                 trafficAgainS: summary(changes.map((r) => r.trafficAgainS)),
                 stoppedS: summary(changes.map((r) => r.stoppedS)),
                 upS: summary(changes.map((r) => r.upS)),
+            },
+            exporter: {
+                how: `each container's CPU time and working set from its node's kubelet (stats/summary), ${COST_WINDOW_S} s apart, the link up`,
+                windowS: COST_WINDOW_S,
+                containers: costs,
+            },
+            probeLoss: {
+                how: `iperf3 -u at ${UDP_MBITS} Mbit/s for ${UDP_SECONDS} s from Ohio's workload to Mumbai's through the tunnel, with both ends' exporters probing (every 10 s), then with every process of both metrics containers stopped`,
+                runs: losses,
+                probingLostPercent: summary(losses.map((r) => r.probing.lostPercent)),
+                pausedLostPercent: summary(losses.map((r) => r.paused.lostPercent)),
             },
             nodeRebooted: {
                 runs: rebooted,
@@ -340,6 +495,8 @@ async function main(): Promise<void> {
             ["measurement", "time"],
             ["from empty clusters: first packet through the tunnel", cell(report.fromEmpty.firstPacketS)],
             ["from empty clusters: pulumi up done", cell(report.fromEmpty.upS)],
+            ["from empty, plumr privileged: first packet", cell(report.fromEmptyPrivileged.firstPacketS)],
+            ["from empty, plumr privileged: pulumi up done", cell(report.fromEmptyPrivileged.upS)],
             ["address changed: traffic again", cell(report.addressChange.trafficAgainS)],
             ["address changed: traffic stopped for", cell(report.addressChange.stoppedS)],
             ["address changed: pulumi up done", cell(report.addressChange.upS)],
@@ -348,6 +505,19 @@ async function main(): Promise<void> {
             ["node replaced: stop to traffic restored", cell(report.nodeReplaced.trafficRestoredS)],
             ["node replaced: stop to the new node in the pool", cell(report.nodeReplaced.newNodeS)],
             ["node replaced: pulumi up", cell(report.nodeReplaced.upS)],
+        ]);
+        const percent = (s: { median: number; min: number; max: number }) =>
+            `${s.median.toFixed(3)}% (${s.min.toFixed(3)}–${s.max.toFixed(3)})`;
+        console.log(`\nthe metrics exporter, per endpoint pod, over ${COST_WINDOW_S} s:\n`);
+        printTable([
+            ["site", "container", "CPU, millicores", "memory, MiB"],
+            ...costs.map((c) => [c.site, c.container, c.cpuMillicores.toFixed(2), c.memoryMiB.toFixed(2)]),
+        ]);
+        console.log(`\nUDP at ${UDP_MBITS} Mbit/s through the tunnel, lost, median (min–max) over ${REPETITIONS} runs:\n`);
+        printTable([
+            ["exporters", "lost"],
+            ["probing", percent(report.probeLoss.probingLostPercent)],
+            ["paused", percent(report.probeLoss.pausedLostPercent)],
         ]);
         console.log(`\nwritten to ${path.relative(process.cwd(), OUT)}`);
     } finally {

@@ -69,25 +69,56 @@ export async function ping(end: DeployedEnd, pod: string, target: string, count 
 
 /** TCP throughput through the tunnel with iperf3, from `client`'s workload to `server`'s, in Mbit/s. */
 export async function iperf(client: DeployedEnd, clientPod: string, server: DeployedEnd, serverPod: string, seconds = 3): Promise<number> {
+    const result = await runIperf(client, clientPod, server, serverPod, ["-t", String(seconds)], seconds);
+    return result.end.sum_received.bits_per_second / 1e6;
+}
+
+/** What a UDP stream at a fixed rate lost through the tunnel: iperf3 -u from `client`'s workload to `server`'s. */
+export interface UdpLoss {
+    packets: number;
+    lostPackets: number;
+    lostPercent: number;
+}
+
+/** Sends UDP at `mbits` Mbit/s for `seconds` through the tunnel, from `client`'s workload to `server`'s, and says what was lost. */
+export async function iperfUdp(
+    client: DeployedEnd,
+    clientPod: string,
+    server: DeployedEnd,
+    serverPod: string,
+    seconds: number,
+    mbits: number,
+): Promise<UdpLoss> {
+    const result = await runIperf(client, clientPod, server, serverPod, ["-u", "-b", `${mbits}M`, "-t", String(seconds)], seconds);
+    const sum = result.end.sum;
+    return { packets: sum.packets, lostPackets: sum.lost_packets, lostPercent: sum.lost_percent };
+}
+
+/** One iperf3 test through the tunnel (client arguments `args`, about `seconds` long), its JSON report. */
+async function runIperf(
+    client: DeployedEnd,
+    clientPod: string,
+    server: DeployedEnd,
+    serverPod: string,
+    args: string[],
+    seconds: number,
+): Promise<any> {
     // -1: the server serves one test and exits, so nothing stays behind in the workload container.
     await execIn(server, serverPod, "workload", ["iperf3", "-s", "-1", "-D", "-B", server.tunnelIp]);
-    let result: any;
     for (let attempt = 0; ; attempt++) {
         try {
             const out = await execIn(
                 client,
                 clientPod,
                 "workload",
-                ["iperf3", "-c", server.tunnelIp, "-t", String(seconds), "-J"],
+                ["iperf3", "-c", server.tunnelIp, ...args, "-J"],
                 (seconds + 30) * 1000,
             );
-            result = JSON.parse(out);
-            break;
+            return JSON.parse(out);
         } catch (err) {
             // The daemon may not listen yet right after it was started.
             if (attempt >= 5) throw err;
             await new Promise((r) => setTimeout(r, 300));
         }
     }
-    return result.end.sum_received.bits_per_second / 1e6;
 }
