@@ -9,7 +9,10 @@
 // For each, per round: `pulumi up --skip-preview` from an empty stack (the site deployed: its
 // objects created, the endpoint's Deployment waited for until ready), the same again with nothing
 // to change, and `pulumi preview` with nothing to change (checkpoints off, as the project's
-// previews run); then `pulumi destroy` (not timed) to empty the stack for the next round. Wall
+// previews run); each command of the floor, then the same of the project. The no-change commands
+// of both run with the project's objects deployed: the local clusters share this machine's cores,
+// and the project's pods (their probes, the metrics exporter) are then the same background for
+// both. Then `pulumi destroy` of both (not timed) empties the stacks for the next round. Wall
 // time per command, and CPU time of the CLI and every process under it. Results, with medians,
 // minimum, maximum and the project-over-floor ratios, go to bench/start.json; a table is printed.
 //
@@ -121,17 +124,19 @@ async function main(): Promise<void> {
         const runs: Record<string, Record<Measurement, TimedRun[]>> = {};
         for (const s of subjects) runs[s.name] = { upFromEmpty: [], upNoChange: [], previewNoChange: [] };
         // A warm-up round, discarded: the first run fills caches (the provider plugin, the gzip of the binaries).
+        // Each round: both ups from empty, then each no-change command of the floor and of the project
+        // side by side, with the project's objects deployed, so that both run on the same cluster
+        // (its pods probe and export in the background of whatever runs next to them).
+        const measure = async (round: number, subject: Subject, m: (typeof MEASUREMENTS)[number]) => {
+            const run = await timed(subject, m.args, m.key === "previewNoChange");
+            if (round > 0) runs[subject.name][m.key].push(run);
+            log(
+                `${round === 0 ? "warm-up" : `${round}/${repetitions}`} ${subject.name} ${m.label}: ${run.wallS.toFixed(2)} s (CPU ${run.cpuS.toFixed(2)} s)`,
+            );
+        };
         for (let round = 0; round <= repetitions; round++) {
-            for (const subject of subjects) {
-                for (const m of MEASUREMENTS) {
-                    const run = await timed(subject, m.args, m.key === "previewNoChange");
-                    if (round > 0) runs[subject.name][m.key].push(run);
-                    log(
-                        `${round === 0 ? "warm-up" : `${round}/${repetitions}`} ${subject.name} ${m.label}: ${run.wallS.toFixed(2)} s (CPU ${run.cpuS.toFixed(2)} s)`,
-                    );
-                }
-                await timed(subject, ["destroy", "--yes"], false);
-            }
+            for (const m of MEASUREMENTS) for (const subject of subjects) await measure(round, subject, m);
+            for (const subject of subjects) await timed(subject, ["destroy", "--yes"], false);
         }
 
         const summary = Object.fromEntries(
@@ -179,7 +184,8 @@ async function main(): Promise<void> {
                     upNoChange: "the same again: nothing to change",
                     previewNoChange: "pulumi preview with nothing to change, PULUMI_SKIP_CHECKPOINTS=true",
                 },
-                between: "pulumi destroy --yes after each subject's round, not timed",
+                order: "per round: the floor's up from empty, then the project's; then each no-change command, the floor's then the project's, both with the project's objects deployed",
+                between: "pulumi destroy --yes of both after each round, not timed",
             },
             ...summary,
             ratios,
