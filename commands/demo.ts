@@ -35,7 +35,7 @@ import { printReports, verifyStack } from "./verify";
 import { readMachine, unmetNeeds } from "../dev/setup/machine";
 import { Steps, Stopped } from "../dev/setup/steps";
 import { Command, Parsed, runCommand, UsageError } from "../lib/commandLine";
-import type { StopSignal } from "../lib/interrupts";
+import { describeStop, StopSignal } from "../lib/interrupts";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -71,6 +71,11 @@ const cancel = new AbortController();
 let stoppedBy: StopSignal | undefined;
 
 function cancelOnSignals(): void {
+    // While the clusters start, a signal stops what was started (startLocalClusters) and the demo with it.
+    describeStop(
+        (signal) =>
+            `${signal}: stopped while ${steps.running ?? "starting the local clusters"}; what it started is stopped: run npm run demo again to resume.`,
+    );
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
         process.on(signal, () => {
             stoppedBy ??= signal;

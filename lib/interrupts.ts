@@ -13,8 +13,12 @@ const cleanups: (() => void)[] = [];
 /** The one line a stopped command says, once stopOnSignal has set it. */
 let stopLine: ((signal: StopSignal) => string) | undefined;
 
+/** What a command that handles signals itself says when a registered cleanup stops it (describeStop). */
+let cleanupLine: ((signal: StopSignal) => string) | undefined;
+
 function onSignal(signal: StopSignal): void {
-    if (!stopLine) console.error(`\n${signal}: cleaning up before exiting`);
+    const line = stopLine ?? cleanupLine;
+    if (!line) console.error(`\n${signal}: cleaning up before exiting`);
     // Newest first: what was made last may depend on what was made before it.
     for (const cleanup of cleanups.splice(0).reverse()) {
         try {
@@ -23,7 +27,7 @@ function onSignal(signal: StopSignal): void {
             console.error(`cleanup after ${signal} failed: ${err instanceof Error ? err.message : err}`);
         }
     }
-    if (stopLine) console.error(stopLine(signal));
+    if (line) console.error(line(signal));
     process.exit(128 + constants.signals[signal]);
 }
 
@@ -59,4 +63,13 @@ export function onInterrupt(cleanup: () => void): () => void {
 export function stopOnSignal(line: (signal: StopSignal) => string): void {
     stopLine = line;
     listen(true);
+}
+
+/**
+ * For a command that stops on signals itself (the demo): the one line it says when a signal comes
+ * while a cleanup is registered (onInterrupt), which then runs the cleanups and exits. Signals are
+ * otherwise left to the command, as before.
+ */
+export function describeStop(line: (signal: StopSignal) => string): void {
+    cleanupLine = line;
 }

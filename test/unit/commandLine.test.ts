@@ -318,3 +318,36 @@ describe("plumr, the commands' entry point", function () {
         });
     });
 });
+
+describe("a command that stops on signals itself (the demo)", () => {
+    it("says its own line when a signal comes while a cleanup is registered, after the cleanup, and exits 143", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumr-stop-"));
+        const marker = path.join(dir, "cleaned");
+        const script = [
+            'const { describeStop, onInterrupt } = require("./lib/interrupts");',
+            "describeStop((signal) => `${signal}: stopped while starting the local clusters; run it again to resume.`);",
+            `onInterrupt(() => require("fs").writeFileSync(${JSON.stringify(marker)}, "yes"));`,
+            'console.log("ready");',
+            "setInterval(() => {}, 1000);",
+        ].join("\n");
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+            cwd: ROOT,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stderr = "";
+        child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+        const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+        try {
+            await new Promise<void>((resolve) =>
+                child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve()),
+            );
+            child.kill("SIGTERM");
+            assert.strictEqual(await exited, 143, stderr);
+            assert.strictEqual(stderr, "SIGTERM: stopped while starting the local clusters; run it again to resume.\n");
+            assert.strictEqual(fs.readFileSync(marker, "utf8"), "yes");
+        } finally {
+            child.kill("SIGKILL");
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
