@@ -17,7 +17,8 @@ import { routerNetns } from "../../dev/local/localUnderlay";
 import { CNI_PLUGINS } from "../../dev/local/nodeConfig";
 import { upLocal } from "../../dev/local/localSlots";
 import { LocalDeployment, prepareLocalDeployment, preview, siteStack } from "../../dev/local/localStacks";
-import { waitFor } from "../../lib/processes";
+import { sleep, waitFor } from "../../lib/processes";
+import { PROBE_INTERVAL_SECONDS } from "../../planner/cluster/metrics";
 import { EndReport } from "../../commands/verify";
 import { e2eClusters, E2E } from "../support/localClusters";
 import { previewChanges } from "../support/previews";
@@ -510,9 +511,14 @@ describe("end to end on running pods", function () {
                 assert.ok(await reaches(end, pod.metadata.name, "hub.ohio"), `${spoke} reaches the hub by name`);
             }
             // npm run verify checks each of the hub's links in its own sidecar, pinging the peer by name;
-            // the first link's ends, restarted by the earlier tests, pass it once their tunnel is up.
+            // the first link's ends, restarted by the earlier tests, pass it once their tunnel is up and
+            // the exporter's next probe round (every 10 s) has seen it so: verify reads its metrics too.
             await eventually("the link ohio-mumbai to pass traffic", linkPasses);
-            const { status, reports } = verify("ohio");
+            let { status, reports } = verify("ohio");
+            for (let round = 1; status !== 0 && round <= 3; round++) {
+                await sleep(PROBE_INTERVAL_SECONDS * 1000);
+                ({ status, reports } = verify("ohio"));
+            }
             const hubReports = reports.filter((r) => r.link.startsWith("hub-"));
             assert.deepStrictEqual(
                 hubReports.map((r) => [r.link, r.pod, r.checks.tunnel.detail]),
