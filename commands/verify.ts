@@ -14,7 +14,8 @@ import * as path from "path";
 import { EndFacts, publishedSiteSchema } from "../planner/published";
 import { kubeconfigFile } from "../program/clusterReader";
 import { parsePing } from "../lib/ping";
-import { linkMetrics, LinkMetrics, METRICS_PORT, metricsProxyPath, parseMetrics } from "../planner/cluster/metrics";
+import { linkMetrics, LinkMetrics, METRICS_PORT, metricsProxyPath, parseMetrics, PROBE_INTERVAL_SECONDS } from "../planner/cluster/metrics";
+import { sleep } from "../lib/processes";
 import { Command, Parsed, runCommand } from "../lib/commandLine";
 import { onInterrupt } from "../lib/interrupts";
 import { STACK_ARGS, STACK_OPTIONS, stackArgs } from "../lib/stackArgs";
@@ -196,6 +197,27 @@ async function metricsCheck(cluster: Cluster, namespace: string, pod: string, li
 }
 
 /**
+ * The end's metrics when verify's own ping got replies and the exporter's last round, from before
+ * it, said the link was down: the link has just come back, and the exporter's next round (within a
+ * probe interval) says so, or says it is down still. Waits for that round, and reports it.
+ */
+async function metricsAfter(
+    cluster: Cluster,
+    namespace: string,
+    pod: string,
+    link: string,
+    since: number,
+): Promise<Check & { values?: LinkMetrics }> {
+    const deadline = Date.now() + (PROBE_INTERVAL_SECONDS + 5) * 1000;
+    for (;;) {
+        const metrics = await metricsCheck(cluster, namespace, pod, link);
+        const probedAt = metrics.values?.probedAt;
+        if (metrics.ok || probedAt === undefined || probedAt >= since || Date.now() > deadline) return metrics;
+        await sleep(1000);
+    }
+}
+
+/**
  * Checks one end. `peer` is what the workload pings: the other end's tunnel address, or its name
  * when it is a named endpoint (which checks that the name resolves, too); `device` plumr's tun device.
  */
@@ -240,11 +262,13 @@ async function verifyEnd(
             metrics: skipped,
         });
     }
-    const [tunnel, ping, metrics] = await Promise.all([
+    const pinged = Date.now() / 1000;
+    const [tunnel, ping, scraped] = await Promise.all([
         tunnelCheck(cluster, namespace, name, end.endpoint !== undefined ? `plumr-${link}` : "plumr", device),
         pingCheck(cluster, namespace, name, peer),
         metricsCheck(cluster, namespace, name, link),
     ]);
+    const metrics = ping.ok && !scraped.ok ? await metricsAfter(cluster, namespace, name, link, pinged) : scraped;
     return report(name, { pod: podCheck, containers: containerCheck(pod), nodeAgent, tunnel, ping, metrics });
 }
 
